@@ -1,0 +1,9 @@
+/**
+ * The list of subcommands. Each feature that lands adds its command here.
+ *
+ * @module
+ */
+import type { Command } from './command.js';
+
+/** Every subcommand, in the order `--help` lists them. */
+export const commands: readonly Command[] = [];

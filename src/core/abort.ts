@@ -1,0 +1,74 @@
+/**
+ * Small, allocation-free helpers for `AbortSignal`. Hot paths take an optional signal and touch it
+ * only when the caller supplied one.
+ *
+ * @module
+ */
+import { AbortedError } from './errors.js';
+import type { Disposable } from './events.js';
+import { noopDisposable, disposable } from './events.js';
+
+/** The reason a signal aborted with, or an {@link AbortedError} when it gave none. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new AbortedError();
+}
+
+/** Throws the signal's reason when it has already aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortReason(signal);
+}
+
+/**
+ * Calls `fn` once when `signal` aborts (at once if it already has). The returned disposable
+ * removes the listener; dispose it when the operation ends so no listener outlives it.
+ */
+export function onAbort(signal: AbortSignal | undefined, fn: (reason: unknown) => void): Disposable {
+  if (signal === undefined) return noopDisposable;
+  if (signal.aborted) {
+    fn(abortReason(signal));
+    return noopDisposable;
+  }
+  const listener = (): void => fn(abortReason(signal));
+  signal.addEventListener('abort', listener, { once: true });
+  return disposable(() => signal.removeEventListener('abort', listener));
+}
+
+/**
+ * Settles like `promise`, or rejects with the signal's reason as soon as `signal` aborts. Without
+ * a signal it returns `promise` itself and allocates nothing.
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    // The original promise may still reject later; observe it so it is never unhandled.
+    promise.catch(() => undefined);
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const sub = onAbort(signal, (reason) => {
+      promise.catch(() => undefined);
+      reject(reason);
+    });
+    promise.then(
+      (value) => {
+        sub.dispose();
+        resolve(value);
+      },
+      (error: unknown) => {
+        sub.dispose();
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * A signal that aborts when any of `signals` does. Returns the single defined signal unchanged
+ * (no allocation) when only one is given, and `undefined` when none is.
+ */
+export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const defined = signals.filter((s): s is AbortSignal => s !== undefined);
+  if (defined.length === 0) return undefined;
+  if (defined.length === 1) return defined[0];
+  return AbortSignal.any(defined);
+}

@@ -1,0 +1,91 @@
+/**
+ * Listener registration that returns a {@link Disposable}, and a small bounded emitter.
+ *
+ * @module
+ */
+import { rangeError } from './validate.js';
+
+/** Something that can be undone once: a subscription, a timer, a resource. */
+export interface Disposable {
+  dispose(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Wraps a cleanup function as an idempotent {@link Disposable}. */
+export function disposable(cleanup: () => void): Disposable {
+  let done = false;
+  const dispose = (): void => {
+    if (done) return;
+    done = true;
+    cleanup();
+  };
+  return { dispose, [Symbol.dispose]: dispose };
+}
+
+/** A disposable that does nothing. */
+export const noopDisposable: Disposable = Object.freeze({
+  dispose: () => undefined,
+  [Symbol.dispose]: () => undefined,
+});
+
+/** A listener function for events of type `T`. */
+export type Listener<T> = (event: T) => void;
+
+/**
+ * A typed event emitter with a bound on listeners. A listener that throws does not stop the others;
+ * the first error is rethrown after every listener ran.
+ *
+ * @example
+ * const changed = new Emitter<string>();
+ * using sub = changed.on((s) => console.log(s));
+ * changed.emit('open');
+ */
+export class Emitter<T> {
+  private listeners: Listener<T>[] = [];
+  private readonly maxListeners: number;
+
+  /** @param maxListeners upper bound on concurrent listeners (default 1000); more throws. */
+  constructor(maxListeners = 1000) {
+    if (!Number.isInteger(maxListeners) || maxListeners < 1) {
+      throw rangeError('maxListeners', 'an integer >= 1', maxListeners);
+    }
+    this.maxListeners = maxListeners;
+  }
+
+  /** Number of registered listeners. */
+  get size(): number {
+    return this.listeners.length;
+  }
+
+  /** Registers `listener`; dispose the result to remove it. */
+  on(listener: Listener<T>): Disposable {
+    if (this.listeners.length >= this.maxListeners) {
+      throw rangeError('listeners', `at most ${this.maxListeners}`, this.listeners.length + 1);
+    }
+    // Copy on write, so an emit in progress is not disturbed by (un)subscription.
+    this.listeners = [...this.listeners, listener];
+    return disposable(() => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    });
+  }
+
+  /** Calls every listener with `event`. */
+  emit(event: T): void {
+    const current = this.listeners;
+    if (current.length === 0) return;
+    let failure: { error: unknown } | undefined;
+    for (const listener of current) {
+      try {
+        listener(event);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
+  }
+
+  /** Removes every listener. */
+  clear(): void {
+    this.listeners = [];
+  }
+}

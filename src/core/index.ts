@@ -1,0 +1,14 @@
+/**
+ * The runtime seam and the small utilities every module shares.
+ *
+ * @module
+ */
+export type { Cancel, Clock, Random, Runtime, Timers } from './runtime.js';
+export { assert, assertNever, AssertionError } from './assert.js';
+export { FaultlineError, isFaultlineError, AbortedError, isAbortedError } from './errors.js';
+export { Emitter, disposable, noopDisposable } from './events.js';
+export type { Disposable, Listener } from './events.js';
+export { abortReason, throwIfAborted, onAbort, raceAbort, anySignal } from './abort.js';
+export { SeededRandom, RandomBase, hashString32 } from './random.js';
+export { systemRuntime, createSystemRuntime, systemClock, SystemTimers, SystemRandom } from './system.js';
+export { rangeError, positive, nonNegative, integerIn, numberIn, nonEmptyString } from './validate.js';

@@ -1,0 +1,115 @@
+/**
+ * The real runtime. This is the ONLY file under `src/` that may read `Date.now`,
+ * `performance.now`, `Math.random`, crypto randomness or the global timers (lint enforces it).
+ *
+ * @module
+ */
+import { randomFillSync } from 'node:crypto';
+import { abortReason } from './abort.js';
+import { RandomBase, SeededRandom } from './random.js';
+import type { Cancel, Clock, Random, Runtime, Timers } from './runtime.js';
+import { rangeError } from './validate.js';
+
+/** The process clock: `performance.now()` for monotonic time, `Date.now()` for wall time. */
+export const systemClock: Clock = Object.freeze({
+  monotonicMs: () => performance.now(),
+  wallMs: () => Date.now(),
+});
+
+function checkDelay(ms: number): number {
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
+    throw rangeError('ms', 'a number >= 0', ms);
+  }
+  // Node clamps delays above 2^31-1 to 1 ms; clamp to the maximum instead.
+  return Math.min(ms, 2147483647);
+}
+
+/**
+ * Real timers that count what is pending, so tests can prove that nothing is left running after a
+ * component closes.
+ */
+export class SystemTimers implements Timers {
+  private pendingCount = 0;
+
+  /** Timers armed and neither fired nor cancelled yet. */
+  get pending(): number {
+    return this.pendingCount;
+  }
+
+  setTimer(ms: number, fn: () => void): Cancel {
+    const delay = checkDelay(ms);
+    let done = false;
+    this.pendingCount++;
+    const handle = setTimeout(() => {
+      done = true;
+      this.pendingCount--;
+      fn();
+    }, delay);
+    return () => {
+      if (done) return;
+      done = true;
+      this.pendingCount--;
+      clearTimeout(handle);
+    };
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise<void>((resolve, reject) => {
+      if (signal === undefined) {
+        this.setTimer(ms, resolve);
+        return;
+      }
+      const onAbort = (): void => {
+        cancel();
+        reject(abortReason(signal));
+      };
+      const cancel = this.setTimer(ms, () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/**
+ * A fast generator for `next()` and friends, seeded from the operating system's CSPRNG; `bytes()`
+ * always comes straight from the CSPRNG, so owner ids and idempotency keys are unguessable.
+ */
+export class SystemRandom extends RandomBase {
+  private readonly fast: SeededRandom;
+
+  constructor() {
+    super();
+    const seed = new Uint32Array(4);
+    randomFillSync(seed);
+    this.fast = SeededRandom.fromState(seed[0] ?? 1, seed[1] ?? 2, seed[2] ?? 3, seed[3] ?? 4);
+  }
+
+  nextUint32(): number {
+    return this.fast.nextUint32();
+  }
+
+  override bytes(n: number): Uint8Array {
+    if (!Number.isInteger(n) || n < 0) throw rangeError('n', 'an integer >= 0', n);
+    return randomFillSync(new Uint8Array(n));
+  }
+
+  fork(_label: string): Random {
+    return new SystemRandom();
+  }
+}
+
+/** Creates a fresh system runtime (its own timer bookkeeping and random stream). */
+export function createSystemRuntime(): Runtime & { readonly timers: SystemTimers } {
+  return { clock: systemClock, timers: new SystemTimers(), random: new SystemRandom() };
+}
+
+let shared: Runtime | undefined;
+
+/** The process-wide system runtime, the default of every component. */
+export function systemRuntime(): Runtime {
+  shared ??= createSystemRuntime();
+  return shared;
+}

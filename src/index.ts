@@ -1,0 +1,8 @@
+/**
+ * faultline: the runtime seam, logical clocks, failure detectors, resilience policies and caching.
+ * Coordination, transactions, the simulator and the checker live in their own subpath exports
+ * (`faultline/coord`, `faultline/sim`, `faultline/check`, ...).
+ *
+ * @module
+ */
+export * from './core/index.js';
