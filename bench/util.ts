@@ -1,0 +1,56 @@
+/** Small measurement helpers shared by the suites. */
+import { performance } from 'node:perf_hooks';
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Wall time of `fn` in milliseconds. */
+export async function timeMs(fn: () => unknown | Promise<unknown>): Promise<number> {
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/**
+ * Runs each implementation `rounds` times, interleaved (a, b, c, a, b, c, ...), so drift in machine
+ * load affects all of them alike; returns the median of each.
+ */
+export async function interleaved<K extends string>(
+  rounds: number,
+  impls: Record<K, () => Promise<number>>,
+): Promise<Record<K, number>> {
+  const samples = {} as Record<K, number[]>;
+  const keys = Object.keys(impls) as K[];
+  for (const k of keys) samples[k] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (const k of keys) samples[k].push(await impls[k]());
+  }
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = median(samples[k]);
+  return out;
+}
+
+/** Prints rows as an aligned table, with each row's ratio to the `faultline` row of its case. */
+export function formatTable(rows: readonly { case: string; impl: string; metric: string; value: number; unit: string }[]): string {
+  const lowerIsBetter = (unit: string) => !unit.endsWith('/s');
+  const ours = new Map<string, number>();
+  for (const r of rows) if (r.impl === 'faultline') ours.set(`${r.case}|${r.metric}`, r.value);
+  const header = ['case', 'impl', 'metric', 'value', 'unit', 'faultline is'];
+  const body = rows.map((r) => {
+    const base = ours.get(`${r.case}|${r.metric}`);
+    let ratio = '';
+    if (base !== undefined && r.impl !== 'faultline' && r.value > 0 && base > 0) {
+      const x = lowerIsBetter(r.unit) ? r.value / base : base / r.value;
+      ratio = `${x.toFixed(2)}x ${x >= 1 ? 'better' : 'worse'}`;
+    }
+    const v = Math.abs(r.value) >= 100 ? r.value.toFixed(0) : r.value.toPrecision(3);
+    return [r.case, r.impl, r.metric, v, r.unit, ratio];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
