@@ -10,5 +10,12 @@ export { Emitter, disposable, noopDisposable } from './events.js';
 export type { Disposable, Listener } from './events.js';
 export { abortReason, throwIfAborted, onAbort, raceAbort, anySignal } from './abort.js';
 export { SeededRandom, RandomBase, hashString32 } from './random.js';
-export { systemRuntime, createSystemRuntime, systemClock, SystemTimers, SystemRandom } from './system.js';
+export {
+  systemRuntime,
+  createSystemRuntime,
+  systemClock,
+  SystemTimers,
+  SystemRandom,
+  yieldToEventLoop,
+} from './system.js';
 export { rangeError, positive, nonNegative, integerIn, numberIn, nonEmptyString } from './validate.js';

@@ -113,3 +113,12 @@ export function systemRuntime(): Runtime {
   shared ??= createSystemRuntime();
   return shared;
 }
+
+/**
+ * Resolves after every pending microtask has run (one macrotask turn). The simulator uses it to let
+ * async production code settle between virtual events; in simulation nothing else is in flight, so
+ * the outcome is deterministic.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
