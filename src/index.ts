@@ -6,3 +6,4 @@
  * @module
  */
 export * from './core/index.js';
+export * from './detect/index.js';
