@@ -1,0 +1,97 @@
+/**
+ * The visited-configuration cache of the search: a set of (linearized bitset, model state) pairs in
+ * an open-addressing hash table of typed arrays. Keys are hashed numerically (the caller passes a
+ * 32-bit hash combining a Zobrist hash of the bitset and the state's hash), so the cache never
+ * builds strings and is not bound by the 2^24 entries of a JS `Set`.
+ *
+ * @module
+ */
+
+const initialSlots = 1 << 10;
+
+/** A bounded set of (bitset, state) pairs. */
+export class ConfigurationCache<S> {
+  /** Entry index + 1 per slot; 0 marks an empty slot. */
+  private slots = new Int32Array(initialSlots);
+  /** The full hash per slot, so probes compare one integer before touching the entry. */
+  private slotHashes = new Int32Array(initialSlots);
+  private mask = initialSlots - 1;
+  /** Bitsets of the entries, `words` 32-bit words each, back to back. */
+  private bits: Uint32Array;
+  private states: S[] = [];
+  private count = 0;
+
+  /**
+   * @param words 32-bit words per bitset (`ceil(operations / 32)`).
+   * @param equal state equality.
+   * @param maxEntries upper bound on entries; {@link add} reports `full` beyond it.
+   */
+  constructor(
+    private readonly words: number,
+    private readonly equal: (a: S, b: S) => boolean,
+    private readonly maxEntries: number,
+  ) {
+    this.bits = new Uint32Array(Math.max(1, words) * 256);
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Adds (`bitset`, `state`) unless an equal pair is present. Returns 1 when added, 0 when it was
+   * already there, -1 when the cache is full.
+   */
+  add(bitset: Uint32Array, state: S, hash: number): number {
+    const words = this.words;
+    let slot = hash & this.mask;
+    for (;;) {
+      const entry = this.slots[slot] as number;
+      if (entry === 0) break;
+      if (this.slotHashes[slot] === hash && this.matches(entry - 1, bitset, state, words)) return 0;
+      slot = (slot + 1) & this.mask;
+    }
+    if (this.count >= this.maxEntries) return -1;
+    const index = this.count++;
+    if ((index + 1) * words > this.bits.length) this.growBits();
+    this.bits.set(bitset.subarray(0, words), index * words);
+    this.states.push(state);
+    this.slots[slot] = index + 1;
+    this.slotHashes[slot] = hash;
+    // Keep the load factor at most one half so probe sequences stay short.
+    if (this.count * 2 > this.slots.length) this.growSlots();
+    return 1;
+  }
+
+  private matches(index: number, bitset: Uint32Array, state: S, words: number): boolean {
+    const base = index * words;
+    const bits = this.bits;
+    for (let w = 0; w < words; w++) if (bits[base + w] !== bitset[w]) return false;
+    return this.equal(this.states[index] as S, state);
+  }
+
+  private growBits(): void {
+    const next = new Uint32Array(this.bits.length * 2);
+    next.set(this.bits);
+    this.bits = next;
+  }
+
+  private growSlots(): void {
+    const oldSlots = this.slots;
+    const oldHashes = this.slotHashes;
+    const size = oldSlots.length * 2;
+    this.slots = new Int32Array(size);
+    this.slotHashes = new Int32Array(size);
+    this.mask = size - 1;
+    for (let i = 0; i < oldSlots.length; i++) {
+      const entry = oldSlots[i] as number;
+      if (entry === 0) continue;
+      const hash = oldHashes[i] as number;
+      let slot = hash & this.mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.slots[slot] = entry;
+      this.slotHashes[slot] = hash;
+    }
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The checker: splits a history into the model's partitions, searches each one, and returns a
+ * verdict. Partitions are searched in interleaved slices, as if in parallel, so the first illegal
+ * partition ends the whole check even when another partition is slow; the clock is read between
+ * slices only, so an optional timeout costs nothing on the hot path.
+ *
+ * @module
+ */
+import type { Runtime } from '../core/runtime.js';
+import { systemRuntime } from '../core/system.js';
+import { integerIn, rangeError } from '../core/validate.js';
+import type { HistoryEvent, Operation } from './history.js';
+import { toOperations } from './history.js';
+import type { Model } from './model.js';
+import type { PartialResult, Search } from './search.js';
+import { LinearizabilitySearch, SequentialSearch } from './search.js';
+
+/** The consistency criterion to check. */
+export type Criterion = 'linearizable' | 'sequential';
+
+/** Options of {@link check}. */
+export interface CheckOptions {
+  /**
+   * `linearizable` (default): every operation takes effect at one instant between its invocation
+   * and its completion. `sequential`: operations take effect in some order that respects each
+   * process's own order but not real time (sequential consistency), a weaker guarantee.
+   */
+  readonly criterion?: Criterion;
+  /**
+   * Give up after this many milliseconds of the runtime's monotonic clock and return `unknown`.
+   * Default: no timeout. The clock is read every `sliceSteps` search steps, so the check may run
+   * over by one slice (well under a millisecond).
+   */
+  readonly timeoutMs?: number;
+  /** Supplies the clock for the timeout. Default: the system runtime. */
+  readonly runtime?: Runtime;
+  /**
+   * Upper bound on cached configurations per partition (default 2^24, about 16.7 million). The
+   * cache is what keeps the search polynomial in practice; past the bound the verdict is
+   * `unknown` (reason `cache-limit`) instead of running out of memory.
+   */
+  readonly maxCacheEntries?: number;
+  /**
+   * Search steps per slice (default 20000): each partition runs this many steps before the next
+   * one gets a turn and the clock is read. Smaller slices react faster, larger ones cost less.
+   */
+  readonly sliceSteps?: number;
+}
+
+/** Why an illegal history is illegal: the deepest point the search reached in one partition. */
+export interface Counterexample {
+  /** Index of the illegal partition. */
+  readonly partition: number;
+  /** The partition's operations. */
+  readonly operations: readonly Operation[];
+  /** The longest legal order of operations found (a partial linearization). */
+  readonly linearized: readonly Operation[];
+  /** The operation that could not be placed after it. */
+  readonly failing: Operation | undefined;
+  /** Other operations that could have come next and could not be placed either. */
+  readonly pending: readonly Operation[];
+}
+
+interface ResultBase {
+  readonly criterion: Criterion;
+  /** Operations in the history. */
+  readonly operations: number;
+  /** Partitions the model split the history into. */
+  readonly partitions: number;
+  /** Configurations the search cached, over all partitions it ran. */
+  readonly visited: number;
+}
+
+/** The verdict. `legal` means linearizable (or sequentially consistent), `illegal` means not. */
+export type CheckResult =
+  | (ResultBase & { readonly kind: 'legal' })
+  | (ResultBase & { readonly kind: 'illegal'; readonly counterexample: Counterexample })
+  | (ResultBase & { readonly kind: 'unknown'; readonly reason: 'timeout' | 'cache-limit' });
+
+interface Options {
+  criterion: Criterion;
+  deadline: number;
+  runtime: Runtime | undefined;
+  maxCacheEntries: number;
+  sliceSteps: number;
+}
+
+function validate(options: CheckOptions): Options {
+  const criterion = options.criterion ?? 'linearizable';
+  if (criterion !== 'linearizable' && criterion !== 'sequential') {
+    throw rangeError('criterion', '"linearizable" or "sequential"', criterion);
+  }
+  const timeoutMs = options.timeoutMs;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
+    throw rangeError('timeoutMs', 'a number >= 0', timeoutMs);
+  }
+  const maxCacheEntries = integerIn('maxCacheEntries', options.maxCacheEntries ?? 2 ** 24, 1, 2 ** 30);
+  const sliceSteps = integerIn('sliceSteps', options.sliceSteps ?? 20000, 1, 2 ** 30);
+  const runtime = timeoutMs === undefined ? undefined : (options.runtime ?? systemRuntime());
+  const deadline = runtime === undefined ? Infinity : runtime.clock.monotonicMs() + (timeoutMs as number);
+  return { criterion, deadline, runtime, maxCacheEntries, sliceSteps };
+}
+
+/**
+ * Checks a history against a model. Accepts raw events (paired with {@link toOperations}) or
+ * operations already paired.
+ *
+ * @example
+ * import { check, casRegister } from 'faultline/check';
+ * const result = check(
+ *   [
+ *     { process: 0, type: 'invoke', f: 'write', value: 1 },
+ *     { process: 1, type: 'invoke', f: 'read', value: null },
+ *     { process: 0, type: 'ok', f: 'write', value: 1 },
+ *     { process: 1, type: 'ok', f: 'read', value: 1 },
+ *   ],
+ *   casRegister(),
+ * );
+ * result.kind; // 'legal'
+ */
+export function check<S>(
+  history: readonly HistoryEvent[] | readonly Operation[],
+  model: Model<S>,
+  options: CheckOptions = {},
+): CheckResult {
+  const opts = validate(options);
+  const ops = isOperations(history) ? history : toOperations(history);
+  const parts = partitionOf(model, ops);
+  const base = { criterion: opts.criterion, operations: ops.length, partitions: parts.length };
+  const searches: Search[] = parts.map((part) =>
+    opts.criterion === 'linearizable'
+      ? new LinearizabilitySearch(part, model, opts.maxCacheEntries)
+      : new SequentialSearch(part, model, opts.maxCacheEntries),
+  );
+  const outcome = interleave(searches, opts);
+  const visited = searches.reduce((sum, s) => sum + s.visited, 0);
+  if (outcome.kind === 'legal') return { ...base, visited, kind: 'legal' };
+  if (outcome.kind === 'unknown') return { ...base, visited, kind: 'unknown', reason: outcome.reason };
+  const index = outcome.partition;
+  const counterexample = toCounterexample(index, parts[index] ?? [], (searches[index] as Search).partial());
+  return { ...base, visited, kind: 'illegal', counterexample };
+}
+
+type Outcome = { kind: 'legal' } | { kind: 'illegal'; partition: number } | { kind: 'unknown'; reason: 'timeout' | 'cache-limit' };
+
+/** Runs the searches round-robin, one slice each, until one is illegal or all are legal. */
+function interleave(searches: readonly Search[], opts: Options): Outcome {
+  let active = searches.map((_, i) => i);
+  while (active.length > 0) {
+    const still: number[] = [];
+    for (const i of active) {
+      const status = (searches[i] as Search).run(opts.sliceSteps);
+      if (status === 'illegal') return { kind: 'illegal', partition: i };
+      if (status === 'full') return { kind: 'unknown', reason: 'cache-limit' };
+      if (status === 'running') still.push(i);
+      if (opts.runtime !== undefined && opts.runtime.clock.monotonicMs() > opts.deadline) {
+        return { kind: 'unknown', reason: 'timeout' };
+      }
+    }
+    active = still;
+  }
+  return { kind: 'legal' };
+}
+
+function partitionOf<S>(model: Model<S>, ops: readonly Operation[]): Operation[][] {
+  if (model.partition === undefined) return ops.length === 0 ? [] : [reindex(ops)];
+  return model
+    .partition(ops)
+    .filter((part) => part.length > 0)
+    .map(reindex);
+}
+
+/** Partitions number their operations 0..n-1 for the bitsets; the original ids stay reachable. */
+function reindex(ops: readonly Operation[]): Operation[] {
+  return [...ops].sort((a, b) => a.call - b.call || a.id - b.id);
+}
+
+function isOperations(history: readonly HistoryEvent[] | readonly Operation[]): history is readonly Operation[] {
+  const first = history[0];
+  return first !== undefined && 'status' in first && 'call' in first;
+}
+
+function toCounterexample(partition: number, ops: readonly Operation[], partial: PartialResult): Counterexample {
+  const at = (i: number): Operation => ops[i] as Operation;
+  return {
+    partition,
+    operations: ops,
+    linearized: partial.linearized.map(at),
+    failing: partial.failing === undefined ? undefined : at(partial.failing),
+    pending: partial.pending.map(at),
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * History readers: Jepsen's etcd logs, EDN histories (Jepsen and Porcupine's key-value logs), and
+ * faultline's JSON format (docs/check.md). Each returns {@link HistoryEvent}s that carry the line
+ * they came from; malformed input throws a {@link HistoryError} naming the line.
+ *
+ * @module
+ */
+import type { HistoryEvent } from '../history.js';
+import { HistoryError, validateEvent } from '../history.js';
+import { EdnSyntaxError, readEdn } from './edn.js';
+
+/** The history formats the readers understand. */
+export type HistoryFormat = 'jepsen' | 'edn' | 'json';
+
+/** Every supported format. */
+export const historyFormats: readonly HistoryFormat[] = ['jepsen', 'edn', 'json'];
+
+const jepsenLine = /^INFO\s+jepsen\.util\s+-\s+(\S+)\s+:(invoke|ok|fail|info)\s+:([\w-]+)\s+(.*?)\s*$/;
+
+function lines(text: string): string[] {
+  return text.split(/\r?\n/);
+}
+
+/** Reads a Jepsen value as logged by `jepsen.util`: nil, an integer, a keyword, or `[a b]`. */
+function jepsenValue(raw: string, line: number): unknown {
+  try {
+    return readEdn(raw);
+  } catch (error) {
+    const why = error instanceof EdnSyntaxError ? error.message : String(error);
+    throw new HistoryError(`bad value ${JSON.stringify(raw)}: ${why}`, line);
+  }
+}
+
+/**
+ * Reads a Jepsen log (`INFO  jepsen.util - <process> :<type> :<f> <value>` per line, tabs or
+ * spaces). Blank lines are skipped.
+ *
+ * @example
+ * parseJepsen('INFO  jepsen.util - 0\t:invoke\t:read\tnil\n');
+ */
+export function parseJepsen(text: string): HistoryEvent[] {
+  const events: HistoryEvent[] = [];
+  lines(text).forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === '') return;
+    const m = jepsenLine.exec(raw);
+    if (m === null) throw new HistoryError(`not a Jepsen log line: ${JSON.stringify(raw.slice(0, 80))}`, line);
+    const [, processText = '', type = '', f = '', valueText = ''] = m;
+    const process = /^-?\d+$/.test(processText) ? Number(processText) : processText;
+    const value = valueText === '' ? null : jepsenValue(valueText, line);
+    events.push(validateEvent({ process, type, f, value, line }, { line, index: events.length }));
+  });
+  return events;
+}
+
+/** Turns a map read from EDN or JSON into an event, naming the line on error. */
+function toEvent(raw: unknown, line: number | undefined, index: number): HistoryEvent {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new HistoryError(line === undefined ? `event ${index}: not an object` : 'not a map/object', line);
+  }
+  const r = raw as Record<string, unknown>;
+  const event: Record<string, unknown> = { process: r['process'], type: r['type'], f: r['f'], value: r['value'] ?? null };
+  if (r['key'] !== undefined && r['key'] !== null) event['key'] = typeof r['key'] === 'number' ? String(r['key']) : r['key'];
+  if (r['time'] !== undefined) event['time'] = r['time'];
+  if (line !== undefined) event['line'] = line;
+  return validateEvent(event, line === undefined ? { index } : { line, index });
+}
+
+/**
+ * Reads an EDN history: one map per line, as Jepsen and Porcupine's key-value logs write it
+ * (`{:process 0, :type :invoke, :f :get, :key "1", :value nil}`). Blank lines are skipped.
+ */
+export function parseEdn(text: string): HistoryEvent[] {
+  const events: HistoryEvent[] = [];
+  lines(text).forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = readEdn(raw);
+    } catch (error) {
+      throw new HistoryError(error instanceof Error ? error.message : String(error), line);
+    }
+    events.push(toEvent(value, line, events.length));
+  });
+  return events;
+}
+
+/**
+ * Reads faultline's JSON history: either JSON Lines (one event object per line) or one JSON array
+ * of event objects. See docs/check.md for the event fields.
+ */
+export function parseJson(text: string): HistoryEvent[] {
+  const start = text.search(/\S/);
+  if (start >= 0 && text[start] === '[') return parseJsonArray(text);
+  const events: HistoryEvent[] = [];
+  lines(text).forEach((raw, i) => {
+    const line = i + 1;
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (error) {
+      throw new HistoryError(`invalid JSON: ${(error as Error).message}`, line);
+    }
+    events.push(toEvent(value, line, events.length));
+  });
+  return events;
+}
+
+function parseJsonArray(text: string): HistoryEvent[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const at = /position (\d+)/.exec(message);
+    const line = at === null ? undefined : lineAt(text, Number(at[1]));
+    throw new HistoryError(`invalid JSON: ${message}`, line);
+  }
+  if (!Array.isArray(value)) throw new HistoryError('a JSON history is an array of events', 1);
+  const starts = objectLines(text);
+  return value.map((raw, index) => toEvent(raw, starts[index], index));
+}
+
+/** The 1-based line of a character offset. */
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** The line where each top-level element of a JSON array starts (objects are the elements). */
+function objectLines(text: string): number[] {
+  const out: number[] = [];
+  let depth = 0;
+  let line = 1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '[' || c === '{') {
+      if (depth === 1) out.push(line);
+      depth++;
+    } else if (c === ']' || c === '}') depth--;
+  }
+  return out;
+}
+
+/** Guesses the format from the first non-blank line; `undefined` when nothing fits. */
+export function detectFormat(text: string): HistoryFormat | undefined {
+  const first = lines(text).find((l) => l.trim() !== '')?.trim();
+  if (first === undefined) return undefined;
+  if (first.startsWith('INFO') && first.includes('jepsen')) return 'jepsen';
+  if (first.startsWith('{:') || first.startsWith('[{:')) return 'edn';
+  if (first.startsWith('{') || first.startsWith('[')) return 'json';
+  return undefined;
+}
+
+/**
+ * Reads a history in `format`, or in the detected format when none is given. An empty text is an
+ * empty history.
+ */
+export function parseHistory(text: string, format?: HistoryFormat): HistoryEvent[] {
+  const chosen = format ?? detectFormat(text);
+  if (chosen === undefined) {
+    if (text.trim() === '') return [];
+    throw new HistoryError('cannot tell the history format (use --format jepsen|edn|json)', 1);
+  }
+  switch (chosen) {
+    case 'jepsen':
+      return parseJepsen(text);
+    case 'edn':
+      return parseEdn(text);
+    case 'json':
+      return parseJson(text);
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * `faultline/check`: histories, the linearizability (and sequential consistency) checker, models,
+ * history readers, the HTML visualisation and invariant checkers for simulations.
+ *
+ * @module
+ */
+export type { EventType, HistoryEvent, Operation, ProcessId, Status } from './history.js';
+export { HistoryError, isHistoryError, toOperations, validateEvent } from './history.js';
+export type { AnyModel, Model, ModelInput, ModelOutput, StepResult } from './model.js';
+export { deepEqual, hashValue, hashStringFrom, fnvSeed, illegal, mix32 } from './model.js';
+export type { CheckOptions, CheckResult, Counterexample, Criterion } from './checker.js';
+export { check } from './checker.js';
+export type { KvState, ModelName, MutexState, RegisterOptions, RegisterValue, SetState } from './models.js';
+export { casRegister, kv, modelByName, modelNames, mutex, queue, register, set } from './models.js';
+export type { HistoryFormat } from './formats/index.js';
+export { detectFormat, historyFormats, parseEdn, parseHistory, parseJepsen, parseJson } from './formats/index.js';
+export { EdnSyntaxError, readEdn } from './formats/edn.js';

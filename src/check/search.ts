@@ -1,0 +1,384 @@
+/**
+ * The searches behind the checker, over one partition of a history.
+ *
+ * {@link LinearizabilitySearch} is the Wing–Gong algorithm with Lowe's memoisation, laid out as
+ * Porcupine lays it out (Wing and Gong 1993; Lowe 2017; Athalye, Porcupine): the call and return
+ * entries of the operations sit in a doubly linked list in time order; the search walks it,
+ * linearizing ("lifting") any call that precedes the first return still in the list, and
+ * backtracks when it reaches a return whose call is still there. Visited (linearized set, state)
+ * pairs are cached so no configuration is explored twice.
+ *
+ * {@link SequentialSearch} is the same search without real-time order: any process's next
+ * operation may come next, which checks sequential consistency.
+ *
+ * Both are resumable: `run(budget)` does at most `budget` steps, so the checker can interleave the
+ * partitions (the first illegal one ends the check) and read its clock between slices.
+ *
+ * @module
+ */
+import type { Operation } from './history.js';
+import type { Model, ModelInput, ModelOutput } from './model.js';
+import { ConfigurationCache } from './cache.js';
+import { deepEqual, hashValue, mix32 } from './model.js';
+
+/** Where a search is after a slice of work. */
+export type SearchStatus = 'running' | 'legal' | 'illegal' | 'full';
+
+/** The deepest point a search reached, in the partition's operation indices. */
+export interface PartialResult {
+  /** The longest sequence of operations the search could order legally. */
+  readonly linearized: readonly number[];
+  /** The operation that could not be placed after it (its return came first), if any. */
+  readonly failing: number | undefined;
+  /** Operations that were candidates at that point and could not be placed either. */
+  readonly pending: readonly number[];
+}
+
+/** A resumable search over one partition. */
+export interface Search {
+  run(budget: number): SearchStatus;
+  /** Configurations cached so far. */
+  readonly visited: number;
+  /** The longest partial order found (meaningful after `illegal`). */
+  partial(): PartialResult;
+}
+
+/** The pieces both searches share: model plumbing, bitset, Zobrist hash and the cache. */
+abstract class SearchBase<S> implements Search {
+  protected readonly inputs: ModelInput[];
+  protected readonly outputs: ModelOutput[];
+  protected readonly info: Uint8Array;
+  protected readonly keys: Int32Array;
+  protected readonly bits: Uint32Array;
+  protected readonly cache: ConfigurationCache<S>;
+  protected readonly hash: (state: S) => number;
+  protected zobrist = 0;
+  protected best: PartialResult = { linearized: [], failing: undefined, pending: [] };
+  protected bestDepth = -1;
+
+  constructor(
+    protected readonly ops: readonly Operation[],
+    protected readonly model: Model<S>,
+    maxEntries: number,
+  ) {
+    const n = ops.length;
+    this.inputs = ops.map((op) =>
+      op.key === undefined
+        ? { f: op.f, process: op.process, value: op.input }
+        : { f: op.f, process: op.process, key: op.key, value: op.input },
+    );
+    this.outputs = ops.map((op) => ({ status: op.status, value: op.output }));
+    this.info = Uint8Array.from(ops, (op) => (op.status === 'info' ? 1 : 0));
+    // Zobrist keys: the bitset's hash is the xor of its members' keys, updated in O(1).
+    this.keys = Int32Array.from(ops, (_, i) => mix32(Math.imul(i + 1, 0x9e3779b9) ^ 0x5bd1e995));
+    const words = Math.max(1, Math.ceil(n / 32));
+    this.bits = new Uint32Array(words);
+    const equal = model.equal?.bind(model) ?? deepEqual;
+    this.hash = model.hash?.bind(model) ?? hashValue;
+    this.cache = new ConfigurationCache<S>(words, equal, maxEntries);
+  }
+
+  get visited(): number {
+    return this.cache.size;
+  }
+
+  partial(): PartialResult {
+    return this.best;
+  }
+
+  abstract run(budget: number): SearchStatus;
+
+  /** Marks `op` linearized with `next` and caches it; returns 1 new, 0 seen, -1 cache full. */
+  protected visit(op: number, next: S): number {
+    const w = op >>> 5;
+    const bit = 1 << (op & 31);
+    this.bits[w] = (this.bits[w] as number) | bit;
+    this.zobrist ^= this.keys[op] as number;
+    const added = this.cache.add(this.bits, next, this.zobrist ^ mix32(this.hash(next)));
+    if (added !== 1) this.unmark(op);
+    return added;
+  }
+
+  protected unmark(op: number): void {
+    const w = op >>> 5;
+    this.bits[w] = (this.bits[w] as number) & ~(1 << (op & 31));
+    this.zobrist ^= this.keys[op] as number;
+  }
+
+  protected nonInfoCount(): number {
+    let remaining = 0;
+    for (const flag of this.info) if (flag === 0) remaining++;
+    return remaining;
+  }
+}
+
+const NIL = -1;
+
+/** Wing–Gong–Lowe search for linearizability over one partition. */
+export class LinearizabilitySearch<S> extends SearchBase<S> {
+  private readonly next: Int32Array;
+  private readonly prev: Int32Array;
+  private readonly opOf: Int32Array;
+  private readonly match: Int32Array;
+  private readonly head: number;
+  private readonly stackEntry: Int32Array;
+  private readonly stackState: S[] = [];
+  private depth = 0;
+  private entry: number;
+  private state: S;
+  /** Non-indeterminate operations not yet linearized; the search succeeds when none is left. */
+  private remaining: number;
+
+  constructor(ops: readonly Operation[], model: Model<S>, maxEntries: number) {
+    super(ops, model, maxEntries);
+    const n = ops.length;
+    const order = sortedEntries(ops);
+    this.head = 2 * n;
+    this.next = new Int32Array(2 * n + 1);
+    this.prev = new Int32Array(2 * n + 1);
+    this.opOf = new Int32Array(2 * n);
+    this.match = new Int32Array(2 * n).fill(NIL);
+    const callAt = new Int32Array(n);
+    for (let i = 0; i < order.length; i++) {
+      const code = order[i] as number;
+      const op = code >> 1;
+      this.opOf[i] = op;
+      if ((code & 1) === 0) callAt[op] = i;
+      else this.match[callAt[op] as number] = i;
+      this.next[i] = i + 1 < order.length ? i + 1 : NIL;
+      this.prev[i] = i === 0 ? this.head : i - 1;
+    }
+    this.next[this.head] = order.length > 0 ? 0 : NIL;
+    this.prev[this.head] = NIL;
+    this.stackEntry = new Int32Array(n);
+    this.entry = this.next[this.head] as number;
+    this.state = model.init();
+    this.remaining = this.nonInfoCount();
+  }
+
+  run(budget: number): SearchStatus {
+    const { next, opOf, match, inputs, outputs, info, model } = this;
+    let entry = this.entry;
+    let state = this.state;
+    for (let steps = 0; this.remaining > 0; steps++) {
+      if (steps >= budget) {
+        this.entry = entry;
+        this.state = state;
+        return 'running';
+      }
+      const op = opOf[entry] as number;
+      if (match[entry] !== NIL) {
+        const result = model.step(state, inputs[op] as ModelInput, outputs[op] as ModelOutput);
+        if (result.ok) {
+          const added = this.visit(op, result.next);
+          if (added < 0) return 'full';
+          if (added === 1) {
+            this.stackEntry[this.depth] = entry;
+            this.stackState[this.depth++] = state;
+            state = result.next;
+            this.lift(entry);
+            if (info[op] === 0) this.remaining--;
+            entry = next[this.head] as number;
+            continue;
+          }
+        }
+        entry = next[entry] as number;
+      } else {
+        // A return whose call is still in the list: nothing before it fits here; backtrack.
+        if (this.depth === 0) {
+          this.recordBest(entry);
+          return 'illegal';
+        }
+        if (this.depth > this.bestDepth) this.recordBest(entry);
+        entry = this.stackEntry[--this.depth] as number;
+        state = this.stackState[this.depth] as S;
+        const lifted = opOf[entry] as number;
+        this.unmark(lifted);
+        this.unlift(entry);
+        if (info[lifted] === 0) this.remaining++;
+        entry = next[entry] as number;
+      }
+    }
+    this.entry = entry;
+    this.state = state;
+    this.recordLegal();
+    return 'legal';
+  }
+
+  /** Removes a call entry and its return from the list. */
+  private lift(entry: number): void {
+    const { next, prev } = this;
+    unlink(next, prev, entry);
+    unlink(next, prev, this.match[entry] as number);
+  }
+
+  /** Puts them back, in the reverse order of {@link lift}. */
+  private unlift(entry: number): void {
+    const { next, prev } = this;
+    relink(next, prev, this.match[entry] as number);
+    relink(next, prev, entry);
+  }
+
+  private recordBest(returnEntry: number): void {
+    this.bestDepth = this.depth;
+    const linearized = Array.from(this.stackEntry.subarray(0, this.depth), (e) => this.opOf[e] as number);
+    const pending: number[] = [];
+    for (let e = this.next[this.head] as number; e !== returnEntry && e !== NIL; e = this.next[e] as number) {
+      if (this.match[e] !== NIL) pending.push(this.opOf[e] as number);
+    }
+    this.best = { linearized, failing: this.opOf[returnEntry], pending };
+  }
+
+  private recordLegal(): void {
+    const linearized = Array.from(this.stackEntry.subarray(0, this.depth), (e) => this.opOf[e] as number);
+    this.best = { linearized, failing: undefined, pending: [] };
+  }
+}
+
+function unlink(next: Int32Array, prev: Int32Array, e: number): void {
+  const p = prev[e] as number;
+  const n = next[e] as number;
+  next[p] = n;
+  if (n !== NIL) prev[n] = p;
+}
+
+function relink(next: Int32Array, prev: Int32Array, e: number): void {
+  const p = prev[e] as number;
+  const n = next[e] as number;
+  next[p] = e;
+  if (n !== NIL) prev[n] = e;
+}
+
+/**
+ * The entries in time order, encoded `op * 2` (call) or `op * 2 + 1` (return). At equal times
+ * calls come first, so operations that touch at an instant count as concurrent.
+ */
+function sortedEntries(ops: readonly Operation[]): number[] {
+  const codes: number[] = [];
+  for (let i = 0; i < ops.length; i++) codes.push(i * 2, i * 2 + 1);
+  const time = (code: number): number => {
+    const op = ops[code >> 1] as Operation;
+    return (code & 1) === 0 ? op.call : op.ret;
+  };
+  return codes.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
+}
+
+/** The same search without real-time order: checks sequential consistency. */
+export class SequentialSearch<S> extends SearchBase<S> {
+  /** Operation indices per process, in program (invocation) order. */
+  private readonly queues: Int32Array[];
+  private readonly position: Int32Array;
+  private readonly stackCursor: Int32Array;
+  private readonly stackState: S[] = [];
+  private depth = 0;
+  /** Next choice at this level: process * 2 + alternative (1 = an info operation left out). */
+  private cursor = 0;
+  private state: S;
+  private remaining: number;
+
+  constructor(ops: readonly Operation[], model: Model<S>, maxEntries: number) {
+    super(ops, model, maxEntries);
+    const byProcess = new Map<unknown, number[]>();
+    const sorted = ops.map((_, i) => i).sort((a, b) => (ops[a] as Operation).call - (ops[b] as Operation).call || a - b);
+    for (const i of sorted) {
+      const p = (ops[i] as Operation).process;
+      const list = byProcess.get(p) ?? [];
+      list.push(i);
+      byProcess.set(p, list);
+    }
+    this.queues = [...byProcess.values()].map((list) => Int32Array.from(list));
+    this.position = new Int32Array(this.queues.length);
+    this.stackCursor = new Int32Array(ops.length);
+    this.state = model.init();
+    this.remaining = this.nonInfoCount();
+  }
+
+  run(budget: number): SearchStatus {
+    const limit = this.queues.length * 2;
+    for (let steps = 0; this.remaining > 0; steps++) {
+      if (steps >= budget) return 'running';
+      if (this.cursor >= limit) {
+        if (this.depth === 0) {
+          this.recordBest();
+          return 'illegal';
+        }
+        if (this.depth > this.bestDepth) this.recordBest();
+        this.pop();
+        continue;
+      }
+      const status = this.tryCursor();
+      if (status < 0) return 'full';
+    }
+    this.recordBest();
+    this.best = { ...this.best, failing: undefined, pending: [] };
+    return 'legal';
+  }
+
+  /** Tries the choice under the cursor; returns -1 when the cache is full. */
+  private tryCursor(): number {
+    const p = this.cursor >> 1;
+    const leaveOut = (this.cursor & 1) === 1;
+    const queue = this.queues[p] as Int32Array;
+    const at = this.position[p] as number;
+    const op = at < queue.length ? (queue[at] as number) : NIL;
+    if (op === NIL || (leaveOut && this.info[op] === 0)) {
+      this.cursor++;
+      return 0;
+    }
+    const result = leaveOut
+      ? { ok: true as const, next: this.state }
+      : this.model.step(this.state, this.inputs[op] as ModelInput, this.outputs[op] as ModelOutput);
+    if (!result.ok) {
+      this.cursor++;
+      return 0;
+    }
+    const added = this.visit(op, result.next);
+    if (added !== 1) {
+      this.cursor++;
+      return added;
+    }
+    this.stackCursor[this.depth] = this.cursor;
+    this.stackState[this.depth++] = this.state;
+    this.state = result.next;
+    this.position[p] = at + 1;
+    if (this.info[op] === 0) this.remaining--;
+    this.cursor = 0;
+    return 1;
+  }
+
+  private pop(): void {
+    this.cursor = this.stackCursor[--this.depth] as number;
+    this.state = this.stackState[this.depth] as S;
+    const p = this.cursor >> 1;
+    const at = (this.position[p] as number) - 1;
+    this.position[p] = at;
+    const op = (this.queues[p] as Int32Array)[at] as number;
+    this.unmark(op);
+    if (this.info[op] === 0) this.remaining++;
+    this.cursor++;
+  }
+
+  private recordBest(): void {
+    this.bestDepth = this.depth;
+    const linearized: number[] = [];
+    for (let d = 0; d < this.depth; d++) {
+      const c = this.stackCursor[d] as number;
+      const p = c >> 1;
+      // The operation chosen at depth d is the one its process had next at that time.
+      linearized.push(this.opAtDepth(p, d));
+    }
+    const pending: number[] = [];
+    for (let p = 0; p < this.queues.length; p++) {
+      const q = this.queues[p] as Int32Array;
+      const at = this.position[p] as number;
+      if (at < q.length) pending.push(q[at] as number);
+    }
+    this.best = { linearized, failing: pending[0], pending: pending.slice(1) };
+  }
+
+  private opAtDepth(p: number, d: number): number {
+    let count = 0;
+    for (let e = 0; e < d; e++) if ((this.stackCursor[e] as number) >> 1 === p) count++;
+    return (this.queues[p] as Int32Array)[count] as number;
+  }
+}
