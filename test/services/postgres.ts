@@ -1,0 +1,136 @@
+/** Private PostgreSQL servers (initdb + postgres) for integration tests. */
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, waitUntil } from './net.js';
+import { ServerProcess, findBinary, giveTo, removeTempDir, runSync, tempDir } from './process.js';
+
+function pgBinDirs(): string[] {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .sort((a, b) => Number(b) - Number(a))
+    .map((v) => join(root, v, 'bin'));
+}
+
+/** Options of {@link postgres}. */
+export interface PostgresOptions {
+  /** `max_prepared_transactions` (default 10; two-phase commit needs it > 0). */
+  maxPreparedTransactions?: number;
+}
+
+/** One private PostgreSQL server, superuser `postgres`, trust auth on 127.0.0.1. */
+export class PostgresServer {
+  readonly host = '127.0.0.1';
+  readonly user = 'postgres';
+  readonly database = 'postgres';
+  readonly port: number;
+  readonly dir: string;
+  private readonly process: ServerProcess;
+
+  constructor(port: number, dir: string, options: PostgresOptions) {
+    this.port = port;
+    this.dir = dir;
+    const postgresBin = findBinary('postgres', 'postgresql', pgBinDirs());
+    this.process = new ServerProcess({
+      name: `postgres:${port}`,
+      command: postgresBin,
+      args: [
+        '-D', join(dir, 'data'),
+        '-p', String(port),
+        '-k', dir,
+        '-c', 'listen_addresses=127.0.0.1',
+        '-c', `max_prepared_transactions=${options.maxPreparedTransactions ?? 10}`,
+        '-c', 'max_connections=200',
+        '-c', 'fsync=off',
+        '-c', 'full_page_writes=off',
+      ],
+      user: 'postgres',
+      logFile: join(dir, 'postgres.log'),
+      dir,
+      stopSignal: 'SIGINT',
+    });
+  }
+
+  /** Connection settings for `new pg.Client(...)` / `new pg.Pool(...)`. */
+  get connection(): { host: string; port: number; user: string; database: string } {
+    return { host: this.host, port: this.port, user: this.user, database: this.database };
+  }
+
+  get url(): string {
+    return `postgres://${this.user}@${this.host}:${this.port}/${this.database}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  async start(): Promise<void> {
+    this.process.start();
+    await waitUntil(
+      `postgres on port ${this.port}`,
+      async () => {
+        const client = new pg.Client({ ...this.connection, connectionTimeoutMillis: 1000 });
+        try {
+          await client.connect();
+          await client.query('SELECT 1');
+          return true;
+        } finally {
+          await client.end().catch(() => undefined);
+        }
+      },
+      30_000,
+      () => this.process.logTail(),
+    );
+  }
+
+  stop(): Promise<void> {
+    return this.process.stop();
+  }
+
+  kill(): Promise<void> {
+    return this.process.kill();
+  }
+
+  pause(): void {
+    this.process.pause();
+  }
+
+  resume(): void {
+    this.process.resume();
+  }
+
+  /** Fast shutdown and start again on the same data dir and port. */
+  async restart(): Promise<void> {
+    await this.process.stop();
+    await this.start();
+  }
+
+  async cleanup(): Promise<void> {
+    await this.process.stop();
+    removeTempDir(this.dir);
+  }
+}
+
+/**
+ * initdb's a fresh cluster in a temp dir and starts it on a free port. As root the server runs as
+ * the `postgres` user (PostgreSQL refuses to run as root).
+ *
+ * @example
+ * const server = await postgres({ maxPreparedTransactions: 20 });
+ * const pool = new pg.Pool(server.connection);
+ */
+export async function postgres(options: PostgresOptions = {}): Promise<PostgresServer> {
+  const initdb = findBinary('initdb', 'postgresql', pgBinDirs());
+  const dir = tempDir('postgres');
+  giveTo(dir, 'postgres');
+  runSync(initdb, ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], 'postgres');
+  const server = new PostgresServer(await freePort(), dir, options);
+  try {
+    await server.start();
+  } catch (error) {
+    await server.cleanup();
+    throw error;
+  }
+  return server;
+}
