@@ -6,4 +6,5 @@
  * @module
  */
 export * from './core/index.js';
+export * from './clocks/index.js';
 export * from './detect/index.js';
