@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { createSystemRuntime, SystemRandom } from './system.js';
+import { isAbortedError } from './errors.js';
+
+// These tests exercise the real timers with zero delays only: no test waits for real time.
+describe('system runtime', () => {
+  it('has a monotonic clock that never decreases', () => {
+    const { clock } = createSystemRuntime();
+    let last = clock.monotonicMs();
+    for (let i = 0; i < 1000; i++) {
+      const now = clock.monotonicMs();
+      expect(now).toBeGreaterThanOrEqual(last);
+      last = now;
+    }
+    expect(clock.wallMs()).toBeGreaterThan(1_600_000_000_000);
+  });
+
+  it('fires a timer and leaves none pending', async () => {
+    const { timers } = createSystemRuntime();
+    const fired = await new Promise<boolean>((resolve) => timers.setTimer(0, () => resolve(true)));
+    expect(fired).toBe(true);
+    expect(timers.pending).toBe(0);
+  });
+
+  it('cancels a timer: it never fires and is not pending', async () => {
+    const { timers } = createSystemRuntime();
+    let fired = false;
+    const cancel = timers.setTimer(0, () => (fired = true));
+    expect(timers.pending).toBe(1);
+    cancel();
+    cancel();
+    expect(timers.pending).toBe(0);
+    await timers.sleep(0);
+    expect(fired).toBe(false);
+  });
+
+  it('rejects sleep at once with the signal reason and clears its timer', async () => {
+    const { timers } = createSystemRuntime();
+    const controller = new AbortController();
+    const sleeping = timers.sleep(60_000, controller.signal);
+    expect(timers.pending).toBe(1);
+    controller.abort(new Error('stop'));
+    await expect(sleeping).rejects.toThrow('stop');
+    expect(timers.pending).toBe(0);
+  });
+
+  it('rejects sleep on an already-aborted signal without arming a timer', async () => {
+    const { timers } = createSystemRuntime();
+    const controller = new AbortController();
+    controller.abort();
+    const error = await timers.sleep(10, controller.signal).catch((e: unknown) => e);
+    expect(isAbortedError(error)).toBe(true);
+    expect(timers.pending).toBe(0);
+  });
+
+  it('rejects negative delays naming the field', () => {
+    const { timers } = createSystemRuntime();
+    expect(() => timers.setTimer(-1, () => undefined)).toThrow(/ms must be/);
+  });
+
+  it('draws secure bytes that differ between calls', () => {
+    const r = new SystemRandom();
+    const a = Buffer.from(r.bytes(16)).toString('hex');
+    const b = Buffer.from(r.bytes(16)).toString('hex');
+    expect(a).toHaveLength(32);
+    expect(a).not.toBe(b);
+    const u = r.next();
+    expect(u >= 0 && u < 1).toBe(true);
+  });
+});
