@@ -1,0 +1,134 @@
+/**
+ * A bulkhead: a limit on concurrent calls with a bounded FIFO queue in front of it.
+ *
+ * @module
+ */
+import { abortReason } from '../core/abort.js';
+import { integerIn } from '../core/validate.js';
+import { BulkheadRejectedError } from './errors.js';
+import { callCallee, contextOf, invoke, isThenable } from './policy.js';
+import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
+
+/** Options of a {@link Bulkhead}. */
+export interface BulkheadOptions {
+  /** Calls running at once (in [1, 1e6]). */
+  maxConcurrent: number;
+  /**
+   * Calls waiting for a slot (default 0, in [0, 1e6]). A longer queue absorbs bursts but adds
+   * latency and memory; beyond it calls fail fast with {@link BulkheadRejectedError}.
+   */
+  maxQueue?: number;
+}
+
+/** A queued call, in a doubly linked list so an aborted waiter leaves in O(1). */
+interface Waiter {
+  prev: Waiter | undefined;
+  next: Waiter | undefined;
+  start: () => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * Isolates a dependency by bounding the calls in flight to it.
+ *
+ * @example
+ * const bulkhead = new Bulkhead({ maxConcurrent: 10, maxQueue: 100 });
+ * const row = await bulkhead.execute(({ signal }) => db.query(sql, { signal }));
+ */
+export class Bulkhead implements Policy {
+  /** The concurrency limit. */
+  readonly maxConcurrent: number;
+  /** The queue bound. */
+  readonly maxQueue: number;
+  private active = 0;
+  private queued = 0;
+  private head: Waiter | undefined;
+  private tail: Waiter | undefined;
+  private readonly releaseOk = <T>(value: T): T => {
+    this.release();
+    return value;
+  };
+  private readonly releaseError = (error: unknown): never => {
+    this.release();
+    throw error;
+  };
+
+  constructor(options: BulkheadOptions) {
+    this.maxConcurrent = integerIn('maxConcurrent', options.maxConcurrent, 1, 1e6);
+    this.maxQueue = integerIn('maxQueue', options.maxQueue ?? 0, 0, 1e6);
+  }
+
+  /** Calls running now. */
+  get running(): number {
+    return this.active;
+  }
+
+  /** Calls waiting for a slot. */
+  get queueLength(): number {
+    return this.queued;
+  }
+
+  execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
+    return this.run(callCallee<T>, fn, contextOf(options));
+  }
+
+  run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    if (this.active < this.maxConcurrent) return this.start(step, arg, context);
+    if (this.queued >= this.maxQueue) {
+      return Promise.reject(new BulkheadRejectedError(this.maxConcurrent, this.maxQueue));
+    }
+    return this.enqueue(step, arg, context);
+  }
+
+  private start<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    this.active++;
+    const result = invoke(step, arg, context);
+    if (isThenable(result)) return Promise.resolve(result).then(this.releaseOk, this.releaseError);
+    this.release();
+    return Promise.resolve(result);
+  }
+
+  private enqueue<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    const signal = context.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter = {
+        prev: this.tail,
+        next: undefined,
+        start: () => resolve(this.start(step, arg, context)),
+        signal,
+        onAbort: undefined,
+      };
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          this.unlink(waiter);
+          reject(abortReason(signal));
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      if (this.tail === undefined) this.head = waiter;
+      else this.tail.next = waiter;
+      this.tail = waiter;
+      this.queued++;
+    });
+  }
+
+  private release(): void {
+    this.active--;
+    const waiter = this.head;
+    if (waiter === undefined) return;
+    this.unlink(waiter);
+    if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    waiter.start();
+  }
+
+  private unlink(waiter: Waiter): void {
+    if (waiter.prev === undefined) this.head = waiter.next;
+    else waiter.prev.next = waiter.next;
+    if (waiter.next === undefined) this.tail = waiter.prev;
+    else waiter.next.prev = waiter.prev;
+    waiter.prev = waiter.next = undefined;
+    this.queued--;
+  }
+}

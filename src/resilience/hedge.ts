@@ -1,0 +1,191 @@
+/**
+ * Request hedging (Dean and Barroso, "The Tail at Scale", CACM 2013): when a call has not answered
+ * after a high quantile of recent latencies, send the same request again; the first success wins
+ * and the others are aborted. A cap on hedges per call and a shared budget bound the extra load.
+ *
+ * @module
+ */
+import { abortReason } from '../core/abort.js';
+import { AbortedError } from '../core/errors.js';
+import type { Cancel, Runtime } from '../core/runtime.js';
+import { systemRuntime } from '../core/system.js';
+import { integerIn, nonNegative, numberIn, rangeError } from '../core/validate.js';
+import { LatencyQuantiles } from '../detect/quantile.js';
+import { RetryBudget } from './budget.js';
+import { callCallee, contextOf, invoke } from './policy.js';
+import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
+
+/** The latency estimator hedging reads its delay from (`LatencyQuantiles` fits). */
+export interface LatencyEstimator {
+  /** Records one latency sample, in ms. */
+  record(ms: number): void;
+  /** The q-quantile of recent latencies in ms, or undefined before any sample. */
+  quantile(q: number): number | undefined;
+}
+
+/** Options of a {@link Hedge} policy. */
+export interface HedgeOptions {
+  /** Extra attempts per call beyond the first (default 1, in [0, 10]). Each one is more load. */
+  maxHedges?: number;
+  /** Latency quantile that triggers a hedge (default 0.95): lower cuts more tail but sends more hedges. */
+  quantile?: number;
+  /** Where latencies are recorded and read (default: a `LatencyQuantiles` over 1024 samples). */
+  estimator?: LatencyEstimator;
+  /** Hedge delay before the estimator has samples, in ms (default 100). */
+  initialDelayMs?: number;
+  /** Lower bound on the hedge delay, in ms (default 0). */
+  minDelayMs?: number;
+  /** Upper bound on the hedge delay, in ms (default 10,000). */
+  maxDelayMs?: number;
+  /** Budget each hedge withdraws from and each success deposits to (default: unlimited). */
+  budget?: RetryBudget;
+  /** Time and timers (default: the system runtime). */
+  runtime?: Runtime;
+}
+
+/**
+ * Sends backup requests for slow calls.
+ *
+ * @example
+ * const hedge = new Hedge({ maxHedges: 1, quantile: 0.95, budget: new RetryBudget({ ratio: 0.05 }) });
+ * const value = await hedge.execute(({ signal }) => replica.get(key, { signal }));
+ */
+export class Hedge implements Policy {
+  /** Extra attempts per call. */
+  readonly maxHedges: number;
+  /** Quantile that sets the delay. */
+  readonly quantile: number;
+  /** The latency estimator. */
+  readonly estimator: LatencyEstimator;
+  private readonly initialDelayMs: number;
+  private readonly minDelayMs: number;
+  private readonly maxDelayMs: number;
+  /** @internal */
+  readonly budget: RetryBudget | undefined;
+  /** @internal */
+  readonly runtime: Runtime;
+
+  constructor(options: HedgeOptions = {}) {
+    this.maxHedges = integerIn('maxHedges', options.maxHedges ?? 1, 0, 10);
+    this.quantile = numberIn('quantile', options.quantile ?? 0.95, 0, 1);
+    const estimator = options.estimator ?? new LatencyQuantiles();
+    if (typeof estimator.record !== 'function' || typeof estimator.quantile !== 'function') {
+      throw rangeError('estimator', 'an object with record() and quantile()', estimator);
+    }
+    this.estimator = estimator;
+    this.initialDelayMs = nonNegative('initialDelayMs', options.initialDelayMs ?? 100);
+    this.minDelayMs = nonNegative('minDelayMs', options.minDelayMs ?? 0);
+    this.maxDelayMs = nonNegative('maxDelayMs', options.maxDelayMs ?? 10_000);
+    if (this.maxDelayMs < this.minDelayMs) throw rangeError('maxDelayMs', `>= minDelayMs (${this.minDelayMs})`, this.maxDelayMs);
+    if (options.budget !== undefined && !(options.budget instanceof RetryBudget)) {
+      throw rangeError('budget', 'a RetryBudget', options.budget);
+    }
+    this.budget = options.budget;
+    this.runtime = options.runtime ?? systemRuntime();
+  }
+
+  /** The current hedge delay in ms: the configured quantile of recent latencies, clamped. */
+  delayMs(): number {
+    const q = this.estimator.quantile(this.quantile) ?? this.initialDelayMs;
+    return Math.min(this.maxDelayMs, Math.max(this.minDelayMs, q));
+  }
+
+  execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
+    return this.run(callCallee<T>, fn, contextOf(options));
+  }
+
+  run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    const signal = context.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    return new Promise<T>((resolve, reject) => {
+      new HedgeRace(this, step, arg, context, resolve, reject).start();
+    });
+  }
+}
+
+/** One hedged call: its attempts, its hedge timer and its outcome. */
+class HedgeRace<A, T> {
+  private readonly controllers: AbortController[] = [];
+  private pending = 0;
+  private settled = false;
+  private cancelTimer: Cancel | undefined;
+
+  constructor(
+    private readonly hedge: Hedge,
+    private readonly step: Step<A, T>,
+    private readonly arg: A,
+    private readonly context: ExecuteContext,
+    private readonly resolve: (value: T) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {}
+
+  start(): void {
+    this.context.signal?.addEventListener('abort', this.onParentAbort, { once: true });
+    this.launch();
+  }
+
+  private readonly onParentAbort = (): void => {
+    this.finish(abortReason(this.context.signal as AbortSignal));
+    this.reject(abortReason(this.context.signal as AbortSignal));
+  };
+
+  private launch(): void {
+    const controller = new AbortController();
+    this.controllers.push(controller);
+    this.pending++;
+    const ctx: ExecuteContext = {
+      signal: controller.signal,
+      idempotencyKey: this.context.idempotencyKey,
+      idempotent: this.context.idempotent,
+    };
+    const clock = this.hedge.runtime.clock;
+    const startMs = clock.monotonicMs();
+    Promise.resolve(invoke(this.step, this.arg, ctx)).then(
+      (value) => this.succeeded(value, clock.monotonicMs() - startMs),
+      (error: unknown) => this.failed(error),
+    );
+    if (this.controllers.length <= this.hedge.maxHedges) {
+      this.cancelTimer = this.hedge.runtime.timers.setTimer(this.hedge.delayMs(), this.onHedgeTimer);
+    }
+  }
+
+  private readonly onHedgeTimer = (): void => {
+    this.cancelTimer = undefined;
+    if (this.settled) return;
+    if (this.hedge.budget === undefined || this.hedge.budget.tryWithdraw()) this.launch();
+  };
+
+  private succeeded(value: T, latencyMs: number): void {
+    this.pending--;
+    if (this.settled) return;
+    this.hedge.estimator.record(latencyMs);
+    this.hedge.budget?.deposit();
+    this.finish(new AbortedError('another hedged attempt won'));
+    this.resolve(value);
+  }
+
+  private failed(error: unknown): void {
+    this.pending--;
+    if (this.settled) return;
+    // A failed attempt triggers the next hedge at once (when allowed) instead of waiting.
+    const canHedge = this.controllers.length <= this.hedge.maxHedges;
+    if (canHedge && (this.hedge.budget === undefined || this.hedge.budget.tryWithdraw())) {
+      this.cancelTimer?.();
+      this.cancelTimer = undefined;
+      this.launch();
+      return;
+    }
+    if (this.pending > 0) return;
+    this.finish(undefined);
+    this.reject(error);
+  }
+
+  private finish(abortLosers: unknown): void {
+    this.settled = true;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.context.signal?.removeEventListener('abort', this.onParentAbort);
+    if (abortLosers === undefined) return;
+    for (const c of this.controllers) if (!c.signal.aborted) c.abort(abortLosers);
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Composition of policies, outermost first: `pipeline(retry, breaker, timeout)` retries calls that
+ * go through the breaker, each attempt under the timeout.
+ *
+ * @module
+ */
+import { rangeError } from '../core/validate.js';
+import { callCallee, contextOf } from './policy.js';
+import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
+
+/** One layer of a call through a pipeline: which policy comes next and the user's step. */
+class Frame<A, T> {
+  constructor(
+    readonly policies: readonly Policy[],
+    readonly index: number,
+    readonly step: Step<A, T>,
+    readonly arg: A,
+  ) {}
+}
+
+function enter<A, T>(frame: Frame<A, T>, context: ExecuteContext): T | PromiseLike<T> {
+  const next = frame.index + 1;
+  const policies = frame.policies;
+  if (next === policies.length) return frame.step(frame.arg, context);
+  return (policies[next] as Policy).run<Frame<A, T>, T>(enter, new Frame(policies, next, frame.step, frame.arg), context);
+}
+
+/** Policies applied in order, outermost first; itself a {@link Policy}, so pipelines nest. */
+export class Pipeline implements Policy {
+  /** The policies, outermost first. */
+  readonly policies: readonly Policy[];
+
+  constructor(policies: readonly Policy[]) {
+    if (policies.length === 0) throw rangeError('policies.length', '>= 1', 0);
+    for (const [i, p] of policies.entries()) {
+      if (typeof (p as Partial<Policy>).run !== 'function') throw rangeError(`policies[${i}]`, 'a Policy', p);
+    }
+    this.policies = Object.freeze([...policies]);
+  }
+
+  execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
+    return this.run(callCallee<T>, fn, contextOf(options));
+  }
+
+  run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    return (this.policies[0] as Policy).run<Frame<A, T>, T>(enter, new Frame(this.policies, 0, step, arg), context);
+  }
+}
+
+/**
+ * Composes policies, outermost first.
+ *
+ * @example
+ * const policy = pipeline(
+ *   new Retry({ maxAttempts: 3 }),
+ *   new CircuitBreaker({ policy: { kind: 'consecutive', threshold: 5 } }),
+ *   new Timeout({ timeoutMs: 1000 }),
+ * );
+ * await policy.execute(({ signal }) => fetch(url, { signal }));
+ */
+export function pipeline<const P extends readonly [Policy, ...Policy[]]>(...policies: P): Pipeline {
+  return new Pipeline(policies);
+}

@@ -1,0 +1,179 @@
+/**
+ * Retry with backoff and jitter, a cap on attempts and elapsed time, server pushback
+ * (`Retry-After`), a shared retry budget and cancellation.
+ *
+ * @module
+ */
+import { isAbortedError } from '../core/errors.js';
+import { Emitter } from '../core/events.js';
+import type { Disposable, Listener } from '../core/events.js';
+import type { Runtime } from '../core/runtime.js';
+import { systemRuntime } from '../core/system.js';
+import { integerIn, nonNegative, positive, rangeError } from '../core/validate.js';
+import { Backoff } from './backoff.js';
+import type { BackoffOptions } from './backoff.js';
+import { RetryBudget } from './budget.js';
+import { RetryBudgetExhaustedError } from './errors.js';
+import { callCallee, contextOf } from './policy.js';
+import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
+import { retryAfterMsOf } from './retry-after.js';
+
+/** What an attempt produced: a thrown error or a returned value. */
+export type RetryOutcome =
+  | { readonly kind: 'error'; readonly error: unknown; readonly attempt: number }
+  | { readonly kind: 'result'; readonly value: unknown; readonly attempt: number };
+
+/** Emitted before each retry. */
+export interface RetryEvent {
+  /** The attempt that failed (0 is the first call). */
+  readonly attempt: number;
+  /** The wait before the next attempt, in ms. */
+  readonly delayMs: number;
+  /** Why it is retried. */
+  readonly outcome: RetryOutcome;
+}
+
+/** Options of a {@link Retry} policy. */
+export interface RetryOptions {
+  /** Attempts in total, the first included (default 3, in [1, 1000]). 1 disables retries. */
+  maxAttempts?: number;
+  /** The backoff schedule (default: exponential, full jitter, base 100 ms, cap 30 s). */
+  backoff?: Backoff | BackoffOptions;
+  /**
+   * Upper bound on the time from the first attempt to the start of the last one, in ms (default
+   * unbounded). A retry whose wait would end past it is not made.
+   */
+  maxElapsedMs?: number;
+  /**
+   * Decides whether an outcome is retried (default: every error except an abort; never a result).
+   * It is called for results only when given, so the default success path allocates nothing.
+   */
+  shouldRetry?: (outcome: RetryOutcome) => boolean;
+  /**
+   * Honour server pushback (default true): an error or result carrying `retryAfterMs`, a
+   * `retryAfter` value or a `retry-after` header (seconds or HTTP-date, read against the runtime's
+   * wall clock) sets the wait instead of the backoff.
+   */
+  honourRetryAfter?: boolean;
+  /** Longest pushback honoured, in ms (default 60,000); a longer one ends the retries. */
+  maxRetryAfterMs?: number;
+  /** A budget shared with other policies; a retry that finds it empty fails with {@link RetryBudgetExhaustedError}. */
+  budget?: RetryBudget;
+  /**
+   * Whether the operations this policy runs may run twice (default true). When false, calls are
+   * retried only if they carry an idempotency key; a call can also mark itself with `CallOptions`.
+   */
+  idempotent?: boolean;
+  /** Time, timers and randomness (default: the system runtime). */
+  runtime?: Runtime;
+}
+
+const defaultShouldRetry = (outcome: RetryOutcome): boolean =>
+  outcome.kind === 'error' && !isAbortedError(outcome.error);
+
+/**
+ * Retries a failing operation.
+ *
+ * @example
+ * const retry = new Retry({ maxAttempts: 5, backoff: { baseMs: 50, capMs: 2000, jitter: 'full' } });
+ * const user = await retry.execute(({ signal }) => fetch(url, { signal }));
+ */
+export class Retry implements Policy {
+  /** Attempts in total. */
+  readonly maxAttempts: number;
+  /** The backoff schedule. */
+  readonly backoff: Backoff;
+  private readonly maxElapsedMs: number;
+  private readonly shouldRetry: ((outcome: RetryOutcome) => boolean) | undefined;
+  private readonly honourRetryAfter: boolean;
+  private readonly maxRetryAfterMs: number;
+  private readonly budget: RetryBudget | undefined;
+  private readonly idempotent: boolean;
+  private readonly runtime: Runtime;
+  private readonly retried = new Emitter<RetryEvent>();
+
+  constructor(options: RetryOptions = {}) {
+    this.maxAttempts = integerIn('maxAttempts', options.maxAttempts ?? 3, 1, 1000);
+    const b = options.backoff;
+    this.backoff = b instanceof Backoff ? b : new Backoff(b);
+    this.maxElapsedMs = options.maxElapsedMs === undefined ? Infinity : positive('maxElapsedMs', options.maxElapsedMs);
+    if (options.shouldRetry !== undefined && typeof options.shouldRetry !== 'function') {
+      throw rangeError('shouldRetry', 'a function', options.shouldRetry);
+    }
+    this.shouldRetry = options.shouldRetry;
+    this.honourRetryAfter = options.honourRetryAfter ?? true;
+    this.maxRetryAfterMs = nonNegative('maxRetryAfterMs', options.maxRetryAfterMs ?? 60_000);
+    if (options.budget !== undefined && !(options.budget instanceof RetryBudget)) {
+      throw rangeError('budget', 'a RetryBudget', options.budget);
+    }
+    this.budget = options.budget;
+    this.idempotent = options.idempotent ?? true;
+    this.runtime = options.runtime ?? systemRuntime();
+  }
+
+  /** Calls `listener` before each retry. */
+  onRetry(listener: Listener<RetryEvent>): Disposable {
+    return this.retried.on(listener);
+  }
+
+  execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
+    return this.run(callCallee<T>, fn, contextOf(options));
+  }
+
+  async run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    const startMs = this.maxElapsedMs === Infinity ? 0 : this.runtime.clock.monotonicMs();
+    let previousMs = this.backoff.initialPreviousMs;
+    for (let attempt = 0; ; attempt++) {
+      let outcome: RetryOutcome;
+      try {
+        const value = await step(arg, context);
+        if (this.shouldRetry === undefined) {
+          this.budget?.deposit();
+          return value;
+        }
+        outcome = { kind: 'result', value, attempt };
+        if (!this.shouldRetry(outcome)) {
+          this.budget?.deposit();
+          return value;
+        }
+      } catch (error) {
+        outcome = { kind: 'error', error, attempt };
+        if (!(this.shouldRetry ?? defaultShouldRetry)(outcome)) throw error;
+      }
+      const delayMs = this.delayBeforeRetry(outcome, previousMs, context, startMs);
+      if (delayMs < 0) return settle<T>(outcome);
+      if (this.budget !== undefined && !this.budget.tryWithdraw()) {
+        if (outcome.kind === 'result') return outcome.value as T;
+        throw new RetryBudgetExhaustedError({ cause: outcome.error });
+      }
+      previousMs = delayMs;
+      if (this.retried.size > 0) this.retried.emit({ attempt, delayMs, outcome });
+      await this.runtime.timers.sleep(delayMs, context.signal);
+    }
+  }
+
+  /** The wait before the next attempt in ms, or -1 when the outcome must not be retried. */
+  private delayBeforeRetry(outcome: RetryOutcome, previousMs: number, context: ExecuteContext, startMs: number): number {
+    if (outcome.attempt + 1 >= this.maxAttempts) return -1;
+    if (context.signal?.aborted === true) return -1;
+    const idempotent = context.idempotent ?? this.idempotent;
+    if (!idempotent && context.idempotencyKey === undefined) return -1;
+    let delayMs: number | undefined;
+    if (this.honourRetryAfter) {
+      const pushback = retryAfterMsOf(outcome.kind === 'error' ? outcome.error : outcome.value, this.runtime.clock.wallMs());
+      if (pushback !== undefined && pushback > this.maxRetryAfterMs) return -1;
+      delayMs = pushback;
+    }
+    delayMs ??= this.backoff.delayMs(outcome.attempt, previousMs, this.runtime.random);
+    if (this.maxElapsedMs !== Infinity) {
+      const elapsedMs = this.runtime.clock.monotonicMs() - startMs;
+      if (elapsedMs + delayMs > this.maxElapsedMs) return -1;
+    }
+    return delayMs;
+  }
+}
+
+function settle<T>(outcome: RetryOutcome): T {
+  if (outcome.kind === 'result') return outcome.value as T;
+  throw outcome.error;
+}

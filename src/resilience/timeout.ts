@@ -1,0 +1,196 @@
+/**
+ * Timeouts, cooperative (the callee gets a signal that aborts at the deadline) or aggressive (the
+ * call rejects at the deadline even if the callee ignores the signal). The `AbortController` is
+ * created lazily, only when someone reads `context.signal`, so a callee that does not listen costs
+ * one timer and no signal.
+ *
+ * @module
+ */
+import { abortReason } from '../core/abort.js';
+import type { Cancel, Runtime, Timers } from '../core/runtime.js';
+import { systemRuntime } from '../core/system.js';
+import { positive, rangeError } from '../core/validate.js';
+import { TimeoutError } from './errors.js';
+import { callCallee, contextOf, isThenable, NO_SIGNAL } from './policy.js';
+import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
+
+/** What happens at the deadline. */
+export type TimeoutStrategy = 'cooperative' | 'aggressive';
+
+/**
+ * When the callee's signal is created: `lazy` (default) on first read of `context.signal`; `eager`
+ * always; `none` never (the callee sees the caller's signal, and a cooperative timeout can then
+ * only relabel a late failure).
+ */
+export type TimeoutSignalMode = 'lazy' | 'eager' | 'none';
+
+/** Options of a {@link Timeout} policy. */
+export interface TimeoutOptions {
+  /** The deadline, in ms from the start of the call. */
+  timeoutMs: number;
+  /**
+   * `cooperative` (default): abort the callee's signal and wait for it to settle; a failure after
+   * the deadline becomes a {@link TimeoutError}. `aggressive`: also reject at once, without waiting
+   * (the callee's work may go on in the background).
+   */
+  strategy?: TimeoutStrategy;
+  /** When to create the callee's `AbortSignal` (default `lazy`). */
+  signal?: TimeoutSignalMode;
+  /** Timers (default: the system runtime). */
+  runtime?: Runtime;
+}
+
+/** The per-call state: the context handed to the callee, the timer and the lazy controller. */
+class TimeoutCall implements ExecuteContext {
+  controller: AbortController | undefined = undefined;
+  timedOut = false;
+  done = false;
+  cancelTimer: Cancel | undefined = undefined;
+  parentSignal: AbortSignal | undefined = undefined;
+  reject: ((error: unknown) => void) | undefined = undefined;
+
+  constructor(
+    readonly policy: Timeout,
+    readonly parent: ExecuteContext,
+  ) {}
+
+  get signal(): AbortSignal | undefined {
+    if (this.controller !== undefined) return this.controller.signal;
+    if (this.policy.signalMode === 'none') return this.parent.signal;
+    return this.createController().signal;
+  }
+
+  get idempotencyKey(): string | undefined {
+    return this.parent.idempotencyKey;
+  }
+
+  get idempotent(): boolean | undefined {
+    return this.parent.idempotent;
+  }
+
+  createController(): AbortController {
+    const controller = new AbortController();
+    this.controller = controller;
+    if (this.timedOut) controller.abort(new TimeoutError(this.policy.timeoutMs));
+    else if (!this.done) this.listenToParent();
+    return controller;
+  }
+
+  listenToParent(): void {
+    if (this.parentSignal !== undefined || this.parent === NO_SIGNAL) return;
+    const signal = this.parent.signal;
+    if (signal === undefined) return;
+    if (signal.aborted) {
+      this.onParentAbort();
+      return;
+    }
+    this.parentSignal = signal;
+    signal.addEventListener('abort', this.onParentAbort);
+  }
+
+  readonly onParentAbort = (): void => {
+    const reason = abortReason(this.parent.signal as AbortSignal);
+    this.controller?.abort(reason);
+    this.reject?.(reason);
+  };
+
+  readonly expire = (): void => {
+    this.timedOut = true;
+    this.cancelTimer = undefined;
+    const error = new TimeoutError(this.policy.timeoutMs);
+    this.controller?.abort(error);
+    this.reject?.(error);
+  };
+
+  finish(): void {
+    this.done = true;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.parentSignal?.removeEventListener('abort', this.onParentAbort);
+    this.parentSignal = undefined;
+  }
+}
+
+/**
+ * Bounds how long a call may take.
+ *
+ * @example
+ * const timeout = new Timeout({ timeoutMs: 500, strategy: 'aggressive' });
+ * const body = await timeout.execute(({ signal }) => fetch(url, { signal }));
+ */
+export class Timeout implements Policy {
+  /** The deadline in ms. */
+  readonly timeoutMs: number;
+  /** What happens at the deadline. */
+  readonly strategy: TimeoutStrategy;
+  /** When the callee's signal is created. */
+  readonly signalMode: TimeoutSignalMode;
+  private readonly timers: Timers;
+
+  constructor(options: TimeoutOptions) {
+    this.timeoutMs = positive('timeoutMs', options.timeoutMs);
+    this.strategy = options.strategy ?? 'cooperative';
+    if (this.strategy !== 'cooperative' && this.strategy !== 'aggressive') {
+      throw rangeError('strategy', '"cooperative" or "aggressive"', this.strategy);
+    }
+    this.signalMode = options.signal ?? 'lazy';
+    if (!['lazy', 'eager', 'none'].includes(this.signalMode)) {
+      throw rangeError('signal', '"lazy", "eager" or "none"', this.signalMode);
+    }
+    this.timers = (options.runtime ?? systemRuntime()).timers;
+  }
+
+  execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
+    return this.run(callCallee<T>, fn, contextOf(options));
+  }
+
+  run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    const call = new TimeoutCall(this, context);
+    if (this.signalMode === 'eager') call.createController();
+    call.cancelTimer = this.timers.setTimer(this.timeoutMs, call.expire);
+    let result: T | PromiseLike<T>;
+    try {
+      result = step(arg, call);
+    } catch (error) {
+      call.finish();
+      return Promise.reject(error);
+    }
+    if (!isThenable(result)) {
+      call.finish();
+      return Promise.resolve(result);
+    }
+    return this.strategy === 'cooperative' ? cooperative(result, call) : aggressive(result, call);
+  }
+}
+
+async function cooperative<T>(result: PromiseLike<T>, call: TimeoutCall): Promise<T> {
+  try {
+    return await result;
+  } catch (error) {
+    if (call.timedOut) throw new TimeoutError(call.policy.timeoutMs, { cause: error });
+    throw error;
+  } finally {
+    call.finish();
+  }
+}
+
+function aggressive<T>(result: PromiseLike<T>, call: TimeoutCall): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    call.reject = (error) => {
+      // The callee may still settle later: the handlers below observe it, so nothing is unhandled.
+      call.finish();
+      reject(error);
+    };
+    call.listenToParent();
+    result.then(
+      (value) => {
+        call.finish();
+        resolve(value);
+      },
+      (error: unknown) => {
+        call.finish();
+        reject(error);
+      },
+    );
+  });
+}
