@@ -15,3 +15,7 @@ export { casRegister, kv, modelByName, modelNames, mutex, queue, register, set }
 export type { HistoryFormat } from './formats/index.js';
 export { detectFormat, historyFormats, parseEdn, parseHistory, parseJepsen, parseJson } from './formats/index.js';
 export { EdnSyntaxError, readEdn } from './formats/edn.js';
+export type { HtmlOptions } from './html.js';
+export { renderHtml } from './html.js';
+export type { Invariant, InvariantOutcome, Violation } from './invariant.js';
+export { InvariantChecker, invariant } from './invariant.js';

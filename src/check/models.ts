@@ -28,7 +28,8 @@ function show(value: unknown): string {
 function describeOperation(input: ModelInput, output: ModelOutput): string {
   const key = input.key === undefined ? '' : ` ${JSON.stringify(input.key)}`;
   const arg = input.value === null ? '' : ` ${show(input.value)}`;
-  const result = output.status === 'info' ? ' → ?' : output.status === 'fail' ? ' ✗' : output.value === null ? '' : ` → ${show(output.value)}`;
+  const echo = input.value !== null && deepEqual(output.value, input.value);
+  const result = output.status === 'info' ? ' → ?' : output.status === 'fail' ? ' ✗' : echo ? '' : ` → ${show(output.value)}`;
   return `${input.f}${key}${arg}${result}`;
 }
 

@@ -186,7 +186,7 @@ export class LinearizabilitySearch<S> extends SearchBase<S> {
       } else {
         // A return whose call is still in the list: nothing before it fits here; backtrack.
         if (this.depth === 0) {
-          this.recordBest(entry);
+          if (this.bestDepth < 0) this.recordBest(entry);
           return 'illegal';
         }
         if (this.depth > this.bestDepth) this.recordBest(entry);
@@ -224,7 +224,7 @@ export class LinearizabilitySearch<S> extends SearchBase<S> {
     const linearized = Array.from(this.stackEntry.subarray(0, this.depth), (e) => this.opOf[e] as number);
     const pending: number[] = [];
     for (let e = this.next[this.head] as number; e !== returnEntry && e !== NIL; e = this.next[e] as number) {
-      if (this.match[e] !== NIL) pending.push(this.opOf[e] as number);
+      if (this.match[e] !== NIL && this.opOf[e] !== this.opOf[returnEntry]) pending.push(this.opOf[e] as number);
     }
     this.best = { linearized, failing: this.opOf[returnEntry], pending };
   }
@@ -299,7 +299,7 @@ export class SequentialSearch<S> extends SearchBase<S> {
       if (steps >= budget) return 'running';
       if (this.cursor >= limit) {
         if (this.depth === 0) {
-          this.recordBest();
+          if (this.bestDepth < 0) this.recordBest();
           return 'illegal';
         }
         if (this.depth > this.bestDepth) this.recordBest();

@@ -3,7 +3,8 @@
  *
  * @module
  */
+import { checkCommand } from './check.js';
 import type { Command } from './command.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: readonly Command[] = [];
+export const commands: readonly Command[] = [checkCommand];
