@@ -4,11 +4,31 @@ import tseslint from 'typescript-eslint';
 
 /** Globals that break determinism: only src/core/system.ts may read them. */
 const nondeterministic = [
-  { object: 'Date', property: 'now', message: 'Use the injected runtime clock (src/core/system.ts only).' },
-  { object: 'performance', property: 'now', message: 'Use the injected runtime clock (src/core/system.ts only).' },
-  { object: 'Math', property: 'random', message: 'Use the injected runtime Random (src/core/system.ts only).' },
-  { object: 'crypto', property: 'randomUUID', message: 'Use runtime.random.bytes() (src/core/system.ts only).' },
-  { object: 'crypto', property: 'getRandomValues', message: 'Use runtime.random.bytes() (src/core/system.ts only).' },
+  {
+    object: 'Date',
+    property: 'now',
+    message: 'Use the injected runtime clock (src/core/system.ts only).',
+  },
+  {
+    object: 'performance',
+    property: 'now',
+    message: 'Use the injected runtime clock (src/core/system.ts only).',
+  },
+  {
+    object: 'Math',
+    property: 'random',
+    message: 'Use the injected runtime Random (src/core/system.ts only).',
+  },
+  {
+    object: 'crypto',
+    property: 'randomUUID',
+    message: 'Use runtime.random.bytes() (src/core/system.ts only).',
+  },
+  {
+    object: 'crypto',
+    property: 'getRandomValues',
+    message: 'Use runtime.random.bytes() (src/core/system.ts only).',
+  },
   { object: 'globalThis', property: 'setTimeout', message: 'Use the injected runtime timers.' },
   { object: 'globalThis', property: 'setInterval', message: 'Use the injected runtime timers.' },
   { object: 'globalThis', property: 'setImmediate', message: 'Use the injected runtime timers.' },
@@ -46,9 +66,15 @@ export default tseslint.config(
       },
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
-      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use a union of string literals, not enum.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use a union of string literals, not enum.' },
+      ],
     },
   },
   {
@@ -84,7 +110,16 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              group: ['**/adapters/**', '**/sim/**', '**/lab/**', '**/cli/**', '../adapters/*', '../sim/*', '../lab/*', '../cli/*'],
+              group: [
+                '**/adapters/**',
+                '**/sim/**',
+                '**/lab/**',
+                '**/cli/**',
+                '../adapters/*',
+                '../sim/*',
+                '../lab/*',
+                '../cli/*',
+              ],
               message: 'core/ must not import adapters/, sim/, lab/ or cli/.',
             },
           ],
@@ -99,7 +134,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['../adapters/*', '../sim/*', '../lab/*', '../cli/*'], message: 'core/ must not import adapters/, sim/, lab/ or cli/.' },
+            {
+              group: ['../adapters/*', '../sim/*', '../lab/*', '../cli/*'],
+              message: 'core/ must not import adapters/, sim/, lab/ or cli/.',
+            },
           ],
         },
       ],

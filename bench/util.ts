@@ -35,7 +35,9 @@ export async function interleaved<K extends string>(
 }
 
 /** Prints rows as an aligned table, with each row's ratio to the `faultline` row of its case. */
-export function formatTable(rows: readonly { case: string; impl: string; metric: string; value: number; unit: string }[]): string {
+export function formatTable(
+  rows: readonly { case: string; impl: string; metric: string; value: number; unit: string }[],
+): string {
   const lowerIsBetter = (unit: string) => !unit.endsWith('/s');
   const ours = new Map<string, number>();
   for (const r of rows) if (r.impl === 'faultline') ours.set(`${r.case}|${r.metric}`, r.value);
@@ -51,6 +53,10 @@ export function formatTable(rows: readonly { case: string; impl: string; metric:
     return [r.case, r.impl, r.metric, v, r.unit, ratio];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }

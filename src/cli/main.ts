@@ -18,7 +18,9 @@ runCli(process.argv.slice(2), commands, io).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`faultline: internal error: ${String((error as Error)?.stack ?? error)}\n`);
+    process.stderr.write(
+      `faultline: internal error: ${String((error as Error)?.stack ?? error)}\n`,
+    );
     process.exitCode = exitCodes.software;
   },
 );

@@ -22,7 +22,10 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
  * Calls `fn` once when `signal` aborts (at once if it already has). The returned disposable
  * removes the listener; dispose it when the operation ends so no listener outlives it.
  */
-export function onAbort(signal: AbortSignal | undefined, fn: (reason: unknown) => void): Disposable {
+export function onAbort(
+  signal: AbortSignal | undefined,
+  fn: (reason: unknown) => void,
+): Disposable {
   if (signal === undefined) return noopDisposable;
   if (signal.aborted) {
     fn(abortReason(signal));

@@ -72,7 +72,9 @@ describe('errors, asserts and validation', () => {
 
   it('names the field and the value in RangeErrors', () => {
     expect(() => positive('ttlMs', 0)).toThrow('ttlMs must be a finite number > 0 (got 0)');
-    expect(() => integerIn('permits', 1.5, 1, 10)).toThrow('permits must be an integer in [1, 10] (got 1.5)');
+    expect(() => integerIn('permits', 1.5, 1, 10)).toThrow(
+      'permits must be an integer in [1, 10] (got 1.5)',
+    );
     expect(() => nonEmptyString('key', '')).toThrow('key must be a non-empty string (got "")');
   });
 });

@@ -18,4 +18,11 @@ export {
   SystemRandom,
   yieldToEventLoop,
 } from './system.js';
-export { rangeError, positive, nonNegative, integerIn, numberIn, nonEmptyString } from './validate.js';
+export {
+  rangeError,
+  positive,
+  nonNegative,
+  integerIn,
+  numberIn,
+  nonEmptyString,
+} from './validate.js';

@@ -30,20 +30,33 @@ export class EtcdMember {
       name: `etcd:${name}`,
       command: binary,
       args: [
-        '--name', name,
-        '--data-dir', join(dir, 'data'),
-        '--listen-client-urls', client,
-        '--advertise-client-urls', client,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', initialCluster,
-        '--initial-cluster-state', 'new',
-        '--initial-cluster-token', clusterToken,
+        '--name',
+        name,
+        '--data-dir',
+        join(dir, 'data'),
+        '--listen-client-urls',
+        client,
+        '--advertise-client-urls',
+        client,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-cluster-state',
+        'new',
+        '--initial-cluster-token',
+        clusterToken,
         // Fast elections keep failover tests short; loopback latency is tiny.
-        '--heartbeat-interval', '50',
-        '--election-timeout', '500',
-        '--logger', 'zap',
-        '--log-outputs', 'stderr',
+        '--heartbeat-interval',
+        '50',
+        '--election-timeout',
+        '500',
+        '--logger',
+        'zap',
+        '--log-outputs',
+        'stderr',
       ],
       logFile: join(dir, 'etcd.log'),
       dir,
@@ -71,7 +84,12 @@ export class EtcdMember {
   }
 
   async waitHealthy(timeoutMs = 30_000): Promise<void> {
-    await waitUntil(`etcd member ${this.name}`, () => this.healthy(), timeoutMs, () => this.process.logTail());
+    await waitUntil(
+      `etcd member ${this.name}`,
+      () => this.healthy(),
+      timeoutMs,
+      () => this.process.logTail(),
+    );
   }
 
   stop(): Promise<void> {
@@ -121,10 +139,19 @@ export async function etcd(options: { members?: 1 | 3 } = {}): Promise<EtcdClust
   const n = options.members ?? 1;
   const ports = await freePorts(2 * n);
   const names = Array.from({ length: n }, (_, i) => `m${i + 1}`);
-  const initialCluster = names.map((name, i) => `${name}=http://127.0.0.1:${ports[2 * i + 1]}`).join(',');
+  const initialCluster = names
+    .map((name, i) => `${name}=http://127.0.0.1:${ports[2 * i + 1]}`)
+    .join(',');
   const members = names.map(
     (name, i) =>
-      new EtcdMember(name, ports[2 * i]!, ports[2 * i + 1]!, tempDir(`etcd-${name}`), initialCluster, `faultline-${ports[0]}`),
+      new EtcdMember(
+        name,
+        ports[2 * i]!,
+        ports[2 * i + 1]!,
+        tempDir(`etcd-${name}`),
+        initialCluster,
+        `faultline-${ports[0]}`,
+      ),
   );
   const cleanup = () => Promise.all(members.map((m) => m.cleanup())).then(() => undefined);
   try {

@@ -7,13 +7,26 @@ import { Redis, Cluster } from 'ioredis';
 import mariadbClient from 'mariadb';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { etcd, findBinary, mariadb, MissingBinaryError, postgres, redis, redisCluster } from './index.js';
+import {
+  etcd,
+  findBinary,
+  mariadb,
+  MissingBinaryError,
+  postgres,
+  redis,
+  redisCluster,
+} from './index.js';
 
 describe('service harness', () => {
   it('pauses and resumes a private redis', async () => {
     const { servers, cleanup } = await redis(2);
     const [a, b] = servers;
-    const client = new Redis({ port: a!.port, host: '127.0.0.1', commandTimeout: 300, maxRetriesPerRequest: 0 });
+    const client = new Redis({
+      port: a!.port,
+      host: '127.0.0.1',
+      commandTimeout: 300,
+      maxRetriesPerRequest: 0,
+    });
     try {
       expect(a!.port).not.toBe(b!.port);
       await client.set('k', 'v1');
@@ -101,7 +114,11 @@ describe('service harness', () => {
   });
 
   it('names the missing binary and the provisioning script', () => {
-    expect(() => findBinary('no-such-server-binary', 'no-such-package')).toThrow(MissingBinaryError);
-    expect(() => findBinary('no-such-server-binary', 'no-such-package')).toThrow(/scripts\/provision\.sh/);
+    expect(() => findBinary('no-such-server-binary', 'no-such-package')).toThrow(
+      MissingBinaryError,
+    );
+    expect(() => findBinary('no-such-server-binary', 'no-such-package')).toThrow(
+      /scripts\/provision\.sh/,
+    );
   });
 });

@@ -48,7 +48,10 @@ export class MariadbServer {
     await waitUntil(
       `mariadb on port ${this.port}`,
       async () => {
-        const conn = await mariadbClient.createConnection({ ...this.connection, connectTimeout: 1000 });
+        const conn = await mariadbClient.createConnection({
+          ...this.connection,
+          connectTimeout: 1000,
+        });
         try {
           await conn.query('SELECT 1');
           return true;

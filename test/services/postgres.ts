@@ -36,14 +36,22 @@ export class PostgresServer {
       name: `postgres:${port}`,
       command: postgresBin,
       args: [
-        '-D', join(dir, 'data'),
-        '-p', String(port),
-        '-k', dir,
-        '-c', 'listen_addresses=127.0.0.1',
-        '-c', `max_prepared_transactions=${options.maxPreparedTransactions ?? 10}`,
-        '-c', 'max_connections=200',
-        '-c', 'fsync=off',
-        '-c', 'full_page_writes=off',
+        '-D',
+        join(dir, 'data'),
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        `max_prepared_transactions=${options.maxPreparedTransactions ?? 10}`,
+        '-c',
+        'max_connections=200',
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
       ],
       user: 'postgres',
       logFile: join(dir, 'postgres.log'),
@@ -124,7 +132,21 @@ export async function postgres(options: PostgresOptions = {}): Promise<PostgresS
   const initdb = findBinary('initdb', 'postgresql', pgBinDirs());
   const dir = tempDir('postgres');
   giveTo(dir, 'postgres');
-  runSync(initdb, ['-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], 'postgres');
+  runSync(
+    initdb,
+    [
+      '-D',
+      join(dir, 'data'),
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+      '--no-instructions',
+    ],
+    'postgres',
+  );
   const server = new PostgresServer(await freePort(), dir, options);
   try {
     await server.start();

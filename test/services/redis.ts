@@ -24,8 +24,20 @@ export class RedisServer {
       name: `redis:${port}`,
       command: binary,
       args: [
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-        '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--daemonize',
+        'no',
+        '--protected-mode',
+        'no',
         ...extraArgs,
       ],
       logFile: join(dir, 'redis.log'),
@@ -87,9 +99,14 @@ export interface RedisGroup {
   cleanup(): Promise<void>;
 }
 
-async function startServers(n: number, extraArgs: (port: number) => string[]): Promise<RedisServer[]> {
+async function startServers(
+  n: number,
+  extraArgs: (port: number) => string[],
+): Promise<RedisServer[]> {
   const ports = await freePorts(n);
-  const servers = ports.map((port) => new RedisServer(port, tempDir(`redis-${port}`), extraArgs(port)));
+  const servers = ports.map(
+    (port) => new RedisServer(port, tempDir(`redis-${port}`), extraArgs(port)),
+  );
   try {
     await Promise.all(servers.map((s) => s.start()));
   } catch (error) {
@@ -108,7 +125,10 @@ async function startServers(n: number, extraArgs: (port: number) => string[]): P
  */
 export async function redis(n = 1): Promise<RedisGroup> {
   const servers = await startServers(n, () => []);
-  return { servers, cleanup: () => Promise.all(servers.map((s) => s.cleanup())).then(() => undefined) };
+  return {
+    servers,
+    cleanup: () => Promise.all(servers.map((s) => s.cleanup())).then(() => undefined),
+  };
 }
 
 /**
@@ -118,9 +138,12 @@ export async function redis(n = 1): Promise<RedisGroup> {
 export async function redisCluster(options: { masters?: number } = {}): Promise<RedisGroup> {
   const masters = options.masters ?? 3;
   const servers = await startServers(masters, (port) => [
-    '--cluster-enabled', 'yes',
-    '--cluster-config-file', `nodes-${port}.conf`,
-    '--cluster-node-timeout', '2000',
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    `nodes-${port}.conf`,
+    '--cluster-node-timeout',
+    '2000',
   ]);
   const cleanup = () => Promise.all(servers.map((s) => s.cleanup())).then(() => undefined);
   try {
@@ -138,7 +161,11 @@ export async function redisCluster(options: { masters?: number } = {}): Promise<
       async () => {
         for (const s of servers) {
           const info = await redisCommand(s.port, 'CLUSTER', 'INFO');
-          if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${masters}`)) return false;
+          if (
+            !info.includes('cluster_state:ok') ||
+            !info.includes(`cluster_known_nodes:${masters}`)
+          )
+            return false;
         }
         return true;
       },
