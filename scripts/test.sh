@@ -25,6 +25,15 @@ step format
 npm run --silent format:check
 
 step test
-npx vitest run --reporter=default
+report=$(mktemp -t faultline-vitest-XXXXXX.json)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile="$report" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+' "$report" || true
+rm -f "$report"
+if [[ $status -ne 0 ]]; then exit "$status"; fi
 
 step "done in $(( $(date +%s) - start ))s"
