@@ -79,6 +79,8 @@ export class SimClock implements Clock {
   }
 }
 
+const noop: Cancel = () => undefined;
+
 interface TimerEntry {
   fn: () => void;
   cancelScheduled: Cancel | undefined;
@@ -94,10 +96,22 @@ export class SimTimers implements Timers {
   private readonly active = new Set<TimerEntry>();
   private deferred: TimerEntry[] = [];
   private paused = false;
+  private closed = false;
+  private readonly onFire: (() => void) | undefined;
 
-  constructor(scheduler: Scheduler, clock: SimClock) {
+  /**
+   * @param options.onFire called just before each timer callback runs (the simulator traces
+   *   timer firings through it when asked to).
+   */
+  constructor(scheduler: Scheduler, clock: SimClock, options: { onFire?: () => void } = {}) {
     this.scheduler = scheduler;
     this.clock = clock;
+    this.onFire = options.onFire;
+  }
+
+  /** True once {@link SimTimers.close} ran: the process that owned these timers is gone. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** Timers armed and not yet fired or cancelled (deferred ones included). */
@@ -112,6 +126,8 @@ export class SimTimers implements Timers {
 
   setTimer(ms: number, fn: () => void): Cancel {
     const delay = this.clock.trueDelayMs(nonNegative('ms', ms));
+    // A crashed process's stale continuations may still arm timers; they never fire.
+    if (this.closed) return noop;
     const entry: TimerEntry = { fn, cancelScheduled: undefined };
     this.active.add(entry);
     entry.cancelScheduled = this.scheduler.after(delay, () => this.fire(entry));
@@ -165,6 +181,15 @@ export class SimTimers implements Timers {
     this.paused = false;
   }
 
+  /**
+   * Discards every timer and refuses new ones for good: a crash ends the process, and code still
+   * holding this runtime (stale async continuations) must never run again.
+   */
+  close(): void {
+    this.reset();
+    this.closed = true;
+  }
+
   private fire(entry: TimerEntry): void {
     entry.cancelScheduled = undefined;
     if (!this.active.has(entry)) return;
@@ -173,6 +198,7 @@ export class SimTimers implements Timers {
       return;
     }
     this.active.delete(entry);
+    this.onFire?.();
     entry.fn();
   }
 }

@@ -2,6 +2,10 @@
  * The simulator's kernel: a single-threaded discrete-event loop ordered by (virtual time, sequence
  * number). Everything else in the simulator (network, nodes, disks, faults) schedules through it.
  *
+ * The queue is a binary heap kept as a structure of arrays (times, sequence numbers and slot
+ * indexes in typed arrays; callbacks and their arguments in slot arrays reused through a free
+ * list), so a steady-state run allocates nothing per event on the {@link Scheduler.post} path.
+ *
  * @module
  */
 import { assert } from '../core/assert.js';
@@ -21,15 +25,20 @@ export interface SchedulerOptions {
   maxPendingEvents?: number;
 }
 
-interface Entry {
-  time: number;
-  seq: number;
-  fn: (() => void) | undefined;
-}
+/** A callback run by the scheduler with the argument it was posted with. */
+export type EventCallback<A> = (arg: A) => void;
 
 /** Thrown when a run exceeds a bound; the message carries the seed for replay. */
 export class SimulationLimitError extends Error {
   override readonly name = 'SimulationLimitError';
+}
+
+const INITIAL_CAPACITY = 64;
+/** Marks a slot whose event was cancelled or already ran. */
+const DEAD = -1;
+
+function callNullary(fn: unknown): void {
+  (fn as () => void)();
 }
 
 /**
@@ -46,7 +55,18 @@ export class Scheduler {
   /** The run's root generator; fork it per component (`random.fork('network')`). */
   readonly random: SeededRandom;
   private readonly maxPending: number;
-  private heap: Entry[] = [];
+  // The heap: position -> (time, seq, slot).
+  private heapTime = new Float64Array(INITIAL_CAPACITY);
+  private heapSeq = new Float64Array(INITIAL_CAPACITY);
+  private heapSlot = new Int32Array(INITIAL_CAPACITY);
+  private size = 0;
+  // Slots: slot -> (callback, argument, seq of the live event or DEAD).
+  private fns: (EventCallback<never> | undefined)[] = [];
+  private args: unknown[] = [];
+  private slotSeq = new Float64Array(INITIAL_CAPACITY);
+  private freeSlots = new Int32Array(INITIAL_CAPACITY);
+  private freeCount = 0;
+  private slotCount = 0;
   private seq = 0;
   private live = 0;
   private now = 0;
@@ -79,48 +99,50 @@ export class Scheduler {
   /** Virtual time of the next live event, or undefined when the queue is empty. */
   peekTimeMs(): number | undefined {
     this.dropCancelledTop();
-    return this.heap[0]?.time;
+    return this.size > 0 ? this.heapTime[0] : undefined;
   }
 
-  /** Runs `fn` at virtual time `timeMs` (not before now). */
+  /** Runs `fn` at virtual time `timeMs` (not before now); returns a function that cancels it. */
   at(timeMs: number, fn: () => void): Cancel {
-    if (!(timeMs >= this.now) || !Number.isFinite(timeMs)) {
-      throw rangeError('timeMs', `a finite time >= now (${this.now})`, timeMs);
-    }
-    if (this.live >= this.maxPending) {
-      throw new SimulationLimitError(
-        `more than ${this.maxPending} pending events (seed ${String(this.seed)})`,
-      );
-    }
-    const entry: Entry = { time: timeMs, seq: this.seq++, fn };
-    this.push(entry);
-    this.live++;
-    return () => {
-      if (entry.fn === undefined) return;
-      entry.fn = undefined;
-      this.live--;
-    };
+    const slot = this.insert(timeMs, callNullary, fn);
+    const seq = this.slotSeq[slot] as number;
+    return () => this.cancelSlot(slot, seq);
   }
 
-  /** Runs `fn` after `delayMs` virtual milliseconds. */
+  /** Runs `fn` after `delayMs` virtual milliseconds; returns a function that cancels it. */
   after(delayMs: number, fn: () => void): Cancel {
     return this.at(this.now + nonNegative('delayMs', delayMs), fn);
   }
 
+  /**
+   * The allocation-free path: runs `fn(arg)` at virtual time `timeMs`. The event cannot be
+   * cancelled; pass a shared `fn` and a per-event `arg` so that no closure is created per event.
+   */
+  post<A>(timeMs: number, fn: EventCallback<A>, arg: A): void {
+    this.insert(timeMs, fn, arg);
+  }
+
   /** Runs the next live event; returns false when there is none. */
   step(): boolean {
-    this.dropCancelledTop();
-    const entry = this.pop();
-    if (entry === undefined) return false;
-    const fn = entry.fn;
-    assert(fn !== undefined, 'the top entry is live');
-    assert(entry.time >= this.now, 'virtual time never goes backwards');
-    entry.fn = undefined;
-    this.live--;
-    this.now = entry.time;
-    this.executed++;
-    fn();
-    return true;
+    while (this.size > 0) {
+      const seq = this.heapSeq[0] as number;
+      const time = this.heapTime[0] as number;
+      const slot = this.popTop();
+      if (this.slotSeq[slot] !== seq) {
+        this.freeSlot(slot);
+        continue;
+      }
+      const fn = this.fns[slot] as EventCallback<unknown>;
+      const arg = this.args[slot];
+      this.freeSlot(slot);
+      this.live--;
+      assert(time >= this.now, 'virtual time never goes backwards');
+      this.now = time;
+      this.executed++;
+      fn(arg);
+      return true;
+    }
+    return false;
   }
 
   /** Runs events synchronously until none is left or `maxEvents` ran; returns how many ran. */
@@ -137,6 +159,15 @@ export class Scheduler {
       this.step();
     }
     this.now = until;
+  }
+
+  /**
+   * Moves virtual time forwards to `timeMs` without running anything (used when a run stops at a
+   * deadline with no event due). Never moves time backwards or past the next pending event.
+   */
+  advanceTo(timeMs: number): void {
+    const next = this.peekTimeMs();
+    if (timeMs > this.now && (next === undefined || timeMs <= next)) this.now = timeMs;
   }
 
   /**
@@ -162,45 +193,126 @@ export class Scheduler {
     return n;
   }
 
+  private insert(timeMs: number, fn: EventCallback<never>, arg: unknown): number {
+    if (!(timeMs >= this.now) || timeMs === Number.POSITIVE_INFINITY) {
+      throw rangeError('timeMs', `a finite time >= now (${this.now})`, timeMs);
+    }
+    if (this.live >= this.maxPending) {
+      throw new SimulationLimitError(
+        `more than ${this.maxPending} pending events (seed ${String(this.seed)})`,
+      );
+    }
+    const slot = this.allocSlot();
+    const seq = this.seq++;
+    this.fns[slot] = fn;
+    this.args[slot] = arg;
+    this.slotSeq[slot] = seq;
+    this.live++;
+    this.siftUp(timeMs, seq, slot);
+    return slot;
+  }
+
+  private cancelSlot(slot: number, seq: number): void {
+    if (this.slotSeq[slot] !== seq) return;
+    // The heap entry stays until it reaches the top; the slot is freed then.
+    this.slotSeq[slot] = DEAD;
+    this.fns[slot] = undefined;
+    this.args[slot] = undefined;
+    this.live--;
+  }
+
+  private allocSlot(): number {
+    if (this.freeCount > 0) return this.freeSlots[--this.freeCount] as number;
+    if (this.slotCount === this.slotSeq.length) {
+      this.slotSeq = grow(this.slotSeq);
+      this.freeSlots = growInt(this.freeSlots);
+    }
+    return this.slotCount++;
+  }
+
+  private freeSlot(slot: number): void {
+    this.slotSeq[slot] = DEAD;
+    this.fns[slot] = undefined;
+    this.args[slot] = undefined;
+    this.freeSlots[this.freeCount++] = slot;
+  }
+
   private dropCancelledTop(): void {
-    while (this.heap.length > 0 && this.heap[0]!.fn === undefined) this.pop();
+    while (this.size > 0) {
+      const slot = this.heapSlot[0] as number;
+      if (this.slotSeq[slot] === this.heapSeq[0]) return;
+      this.popTop();
+      this.freeSlot(slot);
+    }
   }
 
-  private less(a: Entry, b: Entry): boolean {
-    return a.time < b.time || (a.time === b.time && a.seq < b.seq);
-  }
-
-  private push(entry: Entry): void {
-    const h = this.heap;
-    let i = h.length;
-    h.push(entry);
+  private siftUp(time: number, seq: number, slot: number): void {
+    if (this.size === this.heapTime.length) {
+      this.heapTime = grow(this.heapTime);
+      this.heapSeq = grow(this.heapSeq);
+      this.heapSlot = growInt(this.heapSlot);
+    }
+    const ht = this.heapTime;
+    const hs = this.heapSeq;
+    const hl = this.heapSlot;
+    let i = this.size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      const p = h[parent]!;
-      if (!this.less(entry, p)) break;
-      h[i] = p;
+      const pt = ht[parent] as number;
+      if (pt < time || (pt === time && (hs[parent] as number) < seq)) break;
+      ht[i] = pt;
+      hs[i] = hs[parent] as number;
+      hl[i] = hl[parent] as number;
       i = parent;
     }
-    h[i] = entry;
+    ht[i] = time;
+    hs[i] = seq;
+    hl[i] = slot;
   }
 
-  private pop(): Entry | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (top === undefined || last === undefined || h.length === 0) return top;
+  /** Removes the top of the heap and returns its slot. */
+  private popTop(): number {
+    const ht = this.heapTime;
+    const hs = this.heapSeq;
+    const hl = this.heapSlot;
+    const top = hl[0] as number;
+    const n = --this.size;
+    if (n === 0) return top;
+    const time = ht[n] as number;
+    const seq = hs[n] as number;
+    const slot = hl[n] as number;
     let i = 0;
-    const n = h.length;
     for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && this.less(h[r]!, h[l]!) ? r : l;
-      if (!this.less(h[c]!, last)) break;
-      h[i] = h[c]!;
+      let c = 2 * i + 1;
+      if (c >= n) break;
+      const r = c + 1;
+      if (r < n) {
+        const rt = ht[r] as number;
+        const ct = ht[c] as number;
+        if (rt < ct || (rt === ct && (hs[r] as number) < (hs[c] as number))) c = r;
+      }
+      const cTime = ht[c] as number;
+      if (time < cTime || (time === cTime && seq < (hs[c] as number))) break;
+      ht[i] = cTime;
+      hs[i] = hs[c] as number;
+      hl[i] = hl[c] as number;
       i = c;
     }
-    h[i] = last;
+    ht[i] = time;
+    hs[i] = seq;
+    hl[i] = slot;
     return top;
   }
+}
+
+function grow(a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+function growInt(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
