@@ -54,10 +54,14 @@ export class WallClockLwwRegister<V> {
     this.runtime = options.runtime ?? systemRuntime();
   }
 
-  /** Writes `value`, stamped with this replica's wall clock. */
+  /**
+   * Writes `value` stamped with this replica's wall clock. Like a Cassandra cell, the write is
+   * reconciled with what the replica holds: if the held write has a larger stamp, the new write
+   * is silently lost, even locally. Returns the write that wins.
+   */
   set(value: V): LwwState<V, WallStamp> {
-    this.current = { value, stamp: { wallMs: this.runtime.clock.wallMs(), node: this.nodeId } };
-    return this.current;
+    this.merge({ value, stamp: { wallMs: this.runtime.clock.wallMs(), node: this.nodeId } });
+    return this.current as LwwState<V, WallStamp>;
   }
 
   /** The current value (undefined before any write). */
