@@ -40,19 +40,33 @@ export interface TimeoutOptions {
   runtime?: Runtime;
 }
 
-/** The per-call state: the context handed to the callee, the timer and the lazy controller. */
+/**
+ * The per-call state: the context handed to the callee, the timer and the lazy controller. Fields
+ * are plain and assigned in the constructor, and methods live on the prototype: class-field arrow
+ * functions cost a closure each per call.
+ */
 class TimeoutCall implements ExecuteContext {
-  controller: AbortController | undefined = undefined;
-  timedOut = false;
-  done = false;
-  cancelTimer: Cancel | undefined = undefined;
-  parentSignal: AbortSignal | undefined = undefined;
-  reject: ((error: unknown) => void) | undefined = undefined;
+  readonly policy: Timeout;
+  readonly parent: ExecuteContext;
+  controller: AbortController | undefined;
+  timedOut: boolean;
+  done: boolean;
+  cancelTimer: Cancel | undefined;
+  parentSignal: AbortSignal | undefined;
+  parentListener: (() => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
 
-  constructor(
-    readonly policy: Timeout,
-    readonly parent: ExecuteContext,
-  ) {}
+  constructor(policy: Timeout, parent: ExecuteContext) {
+    this.policy = policy;
+    this.parent = parent;
+    this.controller = undefined;
+    this.timedOut = false;
+    this.done = false;
+    this.cancelTimer = undefined;
+    this.parentSignal = undefined;
+    this.parentListener = undefined;
+    this.reject = undefined;
+  }
 
   get signal(): AbortSignal | undefined {
     if (this.controller !== undefined) return this.controller.signal;
@@ -76,38 +90,44 @@ class TimeoutCall implements ExecuteContext {
     return controller;
   }
 
+  /** Forwards the caller's abort to the controller (and, when aggressive, to the result). */
   listenToParent(): void {
     if (this.parentSignal !== undefined || this.parent === NO_SIGNAL) return;
     const signal = this.parent.signal;
     if (signal === undefined) return;
     if (signal.aborted) {
-      this.onParentAbort();
+      this.parentAborted(signal);
       return;
     }
     this.parentSignal = signal;
-    signal.addEventListener('abort', this.onParentAbort);
+    this.parentListener = () => this.parentAborted(signal);
+    signal.addEventListener('abort', this.parentListener);
   }
 
-  readonly onParentAbort = (): void => {
-    const reason = abortReason(this.parent.signal as AbortSignal);
+  parentAborted(signal: AbortSignal): void {
+    const reason = abortReason(signal);
     this.controller?.abort(reason);
     this.reject?.(reason);
-  };
+  }
 
-  readonly expire = (): void => {
+  expire(): void {
     this.timedOut = true;
     this.cancelTimer = undefined;
     const error = new TimeoutError(this.policy.timeoutMs);
     this.controller?.abort(error);
     this.reject?.(error);
-  };
+  }
 
   finish(): void {
     this.done = true;
-    this.cancelTimer?.();
-    this.cancelTimer = undefined;
-    this.parentSignal?.removeEventListener('abort', this.onParentAbort);
-    this.parentSignal = undefined;
+    if (this.cancelTimer !== undefined) {
+      this.cancelTimer();
+      this.cancelTimer = undefined;
+    }
+    if (this.parentSignal !== undefined && this.parentListener !== undefined) {
+      this.parentSignal.removeEventListener('abort', this.parentListener);
+      this.parentSignal = undefined;
+    }
   }
 }
 
@@ -147,7 +167,7 @@ export class Timeout implements Policy {
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
     const call = new TimeoutCall(this, context);
     if (this.signalMode === 'eager') call.createController();
-    call.cancelTimer = this.timers.setTimer(this.timeoutMs, call.expire);
+    call.cancelTimer = this.timers.setTimer(this.timeoutMs, () => call.expire());
     let result: T | PromiseLike<T>;
     try {
       result = step(arg, call);
