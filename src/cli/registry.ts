@@ -5,6 +5,7 @@
  */
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
+import { simCommand } from './sim.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: readonly Command[] = [checkCommand];
+export const commands: readonly Command[] = [checkCommand, simCommand];

@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run.js';
+import { simCommand } from './sim.js';
+
+async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(['sim', ...args], [simCommand], {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+  });
+  return { code, out, err };
+}
+
+describe('faultline sim', () => {
+  it('prints seed, events, trace hash and ops', async () => {
+    const r = await cli(['--seed', '5', '--duration-ms', '200']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^seed\s+5$/m);
+    expect(r.out).toMatch(/^events\s+\d+$/m);
+    expect(r.out).toMatch(/^trace hash\s+[0-9a-f]{16}$/m);
+    expect(r.out).toMatch(/ok\s+write/);
+  });
+
+  it('replays the same run from the same seed (json)', async () => {
+    const a = await cli(['--seed', '9', '--duration-ms', '300', '--faults', 'random', '--json']);
+    const b = await cli(['--seed', '9', '--duration-ms', '300', '--faults', 'random', '--json']);
+    expect(a.code).toBe(0);
+    const ja = JSON.parse(a.out) as { seed: number; traceHash: string; ops: unknown[]; faults: unknown[] };
+    expect(ja.seed).toBe(9);
+    expect(ja.ops.length).toBeGreaterThan(0);
+    expect(ja.faults.length).toBeGreaterThan(0);
+    expect(b.out).toBe(a.out);
+  });
+
+  it('writes the trace with --trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'faultline-sim-'));
+    try {
+      const file = join(dir, 'trace.json');
+      const r = await cli(['--seed', '2', '--duration-ms', '100', '--trace', file, '--json']);
+      expect(r.code).toBe(0);
+      const trace = JSON.parse(readFileSync(file, 'utf8')) as { hash: string; events: { kind: string }[]; nodes: string[] };
+      expect(trace.hash).toBe((JSON.parse(r.out) as { traceHash: string }).traceHash);
+      expect(trace.nodes).toContain('server');
+      expect(trace.events.some((e) => e.kind === 'deliver')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [['--seed', 'abc']],
+    [['--seed', '-1']],
+    [['--duration-ms', '0']],
+    [['--faults', 'some']],
+    [['--bogus']],
+    [['extra']],
+  ])('exits 64 on bad flags %j', async (args) => {
+    const r = await cli(args);
+    expect(r.code).toBe(64);
+    expect(r.err).toMatch(/faultline sim:/);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { OpEvent } from '../history.js';
+import { runKvWorkload } from './kv.js';
+
+/** Checks the history's shape: per process, invoke and completion alternate, times never decrease. */
+function checkWellFormed(history: readonly OpEvent[]): void {
+  const open = new Map<string, OpEvent>();
+  let last = 0;
+  for (const e of history) {
+    expect(e.timeMs).toBeGreaterThanOrEqual(last);
+    last = e.timeMs;
+    const pending = open.get(e.process);
+    if (e.type === 'invoke') {
+      expect(pending).toBeUndefined();
+      open.set(e.process, e);
+    } else {
+      expect(pending?.f).toBe(e.f);
+      open.delete(e.process);
+    }
+  }
+}
+
+/**
+ * A cheap necessary condition of linearizability for one register: an ok read returns null or a
+ * value whose write was invoked before the read completed.
+ */
+function readsSeeInvokedWrites(history: readonly OpEvent[]): boolean {
+  const invoked = new Set<unknown>();
+  for (const e of history) {
+    if (e.type === 'invoke' && e.f === 'write') invoked.add(e.value);
+    if (e.type === 'ok' && e.f === 'read' && e.value !== null && !invoked.has(e.value)) return false;
+  }
+  return true;
+}
+
+describe('kv example', () => {
+  it('completes operations without faults and reads see written values', async () => {
+    const result = await runKvWorkload({ seed: 1, durationMs: 500 });
+    const oks = result.history.filter((e) => e.type === 'ok');
+    expect(oks.length).toBeGreaterThan(30);
+    expect(result.history.some((e) => e.type === 'info' || e.type === 'fail')).toBe(false);
+    checkWellFormed(result.history);
+    expect(readsSeeInvokedWrites(result.history)).toBe(true);
+    const writes = result.history.filter((e) => e.type === 'ok' && e.f === 'write');
+    const reads = result.history.filter((e) => e.type === 'ok' && e.f === 'read' && e.value !== null);
+    expect(writes.length).toBeGreaterThan(0);
+    expect(reads.length).toBeGreaterThan(0);
+  });
+
+  it('runs identically per seed, with faults', async () => {
+    for (const seed of [3, 4, 5, 6]) {
+      const a = await runKvWorkload({ seed, durationMs: 400, faults: 'random' });
+      const b = await runKvWorkload({ seed, durationMs: 400, faults: 'random' });
+      expect(b.traceHash).toBe(a.traceHash);
+      expect(JSON.stringify(b.history)).toBe(JSON.stringify(a.history));
+      expect(b.events).toBe(a.events);
+      checkWellFormed(a.history);
+      expect(readsSeeInvokedWrites(a.history)).toBe(true);
+    }
+  });
+
+  it('different seeds give different runs', async () => {
+    const hashes = new Set<string>();
+    for (const seed of [10, 11, 12, 13]) hashes.add((await runKvWorkload({ seed, durationMs: 200 })).traceHash);
+    expect(hashes.size).toBe(4);
+  });
+
+  it('timeouts under a crash record info or fail, never a lost ok', async () => {
+    let sawIndeterminate = false;
+    for (let seed = 20; seed < 40 && !sawIndeterminate; seed++) {
+      const r = await runKvWorkload({ seed, durationMs: 400, faults: 'random' });
+      sawIndeterminate = r.history.some((e) => e.type === 'info' || e.type === 'fail');
+      checkWellFormed(r.history);
+    }
+    expect(sawIndeterminate).toBe(true);
+  });
+});
