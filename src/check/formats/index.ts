@@ -115,12 +115,27 @@ function parseJsonArray(text: string): HistoryEvent[] {
   } catch (error) {
     const message = (error as Error).message;
     const at = /position (\d+)/.exec(message);
-    const line = at === null ? undefined : lineAt(text, Number(at[1]));
+    const line = at === null ? badElementLine(text) : lineAt(text, Number(at[1]));
     throw new HistoryError(`invalid JSON: ${message}`, line);
   }
   if (!Array.isArray(value)) throw new HistoryError('a JSON history is an array of events', 1);
-  const starts = objectLines(text);
+  const starts = topLevelElements(text).map((el) => el.line);
   return value.map((raw, index) => toEvent(raw, starts[index], index));
+}
+
+/**
+ * Where invalid JSON goes wrong when the engine's message gives no position (Node 20 does not):
+ * the line of the first array element that does not parse on its own, else the last line.
+ */
+function badElementLine(text: string): number {
+  for (const el of topLevelElements(text)) {
+    try {
+      JSON.parse(text.slice(el.start, el.end));
+    } catch {
+      return el.line;
+    }
+  }
+  return lineAt(text, text.length);
 }
 
 /** The 1-based line of a character offset. */
@@ -130,12 +145,20 @@ function lineAt(text: string, offset: number): number {
   return line;
 }
 
-/** The line where each top-level element of a JSON array starts (objects are the elements). */
-function objectLines(text: string): number[] {
-  const out: number[] = [];
+interface Element {
+  readonly start: number;
+  readonly end: number;
+  readonly line: number;
+}
+
+/** The top-level elements of a JSON array (objects or arrays), found by a tolerant scan. */
+function topLevelElements(text: string): Element[] {
+  const out: Element[] = [];
   let depth = 0;
   let line = 1;
   let inString = false;
+  let start = 0;
+  let startLine = 1;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '\n') line++;
@@ -146,9 +169,15 @@ function objectLines(text: string): number[] {
     }
     if (c === '"') inString = true;
     else if (c === '[' || c === '{') {
-      if (depth === 1) out.push(line);
+      if (depth === 1) {
+        start = i;
+        startLine = line;
+      }
       depth++;
-    } else if (c === ']' || c === '}') depth--;
+    } else if (c === ']' || c === '}') {
+      depth--;
+      if (depth === 1) out.push({ start, end: i + 1, line: startLine });
+    }
   }
   return out;
 }
