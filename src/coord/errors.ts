@@ -20,7 +20,11 @@ import { FaultlineError } from '../core/errors.js';
 export type LossReason = 'expired' | 'stolen' | 'unreachable';
 
 /** Every {@link LossReason}, in a stable order (handy for exhaustive tests and docs). */
-export const LOSS_REASONS: readonly LossReason[] = Object.freeze(['expired', 'stolen', 'unreachable']);
+export const LOSS_REASONS: readonly LossReason[] = Object.freeze([
+  'expired',
+  'stolen',
+  'unreachable',
+]);
 
 /** The lease was lost: its `signal` aborted with this error, and `extend()` rejects with it. */
 export class LockLostError extends FaultlineError {
@@ -33,7 +37,11 @@ export class LockLostError extends FaultlineError {
   readonly token: bigint;
 
   constructor(key: string, token: bigint, reason: LossReason, options?: { cause?: unknown }) {
-    super('FAULTLINE_LOCK_LOST', `lease on ${JSON.stringify(key)} (token ${token}) lost: ${reason}`, options);
+    super(
+      'FAULTLINE_LOCK_LOST',
+      `lease on ${JSON.stringify(key)} (token ${token}) lost: ${reason}`,
+      options,
+    );
     this.key = key;
     this.token = token;
     this.reason = reason;
@@ -52,7 +60,10 @@ export function isLockLostError(e: unknown): e is LockLostError {
 export class LeaseReleasedError extends FaultlineError {
   override name = 'LeaseReleasedError';
   constructor(key: string, token: bigint) {
-    super('FAULTLINE_LEASE_RELEASED', `lease on ${JSON.stringify(key)} (token ${token}) was released`);
+    super(
+      'FAULTLINE_LEASE_RELEASED',
+      `lease on ${JSON.stringify(key)} (token ${token}) was released`,
+    );
   }
 }
 
@@ -88,7 +99,12 @@ export class LockTimeoutError extends NotAcquiredError {
   readonly waitMs: number;
 
   constructor(key: string, waitMs: number, options?: { cause?: unknown }) {
-    super('FAULTLINE_LOCK_TIMEOUT', key, `could not acquire ${JSON.stringify(key)} within ${waitMs} ms`, options);
+    super(
+      'FAULTLINE_LOCK_TIMEOUT',
+      key,
+      `could not acquire ${JSON.stringify(key)} within ${waitMs} ms`,
+      options,
+    );
     this.waitMs = waitMs;
   }
 }
@@ -105,7 +121,11 @@ export class TooManyWaitersError extends NotAcquiredError {
   readonly maxWaiters: number;
 
   constructor(key: string, maxWaiters: number) {
-    super('FAULTLINE_TOO_MANY_WAITERS', key, `more than ${maxWaiters} waiters for ${JSON.stringify(key)}`);
+    super(
+      'FAULTLINE_TOO_MANY_WAITERS',
+      key,
+      `more than ${maxWaiters} waiters for ${JSON.stringify(key)}`,
+    );
     this.maxWaiters = maxWaiters;
   }
 }
@@ -149,7 +169,10 @@ export class StaleTokenError extends FaultlineError {
 
   constructor(resource: string, token: bigint, highestToken: bigint | undefined) {
     const seen = highestToken === undefined ? '' : ` (storage has seen ${highestToken})`;
-    super('FAULTLINE_STALE_TOKEN', `write to ${JSON.stringify(resource)} with stale token ${token} rejected${seen}`);
+    super(
+      'FAULTLINE_STALE_TOKEN',
+      `write to ${JSON.stringify(resource)} with stale token ${token} rejected${seen}`,
+    );
     this.token = token;
     this.highestToken = highestToken;
   }

@@ -45,3 +45,27 @@ export {
   NotLeaderError,
   isNotLeaderError,
 } from './errors.js';
+export { Lock } from './lock.js';
+export { Semaphore } from './semaphore.js';
+export { Election, candidateOf, checkElectionTiming } from './election.js';
+export type { Demotion, DemotionReason } from './election.js';
+export { MemoryLockBackend, MemorySemaphoreBackend } from './memory.js';
+export type { MemoryBackendOptions } from './memory.js';
+export {
+  FencedStore,
+  assertAccepted,
+  REDIS_FENCED_SET_SCRIPT,
+  redisFencedSet,
+  pgFencedWrite,
+  pgFencedWriteSql,
+  quoteIdent,
+} from './fence.js';
+export type {
+  FenceResult,
+  FencedStoreOptions,
+  RedisEvalClient,
+  RedisFencedTarget,
+  PgQueryClient,
+  PgFencedWrite,
+} from './fence.js';
+export { callWithDeadline, newOwnerId, MAX_KEY_LENGTH } from './call.js';

@@ -120,13 +120,24 @@ export interface LockBackend {
    * it (a lease whose server-side TTL ran out counts as free); otherwise answers `busy`. Re-acquiring
    * a key `owner` already holds answers `busy` too: owners are per acquisition.
    */
-  tryAcquire(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult>;
+  tryAcquire(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult>;
   /**
    * Resets the TTL of `owner`'s lease on `key` to `ttlMs` from the server's now, keeping its token.
    * Answers `lost` when `owner` (with `token`) no longer holds the key; never resurrects an expired
    * lease.
    */
-  extend(key: string, owner: string, token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult>;
+  extend(
+    key: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult>;
   /**
    * Deletes `owner`'s lease on `key` if it still holds it, and wakes waiters. Idempotent: releasing
    * a lease that expired or was taken over does nothing and does not throw.
@@ -150,7 +161,12 @@ export interface LockBackend {
    * implement it; the client then uses it instead of its try/wait loop. Throws
    * {@link TooManyWaitersError} when the server-side queue is full.
    */
-  acquireQueued?(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult>;
+  acquireQueued?(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult>;
 }
 
 /**
@@ -165,9 +181,21 @@ export interface SemaphoreBackend {
   /** What the backend promises. */
   readonly guarantees: BackendGuarantees;
   /** Grants one permit of `key` to `owner` when fewer than `limit` unexpired permits are held. */
-  tryAcquire(key: string, owner: string, limit: number, ttlMs: number, options: CallOptions): Promise<AcquireResult>;
+  tryAcquire(
+    key: string,
+    owner: string,
+    limit: number,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult>;
   /** Resets the TTL of `owner`'s permit; `lost` when it no longer holds one. */
-  extend(key: string, owner: string, token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult>;
+  extend(
+    key: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult>;
   /** Releases `owner`'s permit if it still holds it; idempotent. */
   release(key: string, owner: string, options: CallOptions): Promise<void>;
   /** Resolves when a permit of `key` may have been freed (release or expiry); spurious wake-ups allowed. */

@@ -1,0 +1,282 @@
+/**
+ * Leader election over any {@link ElectionBackend}: the leader holds a lease on the election's key,
+ * renews it every `retryPeriodMs`, and steps down when it could not renew for `renewDeadlineMs`
+ * (always before the server-side expiry). The lease's fencing token is the term.
+ *
+ * @module
+ */
+import { throwIfAborted } from '../core/abort.js';
+import { AbortedError } from '../core/errors.js';
+import type { Disposable } from '../core/events.js';
+import { Emitter, disposable } from '../core/events.js';
+import { systemRuntime } from '../core/system.js';
+import { rangeError } from '../core/validate.js';
+import type { AcquireParams, AcquireTarget } from './acquire.js';
+import { WaiterCount, acquireWithWait, startWatch, waitChanged } from './acquire.js';
+import type { ResolvedClientOptions } from './call.js';
+import { callWithDeadline, checkKey, checkTtl, resolveClientOptions } from './call.js';
+import { isLockLostError } from './errors.js';
+import type { LossReason } from './errors.js';
+import type { LeaseHandle } from './lease.js';
+import { ClientScope } from './lock.js';
+import type { ElectionBackend, ElectionOptions, LeaderEvent, Leadership } from './types.js';
+
+/** Why a leader stopped leading: a loss, or its own `resign()` / `close()`. */
+export type DemotionReason = LossReason | 'resigned';
+
+/** What `onDemoted` listeners receive. */
+export interface Demotion {
+  readonly term: bigint;
+  readonly reason: DemotionReason;
+}
+
+interface ElectionTiming {
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+}
+
+/** Validates client-go's rule: leaseDuration > renewDeadline > retryPeriod × 1.2. */
+export function checkElectionTiming(options: ElectionOptions): ElectionTiming {
+  const leaseDurationMs = checkTtl('leaseDurationMs', options.leaseDurationMs ?? 15_000);
+  const renewDeadlineMs = checkTtl('renewDeadlineMs', options.renewDeadlineMs ?? 10_000);
+  const retryPeriodMs = checkTtl('retryPeriodMs', options.retryPeriodMs ?? 2_000);
+  if (!(leaseDurationMs > renewDeadlineMs)) {
+    throw rangeError(
+      'leaseDurationMs',
+      `greater than renewDeadlineMs (${renewDeadlineMs})`,
+      leaseDurationMs,
+    );
+  }
+  if (!(renewDeadlineMs > retryPeriodMs * 1.2)) {
+    throw rangeError(
+      'renewDeadlineMs',
+      `greater than retryPeriodMs × 1.2 (${retryPeriodMs * 1.2})`,
+      renewDeadlineMs,
+    );
+  }
+  return { leaseDurationMs, renewDeadlineMs, retryPeriodMs };
+}
+
+function checkCandidate(candidateId: string): string {
+  if (
+    typeof candidateId !== 'string' ||
+    candidateId.length === 0 ||
+    candidateId.length > 200 ||
+    candidateId.includes('/')
+  ) {
+    throw rangeError('candidateId', 'a string of 1 to 200 characters without "/"', candidateId);
+  }
+  return candidateId;
+}
+
+/** The candidate id encoded in an election owner (`<128-bit hex>/<candidateId>`). */
+export function candidateOf(owner: string): string {
+  const slash = owner.indexOf('/');
+  return slash < 0 ? owner : owner.slice(slash + 1);
+}
+
+function sameEvent(a: LeaderEvent | undefined, b: LeaderEvent): boolean {
+  if (a === undefined || a.kind !== b.kind) return false;
+  return (
+    a.kind === 'none' ||
+    (b.kind === 'leader' && a.term === b.term && a.candidateId === b.candidateId)
+  );
+}
+
+/**
+ * One candidate in a lease-based leader election.
+ *
+ * @example
+ * const election = new Election(new MemoryLockBackend(), { key: 'scheduler', candidateId: 'pod-a' });
+ * election.onDemoted(({ reason }) => console.warn('stepped down:', reason));
+ * const leadership = await election.campaign();
+ * await runScheduler({ signal: leadership.signal, fencingToken: leadership.term });
+ */
+export class Election {
+  /** The backend this candidate talks to. */
+  readonly backend: ElectionBackend;
+  /** The election's key. */
+  readonly key: string;
+  /** This candidate's readable id. */
+  readonly candidateId: string;
+  /** The validated timing. */
+  readonly timing: ElectionTiming;
+  private readonly options: ResolvedClientOptions;
+  private readonly waiters = new WaiterCount(1);
+  private readonly scope = new ClientScope();
+  private readonly elected = new Emitter<Leadership>(100);
+  private readonly demoted = new Emitter<Demotion>(100);
+  private readonly observers = new Emitter<LeaderEvent>(1_000);
+  private current: Leadership | undefined;
+  private campaigning: Promise<Leadership> | undefined;
+  private stopObserving: (() => void) | undefined;
+
+  constructor(backend: ElectionBackend, options: ElectionOptions) {
+    if (typeof backend !== 'object' || backend === null)
+      throw rangeError('backend', 'an ElectionBackend', backend);
+    if (typeof options !== 'object' || options === null)
+      throw rangeError('options', 'an object', options);
+    this.backend = backend;
+    this.key = checkKey('key', options.key);
+    this.candidateId = checkCandidate(options.candidateId);
+    this.timing = checkElectionTiming(options);
+    const recheckMs = options.recheckMs ?? this.timing.retryPeriodMs;
+    this.options = resolveClientOptions({ ...options, recheckMs }, systemRuntime);
+  }
+
+  /** The leadership this candidate holds now, if any. */
+  get leadership(): Leadership | undefined {
+    return this.current?.valid === true ? this.current : undefined;
+  }
+
+  /**
+   * Waits until this candidate leads and resolves with its {@link Leadership}; resolves at once when
+   * it already leads. Rejects with the signal's reason on abort.
+   */
+  campaign(options: { signal?: AbortSignal } = {}): Promise<Leadership> {
+    throwIfAborted(options.signal);
+    const held = this.leadership;
+    if (held !== undefined) return Promise.resolve(held);
+    this.campaigning ??= this.run(options.signal).finally(() => {
+      this.campaigning = undefined;
+    });
+    return this.campaigning;
+  }
+
+  /** Steps down (releases the lease) if this candidate leads. */
+  async resign(): Promise<void> {
+    const held = this.current;
+    this.current = undefined;
+    await held?.release();
+  }
+
+  /** The current leader according to the backend. */
+  async leader(signal?: AbortSignal): Promise<LeaderEvent> {
+    throwIfAborted(signal);
+    const { runtime, callTimeoutMs } = this.options;
+    const holder = await callWithDeadline(runtime, 'holder', callTimeoutMs, signal, (o) =>
+      this.backend.holder(this.key, o),
+    );
+    if (holder === null) return { kind: 'none' };
+    return { kind: 'leader', candidateId: candidateOf(holder.owner), term: holder.token };
+  }
+
+  /**
+   * Calls `listener` with the current leader, then on every change (event-driven through the
+   * backend's change notifications, rechecked every `retryPeriodMs`). Dispose to stop.
+   */
+  observe(listener: (event: LeaderEvent) => void): Disposable {
+    const sub = this.observers.on(listener);
+    if (this.stopObserving === undefined) this.startObserving();
+    return disposable(() => {
+      sub.dispose();
+      if (this.observers.size === 0) this.stopObserving?.();
+    });
+  }
+
+  /** Calls `listener` each time this candidate becomes leader. */
+  onElected(listener: (leadership: Leadership) => void): Disposable {
+    return this.elected.on(listener);
+  }
+
+  /** Calls `listener` each time this candidate stops leading, with the term and the reason. */
+  onDemoted(listener: (demotion: Demotion) => void): Disposable {
+    return this.demoted.on(listener);
+  }
+
+  /** Resigns, stops campaigning and observing. */
+  async close(): Promise<void> {
+    this.stopObserving?.();
+    this.observers.clear();
+    this.current = undefined;
+    await this.scope.close();
+  }
+
+  private async run(signal: AbortSignal | undefined): Promise<Leadership> {
+    const params: AcquireParams = {
+      ttlMs: this.timing.leaseDurationMs,
+      waitMs: Number.POSITIVE_INFINITY,
+      signal: this.scope.signal(signal),
+      renewEveryMs: this.timing.retryPeriodMs,
+      maxValidityMs: this.timing.renewDeadlineMs,
+      ownerSuffix: this.candidateId,
+    };
+    const lease = this.scope.track(
+      await acquireWithWait(this.options, this.target(), params, this.waiters),
+    );
+    const leadership = Object.defineProperty(lease, 'term', {
+      value: lease.token,
+      enumerable: true,
+    }) as LeaseHandle & Leadership;
+    this.current = leadership;
+    lease.signal.addEventListener('abort', () => this.demote(leadership), { once: true });
+    this.safeEmit(this.elected, leadership);
+    return leadership;
+  }
+
+  private demote(leadership: Leadership): void {
+    if (this.current === leadership) this.current = undefined;
+    const reason = leadership.signal.reason as unknown;
+    const demotion: Demotion = {
+      term: leadership.term,
+      reason: isLockLostError(reason) ? reason.reason : 'resigned',
+    };
+    this.safeEmit(this.demoted, demotion);
+  }
+
+  private safeEmit<T>(emitter: Emitter<T>, event: T): void {
+    try {
+      emitter.emit(event);
+    } catch {
+      // A listener's failure must not break the election's own bookkeeping.
+    }
+  }
+
+  private startObserving(): void {
+    const controller = new AbortController();
+    this.stopObserving = () => {
+      controller.abort(new AbortedError('observation stopped'));
+      this.stopObserving = undefined;
+    };
+    void this.observeLoop(controller.signal).catch(() => undefined);
+  }
+
+  private async observeLoop(signal: AbortSignal): Promise<void> {
+    let last: LeaderEvent | undefined;
+    const target = this.target();
+    while (!signal.aborted) {
+      const watch = startWatch(target);
+      try {
+        const event = await this.leader(signal);
+        if (!sameEvent(last, event)) {
+          last = event;
+          this.safeEmit(this.observers, event);
+        }
+      } catch {
+        // Unknown leader for now; retry after the recheck below.
+      }
+      try {
+        await waitChanged(this.options, watch, this.timing.retryPeriodMs, signal);
+      } finally {
+        watch.stop();
+      }
+    }
+  }
+
+  private target(): AcquireTarget {
+    const b = this.backend;
+    const key = this.key;
+    const queued = b.acquireQueued?.bind(b);
+    return {
+      key,
+      attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, ttlMs, o),
+      queued: queued === undefined ? undefined : (owner, ttlMs, o) => queued(key, owner, ttlMs, o),
+      waitForChange: (o) => b.waitForChange(key, o),
+      ops: (owner) => ({
+        extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),
+        release: (o) => b.release(key, owner, o),
+      }),
+    };
+  }
+}

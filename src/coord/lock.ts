@@ -1,0 +1,147 @@
+/**
+ * The fenced lock client: validation, waiting and lease lifecycle over any {@link LockBackend}.
+ *
+ * @module
+ */
+import { anySignal, throwIfAborted } from '../core/abort.js';
+import { AbortedError } from '../core/errors.js';
+import { systemRuntime } from '../core/system.js';
+import { rangeError } from '../core/validate.js';
+import type { AcquireParams, AcquireTarget } from './acquire.js';
+import { WaiterCount, acquireWithWait, tryAcquireOnce } from './acquire.js';
+import type { ResolvedClientOptions } from './call.js';
+import { callWithDeadline, checkKey, checkTtl, checkWait, resolveClientOptions } from './call.js';
+import type { LeaseHandle } from './lease.js';
+import type { AcquireOptions, ClientOptions, Holder, Lease, LockBackend } from './types.js';
+
+/** Validates per-call acquire options into loop parameters (RangeError naming the field). */
+export function acquireParams(
+  options: AcquireOptions,
+  signal: AbortSignal | undefined,
+  extra: { renewEveryMs?: number; maxValidityMs?: number; ownerSuffix?: string } = {},
+): AcquireParams {
+  if (typeof options !== 'object' || options === null)
+    throw rangeError('options', 'an object', options);
+  const ttlMs = checkTtl('ttlMs', options.ttlMs);
+  const waitMs = checkWait('waitMs', options.waitMs ?? Number.POSITIVE_INFINITY);
+  const autoRenew = options.autoRenew ?? false;
+  if (typeof autoRenew !== 'boolean') throw rangeError('autoRenew', 'a boolean', autoRenew);
+  return {
+    ttlMs,
+    waitMs,
+    signal,
+    renewEveryMs: extra.renewEveryMs ?? (autoRenew ? ttlMs / 3 : undefined),
+    maxValidityMs: extra.maxValidityMs,
+    ownerSuffix: extra.ownerSuffix,
+  };
+}
+
+/** Tracks the leases and waits of one client so `close()` can end them all. */
+export class ClientScope {
+  private readonly controller = new AbortController();
+  private readonly leases = new Set<LeaseHandle>();
+
+  /** The caller's signal combined with the client's own (aborted by `close()`). */
+  signal(caller: AbortSignal | undefined): AbortSignal | undefined {
+    return anySignal(caller, this.controller.signal);
+  }
+
+  get closed(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Remembers `lease` until it ends. */
+  track<T extends LeaseHandle>(lease: T): T {
+    this.leases.add(lease);
+    lease.signal.addEventListener('abort', () => this.leases.delete(lease), { once: true });
+    return lease;
+  }
+
+  /** Aborts every wait and releases every lease of the client. */
+  async close(): Promise<void> {
+    this.controller.abort(new AbortedError('the client was closed'));
+    await Promise.all([...this.leases].map((lease) => lease.release()));
+  }
+}
+
+/**
+ * A fenced lock over a {@link LockBackend}. Every lease carries a fencing token that increases
+ * with every grant of the key; pass it to the storage you protect (see `fence.ts`).
+ *
+ * @example
+ * const lock = new Lock(new MemoryLockBackend());
+ * await using lease = await lock.acquire('jobs/42', { ttlMs: 10_000, waitMs: 5_000, autoRenew: true });
+ * await store.write('jobs/42', lease.token, result); // rejected if a newer holder already wrote
+ */
+export class Lock {
+  /** The backend this client talks to. */
+  readonly backend: LockBackend;
+  private readonly options: ResolvedClientOptions;
+  private readonly waiters: WaiterCount;
+  private readonly scope = new ClientScope();
+
+  constructor(backend: LockBackend, options: ClientOptions = {}) {
+    if (typeof backend !== 'object' || backend === null)
+      throw rangeError('backend', 'a LockBackend', backend);
+    this.backend = backend;
+    this.options = resolveClientOptions(options, systemRuntime);
+    this.waiters = new WaiterCount(this.options.maxWaiters);
+  }
+
+  /** Callers currently waiting in {@link Lock.acquire}. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  /**
+   * Acquires `key`, waiting (event-driven) up to `waitMs`. Rejects with `LockTimeoutError` when the
+   * wait ends, `TooManyWaitersError` at the waiter bound, or the signal's reason on abort.
+   */
+  async acquire(key: string, options: AcquireOptions): Promise<Lease> {
+    checkKey('key', key);
+    const params = acquireParams(options, this.scope.signal(options.signal));
+    const lease = await acquireWithWait(this.options, this.target(key), params, this.waiters);
+    return this.scope.track(lease);
+  }
+
+  /** One attempt: the lease, or `null` when the key is held. `waitMs` is ignored. */
+  async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
+    checkKey('key', key);
+    const params = acquireParams(options, this.scope.signal(options.signal));
+    const lease = await tryAcquireOnce(this.options, this.target(key), params);
+    return lease === null ? null : this.scope.track(lease);
+  }
+
+  /** Who holds `key` now according to the backend, or `null`. */
+  holder(key: string, signal?: AbortSignal): Promise<Holder | null> {
+    checkKey('key', key);
+    throwIfAborted(signal);
+    return callWithDeadline(
+      this.options.runtime,
+      'holder',
+      this.options.callTimeoutMs,
+      signal,
+      (o) => this.backend.holder(key, o),
+    );
+  }
+
+  /** Aborts every pending acquire and releases every lease this client holds. */
+  close(): Promise<void> {
+    return this.scope.close();
+  }
+
+  private target(key: string): AcquireTarget {
+    const b = this.backend;
+    const queued = b.acquireQueued?.bind(b);
+    return {
+      key,
+      attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, ttlMs, o),
+      queued: queued === undefined ? undefined : (owner, ttlMs, o) => queued(key, owner, ttlMs, o),
+      waitForChange: (o) => b.waitForChange(key, o),
+      ops: (owner) => ({
+        extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),
+        release: (o) => b.release(key, owner, o),
+      }),
+    };
+  }
+}
