@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '../core/random.js';
+import { AdaptiveTimeout } from './adaptive.js';
+
+describe('AdaptiveTimeout', () => {
+  it('uses the cold-start default until minSamples, then P99 × multiplier', () => {
+    const t = new AdaptiveTimeout({ coldStartMs: 500, minSamples: 100, multiplier: 2, floorMs: 1, ceilingMs: 10_000 });
+    for (let i = 1; i <= 99; i++) t.record(i);
+    expect(t.timeoutMs()).toBe(500);
+    t.record(100);
+    expect(t.count).toBe(100);
+    expect(t.timeoutMs()).toBe(99 * 2); // nearest-rank P99 of 1..100 is 99
+  });
+
+  it('clamps between floor and ceiling', () => {
+    const low = new AdaptiveTimeout({ minSamples: 1, floorMs: 50, ceilingMs: 1000 });
+    low.record(1);
+    expect(low.timeoutMs()).toBe(50);
+    const high = new AdaptiveTimeout({ minSamples: 1, floorMs: 50, ceilingMs: 1000 });
+    high.record(5000);
+    expect(high.timeoutMs()).toBe(1000);
+  });
+
+  it('follows a latency shift within one window, and timeouts push it up', () => {
+    const random = new SeededRandom(3);
+    const t = new AdaptiveTimeout({ windowSize: 200, minSamples: 20, multiplier: 1.5, ceilingMs: 60_000 });
+    for (let i = 0; i < 200; i++) t.record(10 + random.exponential(5));
+    const fast = t.timeoutMs();
+    expect(fast).toBeLessThan(100);
+    for (let i = 0; i < 200; i++) t.record(200 + random.exponential(50));
+    expect(t.timeoutMs()).toBeGreaterThan(300);
+    const before = t.timeoutMs();
+    for (let i = 0; i < 5; i++) t.recordTimeout();
+    expect(t.timeoutMs()).toBeGreaterThanOrEqual(before);
+  });
+
+  it('validates options', () => {
+    expect(() => new AdaptiveTimeout({ quantile: 0 })).toThrow(/quantile/);
+    expect(() => new AdaptiveTimeout({ multiplier: 0 })).toThrow(/multiplier/);
+    expect(() => new AdaptiveTimeout({ floorMs: 100, ceilingMs: 10 })).toThrow(/ceilingMs/);
+    expect(() => new AdaptiveTimeout({ coldStartMs: 5 })).toThrow(/coldStartMs/);
+    expect(() => new AdaptiveTimeout({ windowSize: 10, minSamples: 11 })).toThrow(/minSamples/);
+  });
+});

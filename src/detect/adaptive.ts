@@ -1,0 +1,90 @@
+/**
+ * A timeout that follows observed latency: a high quantile (P99 by default) of recent latencies,
+ * times a safety multiplier, clamped between a floor and a ceiling, with a fixed default until
+ * enough samples arrived.
+ *
+ * @module
+ */
+import { integerIn, numberIn, positive, rangeError } from '../core/validate.js';
+import { LatencyQuantiles } from './quantile.js';
+
+/** Options of an {@link AdaptiveTimeout}. */
+export interface AdaptiveTimeoutOptions {
+  /** Quantile of recent latencies the timeout tracks (default 0.99), in (0, 1]. */
+  quantile?: number;
+  /**
+   * Factor applied to the quantile (default 2). Higher values give up less often on slow but
+   * healthy calls; lower values fail (or hedge) sooner.
+   */
+  multiplier?: number;
+  /** Smallest timeout returned, in ms (default 10): guards against a burst of tiny latencies. */
+  floorMs?: number;
+  /** Largest timeout returned, in ms (default 30,000): bounds how long a caller can hang. */
+  ceilingMs?: number;
+  /** Timeout used until `minSamples` latencies were recorded, in ms (default 1000). */
+  coldStartMs?: number;
+  /** Samples needed before the quantile is trusted (default 20). */
+  minSamples?: number;
+  /** Recent samples remembered (default 1024); see {@link LatencyQuantiles}. */
+  windowSize?: number;
+}
+
+/**
+ * An adaptive timeout backed by a bounded {@link LatencyQuantiles}.
+ *
+ * @example
+ * const timeout = new AdaptiveTimeout({ multiplier: 1.5, floorMs: 50, ceilingMs: 5000 });
+ * const started = runtime.clock.monotonicMs();
+ * try {
+ *   await callWithTimeout(timeout.timeoutMs());
+ *   timeout.record(runtime.clock.monotonicMs() - started);
+ * } catch {
+ *   timeout.recordTimeout();
+ * }
+ */
+export class AdaptiveTimeout {
+  readonly quantile: number;
+  readonly multiplier: number;
+  readonly floorMs: number;
+  readonly ceilingMs: number;
+  readonly coldStartMs: number;
+  readonly minSamples: number;
+  private readonly latencies: LatencyQuantiles;
+
+  constructor(options: AdaptiveTimeoutOptions = {}) {
+    this.quantile = numberIn('quantile', options.quantile ?? 0.99, Number.MIN_VALUE, 1);
+    this.multiplier = positive('multiplier', options.multiplier ?? 2);
+    this.floorMs = positive('floorMs', options.floorMs ?? 10);
+    this.ceilingMs = positive('ceilingMs', options.ceilingMs ?? 30_000);
+    if (this.ceilingMs < this.floorMs) throw rangeError('ceilingMs', `>= floorMs (${this.floorMs})`, this.ceilingMs);
+    this.coldStartMs = numberIn('coldStartMs', options.coldStartMs ?? 1000, this.floorMs, this.ceilingMs);
+    this.latencies = new LatencyQuantiles(options.windowSize === undefined ? {} : { windowSize: options.windowSize });
+    this.minSamples = integerIn('minSamples', options.minSamples ?? 20, 1, this.latencies.windowSize);
+  }
+
+  /** Samples in the window. */
+  get count(): number {
+    return this.latencies.count;
+  }
+
+  /** Records the latency of a call that completed, in ms. */
+  record(latencyMs: number): void {
+    this.latencies.record(latencyMs);
+  }
+
+  /**
+   * Records a call that timed out. Its true latency is unknown but at least the timeout, so the
+   * timeout itself is recorded (a censored sample); otherwise timeouts would drag the estimate
+   * down and make the next timeout shorter exactly when the dependency slows.
+   */
+  recordTimeout(): void {
+    this.latencies.record(this.timeoutMs());
+  }
+
+  /** The timeout to use now, in ms. */
+  timeoutMs(): number {
+    if (this.latencies.count < this.minSamples) return this.coldStartMs;
+    const q = this.latencies.quantile(this.quantile) as number;
+    return Math.min(this.ceilingMs, Math.max(this.floorMs, q * this.multiplier));
+  }
+}
