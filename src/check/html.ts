@@ -13,7 +13,7 @@ import type { Model, ModelInput, ModelOutput } from './model.js';
 export interface HtmlOptions {
   /** Page title. Default: "faultline check". */
   readonly title?: string;
-  /** Horizontal pixels per distinct event time (default 14). */
+  /** Horizontal pixels per distinct event time (default 24); hover a bar for its full label. */
   readonly pxPerStep?: number;
 }
 
@@ -75,7 +75,7 @@ function bars<S>(model: Model<S>, ops: readonly Operation[], result: CheckResult
     .map((op) => {
       const lane = lay.lanes.get(String(op.process)) ?? 0;
       const left = lay.x(op.call);
-      const width = Math.max(10, lay.x(op.ret) - left);
+      const width = Math.max(22, lay.x(op.ret) - left);
       const n = order.get(op.id);
       const cls = [
         'op',
@@ -93,7 +93,7 @@ function bars<S>(model: Model<S>, ops: readonly Operation[], result: CheckResult
     .join('\n');
 }
 
-function summary(result: CheckResult): string {
+function summary<S>(model: Model<S>, result: CheckResult): string {
   const what = result.criterion === 'linearizable' ? 'linearizable' : 'sequentially consistent';
   switch (result.kind) {
     case 'legal':
@@ -102,7 +102,7 @@ function summary(result: CheckResult): string {
       return `Unknown: the check stopped (${result.reason}).`;
     case 'illegal': {
       const f = result.counterexample.failing;
-      const where = f === undefined ? '' : ` Operation #${f.id} (process ${String(f.process)}) cannot be placed.`;
+      const where = f === undefined ? '' : ` Operation #${f.id} (process ${String(f.process)}: ${label(model, f)}) cannot be placed.`;
       return `The history is NOT ${what} (partition ${result.counterexample.partition}).${where}`;
     }
   }
@@ -146,13 +146,13 @@ var bar=document.querySelector('.op[data-id="'+id+'"]');if(bar&&t!==bar)bar.scro
  */
 export function renderHtml<S>(operations: readonly Operation[], result: CheckResult, model: Model<S>, options: HtmlOptions = {}): string {
   const ops = result.kind === 'illegal' ? result.counterexample.operations : operations;
-  const lay = layout(ops, options.pxPerStep ?? 14);
+  const lay = layout(ops, options.pxPerStep ?? 24);
   const lanes = [...lay.lanes.entries()]
     .map(([p, i]) => `<div class="lane" style="top:${i * 30}px;width:${lay.width}px">&nbsp;p${escapeHtml(p)}</div>`)
     .join('');
   const title = escapeHtml(options.title ?? 'faultline check');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><style>${style}</style></head><body>
-<h1>${title}: ${escapeHtml(model.name)}</h1><p>${escapeHtml(summary(result))}</p>
+<h1>${title}: ${escapeHtml(model.name)}</h1><p>${escapeHtml(summary(model, result))}</p>
 <p class="legend"><span style="background:#b7e4b0">linearized (numbered in order)</span><span style="background:#f4a3a3">could not be placed</span><span style="background:#fde2b3">other candidates</span><span>dashed end: indeterminate (never returned)</span></p>
 <div class="wrap"><div class="tl" style="height:${lay.lanes.size * 30 + 8}px;width:${lay.width}px">${lanes}
 ${bars(model, ops, result, lay)}</div></div>
