@@ -1,0 +1,28 @@
+/**
+ * Key layout of the etcd backend.
+ *
+ * A lock `key` lives under `<prefix><encodeURIComponent(key)>/`; each contender (holder or waiter)
+ * puts one key `<that>/<owner>` attached to its session lease. `encodeURIComponent` escapes `/`, so
+ * the ranges of two different lock keys never overlap (`a` and `a/b` stay apart).
+ *
+ * @module
+ */
+
+/** The range prefix of one lock key. */
+export function lockPrefix(prefix: string, key: string): string {
+  return `${prefix}${encodeURIComponent(key)}/`;
+}
+
+/** The first key after every key that starts with `prefix` (etcd's `range_end` for a prefix). */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    const byte = end[i] as number;
+    if (byte < 0xff) {
+      end[i] = byte + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  // Every byte is 0xff: the range runs to the end of the keyspace.
+  return Buffer.from([0]);
+}

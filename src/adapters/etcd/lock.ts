@@ -1,0 +1,359 @@
+/**
+ * The etcd lock backend: locks and elections as etcd's Go `concurrency` package builds them. Every
+ * contender puts one key under the lock's prefix, attached to a shared session lease; the holder
+ * is the key with the smallest create revision, and that revision is the fencing token. Waiters
+ * queue in create-revision order and each watches only its predecessor, so a release wakes one
+ * waiter (no thundering herd) and the queue is FIFO.
+ *
+ * @module
+ */
+import type { Etcd3, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse } from 'etcd3';
+import { raceAbort } from '../../core/abort.js';
+import type { Runtime } from '../../core/runtime.js';
+import { systemRuntime } from '../../core/system.js';
+import { integerIn, nonEmptyString, rangeError } from '../../core/validate.js';
+import { BackendUnavailableError, TooManyWaitersError } from '../../coord/errors.js';
+import type {
+  AcquireResult,
+  BackendGuarantees,
+  CallOptions,
+  ExtendResult,
+  Holder,
+  LockBackend,
+} from '../../coord/types.js';
+import { BoundedMap } from '../common/bounded-map.js';
+import { lockPrefix, prefixEnd } from './keys.js';
+import { EtcdSession, isEtcdSessionLostError } from './session.js';
+import { waitForDelete, waitForEvent } from './watch.js';
+
+/** Options of {@link EtcdLockBackend}. */
+export interface EtcdLockBackendOptions {
+  /** An etcd3 client (`new Etcd3({ hosts })`); the backend never closes it. */
+  client: Etcd3;
+  /**
+   * Key prefix of every lock (default `faultline/lock/`). Give each application its own prefix;
+   * clients of one lock must use the same prefix.
+   */
+  prefix?: string;
+  /** Time and timers of the keep-alive loops (default: the system runtime). */
+  runtime?: Runtime;
+  /**
+   * Upper bound on concurrent waits (watches and queued acquires) of this backend (default 1,000);
+   * more reject with `TooManyWaitersError`. Each costs one etcd watcher.
+   */
+  maxWaiters?: number;
+  /**
+   * Upper bound on live session leases (default 8). The backend keeps one session per distinct TTL
+   * (in whole seconds) and shares it between all locks with that TTL; a new TTL beyond the bound
+   * throws a `RangeError`. More sessions cost one keep-alive each per `ttl / 3`.
+   */
+  maxSessions?: number;
+}
+
+const GUARANTEES: BackendGuarantees = Object.freeze({ fifo: true, durable: true, consensus: true });
+
+/**
+ * A {@link LockBackend} (and so an election backend) on etcd v3.
+ *
+ * - Sessions: one etcd lease per distinct TTL (whole seconds), shared by all keys with that TTL and
+ *   kept alive every `ttl / 3` by this backend; a lock costs one transaction to take and one delete to
+ *   give back (no lease grant or revoke per lock). When a session is lost, etcd deletes every key on
+ *   it: all locks on it are lost together (renewals answer `lost`), and the next acquire opens a new
+ *   session.
+ * - Tokens: the create revision of the holder's key. Revisions are cluster-wide, strictly increasing
+ *   and durable, so tokens increase per key across holders, expiries, releases and restarts.
+ * - TTL: the session's. `Granted.ttlMs` is the part of the session's lease this process can prove is
+ *   left (measured from the last renewal's send time), never more than the server will honour.
+ *
+ * @example
+ * import { Etcd3 } from 'etcd3';
+ * import { EtcdLockBackend } from 'faultline/etcd';
+ * const backend = new EtcdLockBackend({ client: new Etcd3({ hosts: 'http://127.0.0.1:2379' }) });
+ * // hand `backend` to faultline/coord's Lock or Election; close it on shutdown:
+ * await backend.close();
+ */
+export class EtcdLockBackend implements LockBackend {
+  readonly name = 'etcd';
+  readonly guarantees = GUARANTEES;
+  private readonly client: Etcd3;
+  private readonly prefix: string;
+  private readonly runtime: Runtime;
+  private readonly maxWaiters: number;
+  private readonly maxSessions: number;
+  private readonly sessions = new Map<number, Promise<EtcdSession>>();
+  /** Revision of the last answer per lock key: a later watch starts just after it, missing nothing. */
+  private readonly seen = new BoundedMap<string, bigint>(10_000);
+  /** Waiter keys whose removal failed; retried on every keep-alive-independent call. */
+  private readonly orphans = new Set<string>();
+  private waiters = 0;
+  private closed = false;
+
+  constructor(options: EtcdLockBackendOptions) {
+    if (typeof options.client?.leaseClient !== 'object') throw rangeError('client', 'an etcd3 Etcd3 client', options.client);
+    this.client = options.client;
+    this.prefix = nonEmptyString('prefix', options.prefix ?? 'faultline/lock/');
+    this.runtime = options.runtime ?? systemRuntime();
+    this.maxWaiters = integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000);
+    this.maxSessions = integerIn('maxSessions', options.maxSessions ?? 8, 1, 1000);
+  }
+
+  async tryAcquire(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+    return this.withSession(ttlMs, options.signal, async (session) => {
+      const pfx = lockPrefix(this.prefix, key);
+      const sentAtMs = this.runtime.clock.monotonicMs();
+      const res = await this.txn('tryAcquire', key, options.signal, {
+        // Free means: no key at all under the prefix (no holder and no queued waiter).
+        compare: [{ key: Buffer.from(pfx), range_end: prefixEnd(Buffer.from(pfx)), target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key: Buffer.from(pfx + owner), value: Buffer.from(owner), lease: session.leaseId } }],
+        failure: [],
+      });
+      if (!res.succeeded) return { kind: 'busy', retryAfterMs: undefined };
+      return { kind: 'acquired', token: BigInt(res.header.revision), ttlMs: session.trustedFor(sentAtMs) };
+    });
+  }
+
+  async acquireQueued(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+    const release = this.enterWaiter(key);
+    try {
+      return await this.withSession(ttlMs, options.signal, (session) => this.queue(session, key, owner, options.signal));
+    } catch (error) {
+      if (!options.signal.aborted) throw error;
+      // The caller gave up: leave the queue (or give back a grant that raced with the abort).
+      this.removeKey(lockPrefix(this.prefix, key) + owner);
+      return { kind: 'busy', retryAfterMs: undefined };
+    } finally {
+      release();
+    }
+  }
+
+  async extend(key: string, owner: string, token: bigint, _ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+    const pfx = lockPrefix(this.prefix, key);
+    const mine = Buffer.from(pfx + owner);
+    const res = await this.txn('extend', key, options.signal, {
+      compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: String(token) }],
+      success: [{ request_range: { key: mine } }],
+      failure: [{ request_range: firstCreated(pfx) }],
+    });
+    if (!res.succeeded) return { kind: 'lost', reason: rangeKvs(res)[0] === undefined ? 'expired' : 'stolen' };
+    const kv = rangeKvs(res)[0];
+    if (kv === undefined) return { kind: 'lost', reason: 'expired' };
+    const session = await this.sessionById(kv.lease);
+    try {
+      const applied = session === undefined ? 0 : await session.renew(options.signal);
+      return applied > 0 ? { kind: 'extended', ttlMs: applied } : { kind: 'lost', reason: 'expired' };
+    } catch (error) {
+      if (isEtcdSessionLostError(error) && error.reason === 'expired') return { kind: 'lost', reason: 'expired' };
+      throw unavailable('extend', error);
+    }
+  }
+
+  async release(key: string, owner: string, options: CallOptions): Promise<void> {
+    const mine = lockPrefix(this.prefix, key) + owner;
+    try {
+      await raceAbort(this.client.kv.deleteRange({ key: Buffer.from(mine) }), options.signal);
+    } catch (error) {
+      throw unavailable('release', error);
+    }
+    this.retryOrphans();
+  }
+
+  async holder(key: string, options: CallOptions): Promise<Holder | null> {
+    const pfx = lockPrefix(this.prefix, key);
+    let kv: IKeyValue | undefined;
+    let ttlSeconds: number;
+    try {
+      const res = await raceAbort(this.client.kv.range(firstCreated(pfx)), options.signal);
+      this.note(key, res.header.revision);
+      kv = res.kvs[0];
+      if (kv === undefined) return null;
+      const ttl = await raceAbort(this.client.leaseClient.leaseTimeToLive({ ID: kv.lease }), options.signal);
+      ttlSeconds = Number(ttl.TTL);
+    } catch (error) {
+      throw unavailable('holder', error);
+    }
+    // TTL -1: the lease just expired and etcd is deleting its keys.
+    if (!(ttlSeconds > 0)) return null;
+    return { owner: kv.value.toString(), token: BigInt(kv.create_revision), remainingMs: ttlSeconds * 1000 };
+  }
+
+  async waitForChange(key: string, options: CallOptions): Promise<void> {
+    const release = this.enterWaiter(key);
+    try {
+      const from = this.seen.get(key);
+      const pfx = Buffer.from(lockPrefix(this.prefix, key));
+      await waitForEvent(this.client, pfx, prefixEnd(pfx), from === undefined ? undefined : from + 1n, options.signal);
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Revokes every session lease (deleting every key this backend holds or waits with) and stops the
+   * keep-alive loops. The etcd3 client stays open: it belongs to the caller.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(sessions.map((s) => s.then((x) => x.close(), () => undefined)));
+  }
+
+  /** Puts our key (FIFO position), then waits until every older contender is gone. */
+  private async queue(session: EtcdSession, key: string, owner: string, signal: AbortSignal): Promise<AcquireResult> {
+    const pfx = lockPrefix(this.prefix, key);
+    const mine = Buffer.from(pfx + owner);
+    const res = await this.txn('acquireQueued', key, signal, {
+      compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key: mine, value: Buffer.from(owner), lease: session.leaseId } }],
+      failure: [{ request_range: { key: mine } }],
+    });
+    const myRev = res.succeeded ? BigInt(res.header.revision) : BigInt(rangeKvs(res)[0]?.create_revision ?? '0');
+    if (myRev === 0n) return { kind: 'busy', retryAfterMs: undefined };
+    const waitSignal = AbortSignal.any([signal, session.signal]);
+    await this.waitPredecessors(pfx, myRev, waitSignal).catch((error: unknown) => {
+      if (signal.aborted || !session.signal.aborted) throw error;
+    });
+    // Our key may have gone with the session while we waited: check before claiming the lock.
+    const check = await raceAbort(this.client.kv.range({ key: mine }), signal);
+    this.note(key, check.header.revision);
+    const kv = check.kvs[0];
+    if (kv === undefined || BigInt(kv.create_revision) !== myRev) return { kind: 'busy', retryAfterMs: 0 };
+    return { kind: 'acquired', token: myRev, ttlMs: session.trustedFor(this.runtime.clock.monotonicMs()) };
+  }
+
+  /** etcd's `waitDeletes`: watch the newest older key until none is left. */
+  private async waitPredecessors(pfx: string, myRev: bigint, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const res = await raceAbort(
+        this.client.kv.range({
+          key: Buffer.from(pfx),
+          range_end: prefixEnd(Buffer.from(pfx)),
+          max_create_revision: String(myRev - 1n),
+          sort_target: 'Create',
+          sort_order: 'Descend',
+          limit: 1,
+        }),
+        signal,
+      );
+      const predecessor = res.kvs[0];
+      if (predecessor === undefined) return;
+      await waitForDelete(this.client, predecessor.key, BigInt(res.header.revision) + 1n, signal);
+    }
+  }
+
+  private async txn(
+    operation: string,
+    key: string,
+    signal: AbortSignal,
+    request: { compare: NonNullable<Parameters<Etcd3['kv']['txn']>[0]['compare']>; success: IRequestOp[]; failure: IRequestOp[] },
+  ): Promise<ITxnResponse> {
+    try {
+      const res = await raceAbort(this.client.kv.txn(request), signal);
+      this.note(key, res.header.revision);
+      return res;
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw unavailable(operation, error);
+    }
+  }
+
+  /**
+   * Runs `fn` with the live session for `ttlMs`. When etcd answers that the session's lease is gone
+   * (it expired while this process could not tell), the session is dropped and `fn` runs once more
+   * with a fresh one: nothing was written by the failed attempt.
+   */
+  private async withSession<T>(ttlMs: number, signal: AbortSignal, fn: (session: EtcdSession) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const session = await this.session(ttlMs, signal);
+      try {
+        return await fn(session);
+      } catch (error) {
+        if (attempt > 0 || !isLeaseNotFound(error)) throw error;
+        session.markExpired();
+      }
+    }
+  }
+
+  /** The live session for `ttlMs` (whole seconds), granting one when needed. */
+  private session(ttlMs: number, signal: AbortSignal): Promise<EtcdSession> {
+    if (this.closed) return Promise.reject(new BackendUnavailableError('session', 'the etcd backend is closed'));
+    const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
+    const existing = this.sessions.get(seconds);
+    if (existing !== undefined) {
+      return existing.then((s) => (s.alive ? s : this.dropAndRetry(seconds, existing, signal)));
+    }
+    if (this.sessions.size >= this.maxSessions) {
+      throw rangeError('ttlMs', `one of at most ${this.maxSessions} distinct whole-second TTLs`, ttlMs);
+    }
+    const pending = EtcdSession.grant({ client: this.client, runtime: this.runtime, ttlMs: seconds * 1000 }, signal);
+    this.sessions.set(seconds, pending);
+    pending.catch(() => {
+      if (this.sessions.get(seconds) === pending) this.sessions.delete(seconds);
+    });
+    return pending.catch((error: unknown) => {
+      throw unavailable('session', error);
+    });
+  }
+
+  private dropAndRetry(seconds: number, stale: Promise<EtcdSession>, signal: AbortSignal): Promise<EtcdSession> {
+    if (this.sessions.get(seconds) === stale) this.sessions.delete(seconds);
+    return this.session(seconds * 1000, signal);
+  }
+
+  private async sessionById(leaseId: string): Promise<EtcdSession | undefined> {
+    for (const pending of this.sessions.values()) {
+      const s = await pending.catch(() => undefined);
+      if (s?.leaseId === leaseId) return s;
+    }
+    return undefined;
+  }
+
+  private enterWaiter(key: string): () => void {
+    if (this.waiters >= this.maxWaiters) throw new TooManyWaitersError(key, this.maxWaiters);
+    this.waiters++;
+    let left = false;
+    return () => {
+      if (!left) this.waiters--;
+      left = true;
+    };
+  }
+
+  private note(key: string, revision: string): void {
+    const rev = BigInt(revision);
+    const prev = this.seen.get(key);
+    if (prev === undefined || rev > prev) this.seen.set(key, rev);
+  }
+
+  /** Deletes a waiter key in the background; a failure keeps it for a later retry (bounded). */
+  private removeKey(fullKey: string): void {
+    this.client.kv.deleteRange({ key: Buffer.from(fullKey) }).then(
+      () => this.orphans.delete(fullKey),
+      () => {
+        if (this.orphans.size < this.maxWaiters) this.orphans.add(fullKey);
+      },
+    );
+  }
+
+  private retryOrphans(): void {
+    for (const k of this.orphans) this.removeKey(k);
+  }
+}
+
+function isLeaseNotFound(error: unknown): boolean {
+  const cause = error instanceof BackendUnavailableError ? error.cause : error;
+  return cause instanceof Error && cause.message.includes('requested lease not found');
+}
+
+function firstCreated(pfx: string): IRangeRequest {
+  return { key: Buffer.from(pfx), range_end: prefixEnd(Buffer.from(pfx)), sort_target: 'Create', sort_order: 'Ascend', limit: 1 };
+}
+
+function rangeKvs(res: ITxnResponse): IKeyValue[] {
+  return res.responses[0]?.response_range?.kvs ?? [];
+}
+
+function unavailable(operation: string, error: unknown): unknown {
+  if (error instanceof BackendUnavailableError || isEtcdSessionLostError(error)) return error;
+  if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError') return error;
+  return new BackendUnavailableError(operation, String((error as Error)?.message ?? error), { cause: error });
+}

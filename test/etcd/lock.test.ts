@@ -1,0 +1,203 @@
+/**
+ * The etcd lock backend against a real single-member etcd: grants, tokens, FIFO queueing by create
+ * revision, session loss, and the shared Lock client on top.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Etcd3 } from 'etcd3';
+import { EtcdLockBackend } from '../../src/adapters/etcd/index.js';
+import { Lock } from '../../src/coord/lock.js';
+import { isLockLostError } from '../../src/coord/errors.js';
+import { etcd } from '../services/index.js';
+import type { EtcdCluster } from '../services/index.js';
+
+let cluster: EtcdCluster;
+let client: Etcd3;
+const backends: EtcdLockBackend[] = [];
+
+function backend(prefix = 'test/lock/'): EtcdLockBackend {
+  const b = new EtcdLockBackend({ client, prefix });
+  backends.push(b);
+  return b;
+}
+
+const call = () => ({ signal: new AbortController().signal });
+
+/** Resolves once `count` contender keys exist under the lock's prefix (a waiter has queued). */
+async function untilContenders(prefix: string, key: string, count: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const keys = await client.getAll().prefix(`${prefix}${encodeURIComponent(key)}/`).keys();
+    if (keys.length >= count) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`never saw ${count} contenders`);
+}
+
+beforeAll(async () => {
+  cluster = await etcd({ members: 1 });
+  client = new Etcd3({ hosts: cluster.endpoints });
+});
+
+afterAll(async () => {
+  await Promise.all(backends.map((b) => b.close()));
+  client?.close();
+  await cluster?.cleanup();
+});
+
+describe('EtcdLockBackend', () => {
+  it('grants one holder, answers busy to others, and tokens increase across holders', async () => {
+    const b = backend();
+    const first = await b.tryAcquire('k1', 'owner-a', 2000, call());
+    expect(first.kind).toBe('acquired');
+    expect(await b.tryAcquire('k1', 'owner-b', 2000, call())).toEqual({ kind: 'busy', retryAfterMs: undefined });
+    const held = await b.holder('k1', call());
+    expect(held?.owner).toBe('owner-a');
+    if (first.kind !== 'acquired') throw new Error('unreachable');
+    expect(held?.token).toBe(first.token);
+    expect(first.ttlMs).toBeGreaterThan(0);
+    expect(first.ttlMs).toBeLessThanOrEqual(2000);
+    await b.release('k1', 'owner-b', call()); // not the holder: no effect
+    expect((await b.holder('k1', call()))?.owner).toBe('owner-a');
+    await b.release('k1', 'owner-a', call());
+    await b.release('k1', 'owner-a', call()); // idempotent
+    expect(await b.holder('k1', call())).toBeNull();
+    const second = await b.tryAcquire('k1', 'owner-b', 2000, call());
+    if (second.kind !== 'acquired') throw new Error('expected a grant');
+    expect(second.token).toBeGreaterThan(first.token);
+    await b.release('k1', 'owner-b', call());
+  });
+
+  it('keeps keys apart when one lock name is a prefix of another', async () => {
+    const b = backend();
+    expect((await b.tryAcquire('a', 'o1', 2000, call())).kind).toBe('acquired');
+    expect((await b.tryAcquire('a/b', 'o2', 2000, call())).kind).toBe('acquired');
+    expect((await b.tryAcquire('ab', 'o3', 2000, call())).kind).toBe('acquired');
+    for (const [k, o] of [['a', 'o1'], ['a/b', 'o2'], ['ab', 'o3']] as const) await b.release(k, o, call());
+  });
+
+  it('extend keeps the token, and answers lost after release or takeover', async () => {
+    const b = backend();
+    const g = await b.tryAcquire('k2', 'owner-a', 2000, call());
+    if (g.kind !== 'acquired') throw new Error('expected a grant');
+    const e = await b.extend('k2', 'owner-a', g.token, 2000, call());
+    expect(e.kind).toBe('extended');
+    expect((await b.holder('k2', call()))?.token).toBe(g.token);
+    expect(await b.extend('k2', 'owner-a', g.token + 1n, 2000, call())).toEqual({ kind: 'lost', reason: 'stolen' });
+    await b.release('k2', 'owner-a', call());
+    expect(await b.extend('k2', 'owner-a', g.token, 2000, call())).toEqual({ kind: 'lost', reason: 'expired' });
+    const other = await b.tryAcquire('k2', 'owner-b', 2000, call());
+    expect(other.kind).toBe('acquired');
+    expect(await b.extend('k2', 'owner-a', g.token, 2000, call())).toEqual({ kind: 'lost', reason: 'stolen' });
+    await b.release('k2', 'owner-b', call());
+  });
+
+  it('serves queued waiters in FIFO order, each with a larger token', async () => {
+    const b = backend();
+    const head = await b.tryAcquire('fifo', 'holder', 2000, call());
+    if (head.kind !== 'acquired') throw new Error('expected a grant');
+    const order: string[] = [];
+    const tokens: bigint[] = [];
+    const waits: Promise<void>[] = [];
+    for (let i = 0; i < 5; i++) {
+      const owner = `w${i}`;
+      waits.push(
+        b.acquireQueued('fifo', owner, 2000, call()).then(async (r) => {
+          if (r.kind !== 'acquired') throw new Error(`${owner} not granted`);
+          order.push(owner);
+          tokens.push(r.token);
+          await b.release('fifo', owner, call());
+        }),
+      );
+      await untilContenders('test/lock/', 'fifo', i + 2);
+    }
+    // A plain attempt does not jump the queue.
+    expect((await b.tryAcquire('fifo', 'intruder', 2000, call())).kind).toBe('busy');
+    await b.release('fifo', 'holder', call());
+    await Promise.all(waits);
+    expect(order).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
+    expect(tokens[0]!).toBeGreaterThan(head.token);
+  });
+
+  it('an aborted queued wait leaves the queue and does not block the next waiter', async () => {
+    const b = backend();
+    await b.tryAcquire('abort', 'holder', 2000, call());
+    const controller = new AbortController();
+    const abandoned = b.acquireQueued('abort', 'quitter', 2000, { signal: controller.signal });
+    await untilContenders('test/lock/', 'abort', 2);
+    const next = b.acquireQueued('abort', 'patient', 2000, call());
+    await untilContenders('test/lock/', 'abort', 3);
+    controller.abort(new Error('gave up'));
+    expect((await abandoned).kind).toBe('busy');
+    await b.release('abort', 'holder', call());
+    const granted = await next;
+    expect(granted.kind).toBe('acquired');
+    expect((await b.holder('abort', call()))?.owner).toBe('patient');
+    await b.release('abort', 'patient', call());
+  });
+
+  it('waitForChange resolves on release, and rejects on abort', async () => {
+    const b = backend();
+    await b.tryAcquire('wake', 'holder', 2000, call());
+    await b.holder('wake', call());
+    const woke = b.waitForChange('wake', call());
+    await b.release('wake', 'holder', call());
+    await expect(woke).resolves.toBeUndefined();
+    const controller = new AbortController();
+    const waiting = b.waitForChange('wake', controller.signal ? { signal: controller.signal } : call());
+    const reason = new Error('stop');
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+  });
+
+  it('losing the session loses every lock on it at once; a new session takes over', async () => {
+    const a = backend();
+    const b = backend();
+    const g1 = await a.tryAcquire('s1', 'a1', 2000, call());
+    const g2 = await a.tryAcquire('s2', 'a2', 2000, call());
+    if (g1.kind !== 'acquired' || g2.kind !== 'acquired') throw new Error('expected grants');
+    // Both locks share one lease: revoke it behind the backend's back (what an expiry does).
+    const kv = await client.get(`test/lock/s1/a1`).exec();
+    const leaseId = kv.kvs[0]?.lease;
+    expect(leaseId).toBeDefined();
+    expect((await client.get('test/lock/s2/a2').exec()).kvs[0]?.lease).toBe(leaseId);
+    await client.leaseClient.leaseRevoke({ ID: leaseId! });
+    expect(await a.extend('s1', 'a1', g1.token, 2000, call())).toEqual({ kind: 'lost', reason: 'expired' });
+    expect(await a.extend('s2', 'a2', g2.token, 2000, call())).toEqual({ kind: 'lost', reason: 'expired' });
+    const taken = await b.tryAcquire('s1', 'b1', 2000, call());
+    if (taken.kind !== 'acquired') throw new Error('expected a grant');
+    expect(taken.token).toBeGreaterThan(g1.token);
+    // The first backend opens a fresh session for its next lock.
+    expect((await a.tryAcquire('s3', 'a3', 2000, call())).kind).toBe('acquired');
+    await b.release('s1', 'b1', call());
+    await a.release('s3', 'a3', call());
+  });
+});
+
+describe('Lock over etcd', () => {
+  it('acquires, guards, renews and releases through the shared client', async () => {
+    const lock = new Lock(backend('test/client/'));
+    const lease = await lock.acquire('job', { ttlMs: 3000, autoRenew: true });
+    expect(lease.valid).toBe(true);
+    expect(lease.token).toBeGreaterThan(0n);
+    await lease.extend();
+    const other = await lock.tryAcquire('job', { ttlMs: 3000 });
+    expect(other).toBeNull();
+    const waiting = lock.acquire('job', { ttlMs: 3000, waitMs: 10_000 });
+    await lease.release();
+    const next = await waiting;
+    expect(next.token).toBeGreaterThan(lease.token);
+    await next.release();
+    await lock.close();
+  });
+
+  it('a lease whose session is revoked reports the loss on renewal', async () => {
+    const lock = new Lock(backend('test/client2/'));
+    const lease = await lock.acquire('job', { ttlMs: 3000 });
+    const kv = await client.get(`test/client2/job/${lease.owner}`).exec();
+    await client.leaseClient.leaseRevoke({ ID: kv.kvs[0]!.lease });
+    const error = await lease.extend().then(() => null, (e: unknown) => e);
+    expect(isLockLostError(error)).toBe(true);
+    expect(lease.signal.aborted).toBe(true);
+    await lock.close();
+  });
+});
