@@ -125,7 +125,7 @@ class HedgeRace<A, T> {
   }
 
   private readonly onParentAbort = (): void => {
-    this.finish(abortReason(this.context.signal as AbortSignal));
+    this.finish(abortReason(this.context.signal as AbortSignal), undefined);
     this.reject(abortReason(this.context.signal as AbortSignal));
   };
 
@@ -141,7 +141,7 @@ class HedgeRace<A, T> {
     const clock = this.hedge.runtime.clock;
     const startMs = clock.monotonicMs();
     Promise.resolve(invoke(this.step, this.arg, ctx)).then(
-      (value) => this.succeeded(value, clock.monotonicMs() - startMs),
+      (value) => this.succeeded(controller, value, clock.monotonicMs() - startMs),
       (error: unknown) => this.failed(error),
     );
     if (this.controllers.length <= this.hedge.maxHedges) {
@@ -155,12 +155,12 @@ class HedgeRace<A, T> {
     if (this.hedge.budget === undefined || this.hedge.budget.tryWithdraw()) this.launch();
   };
 
-  private succeeded(value: T, latencyMs: number): void {
+  private succeeded(winner: AbortController, value: T, latencyMs: number): void {
     this.pending--;
     if (this.settled) return;
     this.hedge.estimator.record(latencyMs);
     this.hedge.budget?.deposit();
-    this.finish(new AbortedError('another hedged attempt won'));
+    this.finish(new AbortedError('another hedged attempt won'), winner);
     this.resolve(value);
   }
 
@@ -176,16 +176,17 @@ class HedgeRace<A, T> {
       return;
     }
     if (this.pending > 0) return;
-    this.finish(undefined);
+    this.finish(undefined, undefined);
     this.reject(error);
   }
 
-  private finish(abortLosers: unknown): void {
+  /** Settles the race; aborts every attempt but `winner` with `abortLosers` when it is given. */
+  private finish(abortLosers: unknown, winner: AbortController | undefined): void {
     this.settled = true;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     this.context.signal?.removeEventListener('abort', this.onParentAbort);
     if (abortLosers === undefined) return;
-    for (const c of this.controllers) if (!c.signal.aborted) c.abort(abortLosers);
+    for (const c of this.controllers) if (c !== winner && !c.signal.aborted) c.abort(abortLosers);
   }
 }
