@@ -69,7 +69,7 @@ interface Registered {
  * const health = new HealthRegistry({ checkTimeoutMs: 1000 });
  * health.addLiveness('event-loop', () => true);
  * health.addReadiness('postgres', async (signal) => (await pool.query('select 1'), true));
- * health.addDependency('payments', { isReady: () => breaker.state.kind !== 'open' });
+ * health.addDependency('payments', breaker); // a CircuitBreaker has isReady()
  * http.createServer(health.handler()).listen(8081);
  */
 export class HealthRegistry {
