@@ -81,9 +81,22 @@ export class SimClock implements Clock {
 
 const noop: Cancel = () => undefined;
 
-interface TimerEntry {
-  fn: () => void;
-  cancelScheduled: Cancel | undefined;
+/** One armed timer; armed timers form a doubly linked list so that arming and cancelling are O(1). */
+class TimerEntry {
+  prev: TimerEntry | undefined = undefined;
+  next: TimerEntry | undefined = undefined;
+  /** Scheduler slot and sequence number of the pending fire event (-1 when none). */
+  slot = -1;
+  seq = -1;
+  armed = true;
+  constructor(
+    readonly owner: SimTimers,
+    readonly fn: () => void,
+  ) {}
+}
+
+function fireEntry(entry: TimerEntry): void {
+  entry.owner['fire'](entry);
 }
 
 /**
@@ -93,7 +106,8 @@ interface TimerEntry {
 export class SimTimers implements Timers {
   private readonly scheduler: Scheduler;
   private readonly clock: SimClock;
-  private readonly active = new Set<TimerEntry>();
+  private head: TimerEntry | undefined = undefined;
+  private count = 0;
   private deferred: TimerEntry[] = [];
   private paused = false;
   private closed = false;
@@ -116,7 +130,7 @@ export class SimTimers implements Timers {
 
   /** Timers armed and not yet fired or cancelled (deferred ones included). */
   get pending(): number {
-    return this.active.size;
+    return this.count;
   }
 
   /** True while the node is paused. */
@@ -128,14 +142,10 @@ export class SimTimers implements Timers {
     const delay = this.clock.trueDelayMs(nonNegative('ms', ms));
     // A crashed process's stale continuations may still arm timers; they never fire.
     if (this.closed) return noop;
-    const entry: TimerEntry = { fn, cancelScheduled: undefined };
-    this.active.add(entry);
-    entry.cancelScheduled = this.scheduler.after(delay, () => this.fire(entry));
-    return () => {
-      if (!this.active.delete(entry)) return;
-      entry.cancelScheduled?.();
-      entry.cancelScheduled = undefined;
-    };
+    const entry = new TimerEntry(this, fn);
+    this.link(entry);
+    this.arm(entry, this.scheduler.nowMs + delay);
+    return () => this.cancel(entry);
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -169,14 +179,19 @@ export class SimTimers implements Timers {
     const due = this.deferred;
     this.deferred = [];
     for (const entry of due) {
-      entry.cancelScheduled = this.scheduler.after(0, () => this.fire(entry));
+      if (entry.armed) this.arm(entry, this.scheduler.nowMs);
     }
   }
 
   /** Discards every timer (a crash loses the process's volatile state). */
   reset(): void {
-    for (const entry of this.active) entry.cancelScheduled?.();
-    this.active.clear();
+    for (let e = this.head; e !== undefined; e = e.next) {
+      e.armed = false;
+      if (e.slot >= 0) this.scheduler.cancelEvent(e.slot, e.seq);
+      e.slot = -1;
+    }
+    this.head = undefined;
+    this.count = 0;
     this.deferred = [];
     this.paused = false;
   }
@@ -190,14 +205,43 @@ export class SimTimers implements Timers {
     this.closed = true;
   }
 
+  private arm(entry: TimerEntry, atMs: number): void {
+    entry.slot = this.scheduler.schedule(atMs, fireEntry, entry);
+    entry.seq = this.scheduler.lastSeq;
+  }
+
+  private cancel(entry: TimerEntry): void {
+    if (!entry.armed) return;
+    if (entry.slot >= 0) this.scheduler.cancelEvent(entry.slot, entry.seq);
+    entry.slot = -1;
+    this.unlink(entry);
+  }
+
+  private link(entry: TimerEntry): void {
+    entry.next = this.head;
+    if (this.head !== undefined) this.head.prev = entry;
+    this.head = entry;
+    this.count++;
+  }
+
+  private unlink(entry: TimerEntry): void {
+    entry.armed = false;
+    if (entry.prev !== undefined) entry.prev.next = entry.next;
+    else this.head = entry.next;
+    if (entry.next !== undefined) entry.next.prev = entry.prev;
+    entry.prev = undefined;
+    entry.next = undefined;
+    this.count--;
+  }
+
   private fire(entry: TimerEntry): void {
-    entry.cancelScheduled = undefined;
-    if (!this.active.has(entry)) return;
+    entry.slot = -1;
+    if (!entry.armed) return;
     if (this.paused) {
       this.deferred.push(entry);
       return;
     }
-    this.active.delete(entry);
+    this.unlink(entry);
     this.onFire?.();
     entry.fn();
   }

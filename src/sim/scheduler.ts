@@ -122,6 +122,25 @@ export class Scheduler {
     this.insert(timeMs, fn, arg);
   }
 
+  /**
+   * Like {@link Scheduler.post}, but cancellable without allocating: returns the event's slot;
+   * read {@link Scheduler.lastSeq} right after to get its sequence number, and pass both to
+   * {@link Scheduler.cancelEvent}.
+   */
+  schedule<A>(timeMs: number, fn: EventCallback<A>, arg: A): number {
+    return this.insert(timeMs, fn, arg);
+  }
+
+  /** Sequence number of the most recently scheduled event. */
+  get lastSeq(): number {
+    return this.seq - 1;
+  }
+
+  /** Cancels the event `(slot, seq)` from {@link Scheduler.schedule}; does nothing if it already ran. */
+  cancelEvent(slot: number, seq: number): void {
+    this.cancelSlot(slot, seq);
+  }
+
   /** Runs the next live event; returns false when there is none. */
   step(): boolean {
     while (this.size > 0) {
