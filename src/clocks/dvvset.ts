@@ -28,7 +28,9 @@ export interface DvvEntry<V> {
 
 /** A dotted version vector set of values of type `V`. Entries are sorted by `id`. */
 export interface DvvSet<V> {
+  /** One entry per server that ever wrote, sorted by id. */
   readonly entries: readonly DvvEntry<V>[];
+  /** Values without a dot (from clients without context, or resolved by {@link dvvReconcile}). */
   readonly anonymous: readonly V[];
 }
 

@@ -45,6 +45,7 @@ export interface WallClockLwwRegisterOptions {
  * the data loss: a replica whose clock runs behind writes "in the past".
  */
 export class WallClockLwwRegister<V> {
+  /** This replica's id. */
   readonly nodeId: string;
   private readonly runtime: Runtime;
   private current: LwwState<V, WallStamp> | undefined;
@@ -151,6 +152,7 @@ export interface MultiValueRegisterOptions {
  * seen; concurrent writes are all kept until a later write (which has seen them) replaces them.
  */
 export class MultiValueRegister<V> {
+  /** This replica's id. */
   readonly nodeId: string;
   private readonly maxSiblings: number;
   private siblings: readonly Sibling<V>[] = [];

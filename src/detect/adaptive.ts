@@ -43,11 +43,17 @@ export interface AdaptiveTimeoutOptions {
  * }
  */
 export class AdaptiveTimeout {
+  /** The tracked quantile, in (0, 1]. */
   readonly quantile: number;
+  /** The factor applied to the quantile. */
   readonly multiplier: number;
+  /** The smallest timeout returned, in ms. */
   readonly floorMs: number;
+  /** The largest timeout returned, in ms. */
   readonly ceilingMs: number;
+  /** The timeout before `minSamples` samples, in ms. */
   readonly coldStartMs: number;
+  /** Samples needed before the quantile is used. */
   readonly minSamples: number;
   private readonly latencies: LatencyQuantiles;
 

@@ -112,8 +112,11 @@ class IntervalHistory {
  * if (!detector.isAvailable()) markUnreachable();
  */
 export class PhiAccrualDetector implements FailureDetector {
+  /** The configured suspicion threshold. */
   readonly threshold: number;
+  /** The configured floor of the standard deviation, in ms. */
   readonly minStdDeviationMs: number;
+  /** The configured pause allowance added to the mean, in ms. */
   readonly acceptableHeartbeatPauseMs: number;
   private readonly runtime: Runtime;
   private readonly history: IntervalHistory;
