@@ -36,7 +36,14 @@ interface Scenario {
 
 /** A heartbeat-interval detector driven by an AdaptiveTimeout over inter-arrival times. */
 class AdaptiveDetector implements FailureDetector {
-  private readonly timeout = new AdaptiveTimeout({ quantile: 0.99, multiplier: 1.5, floorMs: 500, ceilingMs: 30_000, coldStartMs: 3000, minSamples: 20 });
+  private readonly timeout = new AdaptiveTimeout({
+    quantile: 0.99,
+    multiplier: 1.5,
+    floorMs: 500,
+    ceilingMs: 30_000,
+    coldStartMs: 3000,
+    minSamples: 20,
+  });
   private last: number | undefined;
   constructor(private readonly runtime: Runtime) {}
   get isMonitoring(): boolean {
@@ -48,14 +55,31 @@ class AdaptiveDetector implements FailureDetector {
     this.last = now;
   }
   isAvailable(): boolean {
-    return this.last === undefined || this.runtime.clock.monotonicMs() - this.last <= this.timeout.timeoutMs();
+    return (
+      this.last === undefined ||
+      this.runtime.clock.monotonicMs() - this.last <= this.timeout.timeoutMs()
+    );
   }
 }
 
 const IMPLS: Record<string, (runtime: Runtime) => FailureDetector> = {
-  'faultline/phi': (runtime) => new PhiAccrualDetector({ runtime, threshold: 8, acceptableHeartbeatPauseMs: 0, minStdDeviationMs: 100, firstHeartbeatEstimateMs: INTERVAL_MS }),
+  'faultline/phi': (runtime) =>
+    new PhiAccrualDetector({
+      runtime,
+      threshold: 8,
+      acceptableHeartbeatPauseMs: 0,
+      minStdDeviationMs: 100,
+      firstHeartbeatEstimateMs: INTERVAL_MS,
+    }),
   // Akka Cluster's default pause allowance: tolerates GC pauses, detects crashes ~3 s later.
-  'faultline/phi-pause3s': (runtime) => new PhiAccrualDetector({ runtime, threshold: 8, acceptableHeartbeatPauseMs: 3000, minStdDeviationMs: 100, firstHeartbeatEstimateMs: INTERVAL_MS }),
+  'faultline/phi-pause3s': (runtime) =>
+    new PhiAccrualDetector({
+      runtime,
+      threshold: 8,
+      acceptableHeartbeatPauseMs: 3000,
+      minStdDeviationMs: 100,
+      firstHeartbeatEstimateMs: INTERVAL_MS,
+    }),
   'faultline/fixed': (runtime) => new TimeoutDetector({ runtime, timeoutMs: 2 * INTERVAL_MS }),
   'faultline/adaptive': (runtime) => new AdaptiveDetector(runtime),
 };
@@ -74,16 +98,22 @@ function simulate(scenario: Scenario, seed: number): Record<string, Outcome> {
   const detectors = names.map((n) => (IMPLS[n] as (r: Runtime) => FailureDetector)(monitor));
   const outcomes = names.map((): Outcome => ({ falsePositives: 0, detectionMs: undefined }));
   const wasAvailable = names.map(() => true);
-  const crashAt = scenario.crashAfterMs === undefined ? undefined : scenario.crashAfterMs + net.float(0, INTERVAL_MS);
+  const crashAt =
+    scenario.crashAfterMs === undefined
+      ? undefined
+      : scenario.crashAfterMs + net.float(0, INTERVAL_MS);
 
   const deliver = (sentAt: number): void => {
     if (net.next() < scenario.lossRate) return;
-    scheduler.at(sentAt + 2 + net.exponential(scenario.delayMeanMs), () => detectors.forEach((d) => d.heartbeat()));
+    scheduler.at(sentAt + 2 + net.exponential(scenario.delayMeanMs), () =>
+      detectors.forEach((d) => d.heartbeat()),
+    );
   };
   const send = (k: number): void => {
     let t = k * INTERVAL_MS;
     const p = scenario.pause;
-    if (p !== undefined && t % p.everyMs < p.pauseMs && t >= p.everyMs) t = t - (t % p.everyMs) + p.pauseMs;
+    if (p !== undefined && t % p.everyMs < p.pauseMs && t >= p.everyMs)
+      t = t - (t % p.everyMs) + p.pauseMs;
     if (t > scenario.durationMs || (crashAt !== undefined && t >= crashAt)) return;
     scheduler.at(t, () => {
       deliver(t);
@@ -113,16 +143,27 @@ const HOUR = 3_600_000;
 const SCENARIOS: Record<string, Scenario> = {
   steady: { delayMeanMs: 5, lossRate: 0, durationMs: HOUR },
   jitter: { delayMeanMs: 150, lossRate: 0.01, durationMs: HOUR },
-  'gc-pause': { delayMeanMs: 5, lossRate: 0, pause: { everyMs: 300_000, pauseMs: 2500 }, durationMs: HOUR },
+  'gc-pause': {
+    delayMeanMs: 5,
+    lossRate: 0,
+    pause: { everyMs: 300_000, pauseMs: 2500 },
+    durationMs: HOUR,
+  },
   crash: { delayMeanMs: 5, lossRate: 0, durationMs: 1_200_000, crashAfterMs: 600_000 },
-  'crash-jitter': { delayMeanMs: 150, lossRate: 0.01, durationMs: 1_200_000, crashAfterMs: 600_000 },
+  'crash-jitter': {
+    delayMeanMs: 150,
+    lossRate: 0.01,
+    durationMs: 1_200_000,
+    crashAfterMs: 600_000,
+  },
 };
 
 function parseSeed(args: readonly string[]): number {
   const i = args.indexOf('--seed');
   const raw = i >= 0 ? args[i + 1] : undefined;
   const seed = raw === undefined ? 42 : Number(raw);
-  if (!Number.isInteger(seed)) throw new RangeError(`--seed must be an integer (got ${String(raw)})`);
+  if (!Number.isInteger(seed))
+    throw new RangeError(`--seed must be an integer (got ${String(raw)})`);
   return seed;
 }
 
@@ -134,14 +175,22 @@ const suite: BenchSuite = {
     'false suspicions per simulated hour and crash detection time, medians of 5 seeds.',
   async run({ args, log }) {
     const seed = parseSeed(args);
-    log(`seed ${seed} (rounds use seeds ${seed}..${seed + ROUNDS - 1}; replay with --seed ${seed})`);
+    log(
+      `seed ${seed} (rounds use seeds ${seed}..${seed + ROUNDS - 1}; replay with --seed ${seed})`,
+    );
     const rows: BenchRow[] = [];
     for (const [name, scenario] of Object.entries(SCENARIOS)) {
       const runs = Array.from({ length: ROUNDS }, (_, r) => simulate(scenario, seed + r));
       for (const impl of Object.keys(IMPLS)) {
         const outcomes = runs.map((run) => run[impl] as Outcome);
         if (scenario.crashAfterMs === undefined) {
-          rows.push({ case: name, impl, metric: 'false-positives', value: median(outcomes.map((o) => o.falsePositives)), unit: 'calls' });
+          rows.push({
+            case: name,
+            impl,
+            metric: 'false-positives',
+            value: median(outcomes.map((o) => o.falsePositives)),
+            unit: 'calls',
+          });
         } else {
           const detected = outcomes.map((o) => o.detectionMs ?? Number.POSITIVE_INFINITY);
           rows.push({ case: name, impl, metric: 'detection', value: median(detected), unit: 'ms' });

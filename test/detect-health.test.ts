@@ -27,7 +27,10 @@ describe('HealthRegistry.handler over HTTP', () => {
     const res = await fetch(`${base}/health`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
-    const body = (await res.json()) as { status: string; checks: Record<string, { status: string }> };
+    const body = (await res.json()) as {
+      status: string;
+      checks: Record<string, { status: string }>;
+    };
     expect(body.status).toBe('up');
     expect(body.checks['loop']?.status).toBe('up');
     expect(body.checks['breaker']).toBeUndefined();
@@ -39,7 +42,10 @@ describe('HealthRegistry.handler over HTTP', () => {
     try {
       const ready = await fetch(`${base}/ready`);
       expect(ready.status).toBe(503);
-      const body = (await ready.json()) as { status: string; checks: Record<string, { status: string }> };
+      const body = (await ready.json()) as {
+        status: string;
+        checks: Record<string, { status: string }>;
+      };
       expect(body).toMatchObject({ status: 'down', checks: { breaker: { status: 'down' } } });
       expect((await fetch(`${base}/health`)).status).toBe(200);
     } finally {

@@ -47,8 +47,18 @@ describe('dotted version vector sets', () => {
     const a4 = dvvUpdateWith(dvvNewWithContext(dvvJoin(a0), 'v5'), a1, 'a');
     expect(a0).toEqual(S([['a', 1, ['v1']]]));
     expect(a1).toEqual(S([['a', 2, ['v2']]]));
-    expect(a2).toEqual(S([['a', 2, []], ['b', 1, ['v3']]]));
-    expect(a3).toEqual(S([['a', 2, ['v2']], ['b', 1, ['v4']]]));
+    expect(a2).toEqual(
+      S([
+        ['a', 2, []],
+        ['b', 1, ['v3']],
+      ]),
+    );
+    expect(a3).toEqual(
+      S([
+        ['a', 2, ['v2']],
+        ['b', 1, ['v4']],
+      ]),
+    );
     expect(a4).toEqual(S([['a', 3, ['v5', 'v2']]]));
   });
 
@@ -65,10 +75,26 @@ describe('dotted version vector sets', () => {
     expect(dvvSync([w, z])).toEqual(dvvSync([z, w]));
     expect(dvvSync([a, a1])).toEqual(dvvSync([a1, a]));
     expect(dvvSync([a4, a3])).toEqual(dvvSync([a3, a4]));
-    expect(dvvSync([a4, a3])).toEqual(S([['a', 2, []], ['b', 1, ['v3']], ['c', 1, ['v3']]]));
-    expect(dvvSync<string>([x, a])).toEqual(S([['a', 1, ['v1']], ['x', 1, []]]));
+    expect(dvvSync([a4, a3])).toEqual(
+      S([
+        ['a', 2, []],
+        ['b', 1, ['v3']],
+        ['c', 1, ['v3']],
+      ]),
+    );
+    expect(dvvSync<string>([x, a])).toEqual(
+      S([
+        ['a', 1, ['v1']],
+        ['x', 1, []],
+      ]),
+    );
     expect(dvvSync<string>([x, a])).toEqual(dvvSync<string>([a, x]));
-    expect(dvvSync([a, y])).toEqual(S([['a', 1, ['v1']], ['b', 1, ['v2']]]));
+    expect(dvvSync([a, y])).toEqual(
+      S([
+        ['a', 1, ['v1']],
+        ['b', 1, ['v2']],
+      ]),
+    );
     expect(dvvSync([y, a])).toEqual(dvvSync([a, y]));
     const gt = (l: string, r: string): boolean => l > r;
     expect(dvvLww(gt, a4)).toEqual(dvvSync([a4, dvvLww(gt, a4)]));
@@ -88,29 +114,122 @@ describe('dotted version vector sets', () => {
 
   it('lww and last (Riak lww_last_test)', () => {
     const le = (a: number, b: number): boolean => a <= b;
-    const x = S([['a', 4, [5, 2]], ['b', 1, []], ['c', 1, [3]]]);
-    const y = S([['a', 4, [5, 2]], ['b', 1, []], ['c', 1, [3]]], [10, 0]);
-    const z = S([['a', 4, [5, 2]], ['b', 1, [1]]], [3]);
+    const x = S([
+      ['a', 4, [5, 2]],
+      ['b', 1, []],
+      ['c', 1, [3]],
+    ]);
+    const y = S(
+      [
+        ['a', 4, [5, 2]],
+        ['b', 1, []],
+        ['c', 1, [3]],
+      ],
+      [10, 0],
+    );
+    const z = S(
+      [
+        ['a', 4, [5, 2]],
+        ['b', 1, [1]],
+      ],
+      [3],
+    );
     type P = [number, number];
     const byTs = (p: P, q: P): boolean => p[1] <= q[1];
-    const a = S<P>([['a', 4, [[5, 1002345], [7, 1002340]]], ['b', 1, [[4, 1001340]]]], [[2, 1001140]]);
+    const a = S<P>(
+      [
+        [
+          'a',
+          4,
+          [
+            [5, 1002345],
+            [7, 1002340],
+          ],
+        ],
+        ['b', 1, [[4, 1001340]]],
+      ],
+      [[2, 1001140]],
+    );
     expect(dvvLast(le, x)).toBe(5);
     expect(dvvLast(le, y)).toBe(10);
-    expect(dvvLww(le, x)).toEqual(S([['a', 4, [5]], ['b', 1, []], ['c', 1, []]]));
-    expect(dvvLww(le, y)).toEqual(S([['a', 4, []], ['b', 1, []], ['c', 1, []]], [10]));
-    expect(dvvLww(le, z)).toEqual(S([['a', 4, [5]], ['b', 1, []]]));
-    expect(dvvLww(byTs, a)).toEqual(S<P>([['a', 4, [[5, 1002345]]], ['b', 1, []]]));
+    expect(dvvLww(le, x)).toEqual(
+      S([
+        ['a', 4, [5]],
+        ['b', 1, []],
+        ['c', 1, []],
+      ]),
+    );
+    expect(dvvLww(le, y)).toEqual(
+      S(
+        [
+          ['a', 4, []],
+          ['b', 1, []],
+          ['c', 1, []],
+        ],
+        [10],
+      ),
+    );
+    expect(dvvLww(le, z)).toEqual(
+      S([
+        ['a', 4, [5]],
+        ['b', 1, []],
+      ]),
+    );
+    expect(dvvLww(byTs, a)).toEqual(
+      S<P>([
+        ['a', 4, [[5, 1002345]]],
+        ['b', 1, []],
+      ]),
+    );
     expect(dvvLast(le, dvvSync<number>([]))).toBeUndefined();
   });
 
   it('reconcile (Riak reconcile_test)', () => {
     const sum = (l: number[]): number => l.reduce((s, v) => s + v, 0);
     const min = (l: number[]): number => Math.min(...l);
-    const x = S([['a', 4, [5, 2]], ['b', 1, []], ['c', 1, [3]]]);
-    const y = S([['a', 4, [5, 2]], ['b', 1, []], ['c', 1, [3]]], [10, 0]);
-    expect(dvvReconcile(sum, x)).toEqual(S([['a', 4, []], ['b', 1, []], ['c', 1, []]], [10]));
-    expect(dvvReconcile(sum, y)).toEqual(S([['a', 4, []], ['b', 1, []], ['c', 1, []]], [20]));
-    expect(dvvReconcile(min, x)).toEqual(S([['a', 4, []], ['b', 1, []], ['c', 1, []]], [2]));
+    const x = S([
+      ['a', 4, [5, 2]],
+      ['b', 1, []],
+      ['c', 1, [3]],
+    ]);
+    const y = S(
+      [
+        ['a', 4, [5, 2]],
+        ['b', 1, []],
+        ['c', 1, [3]],
+      ],
+      [10, 0],
+    );
+    expect(dvvReconcile(sum, x)).toEqual(
+      S(
+        [
+          ['a', 4, []],
+          ['b', 1, []],
+          ['c', 1, []],
+        ],
+        [10],
+      ),
+    );
+    expect(dvvReconcile(sum, y)).toEqual(
+      S(
+        [
+          ['a', 4, []],
+          ['b', 1, []],
+          ['c', 1, []],
+        ],
+        [20],
+      ),
+    );
+    expect(dvvReconcile(min, x)).toEqual(
+      S(
+        [
+          ['a', 4, []],
+          ['b', 1, []],
+          ['c', 1, []],
+        ],
+        [2],
+      ),
+    );
   });
 
   it('less, equal, size, values and map (Riak less_test, equal_test, size_test, ids_values_test, map_test)', () => {
@@ -121,30 +240,97 @@ describe('dotted version vector sets', () => {
     const b3 = dvvUpdate(dvvNewWithContext(dvvJoin(a), 'v2'), 'z');
     const c = dvvUpdateWith(dvvNewWithContext(dvvJoin(b), 'v3'), a, 'c');
     const d = dvvUpdateWith(dvvNewWithContext(dvvJoin(c), 'v4'), b2, 'd');
-    for (const [x, y] of [[a, b], [a, c], [b, c], [b, d], [b2, d], [a, d]] as const) {
+    for (const [x, y] of [
+      [a, b],
+      [a, c],
+      [b, c],
+      [b, d],
+      [b2, d],
+      [a, d],
+    ] as const) {
       expect(dvvLess(x, y)).toBe(true);
     }
-    for (const [x, y] of [[b2, c], [b, b2], [b2, b], [a, a], [c, c], [d, b2], [b3, d]] as const) {
+    for (const [x, y] of [
+      [b2, c],
+      [b, b2],
+      [b2, b],
+      [a, a],
+      [c, c],
+      [d, b2],
+      [b3, d],
+    ] as const) {
       expect(dvvLess(x, y)).toBe(false);
     }
-    const p = S([['a', 4, ['v5', 'v0']], ['b', 0, []], ['c', 1, ['v3']]], ['v0']);
-    const q = S([['a', 4, ['v555', 'v0']], ['b', 0, []], ['c', 1, ['v3']]], []);
-    const r = S([['a', 4, ['v5', 'v0']], ['b', 0, []]], ['v6', 'v1']);
+    const p = S(
+      [
+        ['a', 4, ['v5', 'v0']],
+        ['b', 0, []],
+        ['c', 1, ['v3']],
+      ],
+      ['v0'],
+    );
+    const q = S(
+      [
+        ['a', 4, ['v555', 'v0']],
+        ['b', 0, []],
+        ['c', 1, ['v3']],
+      ],
+      [],
+    );
+    const r = S(
+      [
+        ['a', 4, ['v5', 'v0']],
+        ['b', 0, []],
+      ],
+      ['v6', 'v1'],
+    );
     expect(dvvEqual(p, q)).toBe(true);
     expect(dvvEqual(q, p)).toBe(true);
     expect(dvvEqual(p, r)).toBe(false);
     expect(dvvEqual(q, r)).toBe(false);
     expect(dvvSize(dvvNew('v1'))).toBe(1);
-    expect(dvvSize(S([['a', 4, ['v5', 'v0']], ['b', 0, []], ['c', 1, ['v3']]], ['v4', 'v1']))).toBe(5);
-    expect(dvvValues(S([['a', 4, ['v0', 'v1']], ['b', 0, []], ['c', 1, ['v3']]], ['v4', 'v5']))).toEqual([
-      'v4',
-      'v5',
-      'v0',
-      'v1',
-      'v3',
-    ]);
-    const m = S([['a', 4, [5, 0]], ['b', 0, []], ['c', 1, [2]]], [20, 10]);
-    expect(dvvMap((v: number) => v * 2, m)).toEqual(S([['a', 4, [10, 0]], ['b', 0, []], ['c', 1, [4]]], [40, 20]));
+    expect(
+      dvvSize(
+        S(
+          [
+            ['a', 4, ['v5', 'v0']],
+            ['b', 0, []],
+            ['c', 1, ['v3']],
+          ],
+          ['v4', 'v1'],
+        ),
+      ),
+    ).toBe(5);
+    expect(
+      dvvValues(
+        S(
+          [
+            ['a', 4, ['v0', 'v1']],
+            ['b', 0, []],
+            ['c', 1, ['v3']],
+          ],
+          ['v4', 'v5'],
+        ),
+      ),
+    ).toEqual(['v4', 'v5', 'v0', 'v1', 'v3']);
+    const m = S(
+      [
+        ['a', 4, [5, 0]],
+        ['b', 0, []],
+        ['c', 1, [2]],
+      ],
+      [20, 10],
+    );
+    expect(dvvMap((v: number) => v * 2, m)).toEqual(
+      S(
+        [
+          ['a', 4, [10, 0]],
+          ['b', 0, []],
+          ['c', 1, [4]],
+        ],
+        [40, 20],
+      ),
+    );
   });
 
   it('does not explode siblings when clients read-modify-write concurrently', () => {
@@ -171,15 +357,25 @@ describe('dotted version vector sets', () => {
   it('sync is commutative, associative and idempotent on replicas (property)', () => {
     // Random histories at three servers, with clients writing through random servers using
     // contexts read from random replicas; then compare sync orders.
-    const op = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.boolean());
+    const op = fc.tuple(
+      fc.integer({ min: 0, max: 2 }),
+      fc.integer({ min: 0, max: 2 }),
+      fc.boolean(),
+    );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 25 }), (ops) => {
         const ids = ['r0', 'r1', 'r2'];
         const replicas: DvvSet<string>[] = [dvvSync([]), dvvSync([]), dvvSync([])];
         ops.forEach(([at, readFrom, withContext], i) => {
-          const client = withContext ? dvvNewWithContext(dvvJoin(replicas[readFrom] as DvvSet<string>), `v${i}`) : dvvNew(`v${i}`);
+          const client = withContext
+            ? dvvNewWithContext(dvvJoin(replicas[readFrom] as DvvSet<string>), `v${i}`)
+            : dvvNew(`v${i}`);
           replicas[at] = dvvUpdateWith(client, replicas[at] as DvvSet<string>, ids[at] as string);
-          if (i % 4 === 3) replicas[readFrom] = dvvSync([replicas[readFrom] as DvvSet<string>, replicas[at] as DvvSet<string>]);
+          if (i % 4 === 3)
+            replicas[readFrom] = dvvSync([
+              replicas[readFrom] as DvvSet<string>,
+              replicas[at] as DvvSet<string>,
+            ]);
         });
         const [x, y, z] = replicas as [DvvSet<string>, DvvSet<string>, DvvSet<string>];
         const sorted = (s: DvvSet<string>): string[] => dvvValues(s).sort();

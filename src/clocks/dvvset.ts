@@ -177,7 +177,11 @@ export function dvvUpdate<V>(clientSet: DvvSet<V>, serverId: string): DvvSet<V> 
  * const ctx = dvvJoin(stored);                             // client reads { a: 1 }
  * stored = dvvUpdateWith(dvvNewWithContext(ctx, 'v2'), stored, 'a'); // a:2 [v2], v1 discarded
  */
-export function dvvUpdateWith<V>(clientSet: DvvSet<V>, serverSet: DvvSet<V>, serverId: string): DvvSet<V> {
+export function dvvUpdateWith<V>(
+  clientSet: DvvSet<V>,
+  serverSet: DvvSet<V>,
+  serverId: string,
+): DvvSet<V> {
   const value = singleValue(clientSet);
   const synced = sync2({ entries: clientSet.entries, anonymous: [] }, serverSet);
   return { entries: event(synced.entries, serverId, value), anonymous: synced.anonymous };
@@ -185,7 +189,11 @@ export function dvvUpdateWith<V>(clientSet: DvvSet<V>, serverSet: DvvSet<V>, ser
 
 function singleValue<V>(clientSet: DvvSet<V>): V {
   if (clientSet.anonymous.length !== 1) {
-    throw rangeError('clientSet.anonymous.length', '1 (build it with dvvNew or dvvNewWithContext)', clientSet.anonymous.length);
+    throw rangeError(
+      'clientSet.anonymous.length',
+      '1 (build it with dvvNew or dvvNewWithContext)',
+      clientSet.anonymous.length,
+    );
   }
   return clientSet.anonymous[0] as V;
 }
@@ -196,7 +204,8 @@ function event<V>(entries: readonly DvvEntry<V>[], id: string, value: V): DvvEnt
   let placed = false;
   for (const e of entries) {
     if (!placed && e.id === id) {
-      if (e.counter >= Number.MAX_SAFE_INTEGER) throw rangeError(`${id}.counter`, 'below 2^53 - 1', e.counter);
+      if (e.counter >= Number.MAX_SAFE_INTEGER)
+        throw rangeError(`${id}.counter`, 'below 2^53 - 1', e.counter);
       out.push({ id, counter: e.counter + 1, values: [value, ...e.values] });
       placed = true;
     } else {
@@ -237,7 +246,11 @@ export function dvvLww<V>(lessOrEqual: (a: V, b: V) => boolean, set: DvvSet<V>):
   if (found === undefined) return set;
   if (found.id === undefined) return dvvNewWithContext(dvvJoin(set), found.value);
   return {
-    entries: set.entries.map((e) => ({ id: e.id, counter: e.counter, values: e.id === found.id ? [found.value] : [] })),
+    entries: set.entries.map((e) => ({
+      id: e.id,
+      counter: e.counter,
+      values: e.id === found.id ? [found.value] : [],
+    })),
     anonymous: [],
   };
 }
@@ -255,7 +268,10 @@ export function dvvMap<V, W>(fn: (value: V) => W, set: DvvSet<V>): DvvSet<W> {
  * entry are never compared, as in Riak). Entries go first, by id, then anonymous values; a later
  * candidate wins a tie.
  */
-function findLast<V>(le: (a: V, b: V) => boolean, set: DvvSet<V>): { id: string | undefined; value: V } | undefined {
+function findLast<V>(
+  le: (a: V, b: V) => boolean,
+  set: DvvSet<V>,
+): { id: string | undefined; value: V } | undefined {
   let best: { id: string | undefined; value: V } | undefined;
   for (const e of set.entries) {
     if (e.values.length === 0) continue;

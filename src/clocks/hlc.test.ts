@@ -1,15 +1,29 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Scheduler, createSimRuntime } from '../sim/index.js';
-import { ClockCounterOverflowError, isClockCounterOverflowError, isClockOffsetError } from './errors.js';
+import {
+  ClockCounterOverflowError,
+  isClockCounterOverflowError,
+  isClockOffsetError,
+} from './errors.js';
 import type { HlcTimestamp } from './hlc.js';
-import { HybridLogicalClock, compareHlc, decodeHlc, encodeHlc, hlcFromBigInt, hlcToBigInt } from './hlc.js';
+import {
+  HybridLogicalClock,
+  compareHlc,
+  decodeHlc,
+  encodeHlc,
+  hlcFromBigInt,
+  hlcToBigInt,
+} from './hlc.js';
 
 const EPOCH = 1_700_000_000_000;
 
 function setup(options: { maxOffsetMs?: number; maxCounter?: number; offsetMs?: number } = {}) {
   const scheduler = new Scheduler({ seed: 1 });
-  const runtime = createSimRuntime(scheduler, 'n', { epochMs: EPOCH, offsetMs: options.offsetMs ?? 0 });
+  const runtime = createSimRuntime(scheduler, 'n', {
+    epochMs: EPOCH,
+    offsetMs: options.offsetMs ?? 0,
+  });
   const { offsetMs: _ignored, ...rest } = options;
   const hlc = new HybridLogicalClock({ nodeId: 'n', runtime, ...rest });
   return { scheduler, runtime, hlc };
@@ -129,14 +143,21 @@ describe('HybridLogicalClock (Kulkarni et al. 2014, Figure 5)', () => {
       fc.record({ kind: fc.constant('local' as const), node: nodeArb }),
       fc.record({ kind: fc.constant('send' as const), from: nodeArb, to: nodeArb }),
       fc.record({ kind: fc.constant('deliver' as const), pick: fc.nat() }),
-      fc.record({ kind: fc.constant('advance' as const), ms: fc.double({ min: 0, max: 50, noNaN: true }) }),
+      fc.record({
+        kind: fc.constant('advance' as const),
+        ms: fc.double({ min: 0, max: 50, noNaN: true }),
+      }),
     );
     const offsets = fc.array(fc.integer({ min: -100, max: 100 }), { minLength: 3, maxLength: 3 });
     fc.assert(
       fc.property(offsets, fc.array(opArb, { maxLength: 120 }), (offs, ops) => {
         const scheduler = new Scheduler({ seed: 3 });
-        const runtimes = offs.map((offsetMs, i) => createSimRuntime(scheduler, `n${i}`, { epochMs: EPOCH, offsetMs }));
-        const clocks = runtimes.map((runtime, i) => new HybridLogicalClock({ nodeId: `n${i}`, runtime }));
+        const runtimes = offs.map((offsetMs, i) =>
+          createSimRuntime(scheduler, `n${i}`, { epochMs: EPOCH, offsetMs }),
+        );
+        const clocks = runtimes.map(
+          (runtime, i) => new HybridLogicalClock({ nodeId: `n${i}`, runtime }),
+        );
         const last: (HlcTimestamp | undefined)[] = [undefined, undefined, undefined];
         const inflight: { to: number; stamp: HlcTimestamp }[] = [];
         const record = (i: number, stamp: HlcTimestamp, cause?: HlcTimestamp): void => {
@@ -150,7 +171,8 @@ describe('HybridLogicalClock (Kulkarni et al. 2014, Figure 5)', () => {
         };
         for (const op of ops) {
           if (op.kind === 'advance') scheduler.runFor(op.ms);
-          else if (op.kind === 'local') record(op.node, (clocks[op.node] as HybridLogicalClock).now());
+          else if (op.kind === 'local')
+            record(op.node, (clocks[op.node] as HybridLogicalClock).now());
           else if (op.kind === 'send') {
             const stamp = (clocks[op.from] as HybridLogicalClock).send();
             record(op.from, stamp);

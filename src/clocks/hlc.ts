@@ -50,7 +50,8 @@ export function encodeHlc(ts: HlcTimestamp): string {
 /** Decodes {@link encodeHlc}'s format; throws a `RangeError` naming the text when malformed. */
 export function decodeHlc(text: string): HlcTimestamp {
   const match = /^(\d{15})-(\d{5})-(.+)$/s.exec(text);
-  if (match === null) throw rangeError('hlc', 'a string of the form <15 digits>-<5 digits>-<node>', text);
+  if (match === null)
+    throw rangeError('hlc', 'a string of the form <15 digits>-<5 digits>-<node>', text);
   const ts = { wallMs: Number(match[1]), logical: Number(match[2]), node: match[3] as string };
   checkTimestamp(ts);
   return ts;
@@ -68,7 +69,8 @@ export function hlcToBigInt(ts: HlcTimestamp): bigint {
 
 /** Unpacks {@link hlcToBigInt}; the node id, which the number does not carry, is given separately. */
 export function hlcFromBigInt(value: bigint, node: string): HlcTimestamp {
-  if (value < 0n || value >= 1n << 64n) throw rangeError('value', 'an unsigned 64-bit integer', value);
+  if (value < 0n || value >= 1n << 64n)
+    throw rangeError('value', 'an unsigned 64-bit integer', value);
   const ts = { wallMs: Number(value >> 16n), logical: Number(value & 0xffffn), node };
   checkTimestamp(ts);
   return ts;
@@ -126,7 +128,12 @@ export class HybridLogicalClock {
     const maxOffsetMs = options.maxOffsetMs ?? 500;
     if (maxOffsetMs !== Number.POSITIVE_INFINITY) nonNegative('maxOffsetMs', maxOffsetMs);
     this.maxOffsetMs = maxOffsetMs;
-    this.maxCounter = integerIn('maxCounter', options.maxCounter ?? HLC_MAX_COUNTER, 1, HLC_MAX_COUNTER);
+    this.maxCounter = integerIn(
+      'maxCounter',
+      options.maxCounter ?? HLC_MAX_COUNTER,
+      1,
+      HLC_MAX_COUNTER,
+    );
     this.runtime = options.runtime ?? systemRuntime();
   }
 
@@ -157,7 +164,8 @@ export class HybridLogicalClock {
   receive(remote: HlcTimestamp): HlcTimestamp {
     checkTimestamp(remote);
     const pt = this.physicalMs();
-    if (remote.wallMs - pt > this.maxOffsetMs) throw new ClockOffsetError(remote.wallMs, pt, this.maxOffsetMs);
+    if (remote.wallMs - pt > this.maxOffsetMs)
+      throw new ClockOffsetError(remote.wallMs, pt, this.maxOffsetMs);
     const lOld = this.l;
     const l = Math.max(lOld, remote.wallMs, pt);
     let c: number;

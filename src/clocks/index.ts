@@ -4,7 +4,12 @@
  *
  * @module
  */
-export { ClockOffsetError, isClockOffsetError, ClockCounterOverflowError, isClockCounterOverflowError } from './errors.js';
+export {
+  ClockOffsetError,
+  isClockOffsetError,
+  ClockCounterOverflowError,
+  isClockCounterOverflowError,
+} from './errors.js';
 export { LamportClock, compareLamport } from './lamport.js';
 export type { LamportClockOptions, LamportTimestamp } from './lamport.js';
 export { VectorClock } from './vector.js';

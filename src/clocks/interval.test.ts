@@ -11,7 +11,10 @@ function setup(epsilonMs = 7) {
 }
 
 /** Runs the simulation until `promise` settles; returns its outcome. */
-async function settle<T>(scheduler: Scheduler, promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+async function settle<T>(
+  scheduler: Scheduler,
+  promise: Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
   let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
   promise.then(
     (value) => (outcome = { ok: true, value }),

@@ -72,7 +72,7 @@ export class IntervalClock {
   async commitWait(tsMs: number, signal?: AbortSignal): Promise<void> {
     if (!Number.isFinite(tsMs)) throw rangeError('tsMs', 'a finite number', tsMs);
     throwIfAborted(signal);
-    for (let remaining = tsMs - this.now().earliestMs; !this.after(tsMs); ) {
+    for (let remaining = tsMs - this.now().earliestMs; !this.after(tsMs);) {
       // Sleep at least 1 ms past the boundary: `after` is strict, so waking exactly on it would spin.
       await raceAbort(this.runtime.timers.sleep(Math.max(remaining, 0) + 1, signal), signal);
       remaining = tsMs - this.now().earliestMs;

@@ -82,7 +82,8 @@ export class LamportClock {
 }
 
 function checkTime(field: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw rangeError(field, 'a safe integer >= 0', value);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw rangeError(field, 'a safe integer >= 0', value);
   return value;
 }
 

@@ -19,11 +19,14 @@ interface Replica<S> {
  * A at true time 0 writes 'from-A' and replicates it to B (latency 100 ms); at 1 s B writes
  * 'from-B' and replicates it back. Returns what each replica holds at the end.
  */
-function run<S>(make: (node: 'A' | 'B', runtime: ReturnType<typeof createSimRuntime>) => Replica<S>): { a: unknown; b: unknown } {
+function run<S>(
+  make: (node: 'A' | 'B', runtime: ReturnType<typeof createSimRuntime>) => Replica<S>,
+): { a: unknown; b: unknown } {
   const scheduler = new Scheduler({ seed: 2026 });
   const a = make('A', createSimRuntime(scheduler, 'A', { offsetMs: 0 }));
   const b = make('B', createSimRuntime(scheduler, 'B', { offsetMs: -5000 }));
-  const ship = <T>(to: Replica<T>, state: T): void => void scheduler.after(100, () => to.merge(state));
+  const ship = <T>(to: Replica<T>, state: T): void =>
+    void scheduler.after(100, () => to.merge(state));
   scheduler.at(0, () => {
     a.set('from-A');
     ship(b, a.state());
@@ -45,7 +48,12 @@ describe('replicated registers under 5 s of clock skew', () => {
   });
 
   it('LWW by HLC keeps the later write', () => {
-    const out = run((node, runtime) => new HlcLwwRegister<string>(new HybridLogicalClock({ nodeId: node, runtime, maxOffsetMs: 10_000 })));
+    const out = run(
+      (node, runtime) =>
+        new HlcLwwRegister<string>(
+          new HybridLogicalClock({ nodeId: node, runtime, maxOffsetMs: 10_000 }),
+        ),
+    );
     expect(out).toEqual({ a: 'from-B', b: 'from-B' });
   });
 

@@ -32,7 +32,12 @@ describe('VectorClock', () => {
     const y = VectorClock.from({ a: { counter: 2, timestampMs: 9 }, b: 0 });
     expect(y.size).toBe(1);
     expect(x.merge(y).entry('a')).toEqual({ counter: 2, timestampMs: 9 });
-    const round = VectorClock.from(JSON.parse(JSON.stringify(x.merge(y))) as Record<string, { counter: number; timestampMs: number }>);
+    const round = VectorClock.from(
+      JSON.parse(JSON.stringify(x.merge(y))) as Record<
+        string,
+        { counter: number; timestampMs: number }
+      >,
+    );
     expect(round.equals(x.merge(y))).toBe(true);
     expect(() => VectorClock.from({ a: -1 })).toThrow(/a.counter/);
   });
@@ -60,7 +65,10 @@ describe('VectorClock', () => {
       const pruned = five.prune(4_500, { smallSize: 1, bigSize: 10, youngMs: 0, oldMs: 2_000 });
       // Ages: 3500, 2500, 1500, 500, -500: n1 and n2 are old.
       expect(pruned.nodes()).toEqual(['n3', 'n4', 'n5']);
-      expect(five.prune(1e9, { smallSize: 2, bigSize: 10, youngMs: 0, oldMs: 0 }).nodes()).toEqual(['n4', 'n5']);
+      expect(five.prune(1e9, { smallSize: 2, bigSize: 10, youngMs: 0, oldMs: 0 }).nodes()).toEqual([
+        'n4',
+        'n5',
+      ]);
     });
 
     it('validates thresholds', () => {
@@ -74,7 +82,12 @@ describe('VectorClock', () => {
       fc.assert(
         fc.property(clockArb, clockArb, clockArb, (x, y, z) => {
           expect(x.merge(y).equals(y.merge(x))).toBe(true);
-          expect(x.merge(y).merge(z).equals(x.merge(y.merge(z)))).toBe(true);
+          expect(
+            x
+              .merge(y)
+              .merge(z)
+              .equals(x.merge(y.merge(z))),
+          ).toBe(true);
           expect(x.merge(x).equals(x)).toBe(true);
           expect(x.merge(y).toJSON()).toEqual(y.merge(x).toJSON());
         }),
@@ -85,7 +98,12 @@ describe('VectorClock', () => {
       fc.assert(
         fc.property(clockArb, clockArb, (x, y) => {
           const order = x.compare(y);
-          const mirror = { before: 'after', after: 'before', equal: 'equal', concurrent: 'concurrent' } as const;
+          const mirror = {
+            before: 'after',
+            after: 'before',
+            equal: 'equal',
+            concurrent: 'concurrent',
+          } as const;
           expect(y.compare(x)).toBe(mirror[order]);
           expect(order === 'after' || order === 'equal').toBe(x.descends(y));
           expect(order === 'after').toBe(x.dominates(y));

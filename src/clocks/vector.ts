@@ -110,7 +110,8 @@ export class VectorClock {
     nonEmptyString('node', node);
     nonNegative('timestampMs', timestampMs);
     const counter = this.get(node);
-    if (counter >= Number.MAX_SAFE_INTEGER) throw rangeError(`${node}.counter`, 'below 2^53 - 1', counter);
+    if (counter >= Number.MAX_SAFE_INTEGER)
+      throw rangeError(`${node}.counter`, 'below 2^53 - 1', counter);
     const map = new Map(this.map);
     map.set(node, { counter: counter + 1, timestampMs });
     return new VectorClock(map);
@@ -184,7 +185,10 @@ export class VectorClock {
       drop++;
     }
     if (drop === 0) return this;
-    assert(byAge.length - drop >= Math.min(o.smallSize, byAge.length), 'pruning keeps smallSize entries');
+    assert(
+      byAge.length - drop >= Math.min(o.smallSize, byAge.length),
+      'pruning keeps smallSize entries',
+    );
     return new VectorClock(new Map(byAge.slice(drop)));
   }
 

@@ -4,7 +4,13 @@ import { AdaptiveTimeout } from './adaptive.js';
 
 describe('AdaptiveTimeout', () => {
   it('uses the cold-start default until minSamples, then P99 × multiplier', () => {
-    const t = new AdaptiveTimeout({ coldStartMs: 500, minSamples: 100, multiplier: 2, floorMs: 1, ceilingMs: 10_000 });
+    const t = new AdaptiveTimeout({
+      coldStartMs: 500,
+      minSamples: 100,
+      multiplier: 2,
+      floorMs: 1,
+      ceilingMs: 10_000,
+    });
     for (let i = 1; i <= 99; i++) t.record(i);
     expect(t.timeoutMs()).toBe(500);
     t.record(100);
@@ -23,7 +29,12 @@ describe('AdaptiveTimeout', () => {
 
   it('follows a latency shift within one window, and timeouts push it up', () => {
     const random = new SeededRandom(3);
-    const t = new AdaptiveTimeout({ windowSize: 200, minSamples: 20, multiplier: 1.5, ceilingMs: 60_000 });
+    const t = new AdaptiveTimeout({
+      windowSize: 200,
+      minSamples: 20,
+      multiplier: 1.5,
+      ceilingMs: 60_000,
+    });
     for (let i = 0; i < 200; i++) t.record(10 + random.exponential(5));
     const fast = t.timeoutMs();
     expect(fast).toBeLessThan(100);

@@ -62,10 +62,23 @@ export class AdaptiveTimeout {
     this.multiplier = positive('multiplier', options.multiplier ?? 2);
     this.floorMs = positive('floorMs', options.floorMs ?? 10);
     this.ceilingMs = positive('ceilingMs', options.ceilingMs ?? 30_000);
-    if (this.ceilingMs < this.floorMs) throw rangeError('ceilingMs', `>= floorMs (${this.floorMs})`, this.ceilingMs);
-    this.coldStartMs = numberIn('coldStartMs', options.coldStartMs ?? 1000, this.floorMs, this.ceilingMs);
-    this.latencies = new LatencyQuantiles(options.windowSize === undefined ? {} : { windowSize: options.windowSize });
-    this.minSamples = integerIn('minSamples', options.minSamples ?? 20, 1, this.latencies.windowSize);
+    if (this.ceilingMs < this.floorMs)
+      throw rangeError('ceilingMs', `>= floorMs (${this.floorMs})`, this.ceilingMs);
+    this.coldStartMs = numberIn(
+      'coldStartMs',
+      options.coldStartMs ?? 1000,
+      this.floorMs,
+      this.ceilingMs,
+    );
+    this.latencies = new LatencyQuantiles(
+      options.windowSize === undefined ? {} : { windowSize: options.windowSize },
+    );
+    this.minSamples = integerIn(
+      'minSamples',
+      options.minSamples ?? 20,
+      1,
+      this.latencies.windowSize,
+    );
   }
 
   /** Samples in the window. */

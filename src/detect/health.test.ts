@@ -9,7 +9,10 @@ function setup(checkTimeoutMs = 1000) {
   return { scheduler, runtime, health: new HealthRegistry({ runtime, checkTimeoutMs }) };
 }
 
-async function evaluate(scheduler: Scheduler, promise: Promise<HealthReport>): Promise<HealthReport> {
+async function evaluate(
+  scheduler: Scheduler,
+  promise: Promise<HealthReport>,
+): Promise<HealthReport> {
   let report: HealthReport | undefined;
   void promise.then((r) => (report = r));
   await scheduler.run({ until: () => report !== undefined, maxEvents: 1000 });
@@ -45,13 +48,19 @@ describe('HealthRegistry', () => {
       signal.addEventListener('abort', () => (aborted = true));
       return new Promise<boolean>(() => undefined);
     });
-    health.addReadiness('slow', () => runtime.timers.sleep(500).then(() => true), { timeoutMs: 1000 });
+    health.addReadiness('slow', () => runtime.timers.sleep(500).then(() => true), {
+      timeoutMs: 1000,
+    });
     const report = await evaluate(scheduler, health.ready());
     expect(report.status).toBe('down');
     expect(report.checks['throws']).toMatchObject({ status: 'down', detail: 'boom' });
     expect(report.checks['rejects']).toMatchObject({ status: 'down', detail: 'nope' });
     expect(report.checks['false']?.status).toBe('down');
-    expect(report.checks['hangs']).toEqual({ status: 'down', durationMs: 100, detail: 'timed out after 100 ms' });
+    expect(report.checks['hangs']).toEqual({
+      status: 'down',
+      durationMs: 100,
+      detail: 'timed out after 100 ms',
+    });
     expect(report.checks['slow']).toEqual({ status: 'up', durationMs: 500 });
     expect(aborted).toBe(true);
     expect(runtime.timers.pending).toBe(0);
@@ -67,7 +76,11 @@ describe('HealthRegistry', () => {
     breakerOpen = true;
     const down = await evaluate(scheduler, health.ready());
     expect(down.status).toBe('down');
-    expect(down.checks['payments']).toEqual({ status: 'down', durationMs: 0, detail: 'dependency' });
+    expect(down.checks['payments']).toEqual({
+      status: 'down',
+      durationMs: 0,
+      detail: 'dependency',
+    });
     expect((await evaluate(scheduler, health.live())).status).toBe('up');
     breakerOpen = false;
     health.drain();
@@ -86,6 +99,8 @@ describe('HealthRegistry', () => {
     expect(() => health.addReadiness('b', () => true)).toThrow(/maxChecks/);
     expect(() => new HealthRegistry({ checkTimeoutMs: 0 })).toThrow(/checkTimeoutMs/);
     expect(() => new HealthRegistry({ runtime }).addLiveness('', () => true)).toThrow(/name/);
-    expect(() => new HealthRegistry({ runtime }).addLiveness('x', () => true, { timeoutMs: -5 })).toThrow(/timeoutMs/);
+    expect(() =>
+      new HealthRegistry({ runtime }).addLiveness('x', () => true, { timeoutMs: -5 }),
+    ).toThrow(/timeoutMs/);
   });
 });

@@ -98,7 +98,12 @@ export class HealthRegistry {
   /** Registers a dependency whose state gates readiness: `{ isReady() }` or a function returning a boolean. */
   addDependency(name: string, source: ReadinessSource | (() => boolean)): Disposable {
     const read = typeof source === 'function' ? source : () => source.isReady();
-    return this.add(name, 'readiness', () => ({ status: read() ? 'up' : 'down', detail: 'dependency' }), undefined);
+    return this.add(
+      name,
+      'readiness',
+      () => ({ status: read() ? 'up' : 'down', detail: 'dependency' }),
+      undefined,
+    );
   }
 
   /**
@@ -127,7 +132,8 @@ export class HealthRegistry {
   handler(): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => {
       const path = (req.url ?? '/').split('?')[0];
-      if (path !== '/health' && path !== '/ready') return void send(res, 404, { error: 'not found' }, req.method === 'HEAD');
+      if (path !== '/health' && path !== '/ready')
+        return void send(res, 404, { error: 'not found' }, req.method === 'HEAD');
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
         return void send(res, 405, { error: 'method not allowed' }, false);
@@ -140,11 +146,21 @@ export class HealthRegistry {
     };
   }
 
-  private add(name: string, kind: Registered['kind'], fn: HealthCheckFn, timeoutMs: number | undefined): Disposable {
+  private add(
+    name: string,
+    kind: Registered['kind'],
+    fn: HealthCheckFn,
+    timeoutMs: number | undefined,
+  ): Disposable {
     nonEmptyString('name', name);
     if (this.checks.has(name)) throw rangeError('name', 'unique among registered checks', name);
-    if (this.checks.size >= this.maxChecks) throw rangeError('checks', `at most maxChecks (${this.maxChecks})`, this.checks.size + 1);
-    const entry: Registered = { kind, fn, timeoutMs: timeoutMs === undefined ? this.checkTimeoutMs : positive('timeoutMs', timeoutMs) };
+    if (this.checks.size >= this.maxChecks)
+      throw rangeError('checks', `at most maxChecks (${this.maxChecks})`, this.checks.size + 1);
+    const entry: Registered = {
+      kind,
+      fn,
+      timeoutMs: timeoutMs === undefined ? this.checkTimeoutMs : positive('timeoutMs', timeoutMs),
+    };
     this.checks.set(name, entry);
     return disposable(() => {
       if (this.checks.get(name) === entry) this.checks.delete(name);
@@ -156,7 +172,12 @@ export class HealthRegistry {
     const results = await Promise.all(selected.map(([, c]) => this.evaluate(c)));
     const checks: Record<string, CheckReport> = {};
     selected.forEach(([name], i) => (checks[name] = results[i] as CheckReport));
-    if (draining) checks['draining'] = { status: 'down', durationMs: 0, detail: 'the process is shutting down' };
+    if (draining)
+      checks['draining'] = {
+        status: 'down',
+        durationMs: 0,
+        detail: 'the process is shutting down',
+      };
     const status = Object.values(checks).every((c) => c.status === 'up') ? 'up' : 'down';
     return { status, checks };
   }
@@ -169,13 +190,23 @@ export class HealthRegistry {
     const timedOut = new Promise<CheckReport>((resolve) => {
       cancelTimer = this.runtime.timers.setTimer(check.timeoutMs, () => {
         controller.abort(new Error('health check timed out'));
-        resolve({ status: 'down', durationMs: check.timeoutMs, detail: `timed out after ${check.timeoutMs} ms` });
+        resolve({
+          status: 'down',
+          durationMs: check.timeoutMs,
+          detail: `timed out after ${check.timeoutMs} ms`,
+        });
       });
     });
     const outcome = (async (): Promise<CheckReport> => {
       const value = await check.fn(controller.signal);
-      const report = typeof value === 'boolean' ? { status: value ? ('up' as const) : ('down' as const) } : value;
-      const line: CheckReport = { status: report.status, durationMs: this.runtime.clock.monotonicMs() - started };
+      const report =
+        typeof value === 'boolean'
+          ? { status: value ? ('up' as const) : ('down' as const) }
+          : value;
+      const line: CheckReport = {
+        status: report.status,
+        durationMs: this.runtime.clock.monotonicMs() - started,
+      };
       if ('detail' in report && report.detail !== undefined) line.detail = report.detail;
       return line;
     })().catch((error: unknown) => ({

@@ -47,14 +47,19 @@ describe('HeartbeatSender', () => {
     expect(runtime.timers.pending).toBe(0);
     scheduler.runFor(1000);
     expect(beats).toHaveLength(4);
-    expect(() => new HeartbeatSender({ intervalMs: -1, send: () => undefined, runtime })).toThrow(/intervalMs/);
+    expect(() => new HeartbeatSender({ intervalMs: -1, send: () => undefined, runtime })).toThrow(
+      /intervalMs/,
+    );
   });
 });
 
 describe('FailureDetectorRegistry', () => {
   it('creates one detector per node, bounded, and forgets removed nodes', () => {
     const { scheduler, runtime } = setup();
-    const registry = new FailureDetectorRegistry((_node: string) => new TimeoutDetector({ timeoutMs: 500, runtime }), { maxNodes: 2 });
+    const registry = new FailureDetectorRegistry(
+      (_node: string) => new TimeoutDetector({ timeoutMs: 500, runtime }),
+      { maxNodes: 2 },
+    );
     registry.heartbeat('a');
     registry.heartbeat('b');
     expect(() => registry.heartbeat('c')).toThrow(/maxNodes/);

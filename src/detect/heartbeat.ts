@@ -106,6 +106,7 @@ export class HeartbeatSender {
     } catch (error) {
       this.options.onError?.(error);
     }
-    if (!this.closed) this.cancel = this.runtime.timers.setTimer(this.options.intervalMs, () => this.beat());
+    if (!this.closed)
+      this.cancel = this.runtime.timers.setTimer(this.options.intervalMs, () => this.beat());
   }
 }

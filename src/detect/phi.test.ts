@@ -47,7 +47,10 @@ describe('PhiAccrualDetector', () => {
   });
 
   it('computes phi from the history plus the acceptable pause', () => {
-    const { scheduler, detector } = setup({ acceptableHeartbeatPauseMs: 0, minStdDeviationMs: 100 });
+    const { scheduler, detector } = setup({
+      acceptableHeartbeatPauseMs: 0,
+      minStdDeviationMs: 100,
+    });
     detector.heartbeat();
     scheduler.runFor(1000);
     expect(detector.phi()).toBeCloseTo(0.3010299956639812, 9); // t = mean
@@ -79,7 +82,11 @@ describe('PhiAccrualDetector', () => {
   });
 
   it('learns regular heartbeats and floors the deviation at minStdDeviationMs', () => {
-    const { scheduler, detector } = setup({ maxSampleSize: 10, minStdDeviationMs: 50, acceptableHeartbeatPauseMs: 0 });
+    const { scheduler, detector } = setup({
+      maxSampleSize: 10,
+      minStdDeviationMs: 50,
+      acceptableHeartbeatPauseMs: 0,
+    });
     detector.heartbeat();
     for (let i = 0; i < 20; i++) {
       scheduler.runFor(200);
@@ -98,7 +105,11 @@ describe('PhiAccrualDetector', () => {
     expect(() => new PhiAccrualDetector({ threshold: 0 })).toThrow(/threshold/);
     expect(() => new PhiAccrualDetector({ maxSampleSize: 0 })).toThrow(/maxSampleSize/);
     expect(() => new PhiAccrualDetector({ minStdDeviationMs: 0 })).toThrow(/minStdDeviationMs/);
-    expect(() => new PhiAccrualDetector({ acceptableHeartbeatPauseMs: -1 })).toThrow(/acceptableHeartbeatPauseMs/);
-    expect(() => new PhiAccrualDetector({ firstHeartbeatEstimateMs: 0 })).toThrow(/firstHeartbeatEstimateMs/);
+    expect(() => new PhiAccrualDetector({ acceptableHeartbeatPauseMs: -1 })).toThrow(
+      /acceptableHeartbeatPauseMs/,
+    );
+    expect(() => new PhiAccrualDetector({ firstHeartbeatEstimateMs: 0 })).toThrow(
+      /firstHeartbeatEstimateMs/,
+    );
   });
 });

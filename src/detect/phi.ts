@@ -126,7 +126,10 @@ export class PhiAccrualDetector implements FailureDetector {
     this.threshold = positive('threshold', options.threshold ?? 8);
     const maxSampleSize = integerIn('maxSampleSize', options.maxSampleSize ?? 1000, 1, 1_000_000);
     this.minStdDeviationMs = positive('minStdDeviationMs', options.minStdDeviationMs ?? 100);
-    this.acceptableHeartbeatPauseMs = nonNegative('acceptableHeartbeatPauseMs', options.acceptableHeartbeatPauseMs ?? 3000);
+    this.acceptableHeartbeatPauseMs = nonNegative(
+      'acceptableHeartbeatPauseMs',
+      options.acceptableHeartbeatPauseMs ?? 3000,
+    );
     const estimate = positive('firstHeartbeatEstimateMs', options.firstHeartbeatEstimateMs ?? 1000);
     this.runtime = options.runtime ?? systemRuntime();
     this.history = new IntervalHistory(maxSampleSize);
@@ -180,6 +183,10 @@ export class PhiAccrualDetector implements FailureDetector {
 
   private phiAt(nowMs: number): number {
     if (this.lastMs === undefined) return 0;
-    return phiOf(nowMs - this.lastMs, this.history.mean + this.acceptableHeartbeatPauseMs, this.stdDeviationMs);
+    return phiOf(
+      nowMs - this.lastMs,
+      this.history.mean + this.acceptableHeartbeatPauseMs,
+      this.stdDeviationMs,
+    );
   }
 }
