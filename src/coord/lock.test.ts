@@ -1,0 +1,253 @@
+import { describe, it, expect } from 'vitest';
+import { Scheduler, createSimRuntime } from '../sim/index.js';
+import type { SimRuntime } from '../sim/index.js';
+import {
+  LeaseReleasedError,
+  LockLostError,
+  LockTimeoutError,
+  TooManyWaitersError,
+  isLockLostError,
+  BackendUnavailableError,
+} from './errors.js';
+import { Lock } from './lock.js';
+import { MemoryLockBackend } from './memory.js';
+import type { LockBackend } from './types.js';
+
+/** Runs the scheduler until `p` settles; fails (instead of hanging) when it never does. */
+async function drive<T>(s: Scheduler, p: Promise<T>, forMs = 1_000_000): Promise<T> {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await s.run({ until: () => done, untilMs: s.nowMs + forMs });
+  if (!done) throw new Error(`promise still pending at ${s.nowMs} ms`);
+  return p;
+}
+
+function setup(
+  clientOptions: { driftPpm?: number } = {},
+  lockOptions: ConstructorParameters<typeof Lock>[1] = {},
+) {
+  const scheduler = new Scheduler({ seed: 7 });
+  const server = createSimRuntime(scheduler, 'server');
+  const client = createSimRuntime(scheduler, 'client', clientOptions);
+  const backend = new MemoryLockBackend({ runtime: server });
+  const lock = new Lock(backend, { runtime: client, ...lockOptions });
+  return { scheduler, server, client, backend, lock };
+}
+
+/** Wraps a backend so tests can make calls hang or fail. */
+function flaky(inner: LockBackend, mode: { value: 'ok' | 'hang' | 'fail' }): LockBackend {
+  const gate = <T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> => {
+    if (mode.value === 'ok') return fn();
+    if (mode.value === 'fail') return Promise.reject(new BackendUnavailableError('test', 'down'));
+    return new Promise<T>(() => {
+      void signal; // a lost backend: the promise never settles on its own
+    });
+  };
+  return {
+    name: 'flaky',
+    guarantees: inner.guarantees,
+    tryAcquire: (k, ow, t, o) => gate(() => inner.tryAcquire(k, ow, t, o), o.signal),
+    extend: (k, ow, tok, t, o) => gate(() => inner.extend(k, ow, tok, t, o), o.signal),
+    release: (k, ow, o) => gate(() => inner.release(k, ow, o), o.signal),
+    holder: (k, o) => gate(() => inner.holder(k, o), o.signal),
+    waitForChange: (k, o) => gate(() => inner.waitForChange(k, o), o.signal),
+  };
+}
+
+describe('Lock', () => {
+  it('grants increasing tokens and makes others wait until release', async () => {
+    const { scheduler, lock } = setup();
+    const a = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+    expect(await drive(scheduler, lock.tryAcquire('k', { ttlMs: 1_000 }))).toBeNull();
+    const waiting = lock.acquire('k', { ttlMs: 1_000, waitMs: 5_000 });
+    await scheduler.run({ untilMs: 100 });
+    expect(lock.waiting).toBe(1);
+    await a.release();
+    const b = await drive(scheduler, waiting);
+    expect(b.token > a.token).toBe(true);
+    expect(a.signal.reason).toBeInstanceOf(LeaseReleasedError);
+    expect(b.valid).toBe(true);
+    await b.release();
+  });
+
+  it('aborts the signal before the server-side expiry, even for a slow client clock', async () => {
+    // The client clock runs 0.5% slow: its deadline must still fall before the server's expiry.
+    const { scheduler, lock, backend } = setup({ driftPpm: -5_000 });
+    const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+    let lostAt = -1;
+    lease.onLost(() => (lostAt = scheduler.nowMs));
+    await scheduler.run({ until: () => lostAt >= 0, untilMs: 2_000 });
+    expect(lostAt).toBeGreaterThan(900);
+    expect(lostAt).toBeLessThan(1_000);
+    expect(lease.signal.reason).toBeInstanceOf(LockLostError);
+    expect((lease.signal.reason as LockLostError).reason).toBe('expired');
+    // The server still had it at that moment.
+    expect(await backend.holder('k', { signal: new AbortController().signal })).not.toBeNull();
+  });
+
+  it('checks the deadline synchronously when the signal is read after a pause', async () => {
+    const { scheduler, client, lock } = setup();
+    const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+    client.timers.pause();
+    await scheduler.run({ untilMs: 1_500 });
+    // The deadline timer could not fire while paused, but the lease must not look valid.
+    expect(lease.valid).toBe(false);
+    expect(() => lease.assertValid()).toThrow(LockLostError);
+    client.timers.resume();
+  });
+
+  it('times out a wait with LockTimeoutError and honours abort', async () => {
+    const { scheduler, lock } = setup();
+    await drive(scheduler, lock.acquire('k', { ttlMs: 10_000 }));
+    await expect(
+      drive(scheduler, lock.acquire('k', { ttlMs: 1_000, waitMs: 300 })),
+    ).rejects.toBeInstanceOf(LockTimeoutError);
+    const controller = new AbortController();
+    const waiting = lock.acquire('k', { ttlMs: 1_000, signal: controller.signal });
+    await scheduler.run({ untilMs: scheduler.nowMs + 50 });
+    controller.abort(new Error('stop'));
+    await expect(drive(scheduler, waiting)).rejects.toThrow('stop');
+    expect(lock.waiting).toBe(0);
+  });
+
+  it('serves waiters in FIFO order on the memory backend', async () => {
+    const { scheduler, lock } = setup();
+    const first = await drive(scheduler, lock.acquire('k', { ttlMs: 10_000 }));
+    const order: number[] = [];
+    const waits = [0, 1, 2, 3].map((i) =>
+      lock.acquire('k', { ttlMs: 10_000 }).then(async (lease) => {
+        order.push(i);
+        await lease.release();
+      }),
+    );
+    await scheduler.run({ untilMs: scheduler.nowMs + 10 });
+    await first.release();
+    await drive(scheduler, Promise.all(waits));
+    expect(order).toEqual([0, 1, 2, 3]);
+  });
+
+  it('bounds its waiters', async () => {
+    const { scheduler, lock } = setup({}, { maxWaiters: 1 });
+    await drive(scheduler, lock.acquire('k', { ttlMs: 10_000 }));
+    void lock.acquire('k', { ttlMs: 1_000 }).catch(() => undefined);
+    await expect(lock.acquire('k', { ttlMs: 1_000 })).rejects.toBeInstanceOf(TooManyWaitersError);
+    await lock.close();
+  });
+
+  it('extends manually, moves the deadline, and keeps the token', async () => {
+    const { scheduler, lock } = setup();
+    const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+    await scheduler.run({ untilMs: 800 });
+    await drive(scheduler, lease.extend());
+    await scheduler.run({ untilMs: 1_500 });
+    expect(lease.valid).toBe(true);
+    expect(lease.remainingMs()).toBeGreaterThan(200);
+    await lease.release();
+  });
+
+  it('keeps a lease alive with the watchdog and releases with await using', async () => {
+    const { scheduler, client, lock } = setup();
+    const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 300, autoRenew: true }));
+    await scheduler.run({ untilMs: 5_000 });
+    expect(lease.valid).toBe(true);
+    {
+      await using held = lease;
+      expect(held.token).toBe(lease.token);
+    }
+    expect(lease.signal.reason).toBeInstanceOf(LeaseReleasedError);
+    await scheduler.run({ untilMs: 6_000 });
+    expect(client.timers.pending).toBe(0);
+  });
+
+  it('reports a paused holder as expired once someone else took the key', async () => {
+    const { scheduler, lock, client } = setup();
+    const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 300 }));
+    client.timers.pause();
+    await scheduler.run({ untilMs: 400 });
+    const other = new Lock(lock.backend, { runtime: createSimRuntime(scheduler, 'other') });
+    const stealer = await drive(scheduler, other.acquire('k', { ttlMs: 1_000 }));
+    client.timers.resume();
+    const error = await lease.extend().catch((e: unknown) => e);
+    expect(isLockLostError(error)).toBe(true);
+    // The local deadline already passed, which the lease reports first.
+    expect((error as LockLostError).reason).toBe('expired');
+    expect(stealer.token > lease.token).toBe(true);
+  });
+
+  it('reports stolen from a renewal answered by the backend', async () => {
+    const { scheduler, lock, backend } = setup();
+    const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+    // An operator deletes the key and someone else takes it before our deadline.
+    await backend.release('k', lease.owner, { signal: new AbortController().signal });
+    await backend.tryAcquire('k', 'intruder', 1_000, { signal: new AbortController().signal });
+    const error = await drive(scheduler, lease.extend()).catch((e: unknown) => e);
+    expect((error as LockLostError).reason).toBe('stolen');
+    expect(lease.valid).toBe(false);
+  });
+
+  it('loses the lease as unreachable when renewals hang, without unhandled rejections', async () => {
+    const scheduler = new Scheduler({ seed: 3 });
+    const server = createSimRuntime(scheduler, 'server');
+    const client: SimRuntime = createSimRuntime(scheduler, 'client');
+    const mode = { value: 'ok' as 'ok' | 'hang' | 'fail' };
+    const lock = new Lock(flaky(new MemoryLockBackend({ runtime: server }), mode), {
+      runtime: client,
+      callTimeoutMs: 100,
+    });
+    const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 600, autoRenew: true }));
+    mode.value = 'hang';
+    let reason = '';
+    lease.onLost((e) => (reason = e.reason));
+    await scheduler.run({ untilMs: 2_000 });
+    expect(reason).toBe('unreachable');
+    expect(scheduler.nowMs).toBe(2_000);
+    await drive(scheduler, lease.release()); // bounded by callTimeoutMs though the backend hangs
+    await scheduler.run({ untilMs: 3_000 });
+    expect(client.timers.pending).toBe(0);
+  });
+
+  it('never leaves acquire pending on a hung backend: it times out with a cause', async () => {
+    const scheduler = new Scheduler({ seed: 4 });
+    const client = createSimRuntime(scheduler, 'client');
+    const mode = { value: 'hang' as 'ok' | 'hang' | 'fail' };
+    const lock = new Lock(flaky(new MemoryLockBackend({ runtime: client }), mode), {
+      runtime: client,
+      callTimeoutMs: 50,
+    });
+    const error = await drive(scheduler, lock.acquire('k', { ttlMs: 100, waitMs: 500 })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(LockTimeoutError);
+    expect((error as LockTimeoutError).cause).toBeInstanceOf(BackendUnavailableError);
+    await expect(drive(scheduler, lock.tryAcquire('k', { ttlMs: 100 }))).rejects.toBeInstanceOf(
+      BackendUnavailableError,
+    );
+  });
+
+  it('rejects bad input with a RangeError naming the field and value', async () => {
+    const { lock } = setup();
+    await expect(lock.acquire('k', { ttlMs: 0 })).rejects.toThrow(/ttlMs.*got 0/);
+    await expect(lock.acquire('k', { ttlMs: -5 })).rejects.toThrow(RangeError);
+    await expect(lock.acquire('k', { ttlMs: 10, waitMs: -1 })).rejects.toThrow(/waitMs.*got -1/);
+    await expect(lock.acquire('', { ttlMs: 10 })).rejects.toThrow(/key.*got ""/);
+    await expect(lock.acquire('k', { ttlMs: Number.NaN })).rejects.toThrow(/ttlMs/);
+    expect(() => new Lock(lock.backend, { callTimeoutMs: 0 })).toThrow(/callTimeoutMs/);
+    expect(() => new Lock(lock.backend, { driftFactor: 0.5 })).toThrow(/driftFactor/);
+    expect(() => new Lock(lock.backend, { maxWaiters: 0 })).toThrow(/maxWaiters/);
+  });
+
+  it('close() aborts waiters and releases held leases, leaving no timers', async () => {
+    const { scheduler, lock, client, server } = setup();
+    const held = await drive(scheduler, lock.acquire('a', { ttlMs: 1_000, autoRenew: true }));
+    const waiting = lock.acquire('a', { ttlMs: 1_000 });
+    await scheduler.run({ untilMs: 10 });
+    await lock.close();
+    await expect(drive(scheduler, waiting)).rejects.toThrow(/closed/);
+    expect(held.valid).toBe(false);
+    expect(client.timers.pending).toBe(0);
+    expect(server.timers.pending).toBe(0);
+  });
+});
