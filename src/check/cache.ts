@@ -7,15 +7,14 @@
  * @module
  */
 
-const initialSlots = 1 << 10;
 
 /** A bounded set of (bitset, state) pairs. */
 export class ConfigurationCache<S> {
   /** Entry index + 1 per slot; 0 marks an empty slot. */
-  private slots = new Int32Array(initialSlots);
+  private slots: Int32Array;
   /** The full hash per slot, so probes compare one integer before touching the entry. */
-  private slotHashes = new Int32Array(initialSlots);
-  private mask = initialSlots - 1;
+  private slotHashes: Int32Array;
+  private mask: number;
   /** Bitsets of the entries, `words` 32-bit words each, back to back. */
   private bits: Uint32Array;
   private states: S[] = [];
@@ -25,13 +24,20 @@ export class ConfigurationCache<S> {
    * @param words 32-bit words per bitset (`ceil(operations / 32)`).
    * @param equal state equality.
    * @param maxEntries upper bound on entries; {@link add} reports `full` beyond it.
+   * @param expected entries to size the table for at first (it grows as needed).
    */
   constructor(
     private readonly words: number,
     private readonly equal: (a: S, b: S) => boolean,
     private readonly maxEntries: number,
+    expected = 256,
   ) {
-    this.bits = new Uint32Array(Math.max(1, words) * 256);
+    let size = 16;
+    while (size < expected * 2 && size < 1 << 16) size *= 2;
+    this.slots = new Int32Array(size);
+    this.slotHashes = new Int32Array(size);
+    this.mask = size - 1;
+    this.bits = new Uint32Array(Math.max(1, words) * (size >> 1));
   }
 
   /** Number of entries. */
@@ -55,7 +61,9 @@ export class ConfigurationCache<S> {
     if (this.count >= this.maxEntries) return -1;
     const index = this.count++;
     if ((index + 1) * words > this.bits.length) this.growBits();
-    this.bits.set(bitset.subarray(0, words), index * words);
+    const bits = this.bits;
+    const base = index * words;
+    for (let w = 0; w < words; w++) bits[base + w] = bitset[w] as number;
     this.states.push(state);
     this.slots[slot] = index + 1;
     this.slotHashes[slot] = hash;

@@ -47,17 +47,20 @@ function stepRead(state: RegisterValue, output: ModelOutput): StepResult<Registe
   return deepEqual(output.value, state) ? legal(state) : illegal;
 }
 
-function casArguments(value: unknown): [unknown, unknown] {
-  if (Array.isArray(value) && value.length === 2) return [value[0], value[1]];
+/** Reads `from` (index 0) or `to` (index 1) of a cas argument, `[from, to]` or `{from, to}`. */
+function casArgument(value: unknown, index: 0 | 1): unknown {
+  if (Array.isArray(value) && value.length === 2) return value[index];
   if (typeof value === 'object' && value !== null && 'from' in value && 'to' in value) {
-    return [(value as { from: unknown }).from, (value as { to: unknown }).to];
+    return index === 0 ? (value as { from: unknown }).from : (value as { to: unknown }).to;
   }
   throw new HistoryError(`cas needs [from, to] or {from, to} (got ${JSON.stringify(value)})`);
 }
 
 function stepCas(state: RegisterValue, input: ModelInput, output: ModelOutput): StepResult<RegisterValue> {
-  const [from, to] = casArguments(input.value);
-  const matches = deepEqual(state, from);
+  // Read the arguments without allocating: this runs once per search step.
+  const from = casArgument(input.value, 0);
+  const to = casArgument(input.value, 1);
+  const matches = state === from || deepEqual(state, from);
   switch (output.status) {
     case 'ok':
       return matches ? legal(to) : illegal;

@@ -68,14 +68,18 @@ abstract class SearchBase<S> implements Search {
         : { f: op.f, process: op.process, key: op.key, value: op.input },
     );
     this.outputs = ops.map((op) => ({ status: op.status, value: op.output }));
-    this.info = Uint8Array.from(ops, (op) => (op.status === 'info' ? 1 : 0));
+    this.info = new Uint8Array(n);
     // Zobrist keys: the bitset's hash is the xor of its members' keys, updated in O(1).
-    this.keys = Int32Array.from(ops, (_, i) => mix32(Math.imul(i + 1, 0x9e3779b9) ^ 0x5bd1e995));
+    this.keys = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      this.info[i] = (ops[i] as Operation).status === 'info' ? 1 : 0;
+      this.keys[i] = mix32(Math.imul(i + 1, 0x9e3779b9) ^ 0x5bd1e995);
+    }
     const words = Math.max(1, Math.ceil(n / 32));
     this.bits = new Uint32Array(words);
     const equal = model.equal?.bind(model) ?? deepEqual;
     this.hash = model.hash?.bind(model) ?? hashValue;
-    this.cache = new ConfigurationCache<S>(words, equal, maxEntries);
+    this.cache = new ConfigurationCache<S>(words, equal, maxEntries, 4 * n);
   }
 
   get visited(): number {
@@ -128,6 +132,7 @@ export class LinearizabilitySearch<S> extends SearchBase<S> {
   private state: S;
   /** Non-indeterminate operations not yet linearized; the search succeeds when none is left. */
   private remaining: number;
+  private legal = false;
 
   constructor(ops: readonly Operation[], model: Model<S>, maxEntries: number) {
     super(ops, model, maxEntries);
@@ -201,7 +206,7 @@ export class LinearizabilitySearch<S> extends SearchBase<S> {
     }
     this.entry = entry;
     this.state = state;
-    this.recordLegal();
+    this.legal = true;
     return 'legal';
   }
 
@@ -229,9 +234,12 @@ export class LinearizabilitySearch<S> extends SearchBase<S> {
     this.best = { linearized, failing: this.opOf[returnEntry], pending };
   }
 
-  private recordLegal(): void {
-    const linearized = Array.from(this.stackEntry.subarray(0, this.depth), (e) => this.opOf[e] as number);
-    this.best = { linearized, failing: undefined, pending: [] };
+  override partial(): PartialResult {
+    if (!this.legal) return this.best;
+    // After success the stack holds a whole linearization; build it only when asked.
+    const linearized: number[] = [];
+    for (let d = 0; d < this.depth; d++) linearized.push(this.opOf[this.stackEntry[d] as number] as number);
+    return { linearized, failing: undefined, pending: [] };
   }
 }
 
@@ -255,12 +263,20 @@ function relink(next: Int32Array, prev: Int32Array, e: number): void {
  */
 function sortedEntries(ops: readonly Operation[]): number[] {
   const codes: number[] = [];
-  for (let i = 0; i < ops.length; i++) codes.push(i * 2, i * 2 + 1);
-  const time = (code: number): number => {
-    const op = ops[code >> 1] as Operation;
-    return (code & 1) === 0 ? op.call : op.ret;
+  const times = new Float64Array(ops.length * 2);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i] as Operation;
+    codes.push(i * 2, i * 2 + 1);
+    times[i * 2] = op.call;
+    times[i * 2 + 1] = op.ret;
+  }
+  const compare = (a: number, b: number): number => {
+    const ta = times[a] as number;
+    const tb = times[b] as number;
+    if (ta !== tb) return ta < tb ? -1 : 1;
+    return (a & 1) - (b & 1) || a - b;
   };
-  return codes.sort((a, b) => time(a) - time(b) || (a & 1) - (b & 1) || a - b);
+  return codes.sort(compare);
 }
 
 /** The same search without real-time order: checks sequential consistency. */
