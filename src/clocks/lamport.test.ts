@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isClockCounterOverflowError } from './errors.js';
 import { LamportClock, compareLamport } from './lamport.js';
@@ -41,5 +42,32 @@ describe('LamportClock', () => {
     }
     expect(isClockCounterOverflowError(caught)).toBe(true);
     expect(a.time).toBe(0);
+  });
+
+  it('respects happened-before under random messaging (property)', () => {
+    const op = fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }), fc.nat());
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const clocks = ['a', 'b', 'c'].map((nodeId) => new LamportClock({ nodeId }));
+        const inflight: { to: number; stamp: { time: number; node: string } }[] = [];
+        const last = [0, 0, 0];
+        for (const [from, to, pick] of ops) {
+          const clock = clocks[from] as LamportClock;
+          if (pick % 2 === 0 || inflight.length === 0) {
+            const stamp = clock.send();
+            expect(stamp.time).toBeGreaterThan(last[from] as number);
+            last[from] = stamp.time;
+            inflight.push({ to, stamp });
+          } else {
+            const [m] = inflight.splice(pick % inflight.length, 1);
+            if (m === undefined) continue;
+            const received = (clocks[m.to] as LamportClock).receive(m.stamp);
+            expect(compareLamport(m.stamp, received)).toBeLessThan(0);
+            expect(received.time).toBeGreaterThan(last[m.to] as number);
+            last[m.to] = received.time;
+          }
+        }
+      }),
+    );
   });
 });
