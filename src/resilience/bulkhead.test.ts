@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AbortedError } from '../core/errors.js';
 import { createSimRuntime, Scheduler } from '../sim/index.js';
@@ -81,6 +82,53 @@ describe('Bulkhead', () => {
     expect(bulkhead.queueLength).toBe(0);
     await scheduler.run();
     await a;
+  });
+
+  it('never exceeds its limits, and admits exactly what fits (random arrivals, property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.array(fc.record({ at: fc.integer({ min: 0, max: 50 }), ms: fc.integer({ min: 1, max: 30 }) }), { maxLength: 25 }),
+        async (maxConcurrent, maxQueue, jobs) => {
+          const scheduler = new Scheduler({ seed: 5 });
+          const runtime = createSimRuntime(scheduler, 'bulkhead');
+          const bulkhead = new Bulkhead({ maxConcurrent, maxQueue });
+          let running = 0;
+          let completed = 0;
+          let rejectedCount = 0;
+          let expectedRejected = 0;
+          const all: Promise<unknown>[] = [];
+          for (const job of jobs) {
+            scheduler.at(job.at, () => {
+              // The reference: a call is rejected exactly when every slot and queue place is taken.
+              if (bulkhead.running === maxConcurrent && bulkhead.queueLength === maxQueue) expectedRejected++;
+              all.push(
+                bulkhead
+                  .execute(async () => {
+                    running++;
+                    expect(running).toBeLessThanOrEqual(maxConcurrent);
+                    await runtime.timers.sleep(job.ms);
+                    running--;
+                    completed++;
+                  })
+                  .catch((e: unknown) => {
+                    expect(isBulkheadRejectedError(e)).toBe(true);
+                    rejectedCount++;
+                  }),
+              );
+              expect(bulkhead.queueLength).toBeLessThanOrEqual(maxQueue);
+            });
+          }
+          await scheduler.run();
+          await Promise.all(all);
+          expect(rejectedCount).toBe(expectedRejected);
+          expect(completed + rejectedCount).toBe(jobs.length);
+          expect(bulkhead.running).toBe(0);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('validates options', () => {

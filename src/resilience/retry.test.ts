@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AbortedError } from '../core/errors.js';
 import { createSimRuntime, Scheduler } from '../sim/index.js';
@@ -215,6 +216,33 @@ describe('Retry', () => {
       return 42;
     };
     expect(await settle(retry.execute(fn))).toEqual({ ok: true, value: 42 });
+  });
+
+  it('never exceeds maxAttempts, capMs or maxElapsedMs (property, seeded runs)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.constantFrom('none', 'full', 'equal', 'decorrelated' as const),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 50, max: 400 }),
+        fc.integer({ min: 1, max: 2000 }),
+        fc.integer(),
+        async (maxAttempts, failures, jitter, baseMs, capMs, maxElapsedMs, seed) => {
+          const { runtime, settle } = sim(seed);
+          const retry = new Retry({ maxAttempts, maxElapsedMs, backoff: { baseMs, capMs, jitter }, runtime });
+          const { fn, times } = flaky(runtime, failures);
+          const out = await settle(retry.execute(fn));
+          expect(times.length).toBeLessThanOrEqual(maxAttempts);
+          expect(times.at(-1)! - times[0]!).toBeLessThanOrEqual(maxElapsedMs);
+          for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(capMs);
+          // It succeeds exactly when the success came within the attempts it was allowed to make.
+          expect(out.ok).toBe(times.length === failures + 1);
+          expect(runtime.timers.pending).toBe(0);
+        },
+      ),
+      { numRuns: 80 },
+    );
   });
 
   it('validates options', () => {
