@@ -24,12 +24,15 @@ export class BuggifyController {
   readonly enabled: boolean;
   private readonly siteProbability: number;
   private readonly random: Random;
+  /** Never drawn from: site decisions fork it, so they depend only on the seed and the site name. */
+  private readonly siteRoot: Random;
   private readonly sites = new Map<string, boolean>();
   private fired = 0;
 
   /** @param random a stream forked from the run's seed for buggify alone. */
   constructor(random: Random, options: BuggifyOptions = {}) {
     this.random = random;
+    this.siteRoot = random.fork('sites');
     this.enabled = options.enabled ?? false;
     this.siteProbability = numberIn('buggify.siteProbability', options.siteProbability ?? 0.25, 0, 1);
   }
@@ -43,8 +46,7 @@ export class BuggifyController {
   isSiteEnabled(site: string): boolean {
     let on = this.sites.get(site);
     if (on === undefined) {
-      // Forking does not advance the stream, so the decision does not depend on the order of sites.
-      on = this.enabled && this.random.fork(`site:${site}`).next() < this.siteProbability;
+      on = this.enabled && this.siteRoot.fork(site).next() < this.siteProbability;
       this.sites.set(site, on);
     }
     return on;

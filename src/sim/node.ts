@@ -131,6 +131,7 @@ export class Node {
     return this.gen;
   }
 
+  /** Running, paused or crashed. */
   get state(): NodeState {
     return this.lifeState;
   }

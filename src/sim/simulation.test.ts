@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { systemRuntime } from '../core/system.js';
-import { buggify } from './buggify.js';
+import { SeededRandom } from '../core/random.js';
+import { buggify, BuggifyController } from './buggify.js';
 import { InvariantViolationError, isInvariantViolationError, SimulationError } from './errors.js';
 import { randomFaultSchedule, randomFaultKinds } from './faults.js';
 import { SimulationLimitError } from './scheduler.js';
@@ -258,5 +259,22 @@ describe('buggify', () => {
     a.restart();
     expect(buggify(a.runtime, 'x', 1)).toBe(true);
     expect(sim.buggifier.firedCount).toBe(1);
+  });
+});
+
+describe('buggify site decisions', () => {
+  it('do not depend on the order in which sites are first reached', () => {
+    const decide = (order: string[]) => {
+      const random = new SeededRandom(99);
+      const controller = new BuggifyController(random, { enabled: true });
+      const out = new Map<string, boolean>();
+      for (const site of order) {
+        random.next(); // other draws from the same stream must not matter
+        out.set(site, controller.isSiteEnabled(site));
+      }
+      return [...out.entries()].sort();
+    };
+    const sites = Array.from({ length: 20 }, (_, i) => `s${i}`);
+    expect(decide(sites)).toEqual(decide([...sites].reverse()));
   });
 });

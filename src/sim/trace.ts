@@ -108,6 +108,7 @@ export class Trace {
   private readonly maxEvents: number;
   private readonly stored: TraceEvent[] = [];
   private readonly nodeNames: string[] = [];
+  private readonly nameHashes = new Map<string, number>();
   private count = 0;
   private h1 = 0x811c9dc5;
   private h2 = 0x2545f491;
@@ -195,11 +196,21 @@ export class Trace {
     this.word(KIND_CODES[kind]);
     this.word(scratchWords[0] as number);
     this.word(scratchWords[1] as number);
-    if (node !== undefined) this.word(hashString32(node));
-    if (from !== undefined) this.word(hashString32(from));
-    if (to !== undefined) this.word(hashString32(to));
+    if (node !== undefined) this.word(this.nameHash(node));
+    if (from !== undefined) this.word(this.nameHash(from));
+    if (to !== undefined) this.word(this.nameHash(to));
     if (msg !== undefined) this.word(msg | 0);
     if (detail !== undefined) this.word(hashString32(stableText(detail)));
+  }
+
+  private nameHash(name: string): number {
+    let h = this.nameHashes.get(name);
+    if (h === undefined) {
+      h = hashString32(name);
+      // Names are node names; the bound only guards against callers passing arbitrary strings.
+      if (this.nameHashes.size < 65_536) this.nameHashes.set(name, h);
+    }
+    return h;
   }
 
   private word(w: number): void {
