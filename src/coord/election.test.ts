@@ -1,0 +1,126 @@
+import { describe, it, expect } from 'vitest';
+import { Scheduler, createSimRuntime } from '../sim/index.js';
+import { Election, candidateOf, checkElectionTiming } from './election.js';
+import type { Demotion } from './election.js';
+import { MemoryLockBackend } from './memory.js';
+import type { LeaderEvent } from './types.js';
+
+async function drive<T>(s: Scheduler, p: Promise<T>, forMs = 1_000_000): Promise<T> {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  await s.run({ until: () => done, untilMs: s.nowMs + forMs });
+  if (!done) throw new Error(`promise still pending at ${s.nowMs} ms`);
+  return p;
+}
+
+const timing = { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 200 };
+
+function setup() {
+  const scheduler = new Scheduler({ seed: 11 });
+  const server = createSimRuntime(scheduler, 'server');
+  const backend = new MemoryLockBackend({ runtime: server });
+  const make = (id: string) =>
+    new Election(backend, {
+      key: 'leader',
+      candidateId: id,
+      runtime: createSimRuntime(scheduler, id),
+      ...timing,
+    });
+  return { scheduler, server, backend, make };
+}
+
+describe('Election', () => {
+  it("validates client-go's timing rule and the candidate id", () => {
+    const backend = new MemoryLockBackend();
+    expect(() =>
+      checkElectionTiming({
+        key: 'k',
+        candidateId: 'a',
+        leaseDurationMs: 1_000,
+        renewDeadlineMs: 1_000,
+      }),
+    ).toThrow(/leaseDurationMs.*1000/);
+    expect(() =>
+      checkElectionTiming({
+        key: 'k',
+        candidateId: 'a',
+        leaseDurationMs: 5_000,
+        renewDeadlineMs: 1_200,
+        retryPeriodMs: 1_000,
+      }),
+    ).toThrow(/renewDeadlineMs.*1200/);
+    expect(checkElectionTiming({ key: 'k', candidateId: 'a' })).toEqual({
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
+    expect(() => new Election(backend, { key: 'k', candidateId: 'a/b' })).toThrow(/candidateId/);
+    expect(() => new Election(backend, { key: '', candidateId: 'a' })).toThrow(/key/);
+    expect(candidateOf('00ff/pod-1')).toBe('pod-1');
+  });
+
+  it('elects one leader, hands over on resign with a higher term, and reports it to observers', async () => {
+    const { scheduler, make } = setup();
+    const a = make('a');
+    const b = make('b');
+    const seen: LeaderEvent[] = [];
+    const sub = b.observe((e) => seen.push(e));
+    const first = await drive(scheduler, a.campaign());
+    const second = b.campaign();
+    await scheduler.run({ untilMs: scheduler.nowMs + 2_000 });
+    expect(a.leadership?.term).toBe(first.term);
+    expect(b.leadership).toBeUndefined();
+    await a.resign();
+    const next = await drive(scheduler, second);
+    expect(next.term > first.term).toBe(true);
+    await scheduler.run({ untilMs: scheduler.nowMs + 500 });
+    sub.dispose();
+    const leaders = seen
+      .filter((e) => e.kind === 'leader')
+      .map((e) => (e.kind === 'leader' ? e.candidateId : ''));
+    expect(leaders).toEqual(['a', 'b']);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('steps down within renewDeadlineMs when renewals fail, before the lease expires on the server', async () => {
+    const { scheduler, make, backend } = setup();
+    const a = make('a');
+    const demotions: Demotion[] = [];
+    a.onDemoted((d) => demotions.push(d));
+    const leadership = await drive(scheduler, a.campaign());
+    const electedAt = scheduler.nowMs;
+    // Every renewal fails from now on, as if the leader were cut off from the backend.
+    const original = backend.extend.bind(backend);
+    backend.extend = () => Promise.reject(new Error('network down'));
+    await scheduler.run({ until: () => demotions.length > 0, untilMs: electedAt + 3_000 });
+    backend.extend = original;
+    expect(demotions).toEqual([{ term: leadership.term, reason: 'unreachable' }]);
+    // Last successful renewal was the grant itself: the step-down comes within renewDeadlineMs.
+    expect(scheduler.nowMs - electedAt).toBeLessThanOrEqual(timing.renewDeadlineMs);
+    const holder = await backend.holder('leader', { signal: new AbortController().signal });
+    expect(holder?.token).toBe(leadership.term); // the server still had it: stepped down early
+    await a.close();
+  });
+
+  it('lets a follower take over after the leader crashes, with a higher term', async () => {
+    const { scheduler, make } = setup();
+    const a = make('a');
+    const b = make('b');
+    const elected: bigint[] = [];
+    b.onElected((l) => elected.push(l.term));
+    const first = await drive(scheduler, a.campaign());
+    const takeover = b.campaign();
+    // The leader's process dies: its timers (watchdog) are gone, nobody renews.
+    (
+      a as unknown as { options: { runtime: { timers: { reset(): void } } } }
+    ).options.runtime.timers.reset();
+    const second = await drive(scheduler, takeover);
+    expect(second.term > first.term).toBe(true);
+    expect(elected).toEqual([second.term]);
+    expect(first.valid).toBe(false);
+    await b.close();
+  });
+});
