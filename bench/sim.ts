@@ -115,11 +115,18 @@ function plainHeap(events: number): number {
 
 const suite: BenchSuite = {
   name: 'sim',
-  description: 'Simulated events per second (higher is better); tracing off unless the impl says traced.',
+  description:
+    'Simulated events per second (higher is better); tracing off unless the impl says traced.',
   async run({ log }): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
     const row = (c: string, impl: string, value: number): void =>
-      void rows.push({ case: c, impl, metric: 'events', value: Math.round(value), unit: 'events/s' });
+      void rows.push({
+        case: c,
+        impl,
+        metric: 'events',
+        value: Math.round(value),
+        unit: 'events/s',
+      });
 
     log('ping-pong');
     const pp = await interleaved(ROUNDS, {

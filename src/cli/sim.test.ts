@@ -29,7 +29,12 @@ describe('faultline sim', () => {
     const a = await cli(['--seed', '9', '--duration-ms', '300', '--faults', 'random', '--json']);
     const b = await cli(['--seed', '9', '--duration-ms', '300', '--faults', 'random', '--json']);
     expect(a.code).toBe(0);
-    const ja = JSON.parse(a.out) as { seed: number; traceHash: string; ops: unknown[]; faults: unknown[] };
+    const ja = JSON.parse(a.out) as {
+      seed: number;
+      traceHash: string;
+      ops: unknown[];
+      faults: unknown[];
+    };
     expect(ja.seed).toBe(9);
     expect(ja.ops.length).toBeGreaterThan(0);
     expect(ja.faults.length).toBeGreaterThan(0);
@@ -42,7 +47,11 @@ describe('faultline sim', () => {
       const file = join(dir, 'trace.json');
       const r = await cli(['--seed', '2', '--duration-ms', '100', '--trace', file, '--json']);
       expect(r.code).toBe(0);
-      const trace = JSON.parse(readFileSync(file, 'utf8')) as { hash: string; events: { kind: string }[]; nodes: string[] };
+      const trace = JSON.parse(readFileSync(file, 'utf8')) as {
+        hash: string;
+        events: { kind: string }[];
+        nodes: string[];
+      };
       expect(trace.hash).toBe((JSON.parse(r.out) as { traceHash: string }).traceHash);
       expect(trace.nodes).toContain('server');
       expect(trace.events.some((e) => e.kind === 'deliver')).toBe(true);

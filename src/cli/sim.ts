@@ -34,7 +34,12 @@ interface Args {
   json: boolean;
 }
 
-function integerFlag(flag: string, value: string | undefined, fallback: number, min: number): number {
+function integerFlag(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
@@ -56,7 +61,8 @@ function parse(argv: readonly string[]): Args {
       json: { type: 'boolean', default: false },
     },
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const faults = values.faults ?? 'none';
   if (faults !== 'none' && faults !== 'random') {
     throw new UsageError(`--faults must be one of none, random (got ${JSON.stringify(faults)})`);
@@ -71,7 +77,12 @@ function parse(argv: readonly string[]): Args {
   };
 }
 
-function summary(result: KvWorkloadResult): { ok: number; fail: number; info: number; invoke: number } {
+function summary(result: KvWorkloadResult): {
+  ok: number;
+  fail: number;
+  info: number;
+  invoke: number;
+} {
   const counts = { ok: 0, fail: 0, info: 0, invoke: 0 };
   for (const e of result.history) counts[e.type]++;
   return counts;
@@ -82,11 +93,15 @@ function printText(io: CommandIo, args: Args, result: KvWorkloadResult): void {
   io.out(`seed        ${args.seed}\n`);
   io.out(`events      ${result.events}\n`);
   io.out(`trace hash  ${result.traceHash}\n`);
-  io.out(`faults      ${args.faults === 'none' ? 'none' : `${result.faults.length} (${result.enabledFaults.join(', ')})`}\n`);
+  io.out(
+    `faults      ${args.faults === 'none' ? 'none' : `${result.faults.length} (${result.enabledFaults.join(', ')})`}\n`,
+  );
   io.out(`ops         ${c.invoke} invoked: ${c.ok} ok, ${c.fail} fail, ${c.info} info\n`);
   for (const e of result.history) {
     const value = e.value === undefined ? '' : ` ${JSON.stringify(e.value)}`;
-    io.out(`  ${e.timeMs.toFixed(3).padStart(10)} ms  ${e.process.padEnd(4)} ${e.type.padEnd(6)} ${e.f}${value}\n`);
+    io.out(
+      `  ${e.timeMs.toFixed(3).padStart(10)} ms  ${e.process.padEnd(4)} ${e.type.padEnd(6)} ${e.f}${value}\n`,
+    );
   }
 }
 
@@ -112,7 +127,13 @@ export const simCommand: Command = {
       }
     }
     if (args.json) {
-      const out = { seed: args.seed, events: result.events, traceHash: result.traceHash, faults: result.faults, ops: result.history };
+      const out = {
+        seed: args.seed,
+        events: result.events,
+        traceHash: result.traceHash,
+        faults: result.faults,
+        ops: result.history,
+      };
       io.out(`${JSON.stringify(out)}\n`);
     } else {
       printText(io, args, result);

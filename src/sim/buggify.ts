@@ -34,7 +34,12 @@ export class BuggifyController {
     this.random = random;
     this.siteRoot = random.fork('sites');
     this.enabled = options.enabled ?? false;
-    this.siteProbability = numberIn('buggify.siteProbability', options.siteProbability ?? 0.25, 0, 1);
+    this.siteProbability = numberIn(
+      'buggify.siteProbability',
+      options.siteProbability ?? 0.25,
+      0,
+      1,
+    );
   }
 
   /** How many times a point fired in this run. */

@@ -10,8 +10,18 @@ import { nonNegative, numberIn, positive, rangeError } from '../core/validate.js
 
 /** A fault the simulation can inject. Durations are virtual ms; omitted ones never end. */
 export type Fault =
-  | { readonly kind: 'partition'; readonly groups: readonly (readonly string[])[]; readonly durationMs?: number }
-  | { readonly kind: 'cut'; readonly from: string; readonly to: string; readonly oneWay?: boolean; readonly durationMs?: number }
+  | {
+      readonly kind: 'partition';
+      readonly groups: readonly (readonly string[])[];
+      readonly durationMs?: number;
+    }
+  | {
+      readonly kind: 'cut';
+      readonly from: string;
+      readonly to: string;
+      readonly oneWay?: boolean;
+      readonly durationMs?: number;
+    }
   | { readonly kind: 'isolate'; readonly node: string; readonly durationMs?: number }
   | { readonly kind: 'heal' }
   | { readonly kind: 'loss'; readonly probability: number; readonly durationMs: number }
@@ -32,7 +42,15 @@ export interface ScheduledFault {
 }
 
 /** The fault kinds a random schedule draws from. */
-export const randomFaultKinds = ['partition', 'isolate', 'loss', 'pause', 'crash', 'clock-step', 'drift'] as const;
+export const randomFaultKinds = [
+  'partition',
+  'isolate',
+  'loss',
+  'pause',
+  'crash',
+  'clock-step',
+  'drift',
+] as const;
 
 /** A kind a random schedule can enable. */
 export type RandomFaultKind = (typeof randomFaultKinds)[number];
@@ -69,13 +87,17 @@ export interface RandomFaultSchedule {
  * const { faults } = randomFaultSchedule(sim.random.fork('faults'), { nodes: ['a', 'b'], durationMs: 5000 });
  * sim.schedule(faults);
  */
-export function randomFaultSchedule(random: Random, options: RandomFaultOptions): RandomFaultSchedule {
+export function randomFaultSchedule(
+  random: Random,
+  options: RandomFaultOptions,
+): RandomFaultSchedule {
   if (options.nodes.length === 0) throw rangeError('nodes', 'a non-empty list', '[]');
   const durationMs = positive('durationMs', options.durationMs);
   const startMs = nonNegative('startMs', options.startMs ?? 0);
   const kinds = options.kinds ?? randomFaultKinds;
   const maxPerKind = options.maxPerKind ?? 4;
-  if (!Number.isInteger(maxPerKind) || maxPerKind < 1) throw rangeError('maxPerKind', 'an integer >= 1', maxPerKind);
+  if (!Number.isInteger(maxPerKind) || maxPerKind < 1)
+    throw rangeError('maxPerKind', 'an integer >= 1', maxPerKind);
   let enabled = kinds.filter(() => random.next() < 0.5);
   if (enabled.length === 0 && kinds.length > 0) enabled = [random.pick(kinds)];
   const drawn: { atMs: number; order: number; fault: Fault }[] = [];
@@ -83,14 +105,23 @@ export function randomFaultSchedule(random: Random, options: RandomFaultOptions)
     const count = 1 + random.int(maxPerKind);
     for (let i = 0; i < count; i++) {
       const atMs = startMs + Math.floor(random.next() * durationMs);
-      drawn.push({ atMs, order: drawn.length, fault: drawFault(random, kind, options, durationMs) });
+      drawn.push({
+        atMs,
+        order: drawn.length,
+        fault: drawFault(random, kind, options, durationMs),
+      });
     }
   }
   drawn.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
   return { enabled, faults: drawn.map(({ atMs, fault }) => ({ atMs, fault })) };
 }
 
-function drawFault(random: Random, kind: RandomFaultKind, options: RandomFaultOptions, span: number): Fault {
+function drawFault(
+  random: Random,
+  kind: RandomFaultKind,
+  options: RandomFaultOptions,
+  span: number,
+): Fault {
   const nodes = options.nodes;
   const processNodes = options.processNodes ?? nodes;
   const episodeMs = (): number => Math.max(1, Math.round(random.float(0.02, 0.2) * span));
@@ -98,19 +129,31 @@ function drawFault(random: Random, kind: RandomFaultKind, options: RandomFaultOp
     case 'partition': {
       const shuffled = random.shuffle([...nodes]);
       const cut = 1 + random.int(Math.max(1, shuffled.length - 1));
-      return { kind, groups: [shuffled.slice(0, cut), shuffled.slice(cut)], durationMs: episodeMs() };
+      return {
+        kind,
+        groups: [shuffled.slice(0, cut), shuffled.slice(cut)],
+        durationMs: episodeMs(),
+      };
     }
     case 'isolate':
       return { kind, node: random.pick(nodes), durationMs: episodeMs() };
     case 'loss':
-      return { kind, probability: Math.round(random.float(0.05, 0.6) * 100) / 100, durationMs: episodeMs() };
+      return {
+        kind,
+        probability: Math.round(random.float(0.05, 0.6) * 100) / 100,
+        durationMs: episodeMs(),
+      };
     case 'pause':
       return { kind, node: random.pick(processNodes), durationMs: episodeMs() };
     case 'crash':
       return { kind, node: random.pick(processNodes), restartAfterMs: episodeMs() };
     case 'clock-step': {
       const magnitude = Math.round(random.float(1, 10_000));
-      return { kind, node: random.pick(nodes), deltaMs: random.next() < 0.5 ? -magnitude : magnitude };
+      return {
+        kind,
+        node: random.pick(nodes),
+        deltaMs: random.next() < 0.5 ? -magnitude : magnitude,
+      };
     }
     case 'drift':
       return { kind, node: random.pick(nodes), driftPpm: Math.round(random.float(-200, 200)) };
@@ -139,7 +182,8 @@ export function validateFault(fault: Fault): void {
       if (fault.restartAfterMs !== undefined) nonNegative('restartAfterMs', fault.restartAfterMs);
       return;
     case 'clock-step':
-      if (!Number.isFinite(fault.deltaMs)) throw rangeError('deltaMs', 'a finite number', fault.deltaMs);
+      if (!Number.isFinite(fault.deltaMs))
+        throw rangeError('deltaMs', 'a finite number', fault.deltaMs);
       return;
     case 'drift':
       numberIn('driftPpm', fault.driftPpm, -500_000, 500_000);

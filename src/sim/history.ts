@@ -74,7 +74,10 @@ export class History {
 
   /** Records the invocation of `f(value)` by `process`. */
   invoke(process: string, f: string, value: unknown): PendingOp {
-    assert(!this.pendingByProcess.has(process), `process ${process} already has a pending operation`);
+    assert(
+      !this.pendingByProcess.has(process),
+      `process ${process} already has a pending operation`,
+    );
     const invokeIndex = this.append('invoke', process, f, value, undefined);
     const op: PendingOp = { process, f, invokeIndex };
     this.pendingByProcess.set(process, op);
@@ -83,7 +86,10 @@ export class History {
 
   /** Records the completion of `op`: `ok` with the result, `fail` or `info` with an optional error. */
   complete(op: PendingOp, type: Exclude<OpType, 'invoke'>, value?: unknown, error?: string): void {
-    assert(this.pendingByProcess.get(op.process) === op, `operation of ${op.process} is not pending`);
+    assert(
+      this.pendingByProcess.get(op.process) === op,
+      `operation of ${op.process} is not pending`,
+    );
     this.pendingByProcess.delete(op.process);
     this.append(type, op.process, op.f, value, error);
   }
@@ -93,7 +99,13 @@ export class History {
     return this.events;
   }
 
-  private append(type: OpType, process: string, f: string, value: unknown, error: string | undefined): number {
+  private append(
+    type: OpType,
+    process: string,
+    f: string,
+    value: unknown,
+    error: string | undefined,
+  ): number {
     if (this.events.length >= this.maxEvents) {
       throw rangeError('history length', `at most ${this.maxEvents}`, this.events.length + 1);
     }
@@ -104,7 +116,11 @@ export class History {
         ? { index, type, process, f, value, timeMs }
         : { index, type, process, f, value, timeMs, error };
     this.events.push(event);
-    this.trace?.add(timeMs, 'op', process, undefined, undefined, undefined, { type, f, value: value ?? null });
+    this.trace?.add(timeMs, 'op', process, undefined, undefined, undefined, {
+      type,
+      f,
+      value: value ?? null,
+    });
     return index;
   }
 }

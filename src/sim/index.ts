@@ -10,7 +10,14 @@ export type { SimClockOptions, SimRuntime } from './runtime.js';
 export { Simulation } from './simulation.js';
 export type { SimulationOptions, RunOptions } from './simulation.js';
 export { Node } from './node.js';
-export type { Envelope, MessageHandler, Transport, NodeState, StartFunction, NodeOptions } from './node.js';
+export type {
+  Envelope,
+  MessageHandler,
+  Transport,
+  NodeState,
+  StartFunction,
+  NodeOptions,
+} from './node.js';
 export { Network } from './network.js';
 export type {
   LatencyModel,
@@ -29,8 +36,20 @@ export type { TraceKind, TraceEvent, TraceOptions, TraceJson } from './trace.js'
 export { History } from './history.js';
 export type { OpType, OpEvent, PendingOp } from './history.js';
 export { randomFaultSchedule, randomFaultKinds, validateFault } from './faults.js';
-export type { Fault, FaultKind, ScheduledFault, RandomFaultKind, RandomFaultOptions, RandomFaultSchedule } from './faults.js';
+export type {
+  Fault,
+  FaultKind,
+  ScheduledFault,
+  RandomFaultKind,
+  RandomFaultOptions,
+  RandomFaultSchedule,
+} from './faults.js';
 export { buggify, BuggifyController } from './buggify.js';
 export type { BuggifyOptions } from './buggify.js';
-export { SimulationError, InvariantViolationError, isSimulationError, isInvariantViolationError } from './errors.js';
+export {
+  SimulationError,
+  InvariantViolationError,
+  isSimulationError,
+  isInvariantViolationError,
+} from './errors.js';
 export type { SimulationPoint } from './errors.js';

@@ -42,7 +42,9 @@ describe('Network', () => {
   });
 
   it('reorders some messages when asked', () => {
-    const { sim, got } = setup({ network: { latency: { kind: 'uniform', minMs: 1, maxMs: 5 }, reorderProbability: 0.3 } });
+    const { sim, got } = setup({
+      network: { latency: { kind: 'uniform', minMs: 1, maxMs: 5 }, reorderProbability: 0.3 },
+    });
     for (let i = 0; i < 200; i++) sim.getNode('a').send('b', i);
     sim.runSync();
     const out = got('b') as number[];
@@ -181,7 +183,11 @@ describe('Network', () => {
 
   it('exponential latency stays within [min, max] with a tail', () => {
     const { sim, inbox, deliveredAt } = setup({
-      network: { latency: { kind: 'exponential', minMs: 2, meanMs: 5, maxMs: 60 }, reorderProbability: 1, capacity: 5000 },
+      network: {
+        latency: { kind: 'exponential', minMs: 2, meanMs: 5, maxMs: 60 },
+        reorderProbability: 1,
+        capacity: 5000,
+      },
       trace: false,
     });
     for (let i = 0; i < 2000; i++) sim.getNode('a').send('b', i);
@@ -234,10 +240,17 @@ describe('Network', () => {
   });
 
   it('validates options, naming the field', () => {
-    expect(() => new Simulation({ seed: 1, network: { lossProbability: 2 } })).toThrow(/lossProbability/);
+    expect(() => new Simulation({ seed: 1, network: { lossProbability: 2 } })).toThrow(
+      /lossProbability/,
+    );
     expect(() => new Simulation({ seed: 1, network: { capacity: 0 } })).toThrow(/capacity/);
-    expect(() => new Simulation({ seed: 1, network: { latency: { kind: 'uniform', minMs: 5, maxMs: 1 } } })).toThrow(/maxMs/);
-    expect(() => new Simulation({ seed: 1, network: { latency: { kind: 'fixed', ms: -1 } } })).toThrow(/latency.ms/);
+    expect(
+      () =>
+        new Simulation({ seed: 1, network: { latency: { kind: 'uniform', minMs: 5, maxMs: 1 } } }),
+    ).toThrow(/maxMs/);
+    expect(
+      () => new Simulation({ seed: 1, network: { latency: { kind: 'fixed', ms: -1 } } }),
+    ).toThrow(/latency.ms/);
     const { sim } = setup();
     expect(() => sim.network.cut('a', 'zz')).toThrow(/node/);
     expect(() => sim.network.drop('a', 'b', -0.1)).toThrow(/probability/);

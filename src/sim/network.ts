@@ -19,7 +19,12 @@ export type LatencyModel =
   | { readonly kind: 'fixed'; readonly ms: number }
   | { readonly kind: 'uniform'; readonly minMs: number; readonly maxMs: number }
   /** `minMs` plus an exponential tail of mean `meanMs`, capped at `maxMs` (default min + 20 × mean). */
-  | { readonly kind: 'exponential'; readonly minMs: number; readonly meanMs: number; readonly maxMs?: number };
+  | {
+      readonly kind: 'exponential';
+      readonly minMs: number;
+      readonly meanMs: number;
+      readonly maxMs?: number;
+    };
 
 /** Behaviour of one directed link (or the default of every link). */
 export interface LinkOptions {
@@ -115,7 +120,12 @@ function resolve(options: LinkOptions, base?: ResolvedLink): ResolvedLink {
   return {
     latency,
     loss: numberIn('lossProbability', options.lossProbability ?? base?.loss ?? 0, 0, 1),
-    duplicate: numberIn('duplicateProbability', options.duplicateProbability ?? base?.duplicate ?? 0, 0, 1),
+    duplicate: numberIn(
+      'duplicateProbability',
+      options.duplicateProbability ?? base?.duplicate ?? 0,
+      0,
+      1,
+    ),
     reorder: numberIn('reorderProbability', options.reorderProbability ?? base?.reorder ?? 0, 0, 1),
     capacity: integerIn('capacity', options.capacity ?? base?.capacity ?? 1000, 1, 2 ** 30),
   };
@@ -129,7 +139,11 @@ function checkLatency(latency: LatencyModel): void {
     case 'uniform':
       nonNegative('latency.minMs', latency.minMs);
       if (!(latency.maxMs >= latency.minMs) || !Number.isFinite(latency.maxMs)) {
-        throw rangeError('latency.maxMs', `a finite number >= minMs (${latency.minMs})`, latency.maxMs);
+        throw rangeError(
+          'latency.maxMs',
+          `a finite number >= minMs (${latency.minMs})`,
+          latency.maxMs,
+        );
       }
       return;
     case 'exponential':
@@ -140,7 +154,11 @@ function checkLatency(latency: LatencyModel): void {
       }
       return;
     default:
-      throw rangeError('latency.kind', "'fixed', 'uniform' or 'exponential'", (latency as { kind: unknown }).kind);
+      throw rangeError(
+        'latency.kind',
+        "'fixed', 'uniform' or 'exponential'",
+        (latency as { kind: unknown }).kind,
+      );
   }
 }
 
@@ -308,12 +326,26 @@ export class Network {
     const verdict = fn({ from: from.name, to, payload }, context);
     if (verdict === 'drop') {
       if (this.trace.active) {
-        this.trace.add(this.scheduler.nowMs, 'drop', from.name, from.name, to, undefined, 'intercepted');
+        this.trace.add(
+          this.scheduler.nowMs,
+          'drop',
+          from.name,
+          from.name,
+          to,
+          undefined,
+          'intercepted',
+        );
       }
       return;
     }
     if (verdict === undefined) this.transmitAs(from, from.name, to, payload);
-    else this.transmitAs(from, from.name, verdict.to ?? to, 'payload' in verdict ? verdict.payload : payload);
+    else
+      this.transmitAs(
+        from,
+        from.name,
+        verdict.to ?? to,
+        'payload' in verdict ? verdict.payload : payload,
+      );
   }
 
   private transmitAs(source: Node, fromName: string, to: string, payload: unknown): void {
@@ -395,7 +427,13 @@ export class Network {
       return;
     }
     if (!target.receive(message)) {
-      this.dropped(target.name, message.from, message.to, message.id, target.state === 'crashed' ? 'crashed' : 'inbox-full');
+      this.dropped(
+        target.name,
+        message.from,
+        message.to,
+        message.id,
+        target.state === 'crashed' ? 'crashed' : 'inbox-full',
+      );
     }
   }
 
@@ -405,7 +443,12 @@ export class Network {
 
   private node(ref: NodeRef): Node {
     const node = this.lookup(ref);
-    if (node === undefined) throw rangeError('node', 'the name of a node of this simulation', typeof ref === 'string' ? ref : ref.name);
+    if (node === undefined)
+      throw rangeError(
+        'node',
+        'the name of a node of this simulation',
+        typeof ref === 'string' ? ref : ref.name,
+      );
     return node;
   }
 

@@ -7,7 +7,9 @@ describe('Node: pause', () => {
     const a = sim.node('a');
     const b = sim.node('b');
     const log: string[] = [];
-    b.onMessage((m) => log.push(`msg ${String(m.payload)} @${sim.nowMs} clock ${b.clock.monotonicMs()}`));
+    b.onMessage((m) =>
+      log.push(`msg ${String(m.payload)} @${sim.nowMs} clock ${b.clock.monotonicMs()}`),
+    );
     b.runtime.timers.setTimer(5, () => log.push(`timer @${sim.nowMs}`));
     sim.runSync({ untilMs: 2 });
     b.pause(100);
@@ -108,7 +110,12 @@ describe('Node: crash and restart', () => {
     b.restart();
     a.send('b', 'after restart');
     sim.runSync({ untilMs: 100 });
-    expect(log).toEqual(['start gen 0 @0', 'start gen 1 @5', 'gen 1 got after restart', 'timer gen 1']);
+    expect(log).toEqual([
+      'start gen 0 @0',
+      'start gen 1 @5',
+      'gen 1 got after restart',
+      'timer gen 1',
+    ]);
     expect(sim.trace.events.some((e) => e.kind === 'drop' && e.detail === 'crashed')).toBe(true);
     expect(sim.trace.events.some((e) => e.kind === 'send' && e.node === 'b')).toBe(false);
     expect(b.runtime).not.toBe(stale);

@@ -188,7 +188,8 @@ export class Node {
     }
     const token = ++this.pauseToken;
     const { scheduler, trace } = this.host;
-    if (trace.active) trace.add(scheduler.nowMs, 'pause', this.name, undefined, undefined, undefined, ms);
+    if (trace.active)
+      trace.add(scheduler.nowMs, 'pause', this.name, undefined, undefined, undefined, ms);
     scheduler.post(scheduler.nowMs + ms, resumeIfCurrent, { node: this, token });
   }
 
@@ -209,7 +210,10 @@ export class Node {
     this.queuedFns = [];
     this.queuedArgs = [];
     for (let i = 0; i < fns.length; i++) {
-      scheduler.post(scheduler.nowMs, this.gateLater, { fn: fns[i] as (arg: unknown) => void, arg: args[i] });
+      scheduler.post(scheduler.nowMs, this.gateLater, {
+        fn: fns[i] as (arg: unknown) => void,
+        arg: args[i],
+      });
     }
     this.currentRuntime.timers.resume();
   }
@@ -229,7 +233,8 @@ export class Node {
     this.queuedArgs = [];
     this.disk.crash();
     const { scheduler, trace } = this.host;
-    if (trace.active) trace.add(scheduler.nowMs, 'crash', this.name, undefined, undefined, undefined, this.gen);
+    if (trace.active)
+      trace.add(scheduler.nowMs, 'crash', this.name, undefined, undefined, undefined, this.gen);
   }
 
   /**
@@ -242,7 +247,8 @@ export class Node {
     this.currentRuntime = this.makeRuntime();
     this.currentTransport = this.makeTransport();
     const { scheduler, trace } = this.host;
-    if (trace.active) trace.add(scheduler.nowMs, 'restart', this.name, undefined, undefined, undefined, this.gen);
+    if (trace.active)
+      trace.add(scheduler.nowMs, 'restart', this.name, undefined, undefined, undefined, this.gen);
     this.scheduleStart();
   }
 
@@ -269,7 +275,14 @@ export class Node {
   private readonly dispatch = (message: Envelope): void => {
     const { trace } = this.host;
     if (trace.active) {
-      trace.add(this.host.scheduler.nowMs, 'deliver', this.name, message.from, message.to, message.id);
+      trace.add(
+        this.host.scheduler.nowMs,
+        'deliver',
+        this.name,
+        message.from,
+        message.to,
+        message.id,
+      );
     }
     const handlers = this.handlers;
     for (let i = 0; i < handlers.length; i++) (handlers[i] as MessageHandler)(message);
@@ -282,10 +295,14 @@ export class Node {
   private scheduleStart(): void {
     const { scheduler } = this.host;
     const gen = this.gen;
-    scheduler.post(scheduler.nowMs, () => {
-      if (gen !== this.gen) return;
-      this.gate(runStart, this);
-    }, undefined);
+    scheduler.post(
+      scheduler.nowMs,
+      () => {
+        if (gen !== this.gen) return;
+        this.gate(runStart, this);
+      },
+      undefined,
+    );
   }
 
   /** @internal Runs the start function of the current incarnation. */
@@ -304,9 +321,7 @@ export class Node {
 
   private makeRuntime(): SimRuntime {
     const { scheduler, trace } = this.host;
-    const onFire = trace.timers
-      ? () => trace.add(scheduler.nowMs, 'timer', this.name)
-      : undefined;
+    const onFire = trace.timers ? () => trace.add(scheduler.nowMs, 'timer', this.name) : undefined;
     const timers = new SimTimers(scheduler, this.clock, onFire === undefined ? {} : { onFire });
     const random = scheduler.random.fork(`node:${this.name}#${this.gen}`);
     const runtime: SimRuntime = { clock: this.clock, timers, random };

@@ -39,9 +39,11 @@ export class SimClock implements Clock {
   constructor(scheduler: Scheduler, options: SimClockOptions = {}) {
     this.scheduler = scheduler;
     this.epochMs = options.epochMs ?? 1_700_000_000_000;
-    if (!Number.isFinite(this.epochMs)) throw rangeError('epochMs', 'a finite number', this.epochMs);
+    if (!Number.isFinite(this.epochMs))
+      throw rangeError('epochMs', 'a finite number', this.epochMs);
     this.wallOffsetMs = options.offsetMs ?? 0;
-    if (!Number.isFinite(this.wallOffsetMs)) throw rangeError('offsetMs', 'a finite number', this.wallOffsetMs);
+    if (!Number.isFinite(this.wallOffsetMs))
+      throw rangeError('offsetMs', 'a finite number', this.wallOffsetMs);
     this.rate = 1 + numberIn('driftPpm', options.driftPpm ?? 0, -500_000, 500_000) / 1e6;
     this.anchorTrueMs = scheduler.nowMs;
     this.anchorLocalMs = 0;

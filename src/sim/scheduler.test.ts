@@ -97,9 +97,16 @@ describe('Scheduler', () => {
   it('matches a sorted reference under random insertions and cancellations (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ t: fc.integer({ min: 0, max: 50 }), cancel: fc.boolean(), nested: fc.nat(3) }), {
-          maxLength: 300,
-        }),
+        fc.array(
+          fc.record({
+            t: fc.integer({ min: 0, max: 50 }),
+            cancel: fc.boolean(),
+            nested: fc.nat(3),
+          }),
+          {
+            maxLength: 300,
+          },
+        ),
         (ops) => {
           const s = new Scheduler({ seed: 1 });
           const ran: number[] = [];
@@ -122,7 +129,8 @@ describe('Scheduler', () => {
   it('grows past its initial capacity and keeps order', () => {
     const s = new Scheduler({ seed: 1 });
     const out: number[] = [];
-    for (let i = 0; i < 5000; i++) s.post((i * 7919) % 1000, (x: number) => out.push(x), (i * 7919) % 1000);
+    for (let i = 0; i < 5000; i++)
+      s.post((i * 7919) % 1000, (x: number) => out.push(x), (i * 7919) % 1000);
     s.runUntilIdle();
     expect(out.length).toBe(5000);
     for (let i = 1; i < out.length; i++) expect(out[i]!).toBeGreaterThanOrEqual(out[i - 1]!);

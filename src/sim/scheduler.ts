@@ -78,7 +78,12 @@ export class Scheduler {
     }
     this.seed = options.seed;
     this.random = new SeededRandom(options.seed);
-    this.maxPending = integerIn('maxPendingEvents', options.maxPendingEvents ?? 1_000_000, 1, 2 ** 30);
+    this.maxPending = integerIn(
+      'maxPendingEvents',
+      options.maxPendingEvents ?? 1_000_000,
+      1,
+      2 ** 30,
+    );
   }
 
   /** Current virtual time in milliseconds since the start of the run. */
@@ -194,7 +199,9 @@ export class Scheduler {
    * simulated timers and messages runs deterministically. Stops when the queue is empty, at
    * `untilMs` (time is then set to it), when `until()` becomes true, or after `maxEvents`.
    */
-  async run(options: { untilMs?: number; maxEvents?: number; until?: () => boolean } = {}): Promise<number> {
+  async run(
+    options: { untilMs?: number; maxEvents?: number; until?: () => boolean } = {},
+  ): Promise<number> {
     const untilMs = options.untilMs ?? Number.POSITIVE_INFINITY;
     const maxEvents = options.maxEvents ?? Number.POSITIVE_INFINITY;
     let n = 0;
@@ -206,7 +213,12 @@ export class Scheduler {
       n++;
       await yieldToEventLoop();
     }
-    if (Number.isFinite(untilMs) && this.now < untilMs && !(options.until?.() ?? false) && n < maxEvents) {
+    if (
+      Number.isFinite(untilMs) &&
+      this.now < untilMs &&
+      !(options.until?.() ?? false) &&
+      n < maxEvents
+    ) {
       this.now = untilMs;
     }
     return n;

@@ -12,11 +12,18 @@ import type { TraceOptions } from './trace.js';
  * A faulty pure-callback workload: five nodes gossip counters on timers, persist them, and
  * rebuild from disk on restart, under a random fault schedule drawn from the seed.
  */
-function gossipRun(seed: number, trace: TraceOptions | false = { record: false }): { hash: string; events: number } {
+function gossipRun(
+  seed: number,
+  trace: TraceOptions | false = { record: false },
+): { hash: string; events: number } {
   const sim = new Simulation({
     seed,
     trace,
-    network: { latency: { kind: 'exponential', minMs: 1, meanMs: 4 }, duplicateProbability: 0.01, reorderProbability: 0.05 },
+    network: {
+      latency: { kind: 'exponential', minMs: 1, meanMs: 4 },
+      duplicateProbability: 0.01,
+      reorderProbability: 0.05,
+    },
     buggify: { enabled: true },
   });
   const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
@@ -38,7 +45,9 @@ function gossipRun(seed: number, trace: TraceOptions | false = { record: false }
       tick();
     });
   }
-  sim.schedule(randomFaultSchedule(sim.random.fork('faults'), { nodes: names, durationMs: 400 }).faults);
+  sim.schedule(
+    randomFaultSchedule(sim.random.fork('faults'), { nodes: names, durationMs: 400 }).faults,
+  );
   const events = sim.runSync({ untilMs: 500 });
   return { hash: sim.trace.hash(), events };
 }
@@ -66,7 +75,9 @@ describe('Simulation determinism', () => {
     sim.node('b');
     a.send('b', 'x');
     sim.runSync();
-    const json = JSON.parse(JSON.stringify(sim.trace.toJSON())) as ReturnType<typeof sim.trace.toJSON>;
+    const json = JSON.parse(JSON.stringify(sim.trace.toJSON())) as ReturnType<
+      typeof sim.trace.toJSON
+    >;
     expect(json.seed).toBe(3);
     expect(json.nodes).toEqual(['a', 'b']);
     expect(json.hash).toMatch(/^[0-9a-f]{16}$/);
@@ -176,7 +187,9 @@ describe('Simulation invariants and limits', () => {
     expect(() => sim.node('b')).toThrow(/nodes/);
     expect(() => sim.node('')).toThrow(/name/);
     expect(() => sim.runSync({ untilMs: -1 })).toThrow(/untilMs/);
-    expect(() => sim.schedule([{ atMs: 1, fault: { kind: 'loss', probability: 3, durationMs: 1 } }])).toThrow(/probability/);
+    expect(() =>
+      sim.schedule([{ atMs: 1, fault: { kind: 'loss', probability: 3, durationMs: 1 } }]),
+    ).toThrow(/probability/);
   });
 });
 
@@ -203,7 +216,10 @@ describe('Simulation faults', () => {
     const subsets = new Set<string>();
     for (let seed = 0; seed < 40; seed++) {
       const sim = new Simulation({ seed });
-      const s = randomFaultSchedule(sim.random.fork('faults'), { nodes: ['a', 'b', 'c'], durationMs: 1000 });
+      const s = randomFaultSchedule(sim.random.fork('faults'), {
+        nodes: ['a', 'b', 'c'],
+        durationMs: 1000,
+      });
       expect(s.enabled.length).toBeGreaterThan(0);
       for (const f of s.faults) {
         expect(s.enabled).toContain(f.fault.kind);
@@ -215,7 +231,10 @@ describe('Simulation faults', () => {
     expect(subsets.size).toBeGreaterThan(10);
     const all = new Set<string>();
     for (let seed = 0; seed < 40; seed++) {
-      const s = randomFaultSchedule(new Simulation({ seed }).random, { nodes: ['a', 'b'], durationMs: 100 });
+      const s = randomFaultSchedule(new Simulation({ seed }).random, {
+        nodes: ['a', 'b'],
+        durationMs: 100,
+      });
       for (const k of s.enabled) all.add(k);
     }
     expect([...all].sort()).toEqual([...randomFaultKinds].sort());

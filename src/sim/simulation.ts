@@ -94,15 +94,31 @@ export class Simulation {
   constructor(options: SimulationOptions) {
     this.scheduler = new Scheduler({
       seed: options.seed,
-      ...(options.maxPendingEvents === undefined ? {} : { maxPendingEvents: options.maxPendingEvents }),
+      ...(options.maxPendingEvents === undefined
+        ? {}
+        : { maxPendingEvents: options.maxPendingEvents }),
     });
     this.seed = options.seed;
     this.random = this.scheduler.random;
     this.maxNodes = integerIn('maxNodes', options.maxNodes ?? 1024, 1, 65_536);
-    const traceOptions = options.trace === false ? { record: false, hash: false } : options.trace === true ? {} : (options.trace ?? {});
+    const traceOptions =
+      options.trace === false
+        ? { record: false, hash: false }
+        : options.trace === true
+          ? {}
+          : (options.trace ?? {});
     this.trace = new Trace({ ...traceOptions, seed: options.seed });
-    this.network = new Network(this.scheduler, this.trace, this.random.fork('network'), (ref) => this.lookup(ref), options.network);
-    this.history = new History(() => this.scheduler.nowMs, this.trace.active ? this.trace : undefined);
+    this.network = new Network(
+      this.scheduler,
+      this.trace,
+      this.random.fork('network'),
+      (ref) => this.lookup(ref),
+      options.network,
+    );
+    this.history = new History(
+      () => this.scheduler.nowMs,
+      this.trace.active ? this.trace : undefined,
+    );
     this.buggifier = new BuggifyController(this.random.fork('buggify'), options.buggify);
     this.host = {
       scheduler: this.scheduler,
@@ -132,7 +148,8 @@ export class Simulation {
   node(name: string, options: NodeOptions = {}): Node {
     nonEmptyString('name', name);
     if (this.byName.has(name)) throw rangeError('name', 'a name not used by another node', name);
-    if (this.nodeList.length >= this.maxNodes) throw rangeError('nodes', `at most ${this.maxNodes}`, this.nodeList.length + 1);
+    if (this.nodeList.length >= this.maxNodes)
+      throw rangeError('nodes', `at most ${this.maxNodes}`, this.nodeList.length + 1);
     const node = new Node(this.host, name, this.nodeList.length, options);
     this.byName.set(name, node);
     this.nodeList.push(node);
@@ -144,7 +161,8 @@ export class Simulation {
   /** The node named `name`; throws a RangeError when there is none. */
   getNode(ref: NodeRef): Node {
     const node = this.lookup(ref);
-    if (node === undefined) throw rangeError('node', 'the name of a node of this simulation', String(ref));
+    if (node === undefined)
+      throw rangeError('node', 'the name of a node of this simulation', String(ref));
     return node;
   }
 
@@ -166,7 +184,8 @@ export class Simulation {
   /** Draws whether buggify point `site` fires now (false unless buggify is enabled). */
   buggify(site: string, probability = 0.25): boolean {
     const hit = this.buggifier.fire(site, probability);
-    if (hit && this.trace.active) this.trace.add(this.nowMs, 'buggify', undefined, undefined, undefined, undefined, site);
+    if (hit && this.trace.active)
+      this.trace.add(this.nowMs, 'buggify', undefined, undefined, undefined, undefined, site);
     return hit;
   }
 
@@ -176,7 +195,8 @@ export class Simulation {
    */
   invariant(name: string, predicate: () => boolean): void {
     nonEmptyString('name', name);
-    if (this.invariants.length >= MAX_INVARIANTS) throw rangeError('invariants', `at most ${MAX_INVARIANTS}`, this.invariants.length + 1);
+    if (this.invariants.length >= MAX_INVARIANTS)
+      throw rangeError('invariants', `at most ${MAX_INVARIANTS}`, this.invariants.length + 1);
     this.invariants.push({ name, predicate });
   }
 
@@ -189,7 +209,8 @@ export class Simulation {
   schedule(faults: readonly ScheduledFault[]): void {
     for (const { atMs, fault } of faults) {
       validateFault(fault);
-      if (!(atMs >= this.nowMs) || !Number.isFinite(atMs)) throw rangeError('atMs', `a finite time >= now (${this.nowMs})`, atMs);
+      if (!(atMs >= this.nowMs) || !Number.isFinite(atMs))
+        throw rangeError('atMs', `a finite time >= now (${this.nowMs})`, atMs);
       this.scheduler.post(atMs, (f: Fault) => this.inject(f), fault);
     }
   }
@@ -197,7 +218,8 @@ export class Simulation {
   /** Injects `fault` now. */
   inject(fault: Fault): void {
     validateFault(fault);
-    if (this.trace.active) this.trace.add(this.nowMs, 'fault', undefined, undefined, undefined, undefined, fault);
+    if (this.trace.active)
+      this.trace.add(this.nowMs, 'fault', undefined, undefined, undefined, undefined, fault);
     const net = this.network;
     switch (fault.kind) {
       case 'partition':
@@ -205,7 +227,8 @@ export class Simulation {
         this.later(fault.durationMs, () => {
           for (let g = 0; g < fault.groups.length; g++) {
             for (let h = g + 1; h < fault.groups.length; h++) {
-              for (const a of fault.groups[g] ?? []) for (const b of fault.groups[h] ?? []) net.uncut(a, b);
+              for (const a of fault.groups[g] ?? [])
+                for (const b of fault.groups[h] ?? []) net.uncut(a, b);
             }
           }
         });
@@ -315,13 +338,20 @@ export class Simulation {
   private limits(options: RunOptions): { untilMs: number; maxEvents: number } {
     let untilMs = Number.POSITIVE_INFINITY;
     if (options.untilMs !== undefined) untilMs = nonNegative('untilMs', options.untilMs);
-    if (options.forMs !== undefined) untilMs = Math.min(untilMs, this.nowMs + nonNegative('forMs', options.forMs));
-    const maxEvents = integerIn('maxEvents', options.maxEvents ?? 10_000_000, 0, Number.MAX_SAFE_INTEGER);
+    if (options.forMs !== undefined)
+      untilMs = Math.min(untilMs, this.nowMs + nonNegative('forMs', options.forMs));
+    const maxEvents = integerIn(
+      'maxEvents',
+      options.maxEvents ?? 10_000_000,
+      0,
+      Number.MAX_SAFE_INTEGER,
+    );
     return { untilMs, maxEvents };
   }
 
   private finish(untilMs: number, options: RunOptions): void {
-    if (Number.isFinite(untilMs) && !(options.until?.() ?? false)) this.scheduler.advanceTo(untilMs);
+    if (Number.isFinite(untilMs) && !(options.until?.() ?? false))
+      this.scheduler.advanceTo(untilMs);
   }
 
   private stepChecked(): void {

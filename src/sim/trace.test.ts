@@ -45,7 +45,15 @@ describe('History', () => {
       { index: 0, type: 'invoke', process: 'c1', f: 'write', value: 3, timeMs: 0 },
       { index: 1, type: 'ok', process: 'c1', f: 'write', value: 3, timeMs: 5 },
       { index: 2, type: 'invoke', process: 'c1', f: 'read', value: null, timeMs: 5 },
-      { index: 3, type: 'info', process: 'c1', f: 'read', value: undefined, timeMs: 9, error: 'timeout' },
+      {
+        index: 3,
+        type: 'info',
+        process: 'c1',
+        f: 'read',
+        value: undefined,
+        timeMs: 9,
+        error: 'timeout',
+      },
     ]);
   });
 

@@ -167,7 +167,9 @@ export class Trace {
 
   /** The running hash of every event added, as 16 hex digits. */
   hash(): string {
-    return (this.h1 >>> 0).toString(16).padStart(8, '0') + (this.h2 >>> 0).toString(16).padStart(8, '0');
+    return (
+      (this.h1 >>> 0).toString(16).padStart(8, '0') + (this.h2 >>> 0).toString(16).padStart(8, '0')
+    );
   }
 
   /** The trace as plain JSON data. */

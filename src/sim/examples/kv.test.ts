@@ -28,7 +28,8 @@ function readsSeeInvokedWrites(history: readonly OpEvent[]): boolean {
   const invoked = new Set<unknown>();
   for (const e of history) {
     if (e.type === 'invoke' && e.f === 'write') invoked.add(e.value);
-    if (e.type === 'ok' && e.f === 'read' && e.value !== null && !invoked.has(e.value)) return false;
+    if (e.type === 'ok' && e.f === 'read' && e.value !== null && !invoked.has(e.value))
+      return false;
   }
   return true;
 }
@@ -42,7 +43,9 @@ describe('kv example', () => {
     checkWellFormed(result.history);
     expect(readsSeeInvokedWrites(result.history)).toBe(true);
     const writes = result.history.filter((e) => e.type === 'ok' && e.f === 'write');
-    const reads = result.history.filter((e) => e.type === 'ok' && e.f === 'read' && e.value !== null);
+    const reads = result.history.filter(
+      (e) => e.type === 'ok' && e.f === 'read' && e.value !== null,
+    );
     expect(writes.length).toBeGreaterThan(0);
     expect(reads.length).toBeGreaterThan(0);
   });
@@ -61,7 +64,8 @@ describe('kv example', () => {
 
   it('different seeds give different runs', async () => {
     const hashes = new Set<string>();
-    for (const seed of [10, 11, 12, 13]) hashes.add((await runKvWorkload({ seed, durationMs: 200 })).traceHash);
+    for (const seed of [10, 11, 12, 13])
+      hashes.add((await runKvWorkload({ seed, durationMs: 200 })).traceHash);
     expect(hashes.size).toBe(4);
   });
 

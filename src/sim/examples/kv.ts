@@ -206,10 +206,23 @@ export async function runKvWorkload(options: KvWorkloadOptions): Promise<KvWorkl
     sim.schedule(faults);
   }
   const events = await sim.run({ untilMs: durationMs + 20 * timeoutMs });
-  return { seed: options.seed, events, traceHash: sim.trace.hash(), history: sim.history.ops, faults, enabledFaults, simulation: sim };
+  return {
+    seed: options.seed,
+    events,
+    traceHash: sim.trace.hash(),
+    history: sim.history.ops,
+    faults,
+    enabledFaults,
+    simulation: sim,
+  };
 }
 
-async function clientLoop(sim: Simulation, node: Node, durationMs: number, timeoutMs: number): Promise<void> {
+async function clientLoop(
+  sim: Simulation,
+  node: Node,
+  durationMs: number,
+  timeoutMs: number,
+): Promise<void> {
   const runtime = node.runtime;
   const client = new KvClient(node.transport, runtime, { server: 'server', timeoutMs });
   const startedAt = runtime.clock.monotonicMs();
