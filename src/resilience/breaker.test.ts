@@ -91,6 +91,15 @@ describe('CircuitBreaker: count window', () => {
     expect(breaker.state).toBe('open');
   });
 
+  it('trips exactly at a ratio that floating-point multiplication would miss (7 of 10 at 0.7)', async () => {
+    const { breaker, ok, fail } = setup({ policy: { kind: 'count', size: 10, minThroughput: 10, failureRatio: 0.7 } });
+    for (let i = 0; i < 3; i++) await ok();
+    for (let i = 0; i < 6; i++) await fail();
+    expect(breaker.state).toBe('closed');
+    await fail();
+    expect(breaker.state).toBe('open');
+  });
+
   it('forgets outcomes older than the last N calls', async () => {
     const { breaker, ok, fail } = setup({ policy: { kind: 'count', size: 4, minThroughput: 4, failureRatio: 0.75 } });
     await fail();
@@ -117,7 +126,7 @@ describe('CircuitBreaker: count window', () => {
           window.push(failure);
           if (window.length > 8) window.shift();
           const failures = window.filter(Boolean).length;
-          expectedOpen = failure && window.length >= 5 && failures >= 0.6 * window.length;
+          expectedOpen = failure && window.length >= 5 && failures / window.length >= 0.6;
           expect(breaker.state).toBe(expectedOpen ? 'open' : 'closed');
         }
       }),

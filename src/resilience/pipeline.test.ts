@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { createSimRuntime, Scheduler } from '../sim/index.js';
 import { CircuitBreaker } from './breaker.js';
 import { Bulkhead } from './bulkhead.js';
@@ -79,6 +79,13 @@ describe('pipeline', () => {
     await scheduler.run();
     expect(isBrokenCircuitError(await out)).toBe(true);
     expect(calls).toBe(2);
+  });
+
+  it('keeps the types of its policies', () => {
+    const p = pipeline(new Retry(), new Timeout({ timeoutMs: 10 }));
+    expectTypeOf(p.policies).toEqualTypeOf<readonly [Retry, Timeout]>();
+    expect(p.policies[0]).toBeInstanceOf(Retry);
+    expect(p.policies[1]).toBeInstanceOf(Timeout);
   });
 
   it('rejects an empty or invalid list', () => {

@@ -26,16 +26,16 @@ function enter<A, T>(frame: Frame<A, T>, context: ExecuteContext): T | PromiseLi
 }
 
 /** Policies applied in order, outermost first; itself a {@link Policy}, so pipelines nest. */
-export class Pipeline implements Policy {
+export class Pipeline<P extends readonly Policy[] = readonly Policy[]> implements Policy {
   /** The policies, outermost first. */
-  readonly policies: readonly Policy[];
+  readonly policies: P;
 
-  constructor(policies: readonly Policy[]) {
+  constructor(policies: P) {
     if (policies.length === 0) throw rangeError('policies.length', '>= 1', 0);
     for (const [i, p] of policies.entries()) {
       if (typeof (p as Partial<Policy>).run !== 'function') throw rangeError(`policies[${i}]`, 'a Policy', p);
     }
-    this.policies = Object.freeze([...policies]);
+    this.policies = Object.freeze([...policies]) as unknown as P;
   }
 
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
@@ -58,6 +58,6 @@ export class Pipeline implements Policy {
  * );
  * await policy.execute(({ signal }) => fetch(url, { signal }));
  */
-export function pipeline<const P extends readonly [Policy, ...Policy[]]>(...policies: P): Pipeline {
-  return new Pipeline(policies);
+export function pipeline<const P extends readonly [Policy, ...Policy[]]>(...policies: P): Pipeline<P> {
+  return new Pipeline<P>(policies);
 }

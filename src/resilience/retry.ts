@@ -14,7 +14,7 @@ import { Backoff } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import { RetryBudget } from './budget.js';
 import { RetryBudgetExhaustedError } from './errors.js';
-import { callCallee, contextOf } from './policy.js';
+import { callCallee, contextOf, isThenable } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
 import { retryAfterMsOf } from './retry-after.js';
 
@@ -120,19 +120,62 @@ export class Retry implements Policy {
     return this.run(callCallee<T>, fn, contextOf(options));
   }
 
-  async run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+  run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
     const startMs = this.maxElapsedMs === Infinity ? 0 : this.runtime.clock.monotonicMs();
+    if (this.shouldRetry !== undefined) return this.loop(step, arg, context, startMs, undefined);
+    // The first attempt without an async frame: success settles through a pre-bound handler.
+    let result: T | PromiseLike<T>;
+    try {
+      result = step(arg, context);
+    } catch (error) {
+      return this.afterFirstFailure(step, arg, context, startMs, error);
+    }
+    if (!isThenable(result)) {
+      this.budget?.deposit();
+      return Promise.resolve(result);
+    }
+    return Promise.resolve(result).then(this.succeeded, (error: unknown) =>
+      this.afterFirstFailure(step, arg, context, startMs, error),
+    );
+  }
+
+  private readonly succeeded = <T>(value: T): T => {
+    this.budget?.deposit();
+    return value;
+  };
+
+  private afterFirstFailure<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext, startMs: number, error: unknown): Promise<T> {
+    const outcome: RetryOutcome = { kind: 'error', error, attempt: 0 };
+    if (!defaultShouldRetry(outcome)) return Promise.reject(error);
+    return this.loop(step, arg, context, startMs, outcome);
+  }
+
+  /** The attempt loop; `failed` is the outcome of a first attempt already made, if any. */
+  private async loop<A, T>(
+    step: Step<A, T>,
+    arg: A,
+    context: ExecuteContext,
+    startMs: number,
+    failed: RetryOutcome | undefined,
+  ): Promise<T> {
     let previousMs = this.backoff.initialPreviousMs;
-    for (let attempt = 0; ; attempt++) {
-      let outcome: RetryOutcome;
+    let outcome = failed;
+    for (let attempt = outcome === undefined ? 0 : 1; ; attempt++) {
+      if (outcome !== undefined) {
+        const delayMs = this.delayBeforeRetry(outcome, previousMs, context, startMs);
+        if (delayMs < 0) return settle<T>(outcome);
+        if (this.budget !== undefined && !this.budget.tryWithdraw()) {
+          if (outcome.kind === 'result') return outcome.value as T;
+          throw new RetryBudgetExhaustedError({ cause: outcome.error });
+        }
+        previousMs = delayMs;
+        if (this.retried.size > 0) this.retried.emit({ attempt: outcome.attempt, delayMs, outcome });
+        await this.runtime.timers.sleep(delayMs, context.signal);
+      }
       try {
         const value = await step(arg, context);
-        if (this.shouldRetry === undefined) {
-          this.budget?.deposit();
-          return value;
-        }
         outcome = { kind: 'result', value, attempt };
-        if (!this.shouldRetry(outcome)) {
+        if (this.shouldRetry === undefined || !this.shouldRetry(outcome)) {
           this.budget?.deposit();
           return value;
         }
@@ -140,15 +183,6 @@ export class Retry implements Policy {
         outcome = { kind: 'error', error, attempt };
         if (!(this.shouldRetry ?? defaultShouldRetry)(outcome)) throw error;
       }
-      const delayMs = this.delayBeforeRetry(outcome, previousMs, context, startMs);
-      if (delayMs < 0) return settle<T>(outcome);
-      if (this.budget !== undefined && !this.budget.tryWithdraw()) {
-        if (outcome.kind === 'result') return outcome.value as T;
-        throw new RetryBudgetExhaustedError({ cause: outcome.error });
-      }
-      previousMs = delayMs;
-      if (this.retried.size > 0) this.retried.emit({ attempt, delayMs, outcome });
-      await this.runtime.timers.sleep(delayMs, context.signal);
     }
   }
 

@@ -107,7 +107,8 @@ class CountWindow implements FailureWindow {
     ring[this.next] = bit;
     this.failures += bit;
     this.next = this.next + 1 === ring.length ? 0 : this.next + 1;
-    return failure && this.filled >= this.minThroughput && this.failures >= this.ratio * this.filled;
+    // Division is correctly rounded, so 7/10 compares equal to a configured 0.7 (0.7 * 10 does not).
+    return failure && this.filled >= this.minThroughput && this.failures / this.filled >= this.ratio;
   }
 
   reset(): void {
@@ -159,7 +160,7 @@ class TimeWindow implements FailureWindow {
     if (!failure) return false;
     this.fails[i]!++;
     this.totalFailures++;
-    return this.totalCalls >= this.minThroughput && this.totalFailures >= this.ratio * this.totalCalls;
+    return this.totalCalls >= this.minThroughput && this.totalFailures / this.totalCalls >= this.ratio;
   }
 
   reset(): void {
