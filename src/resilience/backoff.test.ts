@@ -92,6 +92,16 @@ describe('Backoff', () => {
     expect(mean('equal')).toBeLessThan(605);
   });
 
+  it('distributions: decorrelated jitter averages (base + 3 * previous) / 2 below the cap (seeded)', () => {
+    const random = new SeededRandom(11);
+    const b = new Backoff({ baseMs: 10, capMs: 100_000, jitter: 'decorrelated' });
+    let sum = 0;
+    for (let i = 0; i < 20_000; i++) sum += b.delayMs(0, 100, random);
+    // Uniform on [10, 300]: mean 155, standard error ~0.6.
+    expect(sum / 20_000).toBeGreaterThan(152);
+    expect(sum / 20_000).toBeLessThan(158);
+  });
+
   it('full jitter fills its range uniformly (chi-square over 10 bins, seeded)', () => {
     const random = new SeededRandom(7);
     const b = new Backoff({ baseMs: 10, capMs: 10_000, jitter: 'full' });
