@@ -4,6 +4,9 @@ import { createSimRuntime, Scheduler } from '../sim/index.js';
 import type { TimeoutError } from './errors.js';
 import { isTimeoutError } from './errors.js';
 import type { ExecuteContext } from './policy.js';
+import { CircuitBreaker } from './breaker.js';
+import { pipeline } from './pipeline.js';
+import { Retry } from './retry.js';
 import { Timeout } from './timeout.js';
 import type { TimeoutOptions } from './timeout.js';
 
@@ -90,6 +93,33 @@ describe('Timeout', () => {
     // now, not aborted (the call finished before its deadline).
     expect((seen as unknown as { controller: unknown }).controller).toBeUndefined();
     expect(seen?.signal?.aborted).toBe(false);
+  });
+
+  it('allocates no AbortController per call when the callee does not read its signal, even in a pipeline', async () => {
+    const { timeout, runtime } = setup({ timeoutMs: 100 });
+    const Original = globalThis.AbortController;
+    let created = 0;
+    globalThis.AbortController = class extends Original {
+      constructor() {
+        super();
+        created++;
+      }
+    };
+    try {
+      const breaker = new CircuitBreaker({ runtime });
+      const policy = pipeline(new Retry({ runtime }), breaker, timeout);
+      for (let i = 0; i < 10; i++) {
+        await timeout.execute(() => i);
+        await timeout.execute(async () => i);
+        await policy.execute(async () => i);
+      }
+      expect(created).toBe(0);
+      await timeout.execute(({ signal }) => signal?.aborted);
+      expect(created).toBe(1);
+    } finally {
+      globalThis.AbortController = Original;
+    }
+    expect(runtime.timers.pending).toBe(0);
   });
 
   it("signal: 'none' hands the callee the caller's signal", async () => {
