@@ -39,6 +39,51 @@ describe('Node: pause', () => {
     expect(a.state).toBe('running');
   });
 
+  it('a shorter second pause does not cut the first one short', () => {
+    const sim = new Simulation({ seed: 1 });
+    const a = sim.node('a');
+    a.pause(50);
+    sim.runSync({ untilMs: 10 });
+    a.pause(5);
+    sim.runSync({ untilMs: 40 });
+    expect(a.state).toBe('paused');
+    sim.runSync({ untilMs: 60 });
+    expect(a.state).toBe('running');
+  });
+
+  it('keeps a link FIFO across a pause, even for arrivals at the resume instant', () => {
+    const sim = new Simulation({ seed: 1, network: { latency: { kind: 'fixed', ms: 10 } } });
+    const a = sim.node('a');
+    const b = sim.node('b');
+    const got: number[] = [];
+    b.onMessage((m) => got.push(m.payload as number));
+    b.pause(20);
+    for (let i = 0; i < 3; i++) a.send('b', i);
+    // Sent at 10, arrives at 20: the instant the pause ends.
+    sim.scheduler.at(10, () => a.send('b', 3));
+    sim.scheduler.at(25, () => a.send('b', 4));
+    sim.runSync();
+    expect(got).toEqual([0, 1, 2, 3, 4]);
+    expect(b.queued).toBe(0);
+  });
+
+  it('a pause during the drain keeps the remaining messages in order', () => {
+    const sim = new Simulation({ seed: 1, network: { latency: { kind: 'fixed', ms: 1 } } });
+    const a = sim.node('a');
+    const b = sim.node('b');
+    const got: number[] = [];
+    b.onMessage((m) => {
+      got.push(m.payload as number);
+      if (m.payload === 1) b.pause(10);
+    });
+    b.pause(5);
+    for (let i = 0; i < 4; i++) a.send('b', i);
+    sim.runSync();
+    expect(got).toEqual([0, 1, 2, 3]);
+    const resumes = sim.trace.events.filter((e) => e.kind === 'resume').map((e) => e.timeMs);
+    expect(resumes).toEqual([5, 15]);
+  });
+
   it('async code awaiting a sleep resumes only after the pause', async () => {
     const sim = new Simulation({ seed: 1 });
     const a = sim.node('a');

@@ -97,7 +97,11 @@ export class Node {
   private startFn: StartFunction | undefined;
   private queuedFns: ((arg: never) => void)[] = [];
   private queuedArgs: unknown[] = [];
+  private queueHead = 0;
+  private draining = false;
+  private drainToken = 0;
   private pauseToken = 0;
+  private pauseEndMs = 0;
   private readonly gateFn = (fn: () => void): void => void this.gate(callThunk, fn);
 
   /** @internal Created by the simulation. */
@@ -138,7 +142,7 @@ export class Node {
 
   /** Messages and completions waiting for the end of a pause. */
   get queued(): number {
-    return this.queuedFns.length;
+    return this.queuedFns.length - this.queueHead;
   }
 
   /**
@@ -182,15 +186,19 @@ export class Node {
   pause(ms: number): void {
     if (!(ms >= 0) || !Number.isFinite(ms)) throw rangeError('ms', 'a finite number >= 0', ms);
     if (this.lifeState === 'crashed') return;
+    const { scheduler, trace } = this.host;
+    const endMs = scheduler.nowMs + ms;
     if (this.lifeState === 'running') {
       this.lifeState = 'paused';
       this.currentRuntime.timers.pause();
+    } else if (endMs <= this.pauseEndMs) {
+      return;
     }
+    this.pauseEndMs = endMs;
     const token = ++this.pauseToken;
-    const { scheduler, trace } = this.host;
     if (trace.active)
       trace.add(scheduler.nowMs, 'pause', this.name, undefined, undefined, undefined, ms);
-    scheduler.post(scheduler.nowMs + ms, resumeIfCurrent, { node: this, token });
+    scheduler.post(endMs, resumeIfCurrent, { node: this, token });
   }
 
   /** @internal Ends the pause that `token` started, unless a later pause or a crash superseded it. */
@@ -198,23 +206,17 @@ export class Node {
     if (token === this.pauseToken) this.resume();
   }
 
-  /** Ends a pause now: queued messages and due timers run, in order. */
+  /**
+   * Ends a pause now: queued messages and completions run in arrival order, one per event, before
+   * anything that arrives later; due timers fire too.
+   */
   resume(): void {
     if (this.lifeState !== 'paused') return;
     this.pauseToken++;
     this.lifeState = 'running';
     const { scheduler, trace } = this.host;
     if (trace.active) trace.add(scheduler.nowMs, 'resume', this.name);
-    const fns = this.queuedFns;
-    const args = this.queuedArgs;
-    this.queuedFns = [];
-    this.queuedArgs = [];
-    for (let i = 0; i < fns.length; i++) {
-      scheduler.post(scheduler.nowMs, this.gateLater, {
-        fn: fns[i] as (arg: unknown) => void,
-        arg: args[i],
-      });
-    }
+    if (this.queuedFns.length > 0) this.startDrain();
     this.currentRuntime.timers.resume();
   }
 
@@ -231,6 +233,9 @@ export class Node {
     this.handlers = [];
     this.queuedFns = [];
     this.queuedArgs = [];
+    this.queueHead = 0;
+    this.draining = false;
+    this.drainToken++;
     this.disk.crash();
     const { scheduler, trace } = this.host;
     if (trace.active)
@@ -257,14 +262,53 @@ export class Node {
    * once crashed. Returns false when it was dropped.
    */
   gate<A>(fn: (arg: A) => void, arg: A): boolean {
-    if (this.lifeState === 'running') {
+    if (this.lifeState === 'running' && !this.draining) {
       fn(arg);
       return true;
     }
-    if (this.lifeState === 'crashed' || this.queuedFns.length >= this.maxInbox) return false;
+    if (this.lifeState === 'crashed' || this.queued >= this.maxInbox) return false;
     this.queuedFns.push(fn as (arg: never) => void);
     this.queuedArgs.push(arg);
     return true;
+  }
+
+  private startDrain(): void {
+    this.draining = true;
+    const { scheduler } = this.host;
+    scheduler.post(scheduler.nowMs, drainOne, { node: this, token: ++this.drainToken });
+  }
+
+  /** @internal Runs the oldest queued item, then schedules the next one (one per event). */
+  drainNext(token: number): void {
+    if (token !== this.drainToken) return;
+    if (this.lifeState !== 'running') {
+      // Paused again (or crashed): resume() starts a new drain.
+      this.draining = false;
+      return;
+    }
+    const i = this.queueHead++;
+    const fn = this.queuedFns[i] as (arg: unknown) => void;
+    const arg = this.queuedArgs[i];
+    this.queuedFns[i] = noopItem;
+    this.queuedArgs[i] = undefined;
+    if (this.queueHead === this.queuedFns.length) {
+      this.queuedFns = [];
+      this.queuedArgs = [];
+      this.queueHead = 0;
+      this.draining = false;
+    } else {
+      if (this.queueHead >= 1024 && this.queueHead * 2 >= this.queuedFns.length)
+        this.compactQueue();
+      const { scheduler } = this.host;
+      scheduler.post(scheduler.nowMs, drainOne, { node: this, token });
+    }
+    fn(arg);
+  }
+
+  private compactQueue(): void {
+    this.queuedFns = this.queuedFns.slice(this.queueHead);
+    this.queuedArgs = this.queuedArgs.slice(this.queueHead);
+    this.queueHead = 0;
   }
 
   /** @internal Hands a delivered message to the handlers; returns false when the node dropped it. */
@@ -286,10 +330,6 @@ export class Node {
     }
     const handlers = this.handlers;
     for (let i = 0; i < handlers.length; i++) (handlers[i] as MessageHandler)(message);
-  };
-
-  private readonly gateLater = (item: { fn: (arg: unknown) => void; arg: unknown }): void => {
-    this.gate(item.fn, item.arg);
   };
 
   private scheduleStart(): void {
@@ -351,6 +391,12 @@ function callThunk(fn: () => void): void {
 
 function runStart(node: Node): void {
   node.runStartFunction();
+}
+
+function noopItem(): void {}
+
+function drainOne(arg: { node: Node; token: number }): void {
+  arg.node.drainNext(arg.token);
 }
 
 function resumeIfCurrent(arg: { node: Node; token: number }): void {
