@@ -1,0 +1,13 @@
+/**
+ * The PostgreSQL adapter (`faultline/postgres`): locks and elections on a lease table or on
+ * session-bound advisory locks, through the `pg` client (an optional peer dependency the caller
+ * installs and passes in).
+ *
+ * @module
+ */
+export { PostgresLockBackend } from './lock.js';
+export type { PostgresLockBackendOptions } from './lock.js';
+export { PostgresAdvisoryLockBackend } from './advisory.js';
+export type { PostgresAdvisoryLockBackendOptions } from './advisory.js';
+export { ensureSchema, schemaNames } from './schema.js';
+export type { SchemaNames } from './schema.js';

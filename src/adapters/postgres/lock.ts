@@ -1,0 +1,180 @@
+/**
+ * The PostgreSQL lease-table lock backend: one row per key, expiry on the server's clock
+ * (`clock_timestamp()`), tokens from a sequence, and LISTEN/NOTIFY to wake waiters.
+ *
+ * @module
+ */
+import type { Pool } from 'pg';
+import { raceAbort } from '../../core/abort.js';
+import { integerIn, rangeError } from '../../core/validate.js';
+import { BackendUnavailableError } from '../../coord/errors.js';
+import type {
+  AcquireResult,
+  BackendGuarantees,
+  CallOptions,
+  ExtendResult,
+  Holder,
+  LockBackend,
+} from '../../coord/types.js';
+import { Notifier } from './notifier.js';
+import { ensureSchema, schemaNames } from './schema.js';
+import type { SchemaNames } from './schema.js';
+
+/** Options of {@link PostgresLockBackend} and {@link PostgresAdvisoryLockBackend}. */
+export interface PostgresLockBackendOptions {
+  /**
+   * A `pg` pool (`new pg.Pool(...)`); the backend never ends it. The backend keeps one of its
+   * connections for LISTEN (the advisory variant also one per held lock), so size it accordingly.
+   */
+  pool: Pool;
+  /**
+   * Base name of the schema objects (default `faultline_lock`): tables `<schema>_leases` and
+   * `<schema>_holders`, sequence `<schema>_token_seq`, channel `<schema>_changed`. A lowercase SQL
+   * identifier of at most 40 characters. Create them once with {@link PostgresLockBackend.ensureSchema}.
+   */
+  schema?: string;
+  /** Upper bound on concurrent `waitForChange` calls (default 1,000); more reject with `TooManyWaitersError`. */
+  maxWaiters?: number;
+}
+
+const GUARANTEES: BackendGuarantees = Object.freeze({ fifo: false, durable: true, consensus: false });
+
+/** `$3` milliseconds after the server's current clock reading. */
+const EXPIRY = `clock_timestamp() + make_interval(secs => $3::float8 / 1000)`;
+/** Milliseconds left on the server's clock, rounded up. */
+const REMAINING = `greatest(0, ceil(extract(epoch FROM (expires_at - clock_timestamp())) * 1000))::float8`;
+
+/**
+ * A {@link LockBackend} on a PostgreSQL table.
+ *
+ * - Expiry: the server's clock decides (`clock_timestamp()` at the statement), never the client's.
+ * - Tokens: `nextval` of one sequence, taken while the row is locked, so strictly increasing per key
+ *   (and across keys) through expiries, releases and restarts. Released rows stay (expired, at the epoch) so a key's
+ *   next grant always goes through the row lock.
+ * - Waiting: `waitForChange` listens on one LISTEN connection per backend; release and acquire send
+ *   a NOTIFY with the key (delivered on commit). An expiry sends nothing: the client's fallback timer
+ *   (`retryAfterMs`, the holder's remaining TTL) covers it.
+ * - No FIFO: the fastest retry wins. Use {@link PostgresAdvisoryLockBackend} for queueing.
+ *
+ * @example
+ * import pg from 'pg';
+ * import { PostgresLockBackend } from 'faultline/postgres';
+ * const backend = new PostgresLockBackend({ pool: new pg.Pool({ connectionString }) });
+ * await backend.ensureSchema();
+ * // hand `backend` to faultline/coord's Lock or Election; close it on shutdown:
+ * await backend.close();
+ */
+export class PostgresLockBackend implements LockBackend {
+  readonly name = 'postgres';
+  readonly guarantees = GUARANTEES;
+  /** The schema object names. */
+  readonly names: SchemaNames;
+  private readonly pool: Pool;
+  private readonly notifier: Notifier;
+  private readonly sql: ReturnType<typeof statements>;
+
+  constructor(options: PostgresLockBackendOptions) {
+    if (typeof options.pool?.query !== 'function') throw rangeError('pool', 'a pg Pool', options.pool);
+    this.pool = options.pool;
+    this.names = schemaNames(options.schema ?? 'faultline_lock');
+    this.notifier = new Notifier(this.pool, this.names.channel, integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000));
+    this.sql = statements(this.names);
+  }
+
+  /** Creates the tables and the sequence if missing (idempotent; run once at start-up or in a migration). */
+  ensureSchema(): Promise<void> {
+    return ensureSchema(this.pool, this.names);
+  }
+
+  async tryAcquire(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+    this.notifier.mark(key);
+    const rows = await this.query<{ token: string | null; remaining_ms: number | null }>(
+      'tryAcquire', this.sql.acquire, [key, owner, ttlMs, this.names.channel], options.signal,
+    );
+    const row = rows[0];
+    if (row?.token !== null && row?.token !== undefined) return { kind: 'acquired', token: BigInt(row.token), ttlMs };
+    return { kind: 'busy', retryAfterMs: row?.remaining_ms ?? undefined };
+  }
+
+  async extend(key: string, owner: string, token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+    const rows = await this.query<{ extended: boolean; stolen: boolean | null }>(
+      'extend', this.sql.extend, [key, owner, ttlMs, String(token)], options.signal,
+    );
+    const row = rows[0];
+    if (row?.extended === true) return { kind: 'extended', ttlMs };
+    return { kind: 'lost', reason: row?.stolen === true ? 'stolen' : 'expired' };
+  }
+
+  async release(key: string, owner: string, options: CallOptions): Promise<void> {
+    await this.query('release', this.sql.release, [key, owner, this.names.channel], options.signal);
+  }
+
+  async holder(key: string, options: CallOptions): Promise<Holder | null> {
+    this.notifier.mark(key);
+    const rows = await this.query<{ owner: string; token: string; remaining_ms: number }>(
+      'holder', this.sql.holder, [key], options.signal,
+    );
+    const row = rows[0];
+    return row === undefined ? null : { owner: row.owner, token: BigInt(row.token), remainingMs: row.remaining_ms };
+  }
+
+  waitForChange(key: string, options: CallOptions): Promise<void> {
+    return this.notifier.wait(key, options.signal);
+  }
+
+  /** Releases the LISTEN connection. The pool stays open: it belongs to the caller. */
+  close(): Promise<void> {
+    return this.notifier.close();
+  }
+
+  private async query<R>(operation: string, text: string, values: unknown[], signal: AbortSignal): Promise<R[]> {
+    try {
+      const result = await raceAbort(this.pool.query(text, values), signal);
+      return result.rows as R[];
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      throw new BackendUnavailableError(operation, String((error as Error)?.message ?? error), { cause: error });
+    }
+  }
+}
+
+/** Every statement, each a single atomic round trip. */
+function statements(n: SchemaNames) {
+  return {
+    // The row lock of ON CONFLICT serialises contenders; nextval in SET runs after it is taken, so a
+    // new token is larger than every token committed before. The busy branch reports the holder's
+    // remaining TTL (the statement's snapshot sees the row as it was).
+    acquire: `
+      WITH granted AS (
+        INSERT INTO ${n.leases} AS l (key, owner, token, expires_at)
+        VALUES ($1, $2, nextval('${n.sequence}'), ${EXPIRY})
+        ON CONFLICT (key) DO UPDATE
+          SET owner = EXCLUDED.owner, token = nextval('${n.sequence}'), expires_at = ${EXPIRY}
+          WHERE l.expires_at <= clock_timestamp()
+        RETURNING token
+      ), notified AS (
+        SELECT pg_notify($4, $1) FROM granted
+      )
+      SELECT (SELECT token::text FROM granted) AS token,
+             (SELECT count(*) FROM notified) AS notified,
+             (SELECT ${REMAINING} FROM ${n.leases} WHERE key = $1) AS remaining_ms`,
+    extend: `
+      WITH extended AS (
+        UPDATE ${n.leases} SET expires_at = ${EXPIRY}
+        WHERE key = $1 AND owner = $2 AND token = $4::bigint AND expires_at > clock_timestamp()
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM extended) AS extended,
+             (SELECT expires_at > clock_timestamp() FROM ${n.leases} WHERE key = $1) AS stolen`,
+    release: `
+      WITH released AS (
+        UPDATE ${n.leases} SET expires_at = 'epoch'
+        WHERE key = $1 AND owner = $2 AND expires_at > clock_timestamp()
+        RETURNING key
+      )
+      SELECT count(pg_notify($3, key)) FROM released`,
+    holder: `
+      SELECT owner, token::text AS token, ${REMAINING} AS remaining_ms
+      FROM ${n.leases} WHERE key = $1 AND expires_at > clock_timestamp()`,
+  };
+}

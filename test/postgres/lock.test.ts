@@ -1,0 +1,185 @@
+/**
+ * The PostgreSQL lock backends (lease table, advisory locks) against a real private server: the SPI
+ * conformance suite, server-clock expiry, LISTEN/NOTIFY wake-ups, FIFO queueing on advisory locks,
+ * session loss, and the fenced write helper.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { PostgresAdvisoryLockBackend, PostgresLockBackend } from '../../src/adapters/postgres/index.js';
+import { lockBackendConformance } from '../../src/coord/conformance.js';
+import { pgFencedWrite } from '../../src/coord/fence.js';
+import { Lock } from '../../src/coord/lock.js';
+import { postgres } from '../services/index.js';
+import type { PostgresServer } from '../services/index.js';
+
+let server: PostgresServer;
+let pool: pg.Pool;
+const closers: (() => Promise<void>)[] = [];
+const call = () => ({ signal: new AbortController().signal });
+const pause = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  server = await postgres();
+  pool = new pg.Pool({ ...server.connection, max: 40 });
+  pool.on('error', () => undefined);
+  await new PostgresLockBackend({ pool }).ensureSchema();
+});
+
+afterAll(async () => {
+  for (const close of closers) await close();
+  await pool?.end();
+  await server?.cleanup();
+});
+
+function table(): PostgresLockBackend {
+  const b = new PostgresLockBackend({ pool });
+  closers.push(() => b.close());
+  return b;
+}
+
+function advisory(): PostgresAdvisoryLockBackend {
+  const b = new PostgresAdvisoryLockBackend({ pool });
+  closers.push(() => b.close());
+  return b;
+}
+
+// Real server time has to pass for the expiry case: 150 ms of it.
+lockBackendConformance({ describe, it, expect }, 'postgres', async () => ({ backend: table(), elapse: pause }));
+lockBackendConformance({ describe, it, expect }, 'postgres-advisory', async () => ({ backend: advisory(), elapse: (ms) => pause(ms + 100) }));
+
+describe('PostgresLockBackend', () => {
+  it('ensureSchema is idempotent, also when run concurrently', async () => {
+    const b = table();
+    await Promise.all([b.ensureSchema(), b.ensureSchema(), new PostgresLockBackend({ pool }).ensureSchema()]);
+    expect((await b.tryAcquire('schema', 'o', 1000, call())).kind).toBe('acquired');
+  });
+
+  it('rejects an unsafe schema name', () => {
+    expect(() => new PostgresLockBackend({ pool, schema: 'x; DROP TABLE y' })).toThrow(RangeError);
+  });
+
+  it('answers busy with the holder remaining server time', async () => {
+    const b = table();
+    await b.tryAcquire('remaining', 'a', 30_000, call());
+    const busy = await b.tryAcquire('remaining', 'b', 30_000, call());
+    expect(busy.kind).toBe('busy');
+    if (busy.kind !== 'busy') return;
+    expect(busy.retryAfterMs).toBeGreaterThan(25_000);
+    expect(busy.retryAfterMs).toBeLessThanOrEqual(30_000);
+  });
+
+  it('wakes a waiter of another backend instance through NOTIFY', async () => {
+    const a = table();
+    const b = table();
+    await a.tryAcquire('notify', 'a', 30_000, call());
+    expect((await b.tryAcquire('notify', 'b', 30_000, call())).kind).toBe('busy');
+    const woke = b.waitForChange('notify', call());
+    // Let the LISTEN connection come up before releasing (a miss would only cost a recheck).
+    await b.holder('notify', call());
+    await pause(50);
+    await a.release('notify', 'a', call());
+    await woke;
+    expect((await b.tryAcquire('notify', 'b', 30_000, call())).kind).toBe('acquired');
+  });
+
+  it('tokens from the sequence keep increasing across contenders racing for one key', async () => {
+    const b = table();
+    const seen: bigint[] = [];
+    for (let round = 0; round < 10; round++) {
+      const results = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => b.tryAcquire('race', `r${round}-${i}`, 30_000, call())),
+      );
+      const grants = results.filter((r) => r.kind === 'acquired');
+      expect(grants.length).toBe(1);
+      const g = grants[0]!;
+      if (g.kind === 'acquired') seen.push(g.token);
+      const holder = await b.holder('race', call());
+      await b.release('race', holder!.owner, call());
+    }
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!).toBeGreaterThan(seen[i - 1]!);
+  });
+
+  it('works under the shared Lock client with a fenced PostgreSQL write', async () => {
+    await pool.query('CREATE TABLE IF NOT EXISTS fenced_docs (id int PRIMARY KEY, fence bigint NOT NULL, body text)');
+    const lock = new Lock(table());
+    const first = await lock.acquire('doc', { ttlMs: 5000 });
+    await first.release();
+    const second = await lock.acquire('doc', { ttlMs: 5000 });
+    const w2 = await pgFencedWrite(pool, second.token, { table: 'fenced_docs', keyColumn: 'id', key: 1, set: { body: 'new' }, upsert: true });
+    expect(w2.kind).toBe('accepted');
+    const w1 = await pgFencedWrite(pool, first.token, { table: 'fenced_docs', keyColumn: 'id', key: 1, set: { body: 'old' }, upsert: true });
+    expect(w1).toEqual({ kind: 'rejected', token: first.token, highestToken: second.token });
+    await second.release();
+    await lock.close();
+  });
+});
+
+describe('PostgresAdvisoryLockBackend', () => {
+  it('queues waiters in arrival order in the server lock queue', async () => {
+    const b = advisory();
+    const head = await b.tryAcquire('fifo', 'holder', 30_000, call());
+    expect(head.kind).toBe('acquired');
+    const order: string[] = [];
+    const waits: Promise<void>[] = [];
+    for (let i = 0; i < 4; i++) {
+      const owner = `w${i}`;
+      waits.push(
+        b.acquireQueued('fifo', owner, 30_000, call()).then(async (r) => {
+          expect(r.kind).toBe('acquired');
+          order.push(owner);
+          await b.release('fifo', owner, call());
+        }),
+      );
+      // Wait until this waiter sits in the server's lock queue before the next one arrives.
+      for (;;) {
+        const res = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+        if (res.rows[0].n >= i + 1) break;
+        await pause(5);
+      }
+    }
+    await b.release('fifo', 'holder', call());
+    await Promise.all(waits);
+    expect(order).toEqual(['w0', 'w1', 'w2', 'w3']);
+  });
+
+  it('an aborted queued wait is cancelled on the server', async () => {
+    const b = advisory();
+    await b.tryAcquire('cancel', 'holder', 30_000, call());
+    const controller = new AbortController();
+    const waiting = b.acquireQueued('cancel', 'quitter', 30_000, { signal: controller.signal }).then(
+      (r) => r.kind,
+      () => 'rejected',
+    );
+    for (;;) {
+      const res = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+      if (res.rows[0].n >= 1) break;
+      await pause(5);
+    }
+    controller.abort(new Error('gave up'));
+    expect(['busy', 'rejected']).toContain(await waiting);
+    for (let i = 0; i < 100; i++) {
+      const res = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+      if (res.rows[0].n === 0) break;
+      await pause(10);
+    }
+    const res = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+    expect(res.rows[0].n).toBe(0);
+    await b.release('cancel', 'holder', call());
+  });
+
+  it('a holder whose session is terminated loses the lock; the next holder gets a larger token', async () => {
+    const a = advisory();
+    const b = advisory();
+    const g = await a.tryAcquire('session', 'a', 30_000, call());
+    if (g.kind !== 'acquired') throw new Error('expected a grant');
+    const held = await pool.query<{ pid: number }>(
+      `SELECT pid FROM faultline_lock_holders WHERE key = 'session'`,
+    );
+    await pool.query('SELECT pg_terminate_backend($1)', [held.rows[0]!.pid]);
+    const next = await b.tryAcquire('session', 'b', 30_000, call());
+    if (next.kind !== 'acquired') throw new Error('expected a grant');
+    expect(next.token).toBeGreaterThan(g.token);
+    expect((await a.extend('session', 'a', g.token, 30_000, call())).kind).toBe('lost');
+    expect((await a.holder('session', call()))?.owner).toBe('b');
+  });
+});
