@@ -53,3 +53,5 @@ export {
   isInvariantViolationError,
 } from './errors.js';
 export type { SimulationPoint } from './errors.js';
+export { checkReplay, NondeterminismError } from './replay.js';
+export type { CheckReplayOptions } from './replay.js';
