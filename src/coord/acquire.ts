@@ -14,7 +14,10 @@ import type { LeaseOps } from './lease.js';
 import { LeaseHandle } from './lease.js';
 import type { AcquireResult, Busy, CallOptions } from './types.js';
 
-/** A server-side queued wait is split into calls of at most this long, so none is unbounded. */
+/**
+ * A server-side queued wait is split into calls of at most this long (and at most `recheckMs × 10`),
+ * so none is unbounded: a request or answer lost in a partition costs one chunk, not the whole wait.
+ */
 export const QUEUED_CHUNK_MS = 30_000;
 
 /** One key of one backend, as the acquire loop sees it. */
@@ -232,7 +235,12 @@ export async function acquireWithWait(
       try {
         const watch = target.queued === undefined && left > 0 ? startWatch(target) : undefined;
         try {
-          const attempt = await attemptOnce(client, target, p, Math.min(left, QUEUED_CHUNK_MS));
+          const attempt = await attemptOnce(
+            client,
+            target,
+            p,
+            Math.min(left, QUEUED_CHUNK_MS, recheckMs * 10),
+          );
           if (attempt.kind === 'granted') return attempt.lease;
           lastError = undefined;
           const pause = Math.min(attempt.retryAfterMs ?? recheckMs, recheckMs);
