@@ -12,6 +12,7 @@ import { integerIn, rangeError } from '../core/validate.js';
 import type { HistoryEvent, Operation } from './history.js';
 import { toOperations } from './history.js';
 import type { Model } from './model.js';
+import { productModel } from './product.js';
 import type { PartialResult, Search } from './search.js';
 import { LinearizabilitySearch, SequentialSearch } from './search.js';
 
@@ -127,13 +128,40 @@ export function check<S>(
   const ops = isOperations(history) ? history : toOperations(history);
   const parts = partitionOf(model, ops);
   const base = { criterion: opts.criterion, operations: ops.length, partitions: parts.length };
-  const searches: Search[] = parts.map((part) =>
-    opts.criterion === 'linearizable'
-      ? new LinearizabilitySearch(part, model, opts.maxCacheEntries)
-      : new SequentialSearch(part, model, opts.maxCacheEntries),
-  );
-  const outcome = interleave(searches, opts);
-  const visited = searches.reduce((sum, s) => sum + s.visited, 0);
+  const linear = parts.map((part) => new LinearizabilitySearch(part, model, opts.maxCacheEntries));
+  const outcome = interleave(linear, opts);
+  let visited = linear.reduce((sum, s) => sum + s.visited, 0);
+  if (opts.criterion === 'linearizable' || outcome.kind === 'legal') return verdict(base, visited, outcome, parts, linear);
+  // Not linearizable (or undecided): search for a sequentially consistent order. Linearizable
+  // histories never get here, since a linearization is a sequentially consistent order too.
+  const whole = sequentialSearch(model, parts, opts);
+  const second = interleave([whole.search], opts);
+  visited += whole.search.visited;
+  return verdict(base, visited, second, [whole.ops], [whole.search]);
+}
+
+/**
+ * The sequential-consistency search. Sequential consistency is not compositional (each key being
+ * sequentially consistent does not make the whole history so), so a partitioned model is searched
+ * as the product of its partitions.
+ */
+function sequentialSearch<S>(model: Model<S>, parts: readonly Operation[][], opts: Options): { ops: Operation[]; search: Search } {
+  if (parts.length <= 1) {
+    const ops = parts[0] ?? [];
+    return { ops, search: new SequentialSearch(ops, model, opts.maxCacheEntries) };
+  }
+  const ops = reindex(parts.flat());
+  const product = productModel(model, ops, parts);
+  return { ops, search: new SequentialSearch(ops, product.model, opts.maxCacheEntries, product.route) };
+}
+
+function verdict(
+  base: Omit<ResultBase, 'visited'>,
+  visited: number,
+  outcome: Outcome,
+  parts: readonly Operation[][],
+  searches: readonly Search[],
+): CheckResult {
   if (outcome.kind === 'legal') return { ...base, visited, kind: 'legal' };
   if (outcome.kind === 'unknown') return { ...base, visited, kind: 'unknown', reason: outcome.reason };
   const index = outcome.partition;

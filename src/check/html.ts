@@ -38,15 +38,23 @@ function label<S>(model: Model<S>, op: Operation): string {
   return `${op.f}${key} ${JSON.stringify(op.input)} → ${op.status === 'info' ? '?' : JSON.stringify(op.output)}`;
 }
 
-/** States after each step of the partial linearization, replayed through the model. */
-function replay<S>(model: Model<S>, ops: readonly Operation[]): string[] {
+/**
+ * States after each step of the partial linearization, replayed through the model (per partition
+ * when the model has partitions: a sequential-consistency counterexample spans all of them).
+ */
+function replay<S>(model: Model<S>, all: readonly Operation[], ops: readonly Operation[]): string[] {
   const show = model.describe?.state ?? ((s: S) => JSON.stringify(s) ?? String(s));
-  let state = model.init();
+  const partOf = new Map<Operation, number>();
+  (model.partition?.(all) ?? [all]).forEach((part, i) => part.forEach((op) => partOf.set(op, i)));
+  const states = new Map<number, S>();
   const out: string[] = [];
   for (const op of ops) {
+    const part = partOf.get(op) ?? 0;
+    const state = states.get(part) ?? model.init();
     const result = model.step(state, inputOf(op), outputOf(op));
-    if (result.ok) state = result.next;
-    out.push(show(state));
+    const next = result.ok ? result.next : state;
+    states.set(part, next);
+    out.push(op.key === undefined ? show(next) : `${op.key}: ${show(next)}`);
   }
   return out;
 }
@@ -111,7 +119,7 @@ function summary<S>(model: Model<S>, result: CheckResult): string {
 function steps<S>(model: Model<S>, result: CheckResult): string {
   if (result.kind !== 'illegal') return '';
   const cx = result.counterexample;
-  const states = replay(model, cx.linearized);
+  const states = replay(model, cx.operations, cx.linearized);
   const rows = cx.linearized.map(
     (op, i) =>
       `<li data-id="${op.id}">${escapeHtml(label(model, op))} <span class="who">process ${escapeHtml(String(op.process))}</span> <span class="state">⇒ ${escapeHtml(states[i] ?? '')}</span></li>`,

@@ -279,41 +279,78 @@ function sortedEntries(ops: readonly Operation[]): number[] {
   return codes.sort(compare);
 }
 
-/** The same search without real-time order: checks sequential consistency. */
+/**
+ * The same search without real-time order: checks sequential consistency. The next operation may
+ * be any operation whose process has no earlier *completed* operation still unplaced (an
+ * indeterminate operation never completes, so, as in the real-time search, it orders nothing after
+ * it and may be left out). Candidates are tried in invocation order.
+ */
 export class SequentialSearch<S> extends SearchBase<S> {
-  /** Operation indices per process, in program (invocation) order. */
-  private readonly queues: Int32Array[];
-  private readonly position: Int32Array;
+  /** Per operation: its process (dense index) and its rank within that process. */
+  private readonly processOf: Int32Array;
+  private readonly rankOf: Int32Array;
+  /** Per operation: the rank of the next determinate operation of its process after it. */
+  private readonly nextDeterminate: Int32Array;
+  /** Operation indices in invocation order. */
+  private readonly order: Int32Array;
+  /** Per process: the rank of its first unplaced determinate operation. */
+  private readonly frontier: Int32Array;
   private readonly stackCursor: Int32Array;
   private readonly stackState: S[] = [];
   private depth = 0;
-  /** Next choice at this level: process * 2 + alternative (1 = an info operation left out). */
+  /** Next choice at this level: a rank in `order`. */
   private cursor = 0;
   private state: S;
   private remaining: number;
 
-  constructor(ops: readonly Operation[], model: Model<S>, maxEntries: number) {
+  /**
+   * @param beforeStep called with the operation's index before each model step (the product of
+   *   partition models uses it to route the step to the operation's component).
+   */
+  constructor(
+    ops: readonly Operation[],
+    model: Model<S>,
+    maxEntries: number,
+    private readonly beforeStep?: (op: number) => void,
+  ) {
     super(ops, model, maxEntries);
-    const byProcess = new Map<unknown, number[]>();
+    const n = ops.length;
     const sorted = ops.map((_, i) => i).sort((a, b) => (ops[a] as Operation).call - (ops[b] as Operation).call || a - b);
-    for (const i of sorted) {
-      const p = (ops[i] as Operation).process;
-      const list = byProcess.get(p) ?? [];
-      list.push(i);
-      byProcess.set(p, list);
+    this.order = Int32Array.from(sorted);
+    const byProcess = new Map<unknown, number[]>();
+    for (const op of sorted) {
+      const p = (ops[op] as Operation).process;
+      const list = byProcess.get(p);
+      if (list === undefined) byProcess.set(p, [op]);
+      else list.push(op);
     }
-    this.queues = [...byProcess.values()].map((list) => Int32Array.from(list));
-    this.position = new Int32Array(this.queues.length);
-    this.stackCursor = new Int32Array(ops.length);
+    this.processOf = new Int32Array(n);
+    this.rankOf = new Int32Array(n);
+    this.nextDeterminate = new Int32Array(n);
+    this.frontier = new Int32Array(byProcess.size);
+    [...byProcess.values()].forEach((list, p) => this.indexProcess(p, list));
+    this.stackCursor = new Int32Array(n);
     this.state = model.init();
     this.remaining = this.nonInfoCount();
   }
 
+  private indexProcess(p: number, list: readonly number[]): void {
+    let next = list.length;
+    for (let r = list.length - 1; r >= 0; r--) {
+      const op = list[r] as number;
+      this.processOf[op] = p;
+      this.rankOf[op] = r;
+      this.nextDeterminate[op] = next;
+      if (this.info[op] === 0) next = r;
+    }
+    this.frontier[p] = next;
+  }
+
   run(budget: number): SearchStatus {
-    const limit = this.queues.length * 2;
+    const n = this.order.length;
     for (let steps = 0; this.remaining > 0; steps++) {
       if (steps >= budget) return 'running';
-      if (this.cursor >= limit) {
+      if (this.cursor >= n) {
         if (this.depth === 0) {
           if (this.bestDepth < 0) this.recordBest();
           return 'illegal';
@@ -322,42 +359,40 @@ export class SequentialSearch<S> extends SearchBase<S> {
         this.pop();
         continue;
       }
-      const status = this.tryCursor();
-      if (status < 0) return 'full';
+      if (this.tryCursor() < 0) return 'full';
     }
     this.recordBest();
     this.best = { ...this.best, failing: undefined, pending: [] };
     return 'legal';
   }
 
-  /** Tries the choice under the cursor; returns -1 when the cache is full. */
+  /** True when `op` may come next: unplaced, and no completed operation of its process is pending before it. */
+  private eligible(op: number): boolean {
+    if (((this.bits[op >>> 5] as number) & (1 << (op & 31))) !== 0) return false;
+    return (this.rankOf[op] as number) <= (this.frontier[this.processOf[op] as number] as number);
+  }
+
+  /** Tries the operation under the cursor; returns -1 when the cache is full. */
   private tryCursor(): number {
-    const p = this.cursor >> 1;
-    const leaveOut = (this.cursor & 1) === 1;
-    const queue = this.queues[p] as Int32Array;
-    const at = this.position[p] as number;
-    const op = at < queue.length ? (queue[at] as number) : NIL;
-    if (op === NIL || (leaveOut && this.info[op] === 0)) {
+    const op = this.order[this.cursor] as number;
+    if (!this.eligible(op)) {
       this.cursor++;
       return 0;
     }
-    const result = leaveOut
-      ? { ok: true as const, next: this.state }
-      : this.model.step(this.state, this.inputs[op] as ModelInput, this.outputs[op] as ModelOutput);
-    if (!result.ok) {
-      this.cursor++;
-      return 0;
-    }
-    const added = this.visit(op, result.next);
-    if (added !== 1) {
+    this.beforeStep?.(op);
+    const result = this.model.step(this.state, this.inputs[op] as ModelInput, this.outputs[op] as ModelOutput);
+    const added = result.ok ? this.visit(op, result.next) : 0;
+    if (added !== 1 || !result.ok) {
       this.cursor++;
       return added;
     }
     this.stackCursor[this.depth] = this.cursor;
     this.stackState[this.depth++] = this.state;
     this.state = result.next;
-    this.position[p] = at + 1;
-    if (this.info[op] === 0) this.remaining--;
+    if (this.info[op] === 0) {
+      this.remaining--;
+      this.frontier[this.processOf[op] as number] = this.nextDeterminate[op] as number;
+    }
     this.cursor = 0;
     return 1;
   }
@@ -365,36 +400,21 @@ export class SequentialSearch<S> extends SearchBase<S> {
   private pop(): void {
     this.cursor = this.stackCursor[--this.depth] as number;
     this.state = this.stackState[this.depth] as S;
-    const p = this.cursor >> 1;
-    const at = (this.position[p] as number) - 1;
-    this.position[p] = at;
-    const op = (this.queues[p] as Int32Array)[at] as number;
+    const op = this.order[this.cursor] as number;
     this.unmark(op);
-    if (this.info[op] === 0) this.remaining++;
+    if (this.info[op] === 0) {
+      this.remaining++;
+      this.frontier[this.processOf[op] as number] = this.rankOf[op] as number;
+    }
     this.cursor++;
   }
 
   private recordBest(): void {
     this.bestDepth = this.depth;
     const linearized: number[] = [];
-    for (let d = 0; d < this.depth; d++) {
-      const c = this.stackCursor[d] as number;
-      const p = c >> 1;
-      // The operation chosen at depth d is the one its process had next at that time.
-      linearized.push(this.opAtDepth(p, d));
-    }
+    for (let d = 0; d < this.depth; d++) linearized.push(this.order[this.stackCursor[d] as number] as number);
     const pending: number[] = [];
-    for (let p = 0; p < this.queues.length; p++) {
-      const q = this.queues[p] as Int32Array;
-      const at = this.position[p] as number;
-      if (at < q.length) pending.push(q[at] as number);
-    }
+    for (const op of this.order) if (this.info[op] === 0 && this.eligible(op)) pending.push(op);
     this.best = { linearized, failing: pending[0], pending: pending.slice(1) };
-  }
-
-  private opAtDepth(p: number, d: number): number {
-    let count = 0;
-    for (let e = 0; e < d; e++) if ((this.stackCursor[e] as number) >> 1 === p) count++;
-    return (this.queues[p] as Int32Array)[count] as number;
   }
 }
