@@ -102,7 +102,8 @@ export class Backoff {
       }
       case 'decorrelated': {
         const high = Math.max(this.baseMs, previousMs * 3);
-        return Math.min(this.capMs, this.baseMs + random.next() * (high - this.baseMs));
+        // Clamping to `high` as well keeps rounding from ever leaving [base, previous * 3].
+        return Math.min(this.capMs, high, this.baseMs + random.next() * (high - this.baseMs));
       }
     }
   }
