@@ -7,6 +7,7 @@ import { Etcd3 } from 'etcd3';
 import { EtcdLockBackend } from '../../src/adapters/etcd/index.js';
 import { Lock } from '../../src/coord/lock.js';
 import { isLockLostError } from '../../src/coord/errors.js';
+import { lockBackendConformance } from '../../src/coord/conformance.js';
 import { etcd } from '../services/index.js';
 import type { EtcdCluster } from '../services/index.js';
 
@@ -42,6 +43,11 @@ afterAll(async () => {
   client?.close();
   await cluster?.cleanup();
 });
+
+// No `elapse`: an etcd lock does not expire while its process keeps the session alive (the lease is
+// the session's, renewed every ttl/3). Expiry is covered by the session-loss cases below and by the
+// SIGSTOP test in pause.test.ts.
+lockBackendConformance({ describe, it, expect }, 'etcd', async () => ({ backend: backend('conformance/') }));
 
 describe('EtcdLockBackend', () => {
   it('grants one holder, answers busy to others, and tokens increase across holders', async () => {
