@@ -1,0 +1,13 @@
+/**
+ * Redis backends for `faultline/coord` (`faultline/redis`): a single-instance lock (and election)
+ * backend, a semaphore backend and Redlock over independent servers. ioredis is an optional peer
+ * dependency: pass your own `Redis` or `Cluster` client in.
+ *
+ * @module
+ */
+export { RedisLockBackend } from './lock.js';
+export { RedisSemaphoreBackend } from './semaphore.js';
+export type { RedisBackendOptions, RedisClient } from './options.js';
+export type { SubscriberClient } from './notify.js';
+export { RedlockBackend } from './redlock.js';
+export type { RedlockNode, RedlockOptions } from './redlock.js';

@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { isTooManyWaitersError } from '../../coord/errors.js';
+import type { SubscriberClient } from './notify.js';
+import { ChangeHub } from './notify.js';
+
+/** A subscriber whose SUBSCRIBE confirmations and messages the test delivers by hand. */
+class FakeSubscriber implements SubscriberClient {
+  readonly subscribed: string[] = [];
+  readonly unsubscribed: string[] = [];
+  private readonly confirms: (() => void)[] = [];
+  private readonly listeners = new Map<string, ((...args: never[]) => void)[]>();
+  disconnected = false;
+
+  subscribe(...channels: string[]): Promise<unknown> {
+    this.subscribed.push(...channels);
+    return new Promise((resolve) => this.confirms.push(() => resolve(channels.length)));
+  }
+  unsubscribe(...channels: string[]): Promise<unknown> {
+    this.unsubscribed.push(...channels);
+    return Promise.resolve();
+  }
+  on(event: string, listener: (...args: never[]) => void): unknown {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return this;
+  }
+  disconnect(): void {
+    this.disconnected = true;
+  }
+  confirmAll(): void {
+    for (const c of this.confirms.splice(0)) c();
+  }
+  emit(event: string, ...args: unknown[]): void {
+    for (const l of this.listeners.get(event) ?? []) (l as (...a: unknown[]) => void)(...args);
+  }
+}
+
+const tick = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+function hub(maxWaiters = 100, maxSubscriptions = 100) {
+  const sub = new FakeSubscriber();
+  let opened = 0;
+  const h = new ChangeHub(
+    () => {
+      opened++;
+      return sub;
+    },
+    { maxWaiters, maxSubscriptions },
+  );
+  return { sub, h, opened: () => opened };
+}
+
+/** Tracks whether a promise settled, without awaiting it. */
+function watch(p: Promise<void>): { settled: () => string } {
+  let state = 'pending';
+  p.then(
+    () => (state = 'resolved'),
+    () => (state = 'rejected'),
+  );
+  return { settled: () => state };
+}
+
+describe('ChangeHub', () => {
+  it('wakes an early waiter when its subscription is confirmed (a release may have gone unheard)', async () => {
+    const { sub, h, opened } = hub();
+    expect(opened()).toBe(0);
+    const w = watch(h.wait('ch', 'k', new AbortController().signal));
+    expect(sub.subscribed).toEqual(['ch']);
+    await tick();
+    expect(w.settled()).toBe('pending');
+    sub.confirmAll();
+    await tick();
+    expect(w.settled()).toBe('resolved');
+    expect(h.waiting).toBe(0);
+    expect(h.subscriptions).toBe(1);
+  });
+
+  it('keeps the subscription and wakes one waiter per message, oldest first', async () => {
+    const { sub, h } = hub();
+    const first = watch(h.wait('ch', 'k', new AbortController().signal));
+    sub.confirmAll();
+    await tick();
+    expect(first.settled()).toBe('resolved');
+    const a = watch(h.wait('ch', 'k', new AbortController().signal));
+    const b = watch(h.wait('ch', 'k', new AbortController().signal));
+    expect(sub.subscribed).toEqual(['ch']);
+    sub.emit('message', 'ch', 'r');
+    await tick();
+    expect([a.settled(), b.settled()]).toEqual(['resolved', 'pending']);
+    sub.emit('message', 'other', 'r');
+    await tick();
+    expect(b.settled()).toBe('pending');
+    sub.emit('message', 'ch', 'r');
+    await tick();
+    expect(b.settled()).toBe('resolved');
+  });
+
+  it('removes an aborted waiter, so the next message wakes the one behind it', async () => {
+    const { sub, h } = hub();
+    sub.confirmAll();
+    void h.wait('ch', 'k', new AbortController().signal).catch(() => undefined);
+    sub.confirmAll();
+    await tick();
+    const controller = new AbortController();
+    const a = h.wait('ch', 'k', controller.signal);
+    const b = watch(h.wait('ch', 'k', new AbortController().signal));
+    controller.abort(new Error('stop'));
+    await expect(a).rejects.toThrow('stop');
+    sub.emit('message', 'ch', 'r');
+    await tick();
+    expect(b.settled()).toBe('resolved');
+    expect(h.waiting).toBe(0);
+  });
+
+  it('bounds waiters', async () => {
+    const { h } = hub(2);
+    const s = new AbortController();
+    void h.wait('a', 'a', s.signal).catch(() => undefined);
+    void h.wait('b', 'b', s.signal).catch(() => undefined);
+    const error = await h.wait('c', 'c', s.signal).catch((e: unknown) => e);
+    expect(isTooManyWaitersError(error)).toBe(true);
+    s.abort();
+    await tick();
+    expect(h.waiting).toBe(0);
+  });
+
+  it('unsubscribes idle channels beyond maxSubscriptions, least recently used first', async () => {
+    const { sub, h } = hub(100, 2);
+    for (const ch of ['a', 'b', 'c']) {
+      void h.wait(ch, ch, new AbortController().signal);
+      sub.confirmAll();
+      await tick();
+    }
+    expect(sub.unsubscribed).toEqual(['a']);
+    expect(h.subscriptions).toBe(2);
+  });
+
+  it('wakes every waiter after the subscriber reconnects, and on close', async () => {
+    const { sub, h } = hub();
+    const a = watch(h.wait('ch', 'k', new AbortController().signal));
+    sub.emit('ready'); // The first connection.
+    sub.confirmAll();
+    await tick();
+    const b = watch(h.wait('ch', 'k', new AbortController().signal));
+    const c = watch(h.wait('ch2', 'k2', new AbortController().signal));
+    sub.confirmAll();
+    await tick();
+    const d = watch(h.wait('ch', 'k', new AbortController().signal));
+    sub.emit('ready');
+    await tick();
+    expect([a.settled(), b.settled(), c.settled(), d.settled()]).toEqual(['resolved', 'resolved', 'resolved', 'resolved']);
+    const e = watch(h.wait('ch', 'k', new AbortController().signal));
+    h.close();
+    await tick();
+    expect(e.settled()).toBe('resolved');
+    expect(sub.disconnected).toBe(true);
+    await expect(h.wait('ch', 'k', new AbortController().signal)).rejects.toThrow(/closed/);
+  });
+});

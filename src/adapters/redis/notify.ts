@@ -1,0 +1,207 @@
+/**
+ * Event-driven waiting for the Redis backends: one subscriber connection per backend, one channel
+ * per contended key, bounded local waiters woken in arrival order.
+ *
+ * The release scripts `PUBLISH` on the key's channel in the same atomic step as the release, so a
+ * waiter hears of a release about half a round trip after it happened. A subscription is opened
+ * the first time someone waits on a key and kept afterwards (up to `maxSubscriptions`, least
+ * recently used first out), so a hot key costs one `SUBSCRIBE` in total. A waiter registered
+ * before its channel's subscription was confirmed is woken when it is (a spurious wake-up: the
+ * client rechecks), because a release in between would have gone unheard.
+ *
+ * @module
+ */
+import { abortReason } from '../../core/abort.js';
+import { AbortedError } from '../../core/errors.js';
+import { TooManyWaitersError } from '../../coord/errors.js';
+
+/** The part of an ioredis client the subscriber connection needs. */
+export interface SubscriberClient {
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
+  on(event: 'ready', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  disconnect(): void;
+}
+
+interface Waiter {
+  /** Registered before the channel's subscription was confirmed. */
+  readonly early: boolean;
+  wake(): void;
+}
+
+interface Channel {
+  status: 'none' | 'subscribing' | 'active';
+  /** FIFO: the oldest waiter is woken first. */
+  readonly waiters: Waiter[];
+}
+
+/** Limits of a {@link ChangeHub}. */
+export interface ChangeHubLimits {
+  /** Upper bound on waiters across all keys; one more throws {@link TooManyWaitersError}. */
+  readonly maxWaiters: number;
+  /** Upper bound on channels kept subscribed; idle ones beyond it are unsubscribed (LRU). */
+  readonly maxSubscriptions: number;
+}
+
+/**
+ * Waiters on pub/sub channels. The subscriber connection is opened lazily (`open`, typically
+ * `client.duplicate()`) and closed by {@link ChangeHub.close}.
+ */
+export class ChangeHub {
+  /** Insertion order is recency order: a channel is moved to the end when used. */
+  private readonly channels = new Map<string, Channel>();
+  private connection: SubscriberClient | undefined;
+  private waiterCount = 0;
+  private subscribedCount = 0;
+  private readyCount = 0;
+  private closed = false;
+
+  constructor(
+    private readonly open: () => SubscriberClient,
+    private readonly limits: ChangeHubLimits,
+  ) {}
+
+  /** Number of waiters currently registered. */
+  get waiting(): number {
+    return this.waiterCount;
+  }
+
+  /** Number of channels subscribed or being subscribed. */
+  get subscriptions(): number {
+    return this.subscribedCount;
+  }
+
+  /**
+   * Resolves on the next message on `channel` addressed to this waiter (one message wakes one
+   * waiter, oldest first), when the subscription is confirmed for an early waiter, or when the
+   * subscriber reconnects; rejects with the signal's reason on abort.
+   */
+  wait(channel: string, key: string, signal: AbortSignal): Promise<void> {
+    if (signal.aborted) return Promise.reject(abortReason(signal));
+    if (this.closed) return Promise.reject(new AbortedError('the Redis backend is closed'));
+    if (this.waiterCount >= this.limits.maxWaiters) {
+      return Promise.reject(new TooManyWaitersError(key, this.limits.maxWaiters));
+    }
+    const state = this.touch(channel);
+    return new Promise<void>((resolve, reject) => {
+      const leave = (): void => {
+        signal.removeEventListener('abort', onAbort);
+        const i = state.waiters.indexOf(waiter);
+        if (i >= 0) state.waiters.splice(i, 1);
+        this.waiterCount--;
+        this.forgetIfIdle(channel, state);
+      };
+      const waiter: Waiter = {
+        early: state.status !== 'active',
+        wake: () => {
+          leave();
+          resolve();
+        },
+      };
+      const onAbort = (): void => {
+        leave();
+        reject(abortReason(signal));
+      };
+      state.waiters.push(waiter);
+      this.waiterCount++;
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.subscribe(channel, state);
+    });
+  }
+
+  /** Wakes every waiter (their next call fails: the backend is closed) and disconnects the subscriber. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const state of this.channels.values()) {
+      for (const w of [...state.waiters]) w.wake();
+    }
+    this.channels.clear();
+    this.subscribedCount = 0;
+    this.connection?.disconnect();
+    this.connection = undefined;
+  }
+
+  private touch(channel: string): Channel {
+    let state = this.channels.get(channel);
+    if (state === undefined) state = { status: 'none', waiters: [] };
+    else this.channels.delete(channel);
+    this.channels.set(channel, state);
+    return state;
+  }
+
+  private forgetIfIdle(channel: string, state: Channel): void {
+    if (state.status === 'none' && state.waiters.length === 0 && this.channels.get(channel) === state) {
+      this.channels.delete(channel);
+    }
+  }
+
+  private conn(): SubscriberClient {
+    if (this.connection !== undefined) return this.connection;
+    const c = this.open();
+    c.on('error', () => undefined); // Reconnects are ioredis's job; 'ready' below wakes everyone.
+    c.on('message', (channel, _message) => this.onMessage(channel));
+    c.on('ready', () => {
+      // After a reconnect, messages sent while disconnected are lost: wake everyone to recheck.
+      if (this.readyCount++ > 0) this.wakeAll();
+    });
+    this.connection = c;
+    return c;
+  }
+
+  private subscribe(channel: string, state: Channel): void {
+    if (state.status !== 'none') return;
+    state.status = 'subscribing';
+    this.subscribedCount++;
+    const connection = this.conn();
+    const settle = (): void => {
+      if (this.closed || this.channels.get(channel) !== state) return;
+      for (const w of state.waiters.filter((x) => x.early)) w.wake();
+    };
+    connection.subscribe(channel).then(
+      () => {
+        if (state.status === 'subscribing') state.status = 'active';
+        settle();
+      },
+      () => {
+        // Failed (disconnected, closing): forget it so the next wait retries, and let waiters recheck.
+        if (state.status === 'subscribing' && this.channels.get(channel) === state) {
+          state.status = 'none';
+          this.subscribedCount--;
+        }
+        settle();
+        this.forgetIfIdle(channel, state);
+      },
+    );
+    this.evict();
+  }
+
+  private onMessage(channel: string): void {
+    const state = this.channels.get(channel);
+    state?.waiters[0]?.wake();
+  }
+
+  private wakeAll(): void {
+    for (const state of this.channels.values()) {
+      for (const w of [...state.waiters]) w.wake();
+    }
+  }
+
+  /** Unsubscribes the least recently used idle channels beyond `maxSubscriptions`. */
+  private evict(): void {
+    let excess = this.subscriptions - this.limits.maxSubscriptions;
+    if (excess <= 0) return;
+    const drop: string[] = [];
+    for (const [channel, state] of this.channels) {
+      if (excess <= 0) break;
+      if (state.status === 'none' || state.waiters.length > 0) continue;
+      drop.push(channel);
+      excess--;
+    }
+    for (const channel of drop) this.channels.delete(channel);
+    this.subscribedCount -= drop.length;
+    if (drop.length > 0) this.connection?.unsubscribe(...drop).catch(() => undefined);
+  }
+}

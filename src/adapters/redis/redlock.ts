@@ -1,0 +1,317 @@
+/**
+ * Redlock: a lock over N independent Redis servers, granted when a quorum grants it in time.
+ *
+ * @module
+ */
+import { anySignal } from '../../core/abort.js';
+import { AbortedError } from '../../core/errors.js';
+import type { Runtime } from '../../core/runtime.js';
+import { systemRuntime } from '../../core/system.js';
+import { integerIn, nonNegative, rangeError } from '../../core/validate.js';
+import { BackendUnavailableError } from '../../coord/errors.js';
+import type {
+  AcquireResult,
+  BackendGuarantees,
+  CallOptions,
+  ExtendResult,
+  Holder,
+  LockBackend,
+} from '../../coord/types.js';
+import { RedisLockBackend } from './lock.js';
+import type { RedisBackendOptions, RedisClient } from './options.js';
+
+/**
+ * One Redlock instance: a lock backend that can also extend by owner alone and raise a grant's
+ * token ({@link RedisLockBackend} is one).
+ */
+export interface RedlockNode extends LockBackend {
+  extendOwner(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<ExtendResult>;
+  raiseToken(key: string, owner: string, token: bigint, options: CallOptions): Promise<boolean>;
+}
+
+/** Options of {@link RedlockBackend}. */
+export interface RedlockOptions {
+  /**
+   * How many instances must grant (default: a majority, ⌊N/2⌋ + 1). Must be in [⌊N/2⌋ + 1, N]: less
+   * than a majority lets two clients hold the lock at once. More tolerates fewer failed instances.
+   */
+  quorum?: number;
+  /**
+   * Clock drift allowance as a fraction of the TTL (default 0.01, as in the Redlock description).
+   * A grant is valid for `ttl − elapsed − (ttl × driftFactor + driftMarginMs)`; must be in [0, 0.5).
+   */
+  driftFactor?: number;
+  /** Constant drift allowance, in ms (default 2, as in the Redlock description). */
+  driftMarginMs?: number;
+  /** Monotonic clock for the elapsed time and timers bounding calls (default: the system runtime). */
+  runtime?: Runtime;
+}
+
+/** Upper bound on a `holder()` or `release()` call to one instance, in ms (the caller's signal usually ends it sooner). */
+const CALL_BOUND_MS = 30_000;
+
+/**
+ * A {@link LockBackend} over N independent Redis servers, following the Redlock description
+ * (redis.io, "Distributed Locks with Redis"): send the grant to every instance at once, succeed
+ * once a quorum granted and `ttl − elapsed − drift > 0`, otherwise release everywhere. It returns
+ * as soon as the quorum has answered, without waiting for a slow minority, and releases partial
+ * grants (including ones that arrive late).
+ *
+ * Fencing tokens. Each instance has its own counter, and independent counters are not one
+ * monotonic sequence: a quorum's tokens can be lower than the previous holder's (Kleppmann, "How
+ * to do distributed locking", 2016). The grant's token is the *maximum* of the quorum's counters,
+ * and when fewer than a quorum already had it, a second round raises the token (and the counter)
+ * on the granting instances to that maximum before the grant counts. Any two quorums intersect, so
+ * the next holder's quorum contains an instance whose counter is at least this token, and its
+ * token is strictly greater. That holds only while no instance forgets: an instance restarted
+ * without durable storage, or failed over to an asynchronous replica, loses grants and counter
+ * increments, and then two holders can overlap *and* a later holder can get a smaller token. It
+ * also relies on the processes' pauses and clock rates staying within the drift allowance. If that
+ * is not acceptable, use a consensus backend (etcd) and fence the storage.
+ *
+ * @example
+ * import { Redis } from 'ioredis';
+ * import { Lock } from 'faultline/coord';
+ * import { RedlockBackend } from 'faultline/redis';
+ *
+ * const backend = RedlockBackend.fromClients([new Redis(7001), new Redis(7002), new Redis(7003)]);
+ * const lock = new Lock(backend);
+ * await using lease = await lock.acquire('report', { ttlMs: 10_000 });
+ */
+export class RedlockBackend implements LockBackend {
+  readonly name: string = 'redlock';
+  readonly guarantees: BackendGuarantees = Object.freeze({ fifo: false, durable: false, consensus: false });
+  /** The number of grants needed. */
+  readonly quorum: number;
+  private readonly nodes: readonly RedlockNode[];
+  private readonly driftFactor: number;
+  private readonly driftMarginMs: number;
+  private readonly runtime: Runtime;
+  private readonly owned: readonly { close(): void }[];
+
+  /**
+   * @param nodes the instances, one per independent Redis server (typically 3 or 5).
+   * @param options see {@link RedlockOptions}.
+   */
+  constructor(nodes: readonly RedlockNode[], options: RedlockOptions = {}, owned: readonly { close(): void }[] = []) {
+    if (!Array.isArray(nodes) || nodes.length === 0) throw rangeError('nodes.length', 'at least 1', nodes.length);
+    const n = nodes.length;
+    this.quorum = integerIn('quorum', options.quorum ?? Math.floor(n / 2) + 1, Math.floor(n / 2) + 1, n);
+    const driftFactor = options.driftFactor ?? 0.01;
+    if (!(driftFactor >= 0 && driftFactor < 0.5)) throw rangeError('driftFactor', 'a number in [0, 0.5)', driftFactor);
+    this.driftFactor = driftFactor;
+    this.driftMarginMs = nonNegative('driftMarginMs', options.driftMarginMs ?? 2);
+    this.runtime = options.runtime ?? systemRuntime();
+    this.nodes = [...nodes];
+    this.owned = owned;
+  }
+
+  /**
+   * A Redlock over `clients` (independent servers, not a cluster), with a {@link RedisLockBackend}
+   * per client; `close()` closes those (not the clients).
+   */
+  static fromClients(
+    clients: readonly RedisClient[],
+    options: RedlockOptions & RedisBackendOptions = {},
+  ): RedlockBackend {
+    const nodes = clients.map((c) => new RedisLockBackend(c, options));
+    return new RedlockBackend(nodes, options, nodes);
+  }
+
+  /** Validity left of a grant whose requests were sent at `startMs`: `ttl − elapsed − drift`, in ms. */
+  validityMs(ttlMs: number, startMs: number): number {
+    const elapsed = this.runtime.clock.monotonicMs() - startMs;
+    return ttlMs - elapsed - (ttlMs * this.driftFactor + this.driftMarginMs);
+  }
+
+  async tryAcquire(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+    const startMs = this.runtime.clock.monotonicMs();
+    const n = this.nodes.length;
+    const granted = (r: AcquireResult): boolean => r.kind === 'acquired';
+    const round = await this.quorumOf((node, o) => node.tryAcquire(key, owner, ttlMs, o), granted, options.signal, ttlMs);
+    const tokens: { node: number; token: bigint }[] = [];
+    const busy: (number | undefined)[] = [];
+    for (const { node, value } of round.answers) {
+      if (value.kind === 'acquired') tokens.push({ node, token: value.token });
+      else busy.push(value.retryAfterMs);
+    }
+    let result: AcquireResult | undefined;
+    try {
+      if (tokens.length >= this.quorum) {
+        const token = await this.agreeOnToken(key, owner, tokens, options.signal);
+        const valid = token !== undefined && this.validityMs(ttlMs, startMs) > 0;
+        result = valid ? { kind: 'acquired', token, ttlMs } : { kind: 'busy', retryAfterMs: 0 };
+      } else {
+        result = this.notGranted(busy, tokens.length, round.failed);
+      }
+    } finally {
+      // Give back partial grants, including ones still in flight (a release queues behind them).
+      const partial = tokens.length > 0 || round.answers.length + round.failed < n;
+      if (result === undefined || (result.kind === 'busy' && partial)) this.releaseEverywhere(key, owner);
+    }
+    return result;
+  }
+
+  /** The answer when no quorum granted: `busy` if the others said so, unknown if errors decided it. */
+  private notGranted(busy: readonly (number | undefined)[], granted: number, failed: number): AcquireResult {
+    if (busy.length <= this.nodes.length - this.quorum) {
+      throw new BackendUnavailableError('tryAcquire', `${failed} of ${this.nodes.length} Redlock instances failed`);
+    }
+    if (granted > 0) return { kind: 'busy', retryAfterMs: 0 };
+    // The lock is free again once a quorum of instances expired it: the quorum-th smallest TTL.
+    const known = busy.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+    return { kind: 'busy', retryAfterMs: known.length >= this.quorum ? known[this.quorum - 1] : undefined };
+  }
+
+  /**
+   * The grant's token: the maximum of the quorum's tokens. Instances that issued less are raised to
+   * it until a quorum holds it; answers undefined when that fails.
+   */
+  private async agreeOnToken(
+    key: string,
+    owner: string,
+    tokens: readonly { node: number; token: bigint }[],
+    signal: AbortSignal,
+  ): Promise<bigint | undefined> {
+    let max = 0n;
+    for (const t of tokens) if (t.token > max) max = t.token;
+    const atMax = tokens.filter((t) => t.token === max).length;
+    if (atMax >= this.quorum) return max;
+    const lower = tokens.filter((t) => t.token !== max);
+    const raised = await Promise.allSettled(lower.map((t) => this.nodeAt(t.node).raiseToken(key, owner, max, { signal })));
+    const ok = raised.filter((r) => r.status === 'fulfilled' && r.value).length;
+    return atMax + ok >= this.quorum ? max : undefined;
+  }
+
+  async extend(key: string, owner: string, _token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+    const startMs = this.runtime.clock.monotonicMs();
+    const ok = (r: ExtendResult): boolean => r.kind === 'extended';
+    const round = await this.quorumOf((node, o) => node.extendOwner(key, owner, ttlMs, o), ok, options.signal, ttlMs);
+    const results = round.answers.map((a) => a.value);
+    if (results.filter(ok).length >= this.quorum) {
+      if (this.validityMs(ttlMs, startMs) > 0) return { kind: 'extended', ttlMs };
+      throw new BackendUnavailableError('extend', 'the Redlock quorum answered too late');
+    }
+    const lost = results.filter((r): r is Extract<ExtendResult, { kind: 'lost' }> => r.kind === 'lost');
+    if (lost.length > this.nodes.length - this.quorum) {
+      return { kind: 'lost', reason: lost.some((r) => r.reason === 'stolen') ? 'stolen' : 'expired' };
+    }
+    throw new BackendUnavailableError('extend', `${round.failed} of ${this.nodes.length} Redlock instances failed`);
+  }
+
+  /**
+   * Calls every node at once; settles with the answers so far as soon as the `good` answers reach
+   * the quorum or can no longer reach it, without waiting for a slow minority.
+   */
+  private quorumOf<T>(
+    call: (node: RedlockNode, options: CallOptions) => Promise<T>,
+    good: (value: T) => boolean,
+    signal: AbortSignal,
+    boundMs: number,
+  ): Promise<{ answers: { node: number; value: T }[]; failed: number }> {
+    const n = this.nodes.length;
+    const answers: { node: number; value: T }[] = [];
+    let goodCount = 0;
+    let failed = 0;
+    return new Promise((resolve) => {
+      let done = false;
+      const check = (): void => {
+        const bad = answers.length - goodCount + failed;
+        if (done || (goodCount < this.quorum && n - bad >= this.quorum)) return;
+        done = true;
+        resolve({ answers: [...answers], failed });
+      };
+      const bounded = this.boundedSignal(signal, boundMs);
+      let pending = n;
+      this.nodes.forEach((node, i) => {
+        call(node, { signal: bounded.signal })
+          .then(
+            (value) => {
+              answers.push({ node: i, value });
+              if (good(value)) goodCount++;
+            },
+            () => void failed++,
+          )
+          .finally(() => {
+            if (--pending === 0) bounded.dispose();
+            check();
+          });
+      });
+    });
+  }
+
+  /**
+   * Releases on every instance; settles once a quorum answered (a hung minority is not awaited) and
+   * throws only when too many failed to know the lock is free.
+   */
+  async release(key: string, owner: string, options: CallOptions): Promise<void> {
+    const round = await this.quorumOf((node, o) => node.release(key, owner, o), () => true, options.signal, CALL_BOUND_MS);
+    if (round.failed > this.nodes.length - this.quorum) {
+      throw new BackendUnavailableError('release', `${round.failed} of ${this.nodes.length} Redlock instances failed`);
+    }
+  }
+
+  /** Releases on every node in the background (partial or too-late grants); errors are ignored. */
+  private releaseEverywhere(key: string, owner: string): void {
+    const bounded = this.boundedSignal(undefined, 10_000);
+    void Promise.allSettled(this.nodes.map((node) => node.release(key, owner, { signal: bounded.signal }))).then(() =>
+      bounded.dispose(),
+    );
+  }
+
+  /**
+   * The owner holding `key` on at least a quorum of instances, with the highest of their tokens and
+   * the quorum-th longest remaining time; `null` when no owner has a quorum among the answers
+   * (it answers once a quorum of instances reported a holder, or too few can).
+   */
+  async holder(key: string, options: CallOptions): Promise<Holder | null> {
+    const round = await this.quorumOf((node, o) => node.holder(key, o), (h) => h !== null, options.signal, CALL_BOUND_MS);
+    const byOwner = new Map<string, Holder[]>();
+    for (const { value: h } of round.answers) if (h !== null) byOwner.set(h.owner, [...(byOwner.get(h.owner) ?? []), h]);
+    for (const [owner, held] of byOwner) {
+      if (held.length < this.quorum) continue;
+      const remaining = held.map((h) => h.remainingMs).sort((a, b) => b - a);
+      const token = held.reduce((m, h) => (h.token > m ? h.token : m), 0n);
+      return { owner, token, remainingMs: remaining[this.quorum - 1] ?? 0 };
+    }
+    return null;
+  }
+
+  /** Resolves when any instance reports a change of `key`; rejects only when all of them fail. */
+  waitForChange(key: string, options: CallOptions): Promise<void> {
+    const local = new AbortController();
+    const signal = anySignal(options.signal, local.signal) as AbortSignal;
+    const waits = this.nodes.map((node) => node.waitForChange(key, { signal }));
+    return Promise.any(waits).then(
+      () => local.abort(new AbortedError('another instance reported the change')),
+      (error: unknown) => {
+        local.abort(new AbortedError('wait failed'));
+        throw options.signal.aborted ? options.signal.reason : error instanceof AggregateError ? error.errors[0] : error;
+      },
+    );
+  }
+
+  /** Closes the instances this backend created ({@link RedlockBackend.fromClients}). */
+  close(): void {
+    for (const o of this.owned) o.close();
+  }
+
+  private nodeAt(i: number): RedlockNode {
+    const node = this.nodes[i];
+    if (node === undefined) throw new RangeError(`no Redlock node ${i}`);
+    return node;
+  }
+
+  /**
+   * A signal that aborts with `outer` or after `ms`, so a call to a hung instance (one the quorum
+   * did not need) is abandoned after the grant would have expired anyway.
+   */
+  private boundedSignal(outer: AbortSignal | undefined, ms: number): { signal: AbortSignal; dispose(): void } {
+    const controller = new AbortController();
+    const cancel = this.runtime.timers.setTimer(ms, () =>
+      controller.abort(new BackendUnavailableError('redlock', `no answer within ${ms} ms`)),
+    );
+    const signal = anySignal(outer, controller.signal) as AbortSignal;
+    return { signal, dispose: cancel };
+  }
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { isBackendUnavailableError } from '../../coord/errors.js';
+import type { ScriptClient } from './scripts.js';
+import { LOCK_ACQUIRE, luaScript, ScriptRunner } from './scripts.js';
+
+/** A client that knows scripts only after an EVAL, like a Redis after SCRIPT FLUSH. */
+function fakeClient(): ScriptClient & { calls: string[]; hang: boolean } {
+  const loaded = new Set<string>();
+  const state = {
+    calls: [] as string[],
+    hang: false,
+    evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown> {
+      state.calls.push(`evalsha ${numkeys} ${args.join(' ')}`);
+      if (state.hang) return new Promise(() => undefined);
+      if (!loaded.has(sha)) return Promise.reject(new Error('NOSCRIPT No matching script. Please use EVAL.'));
+      return Promise.resolve('ok');
+    },
+    eval(text: string, numkeys: number, ...args: (string | number)[]): Promise<unknown> {
+      state.calls.push(`eval ${numkeys} ${args.join(' ')}`);
+      loaded.add(luaScript('x', text).sha);
+      return Promise.resolve('ok');
+    },
+  };
+  return state;
+}
+
+const signal = (): AbortSignal => new AbortController().signal;
+
+describe('ScriptRunner', () => {
+  it('hashes scripts with SHA1', () => {
+    expect(luaScript('t', 'return 1').sha).toBe('e0e1f9fabfc9d4800c877a703b823ac0578ff8db');
+    expect(LOCK_ACQUIRE.sha).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('falls back to EVAL on NOSCRIPT, then uses EVALSHA', async () => {
+    const client = fakeClient();
+    const runner = new ScriptRunner(client);
+    expect(await runner.run('op', LOCK_ACQUIRE, ['a', 'b'], ['o', 10], signal())).toBe('ok');
+    expect(await runner.run('op', LOCK_ACQUIRE, ['a', 'b'], ['o', 10], signal())).toBe('ok');
+    expect(client.calls).toEqual(['evalsha 2 a b o 10', 'eval 2 a b o 10', 'evalsha 2 a b o 10']);
+  });
+
+  it('rejects with the signal reason when the server does not answer', async () => {
+    const client = fakeClient();
+    client.hang = true;
+    const controller = new AbortController();
+    const pending = new ScriptRunner(client).run('op', LOCK_ACQUIRE, ['a', 'b'], [], controller.signal);
+    controller.abort(new Error('deadline'));
+    await expect(pending).rejects.toThrow('deadline');
+  });
+
+  it('wraps other failures as BackendUnavailableError naming the operation', async () => {
+    const client: ScriptClient = {
+      evalsha: () => Promise.reject(new Error('Connection is closed.')),
+      eval: () => Promise.reject(new Error('unused')),
+    };
+    const error = await new ScriptRunner(client).run('extend', LOCK_ACQUIRE, ['a'], [], signal()).catch((e: unknown) => e);
+    expect(isBackendUnavailableError(error)).toBe(true);
+    expect((error as Error).message).toBe('extend: Connection is closed.');
+  });
+});
