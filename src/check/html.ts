@@ -13,7 +13,7 @@ import type { Model, ModelInput, ModelOutput } from './model.js';
 export interface HtmlOptions {
   /** Page title. Default: "faultline check". */
   readonly title?: string;
-  /** Horizontal pixels per distinct event time (default 24); hover a bar for its full label. */
+  /** Horizontal pixels per distinct event time (default: 24 to 90, wider for short histories); hover a bar for its full label. */
   readonly pxPerStep?: number;
 }
 
@@ -65,8 +65,10 @@ interface Layout {
   readonly lanes: Map<string, number>;
 }
 
-function layout(ops: readonly Operation[], px: number): Layout {
+function layout(ops: readonly Operation[], pxPerStep: number | undefined): Layout {
   const times = [...new Set(ops.flatMap((op) => [op.call, op.ret]).filter(Number.isFinite))].sort((a, b) => a - b);
+  // Short histories get room for their labels; long ones scroll.
+  const px = pxPerStep ?? Math.max(24, Math.min(90, Math.floor(1200 / Math.max(1, times.length))));
   const rank = new Map(times.map((t, i) => [t, i]));
   const end = times.length + 1;
   const x = (time: number): number => 40 + (Number.isFinite(time) ? (rank.get(time) ?? 0) : end) * px;
@@ -154,7 +156,7 @@ var bar=document.querySelector('.op[data-id="'+id+'"]');if(bar&&t!==bar)bar.scro
  */
 export function renderHtml<S>(operations: readonly Operation[], result: CheckResult, model: Model<S>, options: HtmlOptions = {}): string {
   const ops = result.kind === 'illegal' ? result.counterexample.operations : operations;
-  const lay = layout(ops, options.pxPerStep ?? 24);
+  const lay = layout(ops, options.pxPerStep);
   const lanes = [...lay.lanes.entries()]
     .map(([p, i]) => `<div class="lane" style="top:${i * 30}px;width:${lay.width}px">&nbsp;p${escapeHtml(p)}</div>`)
     .join('');
