@@ -1,0 +1,91 @@
+/**
+ * Leader election on a real 3-member etcd cluster while members die: exactly one leader per term,
+ * terms (create revisions) increase with every new leader, and observers see the leader.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Etcd3 } from 'etcd3';
+import { EtcdLockBackend } from '../../src/adapters/etcd/index.js';
+import { Election } from '../../src/coord/election.js';
+import type { Leadership } from '../../src/coord/types.js';
+import { etcd } from '../services/index.js';
+import type { EtcdCluster } from '../services/index.js';
+
+let cluster: EtcdCluster;
+
+beforeAll(async () => {
+  cluster = await etcd({ members: 3 });
+});
+
+afterAll(async () => {
+  await cluster?.cleanup();
+});
+
+interface Candidate {
+  readonly id: string;
+  readonly client: Etcd3;
+  readonly backend: EtcdLockBackend;
+  readonly election: Election;
+}
+
+function candidate(id: string): Candidate {
+  const client = new Etcd3({ hosts: cluster.endpoints });
+  const backend = new EtcdLockBackend({ client, prefix: 'election/' });
+  const election = new Election(backend, {
+    key: 'primary',
+    candidateId: id,
+    leaseDurationMs: 3000,
+    renewDeadlineMs: 2000,
+    retryPeriodMs: 500,
+    callTimeoutMs: 1500,
+  });
+  return { id, client, backend, election };
+}
+
+describe('Election over a 3-member etcd cluster', () => {
+  it('elects one leader per term with increasing terms while members are killed', async () => {
+    const candidates = ['a', 'b', 'c'].map(candidate);
+    const elected: { id: string; term: bigint }[] = [];
+    for (const c of candidates) c.election.onElected((l) => elected.push({ id: c.id, term: l.term }));
+    const observed: string[] = [];
+    const observer = candidates[0]!.election.observe((e) => {
+      if (e.kind === 'leader') observed.push(e.candidateId);
+    });
+    try {
+      const campaigns = new Map<string, Promise<Leadership>>();
+      const campaign = (c: Candidate) => campaigns.set(c.id, c.election.campaign());
+      for (const c of candidates) campaign(c);
+      for (let round = 0; round < 4; round++) {
+        const [winnerId, leadership] = await Promise.race(
+          [...campaigns].map(([id, p]) => p.then((l) => [id, l] as const)),
+        );
+        campaigns.delete(winnerId);
+        // Exactly one candidate believes it leads.
+        const leaders = candidates.filter((c) => c.election.leadership !== undefined);
+        expect(leaders.map((c) => c.id)).toEqual([winnerId]);
+        // Kill one etcd member (a different one each round) while the others wait to take over.
+        const victim = cluster.members[round % 3]!;
+        await victim.kill();
+        const winner = candidates.find((c) => c.id === winnerId)!;
+        await leadership.extend();
+        await winner.election.resign();
+        expect(leadership.valid).toBe(false);
+        campaign(winner);
+        victim.launch();
+        await victim.waitHealthy();
+      }
+      await Promise.race(campaigns.values());
+    } finally {
+      observer.dispose();
+      for (const c of candidates) {
+        await c.election.close();
+        await c.backend.close();
+        c.client.close();
+      }
+    }
+    expect(elected.length).toBeGreaterThanOrEqual(5);
+    const terms = elected.map((e) => e.term);
+    for (let i = 1; i < terms.length; i++) expect(terms[i]!).toBeGreaterThan(terms[i - 1]!);
+    expect(new Set(terms).size).toBe(terms.length);
+    expect(observed.length).toBeGreaterThan(0);
+  });
+});
