@@ -192,10 +192,15 @@ function interleave(searches: readonly Search[], opts: Options): Outcome {
 
 function partitionOf<S>(model: Model<S>, ops: readonly Operation[]): Operation[][] {
   if (model.partition === undefined) return ops.length === 0 ? [] : [reindex(ops)];
-  return model
-    .partition(ops)
-    .filter((part) => part.length > 0)
-    .map(reindex);
+  const parts = model.partition(ops).filter((part) => part.length > 0);
+  // A partition that loses or repeats operations would make any verdict meaningless.
+  const seen = new Set<Operation>();
+  for (const part of parts) for (const op of part) seen.add(op);
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  if (seen.size !== ops.length || total !== ops.length) {
+    throw rangeError(`${model.name}.partition`, `a split of the ${ops.length} operations into disjoint parts`, `${total} operations`);
+  }
+  return parts.map(reindex);
 }
 
 /** Partitions number their operations 0..n-1 for the bitsets; the original ids stay reachable. */

@@ -35,5 +35,6 @@ describe('renderHtml', () => {
     const html = renderHtml(ops, check(ops, casRegister()), casRegister());
     expect(html).toContain('The history is linearizable.');
     expect(html).not.toMatch(/<(link|img|iframe)\b|src=|https?:/);
+    expect(() => renderHtml(ops, check(ops, casRegister()), casRegister(), { pxPerStep: 0 })).toThrow(/pxPerStep/);
   });
 });

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { positive } from '../core/validate.js';
 import type { CheckResult } from './checker.js';
 import type { Operation } from './history.js';
 import type { Model, ModelInput, ModelOutput } from './model.js';
@@ -155,6 +156,7 @@ var bar=document.querySelector('.op[data-id="'+id+'"]');if(bar&&t!==bar)bar.scro
  * writeFileSync('out.html', renderHtml(history, result, model));
  */
 export function renderHtml<S>(operations: readonly Operation[], result: CheckResult, model: Model<S>, options: HtmlOptions = {}): string {
+  if (options.pxPerStep !== undefined) positive('pxPerStep', options.pxPerStep);
   const ops = result.kind === 'illegal' ? result.counterexample.operations : operations;
   const lay = layout(ops, options.pxPerStep);
   const lanes = [...lay.lanes.entries()]

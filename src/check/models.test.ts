@@ -175,5 +175,9 @@ describe('model helpers', () => {
     ];
     expect(check(h, counter).kind).toBe('legal');
     expect(check([...h.slice(0, 5), { process: 2, type: 'ok', f: 'read', value: 1 }], counter).kind).toBe('illegal');
+    const lossy: Model<{ n: number }> = { ...counter, partition: (ops) => [ops.slice(1)] };
+    expect(() => check(h, lossy)).toThrow(/counter.partition must be a split of the 3 operations/);
+    const twice: Model<{ n: number }> = { ...counter, partition: (ops) => [[...ops], [...ops]] };
+    expect(() => check(h, twice)).toThrow(/disjoint parts \(got "6 operations"\)/);
   });
 });
