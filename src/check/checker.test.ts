@@ -336,6 +336,21 @@ describe('limits', () => {
     expect(result).toMatchObject({ kind: 'unknown', reason: 'cache-limit' });
   });
 
+  it('still finds an illegal partition when another one fills its cache', () => {
+    const events: HistoryEvent[] = [];
+    for (let p = 0; p < 10; p++) events.push({ process: p, type: 'invoke', f: 'append', key: 'a', value: `${p}` });
+    for (let p = 0; p < 10; p++) events.push({ process: p, type: 'ok', f: 'append', key: 'a', value: `${p}` });
+    events.push({ process: 20, type: 'invoke', f: 'get', key: 'a', value: null });
+    events.push({ process: 20, type: 'ok', f: 'get', key: 'a', value: 'impossible' });
+    events.push({ process: 21, type: 'invoke', f: 'get', key: 'b', value: null });
+    events.push({ process: 21, type: 'ok', f: 'get', key: 'b', value: 'never written' });
+    const alone = check(events.filter((ev) => ev.key === 'a'), kv(), { maxCacheEntries: 50 });
+    expect(alone).toMatchObject({ kind: 'unknown', reason: 'cache-limit' });
+    const result = check(events, kv(), { maxCacheEntries: 50 });
+    expect(result.kind).toBe('illegal');
+    if (result.kind === 'illegal') expect(result.counterexample.operations[0]?.key).toBe('b');
+  });
+
   it('validates its options', () => {
     expect(() => check([], casRegister(), { timeoutMs: -1 })).toThrow(/timeoutMs/);
     expect(() => check([], casRegister(), { maxCacheEntries: 0 })).toThrow(/maxCacheEntries/);

@@ -174,12 +174,14 @@ type Outcome = { kind: 'legal' } | { kind: 'illegal'; partition: number } | { ki
 /** Runs the searches round-robin, one slice each, until one is illegal or all are legal. */
 function interleave(searches: readonly Search[], opts: Options): Outcome {
   let active = searches.map((_, i) => i);
+  // A partition that fills its cache is undecided, but another one may still prove illegality.
+  let full = false;
   while (active.length > 0) {
     const still: number[] = [];
     for (const i of active) {
       const status = (searches[i] as Search).run(opts.sliceSteps);
       if (status === 'illegal') return { kind: 'illegal', partition: i };
-      if (status === 'full') return { kind: 'unknown', reason: 'cache-limit' };
+      if (status === 'full') full = true;
       if (status === 'running') still.push(i);
       if (opts.runtime !== undefined && opts.runtime.clock.monotonicMs() > opts.deadline) {
         return { kind: 'unknown', reason: 'timeout' };
@@ -187,7 +189,7 @@ function interleave(searches: readonly Search[], opts: Options): Outcome {
     }
     active = still;
   }
-  return { kind: 'legal' };
+  return full ? { kind: 'unknown', reason: 'cache-limit' } : { kind: 'legal' };
 }
 
 function partitionOf<S>(model: Model<S>, ops: readonly Operation[]): Operation[][] {
