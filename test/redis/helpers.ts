@@ -1,0 +1,38 @@
+/** Helpers shared by the Redis integration tests. */
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import type { RedisServer } from '../services/index.js';
+
+/** A client that fails fast: no retries of queued commands, a short connect timeout. */
+export function client(server: RedisServer, options: RedisOptions = {}): Redis {
+  const c = new Redis({
+    host: server.host,
+    port: server.port,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 1_000,
+    retryStrategy: (times) => Math.min(times * 50, 500),
+    ...options,
+  });
+  // Tests kill servers on purpose; connection errors surface through the commands that fail.
+  c.on('error', () => undefined);
+  return c;
+}
+
+/**
+ * Makes `ms` of server time pass for every lease on `clients` without sleeping: each key under the
+ * faultline prefixes loses `ms` of its TTL (and is deleted when that is all it had left).
+ */
+export async function elapseOn(clients: readonly Redis[], ms: number): Promise<void> {
+  for (const c of clients) {
+    const keys = await c.keys('faultline:*');
+    for (const key of keys) {
+      const ttl = await c.pttl(key);
+      if (ttl < 0) continue;
+      if (ttl <= ms) await c.del(key);
+      else await c.pexpire(key, ttl - ms);
+    }
+  }
+}
+
+/** A signal that never aborts, for direct SPI calls. */
+export const call = (): { signal: AbortSignal } => ({ signal: new AbortController().signal });
