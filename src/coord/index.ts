@@ -69,3 +69,5 @@ export type {
   PgFencedWrite,
 } from './fence.js';
 export { callWithDeadline, newOwnerId, MAX_KEY_LENGTH } from './call.js';
+export { lockBackendConformance } from './conformance.js';
+export type { ConformanceFixture, TestApi } from './conformance.js';

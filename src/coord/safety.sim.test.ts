@@ -18,6 +18,7 @@ import { Scheduler, createSimRuntime } from '../sim/index.js';
 import type { SimRuntime } from '../sim/index.js';
 import { isLockLostError, isNotAcquiredError, isBackendUnavailableError } from './errors.js';
 import { FencedStore } from './fence.js';
+import { Election } from './election.js';
 import { Lock } from './lock.js';
 import { MemoryLockBackend } from './memory.js';
 import type {
@@ -31,6 +32,7 @@ import type {
 
 const KEY = 'resource';
 const SEEDS = Number(process.env['COORD_SIM_SEEDS'] ?? 1_000);
+const ELECTION_SEEDS = Number(process.env['COORD_SIM_ELECTION_SEEDS'] ?? 300);
 
 /** What the checker knows about the server's leases: recorded where the server applies them. */
 interface TruthLease {
@@ -276,18 +278,62 @@ async function worker(client: Client, lock: Lock, generation: number): Promise<v
   }
 }
 
-function startClient(client: Client, queued: boolean): void {
-  const lock = new Lock(remoteBackend(client, queued), {
-    runtime: client.runtime,
-    callTimeoutMs: 80,
-    recheckMs: 200,
-  });
-  const generation = client.generation;
-  void worker(client, lock, generation);
+type Start = (client: Client) => void;
+
+function lockClient(queued: boolean): Start {
+  return (client) => {
+    const lock = new Lock(remoteBackend(client, queued), {
+      runtime: client.runtime,
+      callTimeoutMs: 80,
+      recheckMs: 200,
+    });
+    void worker(client, lock, client.generation);
+  };
+}
+
+/** Election timing for the simulation: lease 400 ms, renew deadline 300 ms, retry period 100 ms. */
+const ELECTION_TIMING = { leaseDurationMs: 400, renewDeadlineMs: 300, retryPeriodMs: 100 };
+
+function electionClient(queued: boolean): Start {
+  return (client) => {
+    const election = new Election(remoteBackend(client, queued), {
+      key: KEY,
+      candidateId: client.name,
+      runtime: client.runtime,
+      callTimeoutMs: 80,
+      ...ELECTION_TIMING,
+    });
+    void candidate(client, election, client.generation);
+  };
+}
+
+/** A candidate: campaign, lead for a while writing with its term as the token, sometimes resign. */
+async function candidate(client: Client, election: Election, generation: number): Promise<void> {
+  const { world, runtime } = client;
+  const rng = runtime.random;
+  let n = 0;
+  while (generation === client.generation) {
+    try {
+      const leadership = await election.campaign();
+      client.lease = leadership;
+      for (let step = 1 + rng.int(4); step > 0; step--) {
+        await runtime.timers.sleep(rng.exponential(40));
+        world.probe(leadership, client.name);
+        if (!leadership.valid) break;
+        const value = `${client.name}#${generation}.${n++}`;
+        client.send(() => world.applyWrite(leadership.term, value));
+      }
+      if (rng.next() < 0.3) await election.resign();
+    } catch (error) {
+      if (!isBackendUnavailableError(error))
+        world.fail(`unexpected error in ${client.name}: ${String(error)}`);
+    }
+    await runtime.timers.sleep(rng.exponential(20));
+  }
 }
 
 /** Random faults over the run: pauses, partitions, crashes with restarts. */
-function scheduleFaults(world: World, clients: Client[], queued: boolean, untilMs: number): void {
+function scheduleFaults(world: World, clients: Client[], start: Start, untilMs: number): void {
   const { scheduler, rng } = world;
   for (let t = rng.exponential(150); t < untilMs; t += rng.exponential(150)) {
     const c = rng.pick(clients);
@@ -304,7 +350,7 @@ function scheduleFaults(world: World, clients: Client[], queued: boolean, untilM
         c.generation++;
         c.lease = undefined;
         c.runtime.timers.reset();
-        scheduler.after(lengthMs, () => startClient(c, queued));
+        scheduler.after(lengthMs, () => start(c));
       }
     });
   }
@@ -313,19 +359,24 @@ function scheduleFaults(world: World, clients: Client[], queued: boolean, untilM
 /** Runs one seed and returns its world (failures and statistics). */
 async function runSeed(
   seed: number,
-  options: { driftPpm: number; untilMs: number },
+  options: { driftPpm: number; untilMs: number; mode?: 'lock' | 'election' },
 ): Promise<World> {
   const world = new World(seed);
   const queued = world.rng.next() < 0.5;
+  const start = options.mode === 'election' ? electionClient(queued) : lockClient(queued);
   const clients = [0, 1, 2].map(
     (i) => new Client(`c${i}`, world, world.rng.float(-options.driftPpm, options.driftPpm)),
   );
-  for (const c of clients) startClient(c, queued);
-  if (process.env['COORD_SIM_NOFAULTS'] === undefined)
-    scheduleFaults(world, clients, queued, options.untilMs);
+  for (const c of clients) start(c);
+  if (process.env['COORD_SIM_NOFAULTS'] === undefined) {
+    scheduleFaults(world, clients, start, options.untilMs);
+  }
   // An auditor outside every client probes all believed-valid leases, paused clients included.
   const audit = (): void => {
     for (const c of clients) world.probe(c.lease, c.name);
+    const believers = clients.filter((c) => c.lease?.valid === true).map((c) => c.name);
+    if (believers.length > 1)
+      world.fail(`${believers.join(' and ')} both believe they hold the lease`);
     if (world.scheduler.nowMs < options.untilMs)
       world.scheduler.after(3 + world.rng.int(10), audit);
   };
@@ -372,6 +423,21 @@ describe('fenced lock safety under simulation', () => {
     expect(total.writesAccepted).toBeGreaterThan(total.writesRejected);
   }, 60_000);
 
+  it('elects at most one believed leader at a time, with increasing terms that fence writes', async () => {
+    const failures: string[] = [];
+    let grants = 0;
+    let rejected = 0;
+    for (let seed = 1; seed <= ELECTION_SEEDS && failures.length === 0; seed++) {
+      const world = await runSeed(seed, { driftPpm: 5_000, untilMs: 3_000, mode: 'election' });
+      failures.push(...world.failures);
+      grants += world.stats.grants;
+      rejected += world.stats.writesRejected;
+    }
+    expect(failures).toEqual([]);
+    expect(grants).toBeGreaterThan(ELECTION_SEEDS * 3);
+    expect(rejected).toBeGreaterThan(0);
+  }, 60_000);
+
   it('the checker catches a client clock drifting beyond the drift margin', async () => {
     // Control: with clocks 3% slow and a 1% margin, some lease must look valid after server expiry.
     let caught: string | undefined;
@@ -387,7 +453,8 @@ describe('fenced lock safety under simulation', () => {
 async function runSlowClockSeed(seed: number): Promise<World> {
   const world = new World(seed);
   const clients = [0, 1].map((i) => new Client(`c${i}`, world, -30_000));
-  for (const c of clients) startClient(c, false);
+  const start = lockClient(false);
+  for (const c of clients) start(c);
   const audit = (): void => {
     for (const c of clients) world.probe(c.lease, c.name);
     if (world.scheduler.nowMs < 2_000) world.scheduler.after(1, audit);
