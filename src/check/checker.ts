@@ -10,7 +10,7 @@ import type { Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
 import type { HistoryEvent, Operation } from './history.js';
-import { toOperations } from './history.js';
+import { HistoryError, toOperations } from './history.js';
 import type { Model } from './model.js';
 import { productModel } from './product.js';
 import type { PartialResult, Search } from './search.js';
@@ -126,6 +126,7 @@ export function check<S>(
 ): CheckResult {
   const opts = validate(options);
   const ops = isOperations(history) ? history : toOperations(history);
+  dryRun(model, ops);
   const parts = partitionOf(model, ops);
   const base = { criterion: opts.criterion, operations: ops.length, partitions: parts.length };
   const linear = parts.map((part) => new LinearizabilitySearch(part, model, opts.maxCacheEntries));
@@ -138,6 +139,25 @@ export function check<S>(
   const second = interleave([whole.search], opts);
   visited += whole.search.visited;
   return verdict(base, visited, second, [whole.ops], [whole.search]);
+}
+
+/**
+ * Steps every operation once from the initial state, so that an operation the model cannot read
+ * (an unknown `f`, a malformed argument) fails before the search, with its line.
+ */
+function dryRun<S>(model: Model<S>, ops: readonly Operation[]): void {
+  const init = model.init();
+  for (const op of ops) {
+    const input = op.key === undefined ? { f: op.f, process: op.process, value: op.input } : { f: op.f, process: op.process, key: op.key, value: op.input };
+    try {
+      model.step(init, input, { status: op.status, value: op.output });
+    } catch (error) {
+      if (error instanceof HistoryError && error.line === undefined && op.line !== undefined) {
+        throw new HistoryError(error.message, op.line);
+      }
+      throw error;
+    }
+  }
 }
 
 /**

@@ -143,7 +143,7 @@ describe('faultline check', () => {
     expect(wrongFormat.err).toMatch(/line 1/);
     const unknownOp = await cli(jepsen, '--model', 'queue');
     expect(unknownOp.code).toBe(65);
-    expect(unknownOp.err).toMatch(/no operation "write"/);
+    expect(unknownOp.err).toMatch(/line 1: the queue model has no operation "write"/);
   });
 
   it('exits 66 for a missing file', async () => {
