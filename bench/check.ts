@@ -58,7 +58,8 @@ const suite: BenchSuite = {
     'kind), not measured in this run: Go cannot run here.',
   async run({ args, log }) {
     const roundsArg = args.find((a) => a.startsWith('--rounds='));
-    const rounds = roundsArg === undefined ? 5 : Number(roundsArg.slice('--rounds='.length));
+    const asked = roundsArg === undefined ? 5 : Number(roundsArg.slice('--rounds='.length));
+    const rounds = Number.isInteger(asked) && asked > 0 ? asked : 5;
     const rows: BenchRow[] = [];
     const add = (name: string, ms: number) => {
       rows.push({ case: name, impl: 'faultline', metric: 'total time', value: ms, unit: 'ms' });
