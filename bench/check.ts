@@ -64,7 +64,8 @@ const suite: BenchSuite = {
     const add = (name: string, ms: number) => {
       rows.push({ case: name, impl: 'faultline', metric: 'total time', value: ms, unit: 'ms' });
       const ref = reference[name];
-      if (ref !== undefined) rows.push({ case: name, impl: 'porcupine', metric: 'total time', value: ref, unit: 'ms' });
+      if (ref !== undefined)
+        rows.push({ case: name, impl: 'porcupine', metric: 'total time', value: ref, unit: 'ms' });
     };
     const etcd = loadEtcd();
     log(`etcd: ${etcd.length} histories, ${rounds} rounds`);

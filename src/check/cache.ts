@@ -7,7 +7,6 @@
  * @module
  */
 
-
 /** A bounded set of (bitset, state) pairs. */
 export class ConfigurationCache<S> {
   /** Entry index + 1 per slot; 0 marks an empty slot. */

@@ -26,7 +26,8 @@ function inputOf(op: Operation) {
 function bruteForce<S>(ops: readonly Operation[], model: Model<S>, sequential: boolean): boolean {
   // `before(a, b)`: a must come before b when both are in the order.
   // An indeterminate operation never returns (ret = Infinity), so it precedes nothing.
-  const before = (a: Operation, b: Operation): boolean => a.ret < b.call && (!sequential || a.process === b.process);
+  const before = (a: Operation, b: Operation): boolean =>
+    a.ret < b.call && (!sequential || a.process === b.process);
   const search = (remaining: readonly Operation[], state: S): boolean => {
     if (remaining.every((op) => op.status === 'info')) return true;
     for (const x of remaining) {
@@ -69,7 +70,8 @@ function buildEvents(specs: readonly Spec[], schedule: readonly number[]): Histo
   const busy: (Spec | undefined)[] = [undefined, undefined, undefined];
   const events: HistoryEvent[] = [];
   let k = 0;
-  const live = (): number[] => [0, 1, 2].filter((p) => busy[p] !== undefined || (queues[p]?.length ?? 0) > 0);
+  const live = (): number[] =>
+    [0, 1, 2].filter((p) => busy[p] !== undefined || (queues[p]?.length ?? 0) > 0);
   for (let alive = live(); alive.length > 0; alive = live()) {
     const p = alive[(schedule[k++ % Math.max(1, schedule.length)] ?? 0) % alive.length] as number;
     const open = busy[p];
@@ -80,7 +82,14 @@ function buildEvents(specs: readonly Spec[], schedule: readonly number[]): Histo
       events.push({ process: p, type: 'invoke', f: s.f, value });
     } else {
       busy[p] = undefined;
-      const value = open.f === 'read' ? (open.a === 0 ? null : open.a) : open.f === 'write' ? open.a : [open.a, open.b];
+      const value =
+        open.f === 'read'
+          ? open.a === 0
+            ? null
+            : open.a
+          : open.f === 'write'
+            ? open.a
+            : [open.a, open.b];
       events.push({ process: p, type: open.status, f: open.f, value });
     }
   }
@@ -117,7 +126,9 @@ describe('check against a brute-force reference', () => {
   });
 
   it('finds both verdicts among the generated histories (the property is not vacuous)', () => {
-    const kinds = new Set(fc.sample(historyArb, { numRuns: 200, seed: 7 }).map((e) => check(e, casRegister()).kind));
+    const kinds = new Set(
+      fc.sample(historyArb, { numRuns: 200, seed: 7 }).map((e) => check(e, casRegister()).kind),
+    );
     expect([...kinds].sort()).toEqual(['illegal', 'legal']);
   });
 });
@@ -142,7 +153,12 @@ type Observe<S> = (f: string, state: S, input: unknown) => unknown;
  * Runs the steps sequentially, step i taking effect at time 10 i + 5, and widens each interval
  * around that point by a random amount: the history must stay linearizable.
  */
-function widened<S>(steps: readonly Step[], model: Model<S>, keyed: boolean, observe: Observe<S>): HistoryEvent[] {
+function widened<S>(
+  steps: readonly Step[],
+  model: Model<S>,
+  keyed: boolean,
+  observe: Observe<S>,
+): HistoryEvent[] {
   const states = new Map<string, S>();
   const timed: (HistoryEvent & { time: number; order: number })[] = [];
   steps.forEach((s, i) => {
@@ -152,14 +168,36 @@ function widened<S>(steps: readonly Step[], model: Model<S>, keyed: boolean, obs
     const slot = keyed ? String(s.key) : '';
     const state = states.get(slot) ?? model.init();
     const output = observe(s.f, state, input);
-    const r = model.step(state, { f: s.f, process: i, value: input, ...key }, { status: 'ok', value: output });
+    const r = model.step(
+      state,
+      { f: s.f, process: i, value: input, ...key },
+      { status: 'ok', value: output },
+    );
     if (!r.ok) throw new Error('the sequential execution must be legal');
     states.set(slot, r.next);
-    timed.push({ process: i, type: 'invoke', f: s.f, value: input, ...key, time: point - s.before, order: 0 });
+    timed.push({
+      process: i,
+      type: 'invoke',
+      f: s.f,
+      value: input,
+      ...key,
+      time: point - s.before,
+      order: 0,
+    });
     const type = s.info ? 'info' : 'ok';
-    timed.push({ process: i, type, f: s.f, value: s.info ? null : output, ...key, time: point + s.after, order: 1 });
+    timed.push({
+      process: i,
+      type,
+      f: s.f,
+      value: s.info ? null : output,
+      ...key,
+      time: point + s.after,
+      order: 1,
+    });
   });
-  return timed.sort((a, b) => a.time - b.time || a.order - b.order).map(({ order: _order, ...rest }) => rest);
+  return timed
+    .sort((a, b) => a.time - b.time || a.order - b.order)
+    .map(({ order: _order, ...rest }) => rest);
 }
 
 const stepsArb = (fs: readonly Step['f'][], maxLength: number) =>
@@ -177,7 +215,8 @@ const stepsArb = (fs: readonly Step['f'][], maxLength: number) =>
 
 describe('sequential executions with widened intervals', () => {
   it('are linearizable (FIFO queue)', () => {
-    const observe: Observe<readonly unknown[]> = (f, state, input) => (f === 'dequeue' ? (state[0] ?? null) : input);
+    const observe: Observe<readonly unknown[]> = (f, state, input) =>
+      f === 'dequeue' ? (state[0] ?? null) : input;
     fc.assert(
       fc.property(stepsArb(['enqueue', 'dequeue'], 40), (steps) => {
         expect(check(widened(steps, queue(), false, observe), queue()).kind).toBe('legal');
@@ -197,7 +236,8 @@ describe('sequential executions with widened intervals', () => {
   });
 
   it('are also sequentially consistent', () => {
-    const observe: Observe<readonly unknown[]> = (f, state, input) => (f === 'dequeue' ? (state[0] ?? null) : input);
+    const observe: Observe<readonly unknown[]> = (f, state, input) =>
+      f === 'dequeue' ? (state[0] ?? null) : input;
     fc.assert(
       fc.property(stepsArb(['enqueue', 'dequeue'], 12), (steps) => {
         const h = widened(steps, queue(), false, observe);
@@ -212,7 +252,12 @@ describe('sequential executions with widened intervals', () => {
 // Criteria, counterexamples, limits.
 // ---------------------------------------------------------------------------------------------
 
-const e = (process: number, type: HistoryEvent['type'], f: string, value: unknown = null): HistoryEvent => ({
+const e = (
+  process: number,
+  type: HistoryEvent['type'],
+  f: string,
+  value: unknown = null,
+): HistoryEvent => ({
   process,
   type,
   f,
@@ -222,7 +267,12 @@ const e = (process: number, type: HistoryEvent['type'], f: string, value: unknow
 describe('criteria', () => {
   // P0 writes 1 and completes; afterwards P1 reads nil. No real-time order allows that, but the
   // processes' own orders do (P1's read first): sequentially consistent, not linearizable.
-  const stale = [e(0, 'invoke', 'write', 1), e(0, 'ok', 'write', 1), e(1, 'invoke', 'read'), e(1, 'ok', 'read', null)];
+  const stale = [
+    e(0, 'invoke', 'write', 1),
+    e(0, 'ok', 'write', 1),
+    e(1, 'invoke', 'read'),
+    e(1, 'ok', 'read', null),
+  ];
 
   it('a stale read is sequentially consistent but not linearizable', () => {
     expect(check(stale, casRegister()).kind).toBe('illegal');
@@ -232,7 +282,13 @@ describe('criteria', () => {
   it('sequential consistency is checked over all keys at once (it is not compositional)', () => {
     // Each key alone is sequentially consistent (its read can come first); together they form a
     // cycle: put x < get y < put y < get x < put x.
-    const k = (process: number, type: HistoryEvent['type'], f: string, key: string, value: unknown): HistoryEvent => ({ process, type, f, key, value });
+    const k = (
+      process: number,
+      type: HistoryEvent['type'],
+      f: string,
+      key: string,
+      value: unknown,
+    ): HistoryEvent => ({ process, type, f, key, value });
     const h = [
       k(0, 'invoke', 'put', 'x', '1'),
       k(0, 'ok', 'put', 'x', '1'),
@@ -244,7 +300,13 @@ describe('criteria', () => {
       k(1, 'ok', 'get', 'x', ''),
     ];
     for (const key of ['x', 'y']) {
-      expect(check(h.filter((ev) => ev.key === key), kv(), { criterion: 'sequential' }).kind).toBe('legal');
+      expect(
+        check(
+          h.filter((ev) => ev.key === key),
+          kv(),
+          { criterion: 'sequential' },
+        ).kind,
+      ).toBe('legal');
     }
     const result = check(h, kv(), { criterion: 'sequential' });
     expect(result.kind).toBe('illegal');
@@ -252,19 +314,41 @@ describe('criteria', () => {
   });
 
   it('sequential consistency still respects each process order', () => {
-    const own = [e(0, 'invoke', 'write', 1), e(0, 'ok', 'write', 1), e(0, 'invoke', 'read'), e(0, 'ok', 'read', null)];
+    const own = [
+      e(0, 'invoke', 'write', 1),
+      e(0, 'ok', 'write', 1),
+      e(0, 'invoke', 'read'),
+      e(0, 'ok', 'read', null),
+    ];
     expect(check(own, casRegister(), { criterion: 'sequential' }).kind).toBe('illegal');
   });
 
   it('an indeterminate write may or may not have happened', () => {
-    const happened = [e(0, 'invoke', 'write', 1), e(0, 'info', 'write'), e(1, 'invoke', 'read'), e(1, 'ok', 'read', 1)];
-    const didNot = [e(0, 'invoke', 'write', 1), e(0, 'info', 'write'), e(1, 'invoke', 'read'), e(1, 'ok', 'read', null)];
+    const happened = [
+      e(0, 'invoke', 'write', 1),
+      e(0, 'info', 'write'),
+      e(1, 'invoke', 'read'),
+      e(1, 'ok', 'read', 1),
+    ];
+    const didNot = [
+      e(0, 'invoke', 'write', 1),
+      e(0, 'info', 'write'),
+      e(1, 'invoke', 'read'),
+      e(1, 'ok', 'read', null),
+    ];
     expect(check(happened, casRegister()).kind).toBe('legal');
     expect(check(didNot, casRegister()).kind).toBe('legal');
   });
 
   it('an indeterminate dequeue that cannot have happened does not block the check', () => {
-    const h = [e(0, 'invoke', 'dequeue'), e(0, 'info', 'dequeue'), e(1, 'invoke', 'enqueue', 5), e(1, 'ok', 'enqueue', 5), e(2, 'invoke', 'dequeue'), e(2, 'ok', 'dequeue', 5)];
+    const h = [
+      e(0, 'invoke', 'dequeue'),
+      e(0, 'info', 'dequeue'),
+      e(1, 'invoke', 'enqueue', 5),
+      e(1, 'ok', 'enqueue', 5),
+      e(2, 'invoke', 'dequeue'),
+      e(2, 'ok', 'dequeue', 5),
+    ];
     expect(check(h, queue()).kind).toBe('legal');
   });
 });
@@ -295,7 +379,8 @@ describe('counterexamples', () => {
     ];
     const result = check(h, kv());
     expect(result.kind).toBe('illegal');
-    if (result.kind === 'illegal') expect(result.counterexample.operations.map((op) => op.key)).toEqual(['b']);
+    if (result.kind === 'illegal')
+      expect(result.counterexample.operations.map((op) => op.key)).toEqual(['b']);
   });
 });
 
@@ -323,7 +408,11 @@ function hardHistory(n: number): HistoryEvent[] {
 
 describe('limits', () => {
   it('returns unknown when the timeout passes', () => {
-    const result = check(hardHistory(12), casRegister(), { timeoutMs: 5, runtime: tickingRuntime(), sliceSteps: 10 });
+    const result = check(hardHistory(12), casRegister(), {
+      timeoutMs: 5,
+      runtime: tickingRuntime(),
+      sliceSteps: 10,
+    });
     expect(result).toMatchObject({ kind: 'unknown', reason: 'timeout' });
   });
 
@@ -338,13 +427,19 @@ describe('limits', () => {
 
   it('still finds an illegal partition when another one fills its cache', () => {
     const events: HistoryEvent[] = [];
-    for (let p = 0; p < 10; p++) events.push({ process: p, type: 'invoke', f: 'append', key: 'a', value: `${p}` });
-    for (let p = 0; p < 10; p++) events.push({ process: p, type: 'ok', f: 'append', key: 'a', value: `${p}` });
+    for (let p = 0; p < 10; p++)
+      events.push({ process: p, type: 'invoke', f: 'append', key: 'a', value: `${p}` });
+    for (let p = 0; p < 10; p++)
+      events.push({ process: p, type: 'ok', f: 'append', key: 'a', value: `${p}` });
     events.push({ process: 20, type: 'invoke', f: 'get', key: 'a', value: null });
     events.push({ process: 20, type: 'ok', f: 'get', key: 'a', value: 'impossible' });
     events.push({ process: 21, type: 'invoke', f: 'get', key: 'b', value: null });
     events.push({ process: 21, type: 'ok', f: 'get', key: 'b', value: 'never written' });
-    const alone = check(events.filter((ev) => ev.key === 'a'), kv(), { maxCacheEntries: 50 });
+    const alone = check(
+      events.filter((ev) => ev.key === 'a'),
+      kv(),
+      { maxCacheEntries: 50 },
+    );
     expect(alone).toMatchObject({ kind: 'unknown', reason: 'cache-limit' });
     const result = check(events, kv(), { maxCacheEntries: 50 });
     expect(result.kind).toBe('illegal');
@@ -354,7 +449,9 @@ describe('limits', () => {
   it('validates its options', () => {
     expect(() => check([], casRegister(), { timeoutMs: -1 })).toThrow(/timeoutMs/);
     expect(() => check([], casRegister(), { maxCacheEntries: 0 })).toThrow(/maxCacheEntries/);
-    expect(() => check([], casRegister(), { criterion: 'strict' as 'sequential' })).toThrow(/criterion/);
+    expect(() => check([], casRegister(), { criterion: 'strict' as 'sequential' })).toThrow(
+      /criterion/,
+    );
     expect(check([], casRegister()).kind).toBe('legal');
   });
 });

@@ -92,13 +92,22 @@ function validate(options: CheckOptions): Options {
     throw rangeError('criterion', '"linearizable" or "sequential"', criterion);
   }
   const timeoutMs = options.timeoutMs;
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
+  if (
+    timeoutMs !== undefined &&
+    (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)
+  ) {
     throw rangeError('timeoutMs', 'a number >= 0', timeoutMs);
   }
-  const maxCacheEntries = integerIn('maxCacheEntries', options.maxCacheEntries ?? 2 ** 24, 1, 2 ** 30);
+  const maxCacheEntries = integerIn(
+    'maxCacheEntries',
+    options.maxCacheEntries ?? 2 ** 24,
+    1,
+    2 ** 30,
+  );
   const sliceSteps = integerIn('sliceSteps', options.sliceSteps ?? 20000, 1, 2 ** 30);
   const runtime = timeoutMs === undefined ? undefined : (options.runtime ?? systemRuntime());
-  const deadline = runtime === undefined ? Infinity : runtime.clock.monotonicMs() + (timeoutMs as number);
+  const deadline =
+    runtime === undefined ? Infinity : runtime.clock.monotonicMs() + (timeoutMs as number);
   return { criterion, deadline, runtime, maxCacheEntries, sliceSteps };
 }
 
@@ -132,7 +141,8 @@ export function check<S>(
   const linear = parts.map((part) => new LinearizabilitySearch(part, model, opts.maxCacheEntries));
   const outcome = interleave(linear, opts);
   let visited = linear.reduce((sum, s) => sum + s.visited, 0);
-  if (opts.criterion === 'linearizable' || outcome.kind === 'legal') return verdict(base, visited, outcome, parts, linear);
+  if (opts.criterion === 'linearizable' || outcome.kind === 'legal')
+    return verdict(base, visited, outcome, parts, linear);
   // Not linearizable (or undecided): search for a sequentially consistent order. Linearizable
   // histories never get here, since a linearization is a sequentially consistent order too.
   const whole = sequentialSearch(model, parts, opts);
@@ -148,7 +158,10 @@ export function check<S>(
 function dryRun<S>(model: Model<S>, ops: readonly Operation[]): void {
   const init = model.init();
   for (const op of ops) {
-    const input = op.key === undefined ? { f: op.f, process: op.process, value: op.input } : { f: op.f, process: op.process, key: op.key, value: op.input };
+    const input =
+      op.key === undefined
+        ? { f: op.f, process: op.process, value: op.input }
+        : { f: op.f, process: op.process, key: op.key, value: op.input };
     try {
       model.step(init, input, { status: op.status, value: op.output });
     } catch (error) {
@@ -165,14 +178,21 @@ function dryRun<S>(model: Model<S>, ops: readonly Operation[]): void {
  * sequentially consistent does not make the whole history so), so a partitioned model is searched
  * as the product of its partitions.
  */
-function sequentialSearch<S>(model: Model<S>, parts: readonly Operation[][], opts: Options): { ops: Operation[]; search: Search } {
+function sequentialSearch<S>(
+  model: Model<S>,
+  parts: readonly Operation[][],
+  opts: Options,
+): { ops: Operation[]; search: Search } {
   if (parts.length <= 1) {
     const ops = parts[0] ?? [];
     return { ops, search: new SequentialSearch(ops, model, opts.maxCacheEntries) };
   }
   const ops = reindex(parts.flat());
   const product = productModel(model, ops, parts);
-  return { ops, search: new SequentialSearch(ops, product.model, opts.maxCacheEntries, product.route) };
+  return {
+    ops,
+    search: new SequentialSearch(ops, product.model, opts.maxCacheEntries, product.route),
+  };
 }
 
 function verdict(
@@ -183,13 +203,21 @@ function verdict(
   searches: readonly Search[],
 ): CheckResult {
   if (outcome.kind === 'legal') return { ...base, visited, kind: 'legal' };
-  if (outcome.kind === 'unknown') return { ...base, visited, kind: 'unknown', reason: outcome.reason };
+  if (outcome.kind === 'unknown')
+    return { ...base, visited, kind: 'unknown', reason: outcome.reason };
   const index = outcome.partition;
-  const counterexample = toCounterexample(index, parts[index] ?? [], (searches[index] as Search).partial());
+  const counterexample = toCounterexample(
+    index,
+    parts[index] ?? [],
+    (searches[index] as Search).partial(),
+  );
   return { ...base, visited, kind: 'illegal', counterexample };
 }
 
-type Outcome = { kind: 'legal' } | { kind: 'illegal'; partition: number } | { kind: 'unknown'; reason: 'timeout' | 'cache-limit' };
+type Outcome =
+  | { kind: 'legal' }
+  | { kind: 'illegal'; partition: number }
+  | { kind: 'unknown'; reason: 'timeout' | 'cache-limit' };
 
 /** Runs the searches round-robin, one slice each, until one is illegal or all are legal. */
 function interleave(searches: readonly Search[], opts: Options): Outcome {
@@ -220,7 +248,11 @@ function partitionOf<S>(model: Model<S>, ops: readonly Operation[]): Operation[]
   for (const part of parts) for (const op of part) seen.add(op);
   const total = parts.reduce((sum, part) => sum + part.length, 0);
   if (seen.size !== ops.length || total !== ops.length) {
-    throw rangeError(`${model.name}.partition`, `a split of the ${ops.length} operations into disjoint parts`, `${total} operations`);
+    throw rangeError(
+      `${model.name}.partition`,
+      `a split of the ${ops.length} operations into disjoint parts`,
+      `${total} operations`,
+    );
   }
   return parts.map(reindex);
 }
@@ -230,12 +262,18 @@ function reindex(ops: readonly Operation[]): Operation[] {
   return [...ops].sort((a, b) => a.call - b.call || a.id - b.id);
 }
 
-function isOperations(history: readonly HistoryEvent[] | readonly Operation[]): history is readonly Operation[] {
+function isOperations(
+  history: readonly HistoryEvent[] | readonly Operation[],
+): history is readonly Operation[] {
   const first = history[0];
   return first !== undefined && 'status' in first && 'call' in first;
 }
 
-function toCounterexample(partition: number, ops: readonly Operation[], partial: PartialResult): Counterexample {
+function toCounterexample(
+  partition: number,
+  ops: readonly Operation[],
+  partial: PartialResult,
+): Counterexample {
   const at = (i: number): Operation => ops[i] as Operation;
   return {
     partition,

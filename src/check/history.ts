@@ -83,12 +83,16 @@ export function isHistoryError(e: unknown): e is HistoryError {
 const eventTypes: ReadonlySet<string> = new Set(['invoke', 'ok', 'fail', 'info']);
 
 /** Checks the shape of one event; throws a {@link HistoryError} naming its line or index. */
-export function validateEvent(event: unknown, where: { line?: number; index: number }): HistoryEvent {
+export function validateEvent(
+  event: unknown,
+  where: { line?: number; index: number },
+): HistoryEvent {
   const at = where.line;
   const fail = (msg: string): never => {
     throw new HistoryError(at === undefined ? `event ${where.index}: ${msg}` : msg, at);
   };
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) fail('an event must be an object');
+  if (typeof event !== 'object' || event === null || Array.isArray(event))
+    fail('an event must be an object');
   const e = event as Record<string, unknown>;
   const p = e['process'];
   if (!(typeof p === 'string' || (typeof p === 'number' && Number.isFinite(p)))) {
@@ -97,10 +101,12 @@ export function validateEvent(event: unknown, where: { line?: number; index: num
   if (typeof e['type'] !== 'string' || !eventTypes.has(e['type'])) {
     fail(`type must be invoke, ok, fail or info (got ${JSON.stringify(e['type'])})`);
   }
-  if (typeof e['f'] !== 'string' || e['f'].length === 0) fail(`f must be a non-empty string (got ${JSON.stringify(e['f'])})`);
+  if (typeof e['f'] !== 'string' || e['f'].length === 0)
+    fail(`f must be a non-empty string (got ${JSON.stringify(e['f'])})`);
   if (e['key'] !== undefined && typeof e['key'] !== 'string') fail('key must be a string');
   const time = e['time'];
-  if (time !== undefined && (typeof time !== 'number' || !Number.isFinite(time))) fail('time must be a finite number');
+  if (time !== undefined && (typeof time !== 'number' || !Number.isFinite(time)))
+    fail('time must be a finite number');
   return event as HistoryEvent;
 }
 
@@ -129,26 +135,41 @@ export function toOperations(events: readonly HistoryEvent[]): Operation[] {
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as HistoryEvent;
     const time = event.time ?? i;
-    if (time < lastTime) throw new HistoryError(`time ${time} goes backwards (previous ${lastTime})`, event.line);
+    if (time < lastTime)
+      throw new HistoryError(`time ${time} goes backwards (previous ${lastTime})`, event.line);
     lastTime = time;
     const open = pending.get(event.process);
     if (event.type === 'invoke') {
       if (open !== undefined) {
-        throw new HistoryError(`process ${String(event.process)} invokes while its ${open.event.f} is pending`, event.line);
+        throw new HistoryError(
+          `process ${String(event.process)} invokes while its ${open.event.f} is pending`,
+          event.line,
+        );
       }
       pending.set(event.process, { event, id: ops.length, call: time });
       ops.push(undefined);
       continue;
     }
     if (open === undefined) {
-      throw new HistoryError(`${event.type} ${event.f} of process ${String(event.process)} has no invocation`, event.line);
+      throw new HistoryError(
+        `${event.type} ${event.f} of process ${String(event.process)} has no invocation`,
+        event.line,
+      );
     }
     if (open.event.f !== event.f) {
-      throw new HistoryError(`${event.type} ${event.f} completes an invocation of ${open.event.f}`, event.line);
+      throw new HistoryError(
+        `${event.type} ${event.f} completes an invocation of ${open.event.f}`,
+        event.line,
+      );
     }
     pending.delete(event.process);
     const ret = event.type === 'info' ? Infinity : time;
-    ops[open.id] = makeOperation(open, event.type, event.type === 'info' ? null : (event.value ?? null), ret);
+    ops[open.id] = makeOperation(
+      open,
+      event.type,
+      event.type === 'info' ? null : (event.value ?? null),
+      ret,
+    );
   }
   for (const open of pending.values()) ops[open.id] = makeOperation(open, 'info', null, Infinity);
   return ops as Operation[];

@@ -23,7 +23,8 @@ describe('renderHtml', () => {
     const html = renderHtml(ops, result, casRegister(), { title: 'demo <1>' });
     expect(html).toContain('demo &#60;1&#62;');
     expect(html).toContain('NOT linearizable');
-    for (const name of ['write 1', 'write 2', 'read → 1', 'cas [1,5] → ?']) expect(html).toContain(name);
+    for (const name of ['write 1', 'write 2', 'read → 1', 'cas [1,5] → ?'])
+      expect(html).toContain(name);
     expect(html).toMatch(/class="op lin" data-id="0"[^>]*><b>1<\/b>/);
     expect(html).toMatch(/class="op failing" data-id="2"/);
     expect(html).toContain('Longest partial linearization (2 of 4)');
@@ -35,6 +36,8 @@ describe('renderHtml', () => {
     const html = renderHtml(ops, check(ops, casRegister()), casRegister());
     expect(html).toContain('The history is linearizable.');
     expect(html).not.toMatch(/<(link|img|iframe)\b|src=|https?:/);
-    expect(() => renderHtml(ops, check(ops, casRegister()), casRegister(), { pxPerStep: 0 })).toThrow(/pxPerStep/);
+    expect(() =>
+      renderHtml(ops, check(ops, casRegister()), casRegister(), { pxPerStep: 0 }),
+    ).toThrow(/pxPerStep/);
   });
 });

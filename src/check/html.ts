@@ -43,7 +43,11 @@ function label<S>(model: Model<S>, op: Operation): string {
  * States after each step of the partial linearization, replayed through the model (per partition
  * when the model has partitions: a sequential-consistency counterexample spans all of them).
  */
-function replay<S>(model: Model<S>, all: readonly Operation[], ops: readonly Operation[]): string[] {
+function replay<S>(
+  model: Model<S>,
+  all: readonly Operation[],
+  ops: readonly Operation[],
+): string[] {
   const show = model.describe?.state ?? ((s: S) => JSON.stringify(s) ?? String(s));
   const partOf = new Map<Operation, number>();
   (model.partition?.(all) ?? [all]).forEach((part, i) => part.forEach((op) => partOf.set(op, i)));
@@ -67,18 +71,27 @@ interface Layout {
 }
 
 function layout(ops: readonly Operation[], pxPerStep: number | undefined): Layout {
-  const times = [...new Set(ops.flatMap((op) => [op.call, op.ret]).filter(Number.isFinite))].sort((a, b) => a - b);
+  const times = [...new Set(ops.flatMap((op) => [op.call, op.ret]).filter(Number.isFinite))].sort(
+    (a, b) => a - b,
+  );
   // Short histories get room for their labels; long ones scroll.
   const px = pxPerStep ?? Math.max(24, Math.min(90, Math.floor(1200 / Math.max(1, times.length))));
   const rank = new Map(times.map((t, i) => [t, i]));
   const end = times.length + 1;
-  const x = (time: number): number => 40 + (Number.isFinite(time) ? (rank.get(time) ?? 0) : end) * px;
+  const x = (time: number): number =>
+    40 + (Number.isFinite(time) ? (rank.get(time) ?? 0) : end) * px;
   const lanes = new Map<string, number>();
-  for (const op of ops) if (!lanes.has(String(op.process))) lanes.set(String(op.process), lanes.size);
+  for (const op of ops)
+    if (!lanes.has(String(op.process))) lanes.set(String(op.process), lanes.size);
   return { x, width: x(Infinity) + 160, lanes };
 }
 
-function bars<S>(model: Model<S>, ops: readonly Operation[], result: CheckResult, lay: Layout): string {
+function bars<S>(
+  model: Model<S>,
+  ops: readonly Operation[],
+  result: CheckResult,
+  lay: Layout,
+): string {
   const cx = result.kind === 'illegal' ? result.counterexample : undefined;
   const order = new Map((cx?.linearized ?? []).map((op, i) => [op.id, i + 1]));
   const pending = new Set((cx?.pending ?? []).map((op) => op.id));
@@ -113,7 +126,10 @@ function summary<S>(model: Model<S>, result: CheckResult): string {
       return `Unknown: the check stopped (${result.reason}).`;
     case 'illegal': {
       const f = result.counterexample.failing;
-      const where = f === undefined ? '' : ` Operation #${f.id} (process ${String(f.process)}: ${label(model, f)}) cannot be placed.`;
+      const where =
+        f === undefined
+          ? ''
+          : ` Operation #${f.id} (process ${String(f.process)}: ${label(model, f)}) cannot be placed.`;
       return `The history is NOT ${what} (partition ${result.counterexample.partition}).${where}`;
     }
   }
@@ -127,8 +143,13 @@ function steps<S>(model: Model<S>, result: CheckResult): string {
     (op, i) =>
       `<li data-id="${op.id}">${escapeHtml(label(model, op))} <span class="who">process ${escapeHtml(String(op.process))}</span> <span class="state">⇒ ${escapeHtml(states[i] ?? '')}</span></li>`,
   );
-  const failing = cx.failing === undefined ? '' : `<li class="bad" data-id="${cx.failing.id}">✗ ${escapeHtml(label(model, cx.failing))} <span class="who">process ${escapeHtml(String(cx.failing.process))}</span></li>`;
-  const pending = cx.pending.map((op) => `<li class="pend" data-id="${op.id}">✗ ${escapeHtml(label(model, op))}</li>`).join('');
+  const failing =
+    cx.failing === undefined
+      ? ''
+      : `<li class="bad" data-id="${cx.failing.id}">✗ ${escapeHtml(label(model, cx.failing))} <span class="who">process ${escapeHtml(String(cx.failing.process))}</span></li>`;
+  const pending = cx.pending
+    .map((op) => `<li class="pend" data-id="${op.id}">✗ ${escapeHtml(label(model, op))}</li>`)
+    .join('');
   return `<h2>Longest partial linearization (${cx.linearized.length} of ${cx.operations.length})</h2><ol>${rows.join('')}</ol><h2>Could not be placed next</h2><ul>${failing}${pending}</ul>`;
 }
 
@@ -155,12 +176,20 @@ var bar=document.querySelector('.op[data-id="'+id+'"]');if(bar&&t!==bar)bar.scro
  * const result = check(history, model);
  * writeFileSync('out.html', renderHtml(history, result, model));
  */
-export function renderHtml<S>(operations: readonly Operation[], result: CheckResult, model: Model<S>, options: HtmlOptions = {}): string {
+export function renderHtml<S>(
+  operations: readonly Operation[],
+  result: CheckResult,
+  model: Model<S>,
+  options: HtmlOptions = {},
+): string {
   if (options.pxPerStep !== undefined) positive('pxPerStep', options.pxPerStep);
   const ops = result.kind === 'illegal' ? result.counterexample.operations : operations;
   const lay = layout(ops, options.pxPerStep);
   const lanes = [...lay.lanes.entries()]
-    .map(([p, i]) => `<div class="lane" style="top:${i * 30}px;width:${lay.width}px">&nbsp;p${escapeHtml(p)}</div>`)
+    .map(
+      ([p, i]) =>
+        `<div class="lane" style="top:${i * 30}px;width:${lay.width}px">&nbsp;p${escapeHtml(p)}</div>`,
+    )
     .join('');
   const title = escapeHtml(options.title ?? 'faultline check');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><style>${style}</style></head><body>

@@ -10,10 +10,24 @@ export type { AnyModel, Model, ModelInput, ModelOutput, StepResult } from './mod
 export { deepEqual, hashValue, hashStringFrom, fnvSeed, illegal, mix32 } from './model.js';
 export type { CheckOptions, CheckResult, Counterexample, Criterion } from './checker.js';
 export { check } from './checker.js';
-export type { KvState, ModelName, MutexState, RegisterOptions, RegisterValue, SetState } from './models.js';
+export type {
+  KvState,
+  ModelName,
+  MutexState,
+  RegisterOptions,
+  RegisterValue,
+  SetState,
+} from './models.js';
 export { casRegister, kv, modelByName, modelNames, mutex, queue, register, set } from './models.js';
 export type { HistoryFormat } from './formats/index.js';
-export { detectFormat, historyFormats, parseEdn, parseHistory, parseJepsen, parseJson } from './formats/index.js';
+export {
+  detectFormat,
+  historyFormats,
+  parseEdn,
+  parseHistory,
+  parseJepsen,
+  parseJson,
+} from './formats/index.js';
 export { EdnSyntaxError, readEdn } from './formats/edn.js';
 export type { HtmlOptions } from './html.js';
 export { renderHtml } from './html.js';

@@ -7,7 +7,9 @@ interface Event {
 }
 
 const oneLeader = invariant<Event>('one leader', (e) => e.leaders <= 1);
-const termPositive = invariant<Event>('term > 0', (e, i) => (e.term > 0 ? true : `term ${e.term} at ${i}`));
+const termPositive = invariant<Event>('term > 0', (e, i) =>
+  e.term > 0 ? true : `term ${e.term} at ${i}`,
+);
 
 describe('InvariantChecker', () => {
   it('keeps the first violation with its event index', () => {
@@ -19,7 +21,12 @@ describe('InvariantChecker', () => {
       { leaders: 1, term: 0 },
     ];
     expect(checker.observe(trace[0] as Event)).toBe(true);
-    expect(checker.observeAll(trace.slice(1))).toEqual({ name: 'one leader', index: 2, event: trace[2], message: 'one leader violated at event 2' });
+    expect(checker.observeAll(trace.slice(1))).toEqual({
+      name: 'one leader',
+      index: 2,
+      event: trace[2],
+      message: 'one leader violated at event 2',
+    });
     expect(checker.ok).toBe(false);
     expect(checker.events).toBe(3);
     expect(checker.observe({ leaders: 1, term: 0 })).toBe(false);
@@ -29,13 +36,22 @@ describe('InvariantChecker', () => {
   it('uses the message a predicate returns and counts a throw as a violation', () => {
     const checker = new InvariantChecker([termPositive]);
     expect(checker.observeAll([{ leaders: 0, term: 0 }])?.message).toBe('term 0 at 0');
-    const throwing = new InvariantChecker([invariant<Event>('boom', () => { throw new Error('no state'); })]);
+    const throwing = new InvariantChecker([
+      invariant<Event>('boom', () => {
+        throw new Error('no state');
+      }),
+    ]);
     expect(throwing.observeAll([{ leaders: 0, term: 1 }])?.message).toBe('boom: threw no state');
   });
 
   it('holds while every predicate does', () => {
     const checker = new InvariantChecker([oneLeader, invariant<Event>('void ok', () => undefined)]);
-    expect(checker.observeAll([{ leaders: 0, term: 1 }, { leaders: 1, term: 1 }])).toBeUndefined();
+    expect(
+      checker.observeAll([
+        { leaders: 0, term: 1 },
+        { leaders: 1, term: 1 },
+      ]),
+    ).toBeUndefined();
     expect(checker.ok).toBe(true);
   });
 

@@ -26,7 +26,10 @@ export interface Invariant<E> {
  * @example
  * const oneLeader = invariant('at most one leader per term', (e: { leaders: number }) => e.leaders <= 1);
  */
-export function invariant<E>(name: string, predicate: (event: E, index: number) => InvariantOutcome): Invariant<E> {
+export function invariant<E>(
+  name: string,
+  predicate: (event: E, index: number) => InvariantOutcome,
+): Invariant<E> {
   nonEmptyString('name', name);
   if (typeof predicate !== 'function') throw rangeError('predicate', 'a function', predicate);
   return { name, predicate };

@@ -108,7 +108,9 @@ export const fnvSeed = 0x811c9dc5 | 0;
 export function hashValue(value: unknown): number {
   switch (typeof value) {
     case 'number':
-      return Number.isInteger(value) && Math.abs(value) < 2 ** 31 ? mix32(value) : hashStringFrom(fnvSeed, `n${value}`);
+      return Number.isInteger(value) && Math.abs(value) < 2 ** 31
+        ? mix32(value)
+        : hashStringFrom(fnvSeed, `n${value}`);
     case 'string':
       return hashStringFrom(0x1234567, value);
     case 'boolean':
@@ -142,7 +144,8 @@ function hashObject(value: object | null): number {
     return h | 0;
   }
   let h = 0x299f31d0;
-  for (const [k, v] of Object.entries(value)) h ^= mix32(hashValue(k) + Math.imul(hashValue(v), 31));
+  for (const [k, v] of Object.entries(value))
+    h ^= mix32(hashValue(k) + Math.imul(hashValue(v), 31));
   return h | 0;
 }
 
@@ -156,7 +159,8 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  if (a instanceof Set) return b instanceof Set && a.size === b.size && [...a].every((x) => b.has(x));
+  if (a instanceof Set)
+    return b instanceof Set && a.size === b.size && [...a].every((x) => b.has(x));
   if (a instanceof Map) {
     if (!(b instanceof Map) || a.size !== b.size) return false;
     for (const [k, v] of a) if (!b.has(k) || !deepEqual(v, b.get(k))) return false;
@@ -166,5 +170,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   const bo = b as Record<string, unknown>;
-  return ka.every((k) => Object.hasOwn(bo, k) && deepEqual((a as Record<string, unknown>)[k], bo[k]));
+  return ka.every(
+    (k) => Object.hasOwn(bo, k) && deepEqual((a as Record<string, unknown>)[k], bo[k]),
+  );
 }

@@ -24,12 +24,28 @@ describe('register', () => {
   it('reads the last write, starting from its initial value', () => {
     expect(run(register(), [['read', null, ok(null)]])).toBe(true);
     expect(run(register({ initial: 0 }), [['read', null, ok(0)]])).toBe(true);
-    expect(run(register(), [['write', 3, ok(3)], ['read', null, ok(3)]])).toBe(true);
-    expect(run(register(), [['write', 3, ok(3)], ['read', null, ok(4)]])).toBe(false);
+    expect(
+      run(register(), [
+        ['write', 3, ok(3)],
+        ['read', null, ok(3)],
+      ]),
+    ).toBe(true);
+    expect(
+      run(register(), [
+        ['write', 3, ok(3)],
+        ['read', null, ok(4)],
+      ]),
+    ).toBe(false);
   });
 
   it('ignores failed writes and failed reads', () => {
-    expect(run(register(), [['write', 3, fail], ['read', null, ok(null)], ['read', null, fail]])).toBe(true);
+    expect(
+      run(register(), [
+        ['write', 3, fail],
+        ['read', null, ok(null)],
+        ['read', null, fail],
+      ]),
+    ).toBe(true);
   });
 
   it('rejects cas, which only the CAS register has', () => {
@@ -39,18 +55,52 @@ describe('register', () => {
 
 describe('cas-register', () => {
   it('applies cas when the value matches and fails it otherwise', () => {
-    expect(run(casRegister(), [['write', 1, ok(1)], ['cas', [1, 2], ok()], ['read', null, ok(2)]])).toBe(true);
-    expect(run(casRegister(), [['write', 1, ok(1)], ['cas', [3, 2], ok()]])).toBe(false);
-    expect(run(casRegister(), [['write', 1, ok(1)], ['cas', { from: 3, to: 2 }, fail], ['read', null, ok(1)]])).toBe(true);
+    expect(
+      run(casRegister(), [
+        ['write', 1, ok(1)],
+        ['cas', [1, 2], ok()],
+        ['read', null, ok(2)],
+      ]),
+    ).toBe(true);
+    expect(
+      run(casRegister(), [
+        ['write', 1, ok(1)],
+        ['cas', [3, 2], ok()],
+      ]),
+    ).toBe(false);
+    expect(
+      run(casRegister(), [
+        ['write', 1, ok(1)],
+        ['cas', { from: 3, to: 2 }, fail],
+        ['read', null, ok(1)],
+      ]),
+    ).toBe(true);
   });
 
   it('treats a failed cas as "returned false": the value must differ from `from`', () => {
-    expect(run(casRegister(), [['write', 1, ok(1)], ['cas', [1, 2], fail]])).toBe(false);
+    expect(
+      run(casRegister(), [
+        ['write', 1, ok(1)],
+        ['cas', [1, 2], fail],
+      ]),
+    ).toBe(false);
   });
 
   it('lets an indeterminate cas take effect when it can', () => {
-    expect(run(casRegister(), [['write', 1, ok(1)], ['cas', [1, 2], info], ['read', null, ok(2)]])).toBe(true);
-    expect(run(casRegister(), [['write', 1, ok(1)], ['cas', [5, 2], info], ['read', null, ok(1)]])).toBe(true);
+    expect(
+      run(casRegister(), [
+        ['write', 1, ok(1)],
+        ['cas', [1, 2], info],
+        ['read', null, ok(2)],
+      ]),
+    ).toBe(true);
+    expect(
+      run(casRegister(), [
+        ['write', 1, ok(1)],
+        ['cas', [5, 2], info],
+        ['read', null, ok(1)],
+      ]),
+    ).toBe(true);
   });
 
   it('rejects malformed cas arguments', () => {
@@ -83,7 +133,9 @@ describe('kv', () => {
     expect(a.ok && b0.ok).toBe(true);
     if (!a.ok || !b0.ok) return;
     const b = model.step(b0.next, { f: 'append', process: 0, value: 'y' }, ok());
-    expect(b.ok && model.hash?.(b.next) === model.hash?.(a.next) && model.equal?.(b.next, a.next)).toBe(true);
+    expect(
+      b.ok && model.hash?.(b.next) === model.hash?.(a.next) && model.equal?.(b.next, a.next),
+    ).toBe(true);
   });
 
   it('partitions by key and requires one', () => {
@@ -94,13 +146,40 @@ describe('kv', () => {
 
 describe('mutex', () => {
   it('grants the lock to one owner at a time', () => {
-    expect(run(mutex(), [['acquire', 'a', ok()], ['owner', null, ok('a')], ['release', 'a', ok()], ['acquire', 'b', ok()]])).toBe(true);
-    expect(run(mutex(), [['acquire', 'a', ok()], ['acquire', 'b', ok()]])).toBe(false);
-    expect(run(mutex(), [['acquire', 'a', ok()], ['release', 'b', ok()]])).toBe(false);
+    expect(
+      run(mutex(), [
+        ['acquire', 'a', ok()],
+        ['owner', null, ok('a')],
+        ['release', 'a', ok()],
+        ['acquire', 'b', ok()],
+      ]),
+    ).toBe(true);
+    expect(
+      run(mutex(), [
+        ['acquire', 'a', ok()],
+        ['acquire', 'b', ok()],
+      ]),
+    ).toBe(false);
+    expect(
+      run(mutex(), [
+        ['acquire', 'a', ok()],
+        ['release', 'b', ok()],
+      ]),
+    ).toBe(false);
   });
 
   it('uses the invoking process as owner when none is given, and ignores failures', () => {
-    expect(run(mutex(), [['acquire', null, ok()], ['owner', null, ok(7)], ['acquire', null, fail]], 7)).toBe(true);
+    expect(
+      run(
+        mutex(),
+        [
+          ['acquire', null, ok()],
+          ['owner', null, ok(7)],
+          ['acquire', null, fail],
+        ],
+        7,
+      ),
+    ).toBe(true);
   });
 
   it('finds two clients holding the lock at once in a history', () => {
@@ -116,9 +195,27 @@ describe('mutex', () => {
 
 describe('set', () => {
   it('adds and reads elements in any order', () => {
-    expect(run(set(), [['add', 1, ok()], ['add', 2, ok()], ['read', null, ok([2, 1])], ['contains', 1, ok(true)], ['contains', 3, ok(false)]])).toBe(true);
-    expect(run(set(), [['add', 1, ok()], ['read', null, ok([1, 2])]])).toBe(false);
-    expect(run(set(), [['add', 1, fail], ['read', null, ok([])]])).toBe(true);
+    expect(
+      run(set(), [
+        ['add', 1, ok()],
+        ['add', 2, ok()],
+        ['read', null, ok([2, 1])],
+        ['contains', 1, ok(true)],
+        ['contains', 3, ok(false)],
+      ]),
+    ).toBe(true);
+    expect(
+      run(set(), [
+        ['add', 1, ok()],
+        ['read', null, ok([1, 2])],
+      ]),
+    ).toBe(false);
+    expect(
+      run(set(), [
+        ['add', 1, fail],
+        ['read', null, ok([])],
+      ]),
+    ).toBe(true);
   });
 
   it('gives equal sets equal hashes whatever the insertion order', () => {
@@ -137,8 +234,22 @@ describe('set', () => {
 
 describe('queue', () => {
   it('dequeues in FIFO order and null when empty', () => {
-    expect(run(queue(), [['dequeue', null, ok(null)], ['enqueue', 1, ok()], ['enqueue', 2, ok()], ['dequeue', null, ok(1)], ['dequeue', null, ok(2)]])).toBe(true);
-    expect(run(queue(), [['enqueue', 1, ok()], ['enqueue', 2, ok()], ['dequeue', null, ok(2)]])).toBe(false);
+    expect(
+      run(queue(), [
+        ['dequeue', null, ok(null)],
+        ['enqueue', 1, ok()],
+        ['enqueue', 2, ok()],
+        ['dequeue', null, ok(1)],
+        ['dequeue', null, ok(2)],
+      ]),
+    ).toBe(true);
+    expect(
+      run(queue(), [
+        ['enqueue', 1, ok()],
+        ['enqueue', 2, ok()],
+        ['dequeue', null, ok(2)],
+      ]),
+    ).toBe(false);
   });
 });
 
@@ -162,7 +273,9 @@ describe('model helpers', () => {
       init: () => ({ n: 0 }),
       step: (state, input, output) => {
         if (input.f === 'incr') return { ok: true, next: { n: state.n + 1 } };
-        return output.status !== 'ok' || output.value === state.n ? { ok: true, next: state } : illegal;
+        return output.status !== 'ok' || output.value === state.n
+          ? { ok: true, next: state }
+          : illegal;
       },
     };
     const h: HistoryEvent[] = [
@@ -174,7 +287,9 @@ describe('model helpers', () => {
       { process: 2, type: 'ok', f: 'read', value: 2 },
     ];
     expect(check(h, counter).kind).toBe('legal');
-    expect(check([...h.slice(0, 5), { process: 2, type: 'ok', f: 'read', value: 1 }], counter).kind).toBe('illegal');
+    expect(
+      check([...h.slice(0, 5), { process: 2, type: 'ok', f: 'read', value: 1 }], counter).kind,
+    ).toBe('illegal');
     const lossy: Model<{ n: number }> = { ...counter, partition: (ops) => [ops.slice(1)] };
     expect(() => check(h, lossy)).toThrow(/counter.partition must be a split of the 3 operations/);
     const twice: Model<{ n: number }> = { ...counter, partition: (ops) => [[...ops], [...ops]] };

@@ -29,7 +29,14 @@ function describeOperation(input: ModelInput, output: ModelOutput): string {
   const key = input.key === undefined ? '' : ` ${JSON.stringify(input.key)}`;
   const arg = input.value === null ? '' : ` ${show(input.value)}`;
   const echo = input.value !== null && deepEqual(output.value, input.value);
-  const result = output.status === 'info' ? ' → ?' : output.status === 'fail' ? ' ✗' : echo ? '' : ` → ${show(output.value)}`;
+  const result =
+    output.status === 'info'
+      ? ' → ?'
+      : output.status === 'fail'
+        ? ' ✗'
+        : echo
+          ? ''
+          : ` → ${show(output.value)}`;
   return `${input.f}${key}${arg}${result}`;
 }
 
@@ -56,7 +63,11 @@ function casArgument(value: unknown, index: 0 | 1): unknown {
   throw new HistoryError(`cas needs [from, to] or {from, to} (got ${JSON.stringify(value)})`);
 }
 
-function stepCas(state: RegisterValue, input: ModelInput, output: ModelOutput): StepResult<RegisterValue> {
+function stepCas(
+  state: RegisterValue,
+  input: ModelInput,
+  output: ModelOutput,
+): StepResult<RegisterValue> {
   // Read the arguments without allocating: this runs once per search step.
   const from = casArgument(input.value, 0);
   const to = casArgument(input.value, 1);
@@ -72,7 +83,11 @@ function stepCas(state: RegisterValue, input: ModelInput, output: ModelOutput): 
   }
 }
 
-function registerModel(name: string, withCas: boolean, options: RegisterOptions): Model<RegisterValue> {
+function registerModel(
+  name: string,
+  withCas: boolean,
+  options: RegisterOptions,
+): Model<RegisterValue> {
   const initial = options.initial ?? null;
   return {
     name,
@@ -90,7 +105,8 @@ function registerModel(name: string, withCas: boolean, options: RegisterOptions)
           return unknownFunction(name, input);
       }
     },
-    hash: (state) => (typeof state === 'number' && (state | 0) === state ? mix32(state) : hashValue(state)),
+    hash: (state) =>
+      typeof state === 'number' && (state | 0) === state ? mix32(state) : hashValue(state),
     equal: (a, b) => a === b || deepEqual(a, b),
     describe: { operation: describeOperation, state: show },
   };
@@ -128,7 +144,8 @@ export interface KvState {
 function partitionByKey(model: string, ops: readonly Operation[]): Operation[][] {
   const byKey = new Map<string, Operation[]>();
   for (const op of ops) {
-    if (op.key === undefined) throw new HistoryError(`the ${model} model needs a key on every operation`, op.line);
+    if (op.key === undefined)
+      throw new HistoryError(`the ${model} model needs a key on every operation`, op.line);
     const list = byKey.get(op.key);
     if (list === undefined) byKey.set(op.key, [op]);
     else list.push(op);
@@ -138,7 +155,8 @@ function partitionByKey(model: string, ops: readonly Operation[]): Operation[][]
 
 function text(value: unknown): string {
   if (value === null || value === undefined) return '';
-  if (typeof value !== 'string') throw new HistoryError(`kv values must be strings (got ${JSON.stringify(value)})`);
+  if (typeof value !== 'string')
+    throw new HistoryError(`kv values must be strings (got ${JSON.stringify(value)})`);
   return value;
 }
 
@@ -219,7 +237,8 @@ export interface SetState {
 }
 
 function setRead(state: SetState, value: unknown): boolean {
-  if (!Array.isArray(value)) throw new HistoryError(`a set read returns an array (got ${JSON.stringify(value)})`);
+  if (!Array.isArray(value))
+    throw new HistoryError(`a set read returns an array (got ${JSON.stringify(value)})`);
   const seen = new Set(value);
   return seen.size === state.items.size && value.every((x) => state.items.has(x));
 }
@@ -242,14 +261,22 @@ export function set(): Model<SetState> {
         case 'read':
           return output.status !== 'ok' || setRead(state, output.value) ? legal(state) : illegal;
         case 'contains':
-          return output.status !== 'ok' || output.value === state.items.has(input.value) ? legal(state) : illegal;
+          return output.status !== 'ok' || output.value === state.items.has(input.value)
+            ? legal(state)
+            : illegal;
         default:
           return unknownFunction('set', input);
       }
     },
     hash: (state) => state.hash,
-    equal: (a, b) => a.hash === b.hash && a.items.size === b.items.size && [...a.items].every((x) => b.items.has(x)),
-    describe: { operation: describeOperation, state: (s) => `{${[...s.items].map(show).join(', ')}}` },
+    equal: (a, b) =>
+      a.hash === b.hash &&
+      a.items.size === b.items.size &&
+      [...a.items].every((x) => b.items.has(x)),
+    describe: {
+      operation: describeOperation,
+      state: (s) => `{${[...s.items].map(show).join(', ')}}`,
+    },
   };
 }
 
@@ -284,7 +311,14 @@ export function queue(): Model<readonly unknown[]> {
 export type ModelName = 'register' | 'cas-register' | 'kv' | 'mutex' | 'set' | 'queue';
 
 /** Every built-in model name. */
-export const modelNames: readonly ModelName[] = ['cas-register', 'kv', 'register', 'mutex', 'set', 'queue'];
+export const modelNames: readonly ModelName[] = [
+  'cas-register',
+  'kv',
+  'register',
+  'mutex',
+  'set',
+  'queue',
+];
 
 /** A fresh built-in model by name. */
 export function modelByName(name: ModelName): Model<unknown> {

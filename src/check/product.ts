@@ -17,7 +17,11 @@ export interface Product {
 }
 
 /** Builds the product of `model` over `partitions`, for the operations `ops` (indexed as given). */
-export function productModel<S>(model: Model<S>, ops: readonly Operation[], partitions: readonly (readonly Operation[])[]): Product {
+export function productModel<S>(
+  model: Model<S>,
+  ops: readonly Operation[],
+  partitions: readonly (readonly Operation[])[],
+): Product {
   const partOf = new Map<Operation, number>();
   partitions.forEach((part, i) => part.forEach((op) => partOf.set(op, i)));
   const component = Int32Array.from(ops, (op) => partOf.get(op) ?? 0);
@@ -38,7 +42,8 @@ export function productModel<S>(model: Model<S>, ops: readonly Operation[], part
     },
     hash(state) {
       let h = 0;
-      for (let c = 0; c < state.length; c++) h = (h + mix32(hash(state[c] as S) ^ (salts[c] as number))) | 0;
+      for (let c = 0; c < state.length; c++)
+        h = (h + mix32(hash(state[c] as S) ^ (salts[c] as number))) | 0;
       return h;
     },
     equal(a, b) {

@@ -226,10 +226,18 @@ export class LinearizabilitySearch<S> extends SearchBase<S> {
 
   private recordBest(returnEntry: number): void {
     this.bestDepth = this.depth;
-    const linearized = Array.from(this.stackEntry.subarray(0, this.depth), (e) => this.opOf[e] as number);
+    const linearized = Array.from(
+      this.stackEntry.subarray(0, this.depth),
+      (e) => this.opOf[e] as number,
+    );
     const pending: number[] = [];
-    for (let e = this.next[this.head] as number; e !== returnEntry && e !== NIL; e = this.next[e] as number) {
-      if (this.match[e] !== NIL && this.opOf[e] !== this.opOf[returnEntry]) pending.push(this.opOf[e] as number);
+    for (
+      let e = this.next[this.head] as number;
+      e !== returnEntry && e !== NIL;
+      e = this.next[e] as number
+    ) {
+      if (this.match[e] !== NIL && this.opOf[e] !== this.opOf[returnEntry])
+        pending.push(this.opOf[e] as number);
     }
     this.best = { linearized, failing: this.opOf[returnEntry], pending };
   }
@@ -238,7 +246,8 @@ export class LinearizabilitySearch<S> extends SearchBase<S> {
     if (!this.legal) return this.best;
     // After success the stack holds a whole linearization; build it only when asked.
     const linearized: number[] = [];
-    for (let d = 0; d < this.depth; d++) linearized.push(this.opOf[this.stackEntry[d] as number] as number);
+    for (let d = 0; d < this.depth; d++)
+      linearized.push(this.opOf[this.stackEntry[d] as number] as number);
     return { linearized, failing: undefined, pending: [] };
   }
 }
@@ -315,7 +324,9 @@ export class SequentialSearch<S> extends SearchBase<S> {
   ) {
     super(ops, model, maxEntries);
     const n = ops.length;
-    const sorted = ops.map((_, i) => i).sort((a, b) => (ops[a] as Operation).call - (ops[b] as Operation).call || a - b);
+    const sorted = ops
+      .map((_, i) => i)
+      .sort((a, b) => (ops[a] as Operation).call - (ops[b] as Operation).call || a - b);
     this.order = Int32Array.from(sorted);
     const byProcess = new Map<unknown, number[]>();
     for (const op of sorted) {
@@ -380,7 +391,11 @@ export class SequentialSearch<S> extends SearchBase<S> {
       return 0;
     }
     this.beforeStep?.(op);
-    const result = this.model.step(this.state, this.inputs[op] as ModelInput, this.outputs[op] as ModelOutput);
+    const result = this.model.step(
+      this.state,
+      this.inputs[op] as ModelInput,
+      this.outputs[op] as ModelOutput,
+    );
     const added = result.ok ? this.visit(op, result.next) : 0;
     if (added !== 1 || !result.ok) {
       this.cursor++;
@@ -412,7 +427,8 @@ export class SequentialSearch<S> extends SearchBase<S> {
   private recordBest(): void {
     this.bestDepth = this.depth;
     const linearized: number[] = [];
-    for (let d = 0; d < this.depth; d++) linearized.push(this.order[this.stackCursor[d] as number] as number);
+    for (let d = 0; d < this.depth; d++)
+      linearized.push(this.order[this.stackCursor[d] as number] as number);
     const pending: number[] = [];
     for (const op of this.order) if (this.info[op] === 0 && this.eligible(op)) pending.push(op);
     this.best = { linearized, failing: pending[0], pending: pending.slice(1) };

@@ -18,7 +18,10 @@ function file(name: string, text: string): string {
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await runCli(['check', ...argv], commands, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  const code = await runCli(['check', ...argv], commands, {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+  });
   return { code, out, err };
 }
 
@@ -59,10 +62,15 @@ const jepsen = file(
 function hard(n: number): string {
   const events: object[] = [];
   for (let p = 0; p < n; p++) events.push({ process: p, type: 'invoke', f: 'write', value: p });
-  for (let p = 0; p < n; p++) events.push({ process: n + p, type: 'invoke', f: 'read', value: null });
-  for (let p = 0; p < n; p++) events.push({ process: n + p, type: 'ok', f: 'read', value: (p * 7) % n });
+  for (let p = 0; p < n; p++)
+    events.push({ process: n + p, type: 'invoke', f: 'read', value: null });
+  for (let p = 0; p < n; p++)
+    events.push({ process: n + p, type: 'ok', f: 'read', value: (p * 7) % n });
   for (let p = 0; p < n; p++) events.push({ process: p, type: 'ok', f: 'write', value: p });
-  events.push({ process: 999, type: 'invoke', f: 'read', value: null }, { process: 999, type: 'ok', f: 'read', value: -1 });
+  events.push(
+    { process: 999, type: 'invoke', f: 'read', value: null },
+    { process: 999, type: 'ok', f: 'read', value: -1 },
+  );
   return jsonl(events);
 }
 
@@ -93,7 +101,14 @@ describe('faultline check', () => {
   });
 
   it('checks sequential consistency on request', async () => {
-    const { code, out } = await cli(stale, '--model', 'register', '--criterion', 'sequential', '--json');
+    const { code, out } = await cli(
+      stale,
+      '--model',
+      'register',
+      '--criterion',
+      'sequential',
+      '--json',
+    );
     expect(code).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ verdict: 'sequentially-consistent' });
   });
@@ -134,7 +149,10 @@ describe('faultline check', () => {
   });
 
   it('exits 65 for malformed input, naming the line', async () => {
-    const bad = file('bad.jsonl', `${jsonl([{ process: 0, type: 'invoke', f: 'read' }])}\n{"process": 0, "type": "ok"`);
+    const bad = file(
+      'bad.jsonl',
+      `${jsonl([{ process: 0, type: 'invoke', f: 'read' }])}\n{"process": 0, "type": "ok"`,
+    );
     const { code, err } = await cli(bad, '--model', 'register');
     expect(code).toBe(65);
     expect(err).toMatch(/line 2: invalid JSON/);

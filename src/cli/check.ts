@@ -56,10 +56,16 @@ interface Args {
   html: string | undefined;
 }
 
-function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`);
+    throw new UsageError(
+      `--${flag} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`,
+    );
   }
   return value as T;
 }
@@ -78,7 +84,8 @@ function parse(argv: readonly string[]): Args {
       html: { type: 'string' },
     },
   });
-  if (positionals.length !== 1) throw new UsageError(`expected exactly one FILE (got ${positionals.length})`);
+  if (positionals.length !== 1)
+    throw new UsageError(`expected exactly one FILE (got ${positionals.length})`);
   const model = oneOf('model', values.model, modelNames);
   if (model === undefined) throw new UsageError('--model is required');
   const timeoutText = values['timeout-ms'];
@@ -86,14 +93,18 @@ function parse(argv: readonly string[]): Args {
   if (timeoutText !== undefined) {
     timeoutMs = Number(timeoutText);
     if (!/^\d+$/.test(timeoutText) || !Number.isSafeInteger(timeoutMs)) {
-      throw new UsageError(`--timeout-ms must be an integer >= 0 (got ${JSON.stringify(timeoutText)})`);
+      throw new UsageError(
+        `--timeout-ms must be an integer >= 0 (got ${JSON.stringify(timeoutText)})`,
+      );
     }
   }
   return {
     file: positionals[0] as string,
     model,
     format: oneOf('format', values.format, historyFormats),
-    criterion: oneOf('criterion', values.criterion, ['linearizable', 'sequential'] as const) ?? 'linearizable',
+    criterion:
+      oneOf('criterion', values.criterion, ['linearizable', 'sequential'] as const) ??
+      'linearizable',
     timeoutMs,
     json: values.json,
     html: values.html,
@@ -113,19 +124,31 @@ function exitOf(result: CheckResult): number {
 }
 
 function describeOp(model: Model<unknown>, op: Operation): string {
-  const input = op.key === undefined ? { f: op.f, process: op.process, value: op.input } : { f: op.f, process: op.process, key: op.key, value: op.input };
+  const input =
+    op.key === undefined
+      ? { f: op.f, process: op.process, value: op.input }
+      : { f: op.f, process: op.process, key: op.key, value: op.input };
   const text = model.describe?.operation?.(input, { status: op.status, value: op.output }) ?? op.f;
   return `#${op.id} process ${String(op.process)}: ${text}${op.line === undefined ? '' : ` (line ${op.line})`}`;
 }
 
-function humanSummary(file: string, model: Model<unknown>, result: CheckResult, ms: number): string {
+function humanSummary(
+  file: string,
+  model: Model<unknown>,
+  result: CheckResult,
+  ms: number,
+): string {
   const verdict = verdictOf(result).replace('not-', 'NOT ').replace(/-/g, ' ');
   const parts = result.partitions === 1 ? 'partition' : 'partitions';
-  const lines = [`${file}: ${verdict} (${model.name}, ${result.operations} operations, ${result.partitions} ${parts}, ${ms.toFixed(1)} ms)`];
+  const lines = [
+    `${file}: ${verdict} (${model.name}, ${result.operations} operations, ${result.partitions} ${parts}, ${ms.toFixed(1)} ms)`,
+  ];
   if (result.kind === 'unknown') lines.push(`  stopped: ${result.reason}`);
   if (result.kind === 'illegal') {
     const cx = result.counterexample;
-    lines.push(`  longest partial order: ${cx.linearized.length} of ${cx.operations.length} operations of partition ${cx.partition}`);
+    lines.push(
+      `  longest partial order: ${cx.linearized.length} of ${cx.operations.length} operations of partition ${cx.partition}`,
+    );
     if (cx.failing !== undefined) lines.push(`  cannot place: ${describeOp(model, cx.failing)}`);
     for (const op of cx.pending.slice(0, 5)) lines.push(`  nor:          ${describeOp(model, op)}`);
   }
@@ -157,7 +180,10 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   let result: CheckResult;
   try {
     ops = toOperations(parseHistory(text, args.format));
-    const options = args.timeoutMs === undefined ? { criterion: args.criterion } : { criterion: args.criterion, timeoutMs: args.timeoutMs, runtime };
+    const options =
+      args.timeoutMs === undefined
+        ? { criterion: args.criterion }
+        : { criterion: args.criterion, timeoutMs: args.timeoutMs, runtime };
     result = check(ops, model, options);
   } catch (error) {
     if (!isHistoryError(error)) throw error;
@@ -166,14 +192,22 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
   }
   const ms = runtime.clock.monotonicMs() - started;
   if (args.json) {
-    const out = { verdict: verdictOf(result), operations: result.operations, partitions: result.partitions, ms: Math.round(ms) };
+    const out = {
+      verdict: verdictOf(result),
+      operations: result.operations,
+      partitions: result.partitions,
+      ms: Math.round(ms),
+    };
     io.out(`${JSON.stringify(out)}\n`);
   } else {
     io.out(humanSummary(args.file, model, result, ms));
   }
   if (args.html !== undefined) {
     try {
-      await writeFile(args.html, renderHtml(ops, result, model, { title: `faultline check ${args.file}` }));
+      await writeFile(
+        args.html,
+        renderHtml(ops, result, model, { title: `faultline check ${args.file}` }),
+      );
     } catch (error) {
       io.err(`faultline check: cannot write ${args.html}: ${(error as Error).message}\n`);
       return checkExitCodes.cannotCreate;

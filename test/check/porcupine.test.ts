@@ -5,13 +5,22 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { casRegister, check, kv, parseEdn, parseHistory, parseJepsen } from '../../src/check/index.js';
+import {
+  casRegister,
+  check,
+  kv,
+  parseEdn,
+  parseHistory,
+  parseJepsen,
+} from '../../src/check/index.js';
 
 const data = fileURLToPath(new URL('../../../shared/data/porcupine/', import.meta.url));
 
 // From shared/data/porcupine/README.md: the 23 linearizable etcd histories; 095 is empty (skipped).
 const linearizable = new Set(
-  '002 005 007 018 025 031 038 045 048 049 051 053 056 067 075 076 080 087 092 098 100 101 102'.split(' '),
+  '002 005 007 018 025 031 038 045 048 049 051 053 056 067 075 076 080 087 092 098 100 101 102'.split(
+    ' ',
+  ),
 );
 
 const etcdFiles = readdirSync(`${data}jepsen`)
@@ -28,7 +37,9 @@ describe('Porcupine etcd histories (Jepsen, CAS register)', () => {
     expect(readFileSync(`${data}jepsen/etcd_095.log`, 'utf8').trim()).toBe('');
   });
 
-  const cases = etcdFiles.filter((f) => etcdNumber(f) !== '095').map((f) => [f, linearizable.has(etcdNumber(f))] as const);
+  const cases = etcdFiles
+    .filter((f) => etcdNumber(f) !== '095')
+    .map((f) => [f, linearizable.has(etcdNumber(f))] as const);
 
   it('has 23 linearizable and 79 non-linearizable cases', () => {
     expect(cases.filter(([, ok]) => ok)).toHaveLength(23);
@@ -43,7 +54,9 @@ describe('Porcupine etcd histories (Jepsen, CAS register)', () => {
     if (result.kind === 'illegal') {
       // The counterexample names an operation of the history that could not be placed.
       expect(result.counterexample.failing).toBeDefined();
-      expect(result.counterexample.linearized.length).toBeLessThan(result.counterexample.operations.length);
+      expect(result.counterexample.linearized.length).toBeLessThan(
+        result.counterexample.operations.length,
+      );
     }
   });
 });
@@ -65,7 +78,14 @@ describe('Porcupine key-value histories (EDN, partitioned by key)', () => {
 
   it('detects both formats from the text', () => {
     const edn = parseHistory(readFileSync(`${data}kv/c01-ok.txt`, 'utf8'));
-    expect(edn[0]).toMatchObject({ process: 0, type: 'invoke', f: 'append', key: '0', value: 'x 0 0 y', line: 1 });
+    expect(edn[0]).toMatchObject({
+      process: 0,
+      type: 'invoke',
+      f: 'append',
+      key: '0',
+      value: 'x 0 0 y',
+      line: 1,
+    });
     const jepsen = parseHistory(readFileSync(`${data}jepsen/etcd_000.log`, 'utf8'));
     expect(jepsen[0]).toMatchObject({ process: 0, type: 'invoke', f: 'read', value: null });
   });

@@ -67,7 +67,8 @@ class Reader {
         return out;
       }
       const key = this.value();
-      if (typeof key !== 'string' && typeof key !== 'number') this.fail('map keys must be keywords, strings or numbers');
+      if (typeof key !== 'string' && typeof key !== 'number')
+        this.fail('map keys must be keywords, strings or numbers');
       out[String(key)] = this.value();
     }
   }

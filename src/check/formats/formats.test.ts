@@ -16,7 +16,9 @@ function thrown(fn: () => unknown): HistoryError {
 
 describe('EDN reader', () => {
   it('reads maps, vectors, keywords, strings, numbers and nil', () => {
-    expect(readEdn('{:process 3, :type :ok, :value [1 2], :s "a\\"b", :n nil, :t true, :x -4.5}')).toEqual({
+    expect(
+      readEdn('{:process 3, :type :ok, :value [1 2], :s "a\\"b", :n nil, :t true, :x -4.5}'),
+    ).toEqual({
       process: 3,
       type: 'ok',
       value: [1, 2],
@@ -49,7 +51,13 @@ describe('Jepsen log reader', () => {
     const events = parseJepsen(log);
     expect(events).toHaveLength(4);
     expect(events[0]).toEqual({ process: 0, type: 'invoke', f: 'cas', value: [1, 2], line: 1 });
-    expect(events[2]).toMatchObject({ process: 1, type: 'invoke', f: 'read', value: null, line: 4 });
+    expect(events[2]).toMatchObject({
+      process: 1,
+      type: 'invoke',
+      f: 'read',
+      value: null,
+      line: 4,
+    });
     expect(events[3]).toMatchObject({ type: 'fail', value: 'timed-out', line: 5 });
   });
 
@@ -64,31 +72,54 @@ describe('Jepsen log reader', () => {
 
 describe('EDN history reader', () => {
   it('reads one map per line', () => {
-    const events = parseEdn('{:process 0, :type :invoke, :f :get, :key "1", :value nil}\n\n{:process 0, :type :ok, :f :get, :key "1", :value "x"}\n');
+    const events = parseEdn(
+      '{:process 0, :type :invoke, :f :get, :key "1", :value nil}\n\n{:process 0, :type :ok, :f :get, :key "1", :value "x"}\n',
+    );
     expect(events[1]).toEqual({ process: 0, type: 'ok', f: 'get', key: '1', value: 'x', line: 3 });
   });
 
   it('names the line of a bad event', () => {
-    expect(thrown(() => parseEdn('{:process 0, :type :invoke, :f :get}\n{:process 0, :type :done, :f :get}')).message).toMatch(/^line 2: type must be/);
-    expect(thrown(() => parseEdn('{:process 0, :type :invoke, :f :get}\n{:process 0')).line).toBe(2);
+    expect(
+      thrown(() =>
+        parseEdn('{:process 0, :type :invoke, :f :get}\n{:process 0, :type :done, :f :get}'),
+      ).message,
+    ).toMatch(/^line 2: type must be/);
+    expect(thrown(() => parseEdn('{:process 0, :type :invoke, :f :get}\n{:process 0')).line).toBe(
+      2,
+    );
     expect(thrown(() => parseEdn('[1 2]')).message).toMatch(/^line 1: not a map/);
   });
 });
 
 describe('JSON history reader', () => {
   it('reads JSON Lines', () => {
-    const events = parseJson('{"process":"a","type":"invoke","f":"write","value":1,"time":5}\n{"process":"a","type":"ok","f":"write","value":1,"time":7}');
-    expect(events[0]).toEqual({ process: 'a', type: 'invoke', f: 'write', value: 1, time: 5, line: 1 });
+    const events = parseJson(
+      '{"process":"a","type":"invoke","f":"write","value":1,"time":5}\n{"process":"a","type":"ok","f":"write","value":1,"time":7}',
+    );
+    expect(events[0]).toEqual({
+      process: 'a',
+      type: 'invoke',
+      f: 'write',
+      value: 1,
+      time: 5,
+      line: 1,
+    });
   });
 
   it('reads an array and names the line of a bad element', () => {
-    const text = '[\n  {"process": 0, "type": "invoke", "f": "read"},\n  {"process": 0, "type": "ok", "f": 7}\n]';
-    expect(parseJson(text.replace('"f": 7', '"f": "read"'))[1]).toMatchObject({ type: 'ok', line: 3 });
+    const text =
+      '[\n  {"process": 0, "type": "invoke", "f": "read"},\n  {"process": 0, "type": "ok", "f": 7}\n]';
+    expect(parseJson(text.replace('"f": 7', '"f": "read"'))[1]).toMatchObject({
+      type: 'ok',
+      line: 3,
+    });
     expect(thrown(() => parseJson(text)).message).toMatch(/^line 3: f must be a non-empty string/);
   });
 
   it('names the line of invalid JSON', () => {
-    expect(thrown(() => parseJson('{"process":0,"type":"invoke","f":"read"}\n{"process":')).line).toBe(2);
+    expect(
+      thrown(() => parseJson('{"process":0,"type":"invoke","f":"read"}\n{"process":')).line,
+    ).toBe(2);
     expect(thrown(() => parseJson('[\n{"process":0,\n"type":}\n]')).line).toBe(2);
   });
 });

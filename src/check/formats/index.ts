@@ -15,7 +15,8 @@ export type HistoryFormat = 'jepsen' | 'edn' | 'json';
 /** Every supported format. */
 export const historyFormats: readonly HistoryFormat[] = ['jepsen', 'edn', 'json'];
 
-const jepsenLine = /^INFO\s+jepsen\.util\s+-\s+(\S+)\s+:(invoke|ok|fail|info)\s+:([\w-]+)\s+(.*?)\s*$/;
+const jepsenLine =
+  /^INFO\s+jepsen\.util\s+-\s+(\S+)\s+:(invoke|ok|fail|info)\s+:([\w-]+)\s+(.*?)\s*$/;
 
 function lines(text: string): string[] {
   return text.split(/\r?\n/);
@@ -44,7 +45,8 @@ export function parseJepsen(text: string): HistoryEvent[] {
     const line = i + 1;
     if (raw.trim() === '') return;
     const m = jepsenLine.exec(raw);
-    if (m === null) throw new HistoryError(`not a Jepsen log line: ${JSON.stringify(raw.slice(0, 80))}`, line);
+    if (m === null)
+      throw new HistoryError(`not a Jepsen log line: ${JSON.stringify(raw.slice(0, 80))}`, line);
     const [, processText = '', type = '', f = '', valueText = ''] = m;
     const process = /^-?\d+$/.test(processText) ? Number(processText) : processText;
     const value = valueText === '' ? null : jepsenValue(valueText, line);
@@ -56,11 +58,20 @@ export function parseJepsen(text: string): HistoryEvent[] {
 /** Turns a map read from EDN or JSON into an event, naming the line on error. */
 function toEvent(raw: unknown, line: number | undefined, index: number): HistoryEvent {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new HistoryError(line === undefined ? `event ${index}: not an object` : 'not a map/object', line);
+    throw new HistoryError(
+      line === undefined ? `event ${index}: not an object` : 'not a map/object',
+      line,
+    );
   }
   const r = raw as Record<string, unknown>;
-  const event: Record<string, unknown> = { process: r['process'], type: r['type'], f: r['f'], value: r['value'] ?? null };
-  if (r['key'] !== undefined && r['key'] !== null) event['key'] = typeof r['key'] === 'number' ? String(r['key']) : r['key'];
+  const event: Record<string, unknown> = {
+    process: r['process'],
+    type: r['type'],
+    f: r['f'],
+    value: r['value'] ?? null,
+  };
+  if (r['key'] !== undefined && r['key'] !== null)
+    event['key'] = typeof r['key'] === 'number' ? String(r['key']) : r['key'];
   if (r['time'] !== undefined) event['time'] = r['time'];
   if (line !== undefined) event['line'] = line;
   return validateEvent(event, line === undefined ? { index } : { line, index });
@@ -184,7 +195,9 @@ function topLevelElements(text: string): Element[] {
 
 /** Guesses the format from the first non-blank line; `undefined` when nothing fits. */
 export function detectFormat(text: string): HistoryFormat | undefined {
-  const first = lines(text).find((l) => l.trim() !== '')?.trim();
+  const first = lines(text)
+    .find((l) => l.trim() !== '')
+    ?.trim();
   if (first === undefined) return undefined;
   if (first.startsWith('INFO') && first.includes('jepsen')) return 'jepsen';
   if (first.startsWith('{:') || first.startsWith('[{:')) return 'edn';
