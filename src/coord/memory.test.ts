@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { Scheduler, createSimRuntime } from '../sim/index.js';
 import { lockBackendConformance } from './conformance.js';
 import { MemoryLockBackend, MemorySemaphoreBackend } from './memory.js';
@@ -109,6 +110,75 @@ describe('MemoryLockBackend', () => {
     await expect(backend.tryAcquire('k', 'a', 0, call())).rejects.toThrow(RangeError);
     await expect(backend.tryAcquire('k', '', 10, call())).rejects.toThrow(/owner/);
     expect(() => new MemoryLockBackend({ maxKeys: 0 })).toThrow(/maxKeys/);
+  });
+});
+
+type Op =
+  | { kind: 'acquire'; owner: number; ttl: number }
+  | { kind: 'extend'; owner: number; ttl: number }
+  | { kind: 'release'; owner: number }
+  | { kind: 'advance'; ms: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constant('acquire' as const),
+    owner: fc.nat(3),
+    ttl: fc.integer({ min: 1, max: 50 }),
+  }),
+  fc.record({
+    kind: fc.constant('extend' as const),
+    owner: fc.nat(3),
+    ttl: fc.integer({ min: 1, max: 50 }),
+  }),
+  fc.record({ kind: fc.constant('release' as const), owner: fc.nat(3) }),
+  fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 40 }) }),
+);
+
+describe('MemoryLockBackend against a reference model', () => {
+  it('agrees with a one-holder lease table on every answer, with increasing tokens', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), async (ops) => {
+        const { scheduler, backend } = setup();
+        // The reference: at most one holder, alive while now < expiresAt.
+        let held: { owner: number; token: bigint; expiresAt: number } | undefined;
+        const tokens = new Map<number, bigint>();
+        let lastToken = 0n;
+        const alive = () =>
+          held !== undefined && scheduler.nowMs < held.expiresAt ? held : undefined;
+        for (const op of ops) {
+          if (op.kind === 'advance') {
+            scheduler.runFor(op.ms);
+            continue;
+          }
+          const owner = `o${op.owner}`;
+          if (op.kind === 'acquire') {
+            const r = await backend.tryAcquire('k', owner, op.ttl, call());
+            expect(r.kind).toBe(alive() === undefined ? 'acquired' : 'busy');
+            if (r.kind === 'acquired') {
+              expect(r.token > lastToken).toBe(true);
+              lastToken = r.token;
+              tokens.set(op.owner, r.token);
+              held = { owner: op.owner, token: r.token, expiresAt: scheduler.nowMs + op.ttl };
+            }
+          } else if (op.kind === 'extend') {
+            const r = await backend.extend('k', owner, tokens.get(op.owner) ?? 0n, op.ttl, call());
+            const h = alive();
+            const mine = h !== undefined && h.owner === op.owner;
+            expect(r.kind).toBe(mine ? 'extended' : 'lost');
+            if (r.kind === 'lost') expect(r.reason).toBe(h === undefined ? 'expired' : 'stolen');
+            if (mine) h.expiresAt = scheduler.nowMs + op.ttl;
+          } else {
+            await backend.release('k', owner, call());
+            if (alive()?.owner === op.owner) held = undefined;
+          }
+          const h = alive();
+          const holder = await backend.holder('k', call());
+          expect(holder === null ? undefined : holder.token).toBe(h?.token);
+        }
+        backend.close();
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
