@@ -124,3 +124,22 @@ describe('Election', () => {
     await b.close();
   });
 });
+
+describe('Election campaigns', () => {
+  it('shares one campaign between callers; a later caller’s abort only ends its own wait', async () => {
+    const { scheduler, make } = setup();
+    const a = make('a');
+    const b = make('b');
+    await drive(scheduler, a.campaign());
+    const first = b.campaign();
+    const controller = new AbortController();
+    const second = b.campaign({ signal: controller.signal });
+    controller.abort(new Error('not me'));
+    await expect(second).rejects.toThrow('not me');
+    await a.resign();
+    const won = await drive(scheduler, first);
+    expect(b.leadership).toBe(won);
+    expect(await drive(scheduler, b.campaign())).toBe(won);
+    await Promise.all([a.close(), b.close()]);
+  });
+});

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { throwIfAborted } from '../core/abort.js';
+import { raceAbort, throwIfAborted } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
 import type { Disposable } from '../core/events.js';
 import { Emitter, disposable } from '../core/events.js';
@@ -132,16 +132,20 @@ export class Election {
 
   /**
    * Waits until this candidate leads and resolves with its {@link Leadership}; resolves at once when
-   * it already leads. Rejects with the signal's reason on abort.
+   * it already leads. Rejects with the signal's reason on abort. Concurrent calls share one
+   * campaign: the first caller's signal cancels the campaign itself, a later caller's signal only
+   * its own wait.
    */
   campaign(options: { signal?: AbortSignal } = {}): Promise<Leadership> {
     throwIfAborted(options.signal);
     const held = this.leadership;
     if (held !== undefined) return Promise.resolve(held);
-    this.campaigning ??= this.run(options.signal).finally(() => {
+    if (this.campaigning !== undefined) return raceAbort(this.campaigning, options.signal);
+    const run = this.run(options.signal).finally(() => {
       this.campaigning = undefined;
     });
-    return this.campaigning;
+    this.campaigning = run;
+    return run;
   }
 
   /** Steps down (releases the lease) if this candidate leads. */

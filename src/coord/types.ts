@@ -263,8 +263,9 @@ export interface Lease extends AsyncDisposable {
   assertValid(): void;
   /**
    * Renews the lease for `ttlMs` (default: the acquire's `ttlMs`) and moves the deadline. Rejects
-   * with {@link LockLostError} when the lease is gone (the lease then ends), and with the backend's
-   * error when the outcome is unknown (the lease stays until its current deadline).
+   * with {@link LockLostError} when the lease is gone (the lease then ends), with
+   * {@link LeaseReleasedError} after `release()`, and with the backend's error when the outcome is
+   * unknown (the lease stays valid until its current deadline).
    */
   extend(ttlMs?: number): Promise<void>;
   /**
