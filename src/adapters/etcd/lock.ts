@@ -129,6 +129,7 @@ export class EtcdLockBackend implements LockBackend {
   async extend(key: string, owner: string, token: bigint, _ttlMs: number, options: CallOptions): Promise<ExtendResult> {
     const pfx = lockPrefix(this.prefix, key);
     const mine = Buffer.from(pfx + owner);
+    const sentAtMs = this.runtime.clock.monotonicMs();
     const res = await this.txn('extend', key, options.signal, {
       compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: String(token) }],
       success: [{ request_range: { key: mine } }],
@@ -138,9 +139,13 @@ export class EtcdLockBackend implements LockBackend {
     const kv = rangeKvs(res)[0];
     if (kv === undefined) return { kind: 'lost', reason: 'expired' };
     const session = await this.sessionById(kv.lease);
+    if (session === undefined) return { kind: 'lost', reason: 'expired' };
+    // The session loop renews every ttl/3: while most of the lease is provably left, report that
+    // instead of renewing again (a smaller TTL than requested is a clamp the SPI allows).
+    const trusted = session.trustedFor(sentAtMs);
+    if (session.alive && trusted >= session.ttlMs / 2) return { kind: 'extended', ttlMs: trusted };
     try {
-      const applied = session === undefined ? 0 : await session.renew(options.signal);
-      return applied > 0 ? { kind: 'extended', ttlMs: applied } : { kind: 'lost', reason: 'expired' };
+      return { kind: 'extended', ttlMs: await session.renew(options.signal) };
     } catch (error) {
       if (isEtcdSessionLostError(error) && error.reason === 'expired') return { kind: 'lost', reason: 'expired' };
       throw unavailable('extend', error);
@@ -200,43 +205,62 @@ export class EtcdLockBackend implements LockBackend {
 
   /** Puts our key (FIFO position), then waits until every older contender is gone. */
   private async queue(session: EtcdSession, key: string, owner: string, signal: AbortSignal): Promise<AcquireResult> {
+    const sentAtMs = this.runtime.clock.monotonicMs();
     const pfx = lockPrefix(this.prefix, key);
     const mine = Buffer.from(pfx + owner);
     const res = await this.txn('acquireQueued', key, signal, {
       compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: mine, value: Buffer.from(owner), lease: session.leaseId } }],
+      // As etcd's Mutex does: put our key and read the queue's head in the same transaction.
+      success: [{ request_put: { key: mine, value: Buffer.from(owner), lease: session.leaseId } }, { request_range: firstCreated(pfx) }],
       failure: [{ request_range: { key: mine } }],
     });
     const myRev = res.succeeded ? BigInt(res.header.revision) : BigInt(rangeKvs(res)[0]?.create_revision ?? '0');
     if (myRev === 0n) return { kind: 'busy', retryAfterMs: undefined };
+    const head = res.succeeded ? res.responses[1]?.response_range?.kvs[0] : undefined;
+    if (head !== undefined && BigInt(head.create_revision) === myRev) {
+      return { kind: 'acquired', token: myRev, ttlMs: session.trustedFor(sentAtMs) };
+    }
     const waitSignal = AbortSignal.any([signal, session.signal]);
-    await this.waitPredecessors(pfx, myRev, waitSignal).catch((error: unknown) => {
+    const granted = await this.waitPredecessors(key, pfx, mine, myRev, waitSignal).catch((error: unknown) => {
       if (signal.aborted || !session.signal.aborted) throw error;
+      return false;
     });
-    // Our key may have gone with the session while we waited: check before claiming the lock.
-    const check = await raceAbort(this.client.kv.range({ key: mine }), signal);
-    this.note(key, check.header.revision);
-    const kv = check.kvs[0];
-    if (kv === undefined || BigInt(kv.create_revision) !== myRev) return { kind: 'busy', retryAfterMs: 0 };
-    return { kind: 'acquired', token: myRev, ttlMs: session.trustedFor(this.runtime.clock.monotonicMs()) };
+    if (!granted) return { kind: 'busy', retryAfterMs: 0 };
+    return { kind: 'acquired', token: myRev, ttlMs: session.trustedFor(sentAtMs) };
   }
 
-  /** etcd's `waitDeletes`: watch the newest older key until none is left. */
-  private async waitPredecessors(pfx: string, myRev: bigint, signal: AbortSignal): Promise<void> {
+  /**
+   * etcd's `waitDeletes`: watch the newest older key until none is left. Each check reads the
+   * newest predecessor and our own key in one read-only transaction; answers false when our key is
+   * gone (the session died while we waited), true when we are at the head of the queue.
+   */
+  private async waitPredecessors(key: string, pfx: string, mine: Buffer, myRev: bigint, signal: AbortSignal): Promise<boolean> {
     for (;;) {
       const res = await raceAbort(
-        this.client.kv.range({
-          key: Buffer.from(pfx),
-          range_end: prefixEnd(Buffer.from(pfx)),
-          max_create_revision: String(myRev - 1n),
-          sort_target: 'Create',
-          sort_order: 'Descend',
-          limit: 1,
+        this.client.kv.txn({
+          compare: [],
+          success: [
+            {
+              request_range: {
+                key: Buffer.from(pfx),
+                range_end: prefixEnd(Buffer.from(pfx)),
+                max_create_revision: String(myRev - 1n),
+                sort_target: 'Create',
+                sort_order: 'Descend',
+                limit: 1,
+              },
+            },
+            { request_range: { key: mine } },
+          ],
+          failure: [],
         }),
         signal,
       );
-      const predecessor = res.kvs[0];
-      if (predecessor === undefined) return;
+      this.note(key, res.header.revision);
+      const own = res.responses[1]?.response_range?.kvs[0];
+      if (own === undefined || BigInt(own.create_revision) !== myRev) return false;
+      const predecessor = res.responses[0]?.response_range?.kvs[0];
+      if (predecessor === undefined) return true;
       await waitForDelete(this.client, predecessor.key, BigInt(res.header.revision) + 1n, signal);
     }
   }
