@@ -194,7 +194,8 @@ export function waitChanged(
       sub.dispose();
       resolve();
     };
-    const cancel = client.runtime.timers.setTimer(Math.max(ms, 0), done);
+    // At least 1 ms between attempts, so a backend answering `retryAfterMs: 0` cannot make a hot loop.
+    const cancel = client.runtime.timers.setTimer(Math.max(ms, 1), done);
     const sub = onAbort(signal, (reason) => {
       cancel();
       reject(reason);

@@ -14,6 +14,9 @@ import type { LossReason } from './errors.js';
 import { LeaseReleasedError, LockLostError } from './errors.js';
 import type { CallOptions, ExtendResult, Lease } from './types.js';
 
+/** Shortest timer the lease arms, in ms. */
+const MIN_TIMER_MS = 0.001;
+
 /** The two server operations a held lease needs, bound to its key and owner. */
 export interface LeaseOps {
   extend(token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult>;
@@ -188,7 +191,8 @@ export class LeaseHandle implements Lease {
   private armDeadline(): void {
     this.cancelDeadline?.();
     const { runtime } = this.init.options;
-    const delay = Math.max(0, this.deadlineMs - runtime.clock.monotonicMs());
+    // At least a microsecond, so a timer that fires a hair early never re-arms at the same instant.
+    const delay = Math.max(MIN_TIMER_MS, this.deadlineMs - runtime.clock.monotonicMs());
     this.cancelDeadline = runtime.timers.setTimer(delay, () => {
       this.cancelDeadline = undefined;
       this.checkDeadline();

@@ -234,6 +234,10 @@ describe('Lock', () => {
     await expect(lock.acquire('k', { ttlMs: 10, waitMs: -1 })).rejects.toThrow(/waitMs.*got -1/);
     await expect(lock.acquire('', { ttlMs: 10 })).rejects.toThrow(/key.*got ""/);
     await expect(lock.acquire('k', { ttlMs: Number.NaN })).rejects.toThrow(/ttlMs/);
+    await expect(lock.acquire('k', undefined as never)).rejects.toThrow(/options.*got undefined/);
+    await expect(lock.acquire('k', { ttlMs: 10, autoRenew: 1 as never })).rejects.toThrow(
+      /autoRenew/,
+    );
     expect(() => new Lock(lock.backend, { callTimeoutMs: 0 })).toThrow(/callTimeoutMs/);
     expect(() => new Lock(lock.backend, { driftFactor: 0.5 })).toThrow(/driftFactor/);
     expect(() => new Lock(lock.backend, { maxWaiters: 0 })).toThrow(/maxWaiters/);

@@ -17,7 +17,7 @@ import type { AcquireOptions, ClientOptions, Holder, Lease, LockBackend } from '
 /** Validates per-call acquire options into loop parameters (RangeError naming the field). */
 export function acquireParams(
   options: AcquireOptions,
-  signal: AbortSignal | undefined,
+  scopeSignal: (caller: AbortSignal | undefined) => AbortSignal | undefined,
   extra: { renewEveryMs?: number; maxValidityMs?: number; ownerSuffix?: string } = {},
 ): AcquireParams {
   if (typeof options !== 'object' || options === null)
@@ -29,7 +29,7 @@ export function acquireParams(
   return {
     ttlMs,
     waitMs,
-    signal,
+    signal: scopeSignal(options.signal),
     renewEveryMs: extra.renewEveryMs ?? (autoRenew ? ttlMs / 3 : undefined),
     maxValidityMs: extra.maxValidityMs,
     ownerSuffix: extra.ownerSuffix,
@@ -99,7 +99,7 @@ export class Lock {
    */
   async acquire(key: string, options: AcquireOptions): Promise<Lease> {
     checkKey('key', key);
-    const params = acquireParams(options, this.scope.signal(options.signal));
+    const params = acquireParams(options, (signal) => this.scope.signal(signal));
     const lease = await acquireWithWait(this.options, this.target(key), params, this.waiters);
     return this.scope.track(lease);
   }
@@ -107,7 +107,7 @@ export class Lock {
   /** One attempt: the lease, or `null` when the key is held. `waitMs` is ignored. */
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
     checkKey('key', key);
-    const params = acquireParams(options, this.scope.signal(options.signal));
+    const params = acquireParams(options, (signal) => this.scope.signal(signal));
     const lease = await tryAcquireOnce(this.options, this.target(key), params);
     return lease === null ? null : this.scope.track(lease);
   }

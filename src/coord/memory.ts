@@ -228,7 +228,8 @@ class PermitTable {
     st.cancelExpiry = undefined;
     const soonest = this.soonestExpiryMs(st);
     if (soonest === undefined) return;
-    st.cancelExpiry = this.runtime.timers.setTimer(soonest, () => {
+    // At least a microsecond: a timer firing a hair early must not re-arm at the same instant.
+    st.cancelExpiry = this.runtime.timers.setTimer(Math.max(soonest, 0.001), () => {
       st.cancelExpiry = undefined;
       if (this.keys.get(key) === st) this.purged(key);
       if (st.cancelExpiry === undefined && st.permits.size > 0) this.armExpiry(key, st);
