@@ -185,6 +185,10 @@ export class EtcdSession {
     const error = new EtcdSessionLostError(this.leaseId, reason);
     this.stopTimers();
     this.controller.abort(error);
+    // Nobody may rely on the keys any more: free them now rather than at the server's expiry.
+    if (reason === 'unreachable') {
+      this.init.client.leaseClient.leaseRevoke({ ID: this.leaseId }).catch(() => undefined);
+    }
     try {
       this.init.onLost?.(error);
     } catch {
