@@ -33,6 +33,10 @@ import type {
 const KEY = 'resource';
 const SEEDS = Number(process.env['COORD_SIM_SEEDS'] ?? 1_000);
 const ELECTION_SEEDS = Number(process.env['COORD_SIM_ELECTION_SEEDS'] ?? 300);
+/** `COORD_SIM_SEED=87 npx vitest run src/coord/safety.sim.test.ts` replays one failing seed. */
+const REPLAY = process.env['COORD_SIM_SEED'];
+const seedsUpTo = (n: number): number[] =>
+  REPLAY === undefined ? Array.from({ length: n }, (_, i) => i + 1) : [Number(REPLAY)];
 
 /** What the checker knows about the server's leases: recorded where the server applies them. */
 interface TruthLease {
@@ -406,7 +410,7 @@ describe('fenced lock safety under simulation', () => {
       losses: 0,
     };
     let seedsWithUnfencedViolation = 0;
-    for (let seed = 1; seed <= SEEDS; seed++) {
+    for (const seed of seedsUpTo(SEEDS)) {
       const world = await runSeed(seed, { driftPpm: 5_000, untilMs: 4_000 });
       failures.push(...world.failures);
       for (const k of Object.keys(total) as (keyof Stats)[]) total[k] += world.stats[k];
@@ -417,6 +421,7 @@ describe('fenced lock safety under simulation', () => {
       console.log(JSON.stringify({ total, seedsWithUnfencedViolation }));
     expect(failures).toEqual([]);
     // The faults must bite: without fencing, stale writes land after newer ones in many runs.
+    if (REPLAY !== undefined) return;
     expect(seedsWithUnfencedViolation).toBeGreaterThan(SEEDS / 10);
     expect(total.writesRejected).toBeGreaterThan(SEEDS / 10);
     expect(total.grants).toBeGreaterThan(SEEDS * 10);
@@ -427,13 +432,15 @@ describe('fenced lock safety under simulation', () => {
     const failures: string[] = [];
     let grants = 0;
     let rejected = 0;
-    for (let seed = 1; seed <= ELECTION_SEEDS && failures.length === 0; seed++) {
+    for (const seed of seedsUpTo(ELECTION_SEEDS)) {
+      if (failures.length > 0) break;
       const world = await runSeed(seed, { driftPpm: 5_000, untilMs: 3_000, mode: 'election' });
       failures.push(...world.failures);
       grants += world.stats.grants;
       rejected += world.stats.writesRejected;
     }
     expect(failures).toEqual([]);
+    if (REPLAY !== undefined) return;
     expect(grants).toBeGreaterThan(ELECTION_SEEDS * 3);
     expect(rejected).toBeGreaterThan(0);
   }, 60_000);
