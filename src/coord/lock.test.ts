@@ -227,6 +227,20 @@ describe('Lock', () => {
     );
   });
 
+  it('gives every acquisition a fresh 128-bit owner from the runtime (seeded in simulation)', async () => {
+    const owners = async () => {
+      const { scheduler, lock } = setup();
+      const a = await drive(scheduler, lock.acquire('k', { ttlMs: 100 }));
+      await a.release();
+      const b = await drive(scheduler, lock.acquire('k', { ttlMs: 100 }));
+      return [a.owner, b.owner];
+    };
+    const first = await owners();
+    expect(first[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(first[0]).not.toBe(first[1]);
+    expect(await owners()).toEqual(first);
+  });
+
   it('rejects bad input with a RangeError naming the field and value', async () => {
     const { lock } = setup();
     await expect(lock.acquire('k', { ttlMs: 0 })).rejects.toThrow(/ttlMs.*got 0/);
