@@ -175,7 +175,8 @@ describe('PostgresAdvisoryLockBackend', () => {
     const held = await pool.query<{ pid: number }>(
       `SELECT pid FROM faultline_lock_holders WHERE key = 'session'`,
     );
-    await pool.query('SELECT pg_terminate_backend($1)', [held.rows[0]!.pid]);
+    // With a timeout, pg_terminate_backend waits until the session is gone (PostgreSQL 14+).
+    await pool.query('SELECT pg_terminate_backend($1, 5000)', [held.rows[0]!.pid]);
     const next = await b.tryAcquire('session', 'b', 30_000, call());
     if (next.kind !== 'acquired') throw new Error('expected a grant');
     expect(next.token).toBeGreaterThan(g.token);

@@ -50,6 +50,9 @@ export interface EtcdLockBackendOptions {
   maxSessions?: number;
 }
 
+/** Upper bound on one session lease grant, in ms. */
+const GRANT_TIMEOUT_MS = 5000;
+
 const GUARANTEES: BackendGuarantees = Object.freeze({ fifo: true, durable: true, consensus: true });
 
 /**
@@ -108,14 +111,19 @@ export class EtcdLockBackend implements LockBackend {
         failure: [],
       });
       if (!res.succeeded) return { kind: 'busy', retryAfterMs: undefined };
-      return { kind: 'acquired', token: BigInt(res.header.revision), ttlMs: session.trustedFor(sentAtMs) };
+      return this.unlessAborted(key, owner, options.signal, {
+        kind: 'acquired',
+        token: BigInt(res.header.revision),
+        ttlMs: session.trustedFor(sentAtMs),
+      });
     });
   }
 
   async acquireQueued(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
     const release = this.enterWaiter(key);
     try {
-      return await this.withSession(ttlMs, options.signal, (session) => this.queue(session, key, owner, options.signal));
+      const result = await this.withSession(ttlMs, options.signal, (session) => this.queue(session, key, owner, options.signal));
+      return this.unlessAborted(key, owner, options.signal, result);
     } catch (error) {
       if (!options.signal.aborted) throw error;
       // The caller gave up: leave the queue (or give back a grant that raced with the abort).
@@ -302,26 +310,43 @@ export class EtcdLockBackend implements LockBackend {
   private session(ttlMs: number, signal: AbortSignal): Promise<EtcdSession> {
     if (this.closed) return Promise.reject(new BackendUnavailableError('session', 'the etcd backend is closed'));
     const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
-    const existing = this.sessions.get(seconds);
-    if (existing !== undefined) {
-      return existing.then((s) => (s.alive ? s : this.dropAndRetry(seconds, existing, signal)));
+    let pending = this.sessions.get(seconds);
+    if (pending === undefined) {
+      if (this.sessions.size >= this.maxSessions) {
+        return Promise.reject(rangeError('ttlMs', `one of at most ${this.maxSessions} distinct whole-second TTLs`, ttlMs));
+      }
+      pending = this.grant(seconds);
     }
-    if (this.sessions.size >= this.maxSessions) {
-      throw rangeError('ttlMs', `one of at most ${this.maxSessions} distinct whole-second TTLs`, ttlMs);
-    }
-    const pending = EtcdSession.grant({ client: this.client, runtime: this.runtime, ttlMs: seconds * 1000 }, signal);
-    this.sessions.set(seconds, pending);
-    pending.catch(() => {
+    // Each caller waits with its own signal; the shared grant is bounded by its own timer.
+    return raceAbort(pending, signal).then((s) => {
+      if (s.alive) return s;
       if (this.sessions.get(seconds) === pending) this.sessions.delete(seconds);
-    });
-    return pending.catch((error: unknown) => {
-      throw unavailable('session', error);
+      return this.session(ttlMs, signal);
     });
   }
 
-  private dropAndRetry(seconds: number, stale: Promise<EtcdSession>, signal: AbortSignal): Promise<EtcdSession> {
-    if (this.sessions.get(seconds) === stale) this.sessions.delete(seconds);
-    return this.session(seconds * 1000, signal);
+  /** Grants the session of `seconds`, registered (and unregistered on failure or loss) in the map. */
+  private grant(seconds: number): Promise<EtcdSession> {
+    const bound = new AbortController();
+    const cancel = this.runtime.timers.setTimer(GRANT_TIMEOUT_MS, () =>
+      bound.abort(new BackendUnavailableError('session', `no lease grant within ${GRANT_TIMEOUT_MS} ms`)),
+    );
+    const forget = (): void => {
+      if (this.sessions.get(seconds) === pending) this.sessions.delete(seconds);
+    };
+    const pending: Promise<EtcdSession> = EtcdSession.grant(
+      { client: this.client, runtime: this.runtime, ttlMs: seconds * 1000, onLost: forget },
+      bound.signal,
+    )
+      .catch((error: unknown) => {
+        forget();
+        throw unavailable('session', error);
+      })
+      .finally(cancel);
+    this.sessions.set(seconds, pending);
+    // A backend closed while the grant was in flight revokes the late session.
+    void pending.then((s) => (this.closed ? s.close() : undefined), () => undefined);
+    return pending;
   }
 
   private async sessionById(leaseId: string): Promise<EtcdSession | undefined> {
@@ -330,6 +355,16 @@ export class EtcdLockBackend implements LockBackend {
       if (s?.leaseId === leaseId) return s;
     }
     return undefined;
+  }
+
+  /**
+   * A grant that completed after the caller gave up is given back here: the caller discards it, and
+   * with a session kept alive by this process nothing else would ever delete the key.
+   */
+  private unlessAborted(key: string, owner: string, signal: AbortSignal, result: AcquireResult): AcquireResult {
+    if (result.kind !== 'acquired' || !signal.aborted) return result;
+    this.removeKey(lockPrefix(this.prefix, key) + owner);
+    return { kind: 'busy', retryAfterMs: undefined };
   }
 
   private enterWaiter(key: string): () => void {

@@ -212,7 +212,12 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
     this.busyConnections++;
     let entry: Held | undefined;
     try {
-      const connection = await raceAbort(this.pool.connect(), signal);
+      const connecting = this.pool.connect();
+      const connection = await raceAbort(connecting, signal).catch((error: unknown) => {
+        // A connection that arrives after the abort goes straight back to the pool.
+        connecting.then((late) => late.release(), () => undefined);
+        throw error;
+      });
       const e: Held = { connection, token: 0n, dead: false, onError: () => void (e.dead = true) };
       entry = e;
       connection.on('error', e.onError);

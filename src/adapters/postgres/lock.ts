@@ -90,6 +90,10 @@ export class PostgresLockBackend implements LockBackend {
     this.notifier.mark(key);
     const rows = await this.query<{ token: string | null; remaining_ms: number | null }>(
       'tryAcquire', this.sql.acquire, [key, owner, ttlMs, this.names.channel], options.signal,
+      (late) => {
+        // A grant nobody will use: give it back now instead of leaving it to its TTL.
+        if (late[0]?.token != null) this.pool.query(this.sql.release, [key, owner, this.names.channel]).catch(() => undefined);
+      },
     );
     const row = rows[0];
     if (row?.token !== null && row?.token !== undefined) return { kind: 'acquired', token: BigInt(row.token), ttlMs };
@@ -127,12 +131,23 @@ export class PostgresLockBackend implements LockBackend {
     return this.notifier.close();
   }
 
-  private async query<R>(operation: string, text: string, values: unknown[], signal: AbortSignal): Promise<R[]> {
+  private async query<R>(
+    operation: string,
+    text: string,
+    values: unknown[],
+    signal: AbortSignal,
+    onLate?: (rows: R[]) => void,
+  ): Promise<R[]> {
+    const pending = this.pool.query(text, values);
     try {
-      const result = await raceAbort(this.pool.query(text, values), signal);
+      const result = await raceAbort(pending, signal);
       return result.rows as R[];
     } catch (error) {
-      if (signal.aborted) throw signal.reason;
+      if (signal.aborted) {
+        // The statement may still complete after the caller gave up; let the caller undo it.
+        if (onLate !== undefined) pending.then((late) => onLate(late.rows as R[]), () => undefined);
+        throw signal.reason;
+      }
       throw new BackendUnavailableError(operation, String((error as Error)?.message ?? error), { cause: error });
     }
   }
