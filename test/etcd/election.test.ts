@@ -41,6 +41,17 @@ function candidate(id: string): Candidate {
   return { id, client, backend, election };
 }
 
+async function extendWithRetry(leadership: Leadership): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await leadership.extend();
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
+}
+
 describe('Election over a 3-member etcd cluster', () => {
   it('elects one leader per term with increasing terms while members are killed', async () => {
     const candidates = ['a', 'b', 'c'].map(candidate);
@@ -66,7 +77,10 @@ describe('Election over a 3-member etcd cluster', () => {
         const victim = cluster.members[round % 3]!;
         await victim.kill();
         const winner = candidates.find((c) => c.id === winnerId)!;
-        await leadership.extend();
+        // The leader keeps its term through the member's death (a call that happened to go to
+        // the dead member may fail once; the client moves to another endpoint).
+        await extendWithRetry(leadership);
+        expect(leadership.valid).toBe(true);
         await winner.election.resign();
         expect(leadership.valid).toBe(false);
         campaign(winner);

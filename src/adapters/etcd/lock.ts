@@ -24,7 +24,7 @@ import type {
 import { BoundedMap } from '../common/bounded-map.js';
 import { lockPrefix, prefixEnd } from './keys.js';
 import { EtcdSession, isEtcdSessionLostError } from './session.js';
-import { waitForDelete, waitForEvent } from './watch.js';
+import { openDeleteWatch, waitForEvent } from './watch.js';
 
 /** Options of {@link EtcdLockBackend}. */
 export interface EtcdLockBackendOptions {
@@ -238,39 +238,47 @@ export class EtcdLockBackend implements LockBackend {
   }
 
   /**
-   * etcd's `waitDeletes`: watch the newest older key until none is left. Each check reads the
-   * newest predecessor and our own key in one read-only transaction; answers false when our key is
-   * gone (the session died while we waited), true when we are at the head of the queue.
+   * etcd's `waitDeletes`: wait for the newest older key to go, until none is left. Answers false
+   * when our own key is gone (the session died while we waited), true at the head of the queue.
    */
   private async waitPredecessors(key: string, pfx: string, mine: Buffer, myRev: bigint, signal: AbortSignal): Promise<boolean> {
     for (;;) {
-      const res = await raceAbort(
-        this.client.kv.txn({
-          compare: [],
-          success: [
-            {
-              request_range: {
-                key: Buffer.from(pfx),
-                range_end: prefixEnd(Buffer.from(pfx)),
-                max_create_revision: String(myRev - 1n),
-                sort_target: 'Create',
-                sort_order: 'Descend',
-                limit: 1,
-              },
-            },
-            { request_range: { key: mine } },
-          ],
-          failure: [],
-        }),
-        signal,
-      );
-      this.note(key, res.header.revision);
-      const own = res.responses[1]?.response_range?.kvs[0];
+      const { own, predecessor } = await this.queueState(key, pfx, mine, myRev, signal);
       if (own === undefined || BigInt(own.create_revision) !== myRev) return false;
-      const predecessor = res.responses[0]?.response_range?.kvs[0];
       if (predecessor === undefined) return true;
-      await waitForDelete(this.client, predecessor.key, BigInt(res.header.revision) + 1n, signal);
+      const watch = await openDeleteWatch(this.client, predecessor.key, signal);
+      try {
+        // The watch is live now: check that the predecessor did not go before it started.
+        const again = await raceAbort(this.client.kv.range({ key: predecessor.key }), signal);
+        if (again.kvs[0]?.create_revision === predecessor.create_revision) await raceAbort(watch.deleted, signal);
+      } finally {
+        watch.close();
+      }
     }
+  }
+
+  /** Our own key and the newest older contender, in one read-only transaction. */
+  private async queueState(
+    key: string,
+    pfx: string,
+    mine: Buffer,
+    myRev: bigint,
+    signal: AbortSignal,
+  ): Promise<{ own: IKeyValue | undefined; predecessor: IKeyValue | undefined }> {
+    const older: IRangeRequest = {
+      key: Buffer.from(pfx),
+      range_end: prefixEnd(Buffer.from(pfx)),
+      max_create_revision: String(myRev - 1n),
+      sort_target: 'Create',
+      sort_order: 'Descend',
+      limit: 1,
+    };
+    const res = await raceAbort(
+      this.client.kv.txn({ compare: [], success: [{ request_range: older }, { request_range: { key: mine } }], failure: [] }),
+      signal,
+    );
+    this.note(key, res.header.revision);
+    return { own: res.responses[1]?.response_range?.kvs[0], predecessor: res.responses[0]?.response_range?.kvs[0] };
   }
 
   private async txn(

@@ -23,10 +23,59 @@ export function waitForEvent(
   return once(builder.watcher(), ['put', 'delete'], signal);
 }
 
-/** Resolves when `key` is deleted at or after `fromRevision` (or the watch fails); see {@link waitForEvent}. */
-export function waitForDelete(client: Etcd3, key: Buffer, fromRevision: bigint, signal: AbortSignal): Promise<void> {
-  const watcher = client.watch().key(key).startRevision(String(fromRevision)).watcher();
-  return once(watcher, ['delete'], signal);
+/** A live watch on one key's deletion; see {@link openDeleteWatch}. */
+export interface DeleteWatch {
+  /** Resolves on the key's deletion, and also when the watch fails (the caller rechecks). */
+  readonly deleted: Promise<void>;
+  /** Cancels the watch (idempotent). */
+  close(): void;
+}
+
+/**
+ * Opens a watch on `key`'s deletion from the current revision and resolves once etcd confirmed it.
+ * Watching from "now" keeps the watcher *synced*, so etcd notifies it as soon as the deletion
+ * commits; a watch from an older revision would be caught up by etcd's background sync, every
+ * 100 ms. The caller therefore checks the key *after* this resolves: a deletion before the watch
+ * shows in that read, one after it in `deleted`.
+ */
+export function openDeleteWatch(client: Etcd3, key: Buffer, signal: AbortSignal): Promise<DeleteWatch> {
+  const watcher = client.watch().key(key).watcher();
+  let fire: () => void = () => undefined;
+  const deleted = new Promise<void>((resolve) => {
+    fire = resolve;
+  });
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    watcher.removeAllListeners();
+    watcher.on('error', () => undefined);
+    watcher.cancel().catch(() => undefined);
+    fire();
+  };
+  watcher.on('delete', () => fire());
+  watcher.on('end', () => fire());
+  return new Promise<DeleteWatch>((resolve, reject) => {
+    const onAbort = (): void => {
+      close();
+      reject(abortReason(signal));
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    const ready = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve({ deleted, close });
+    };
+    watcher.once('connected', ready);
+    // A failed watch wakes the caller at once; it rechecks with a read.
+    watcher.on('error', () => {
+      fire();
+      ready();
+    });
+  });
 }
 
 function once(watcher: Watcher, events: readonly ('put' | 'delete')[], signal: AbortSignal): Promise<void> {
