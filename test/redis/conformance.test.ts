@@ -39,7 +39,11 @@ const api = { describe, it, expect } as Parameters<typeof lockBackendConformance
 
 lockBackendConformance(api, 'redis (single instance)', async () => {
   const backend = new RedisLockBackend(singleClient);
-  return { backend, elapse: (ms) => elapseOn([singleClient], ms), cleanup: async () => backend.close() };
+  return {
+    backend,
+    elapse: (ms) => elapseOn([singleClient], ms),
+    cleanup: async () => backend.close(),
+  };
 });
 
 lockBackendConformance(api, 'redis (3-master cluster)', async () => {
@@ -50,5 +54,9 @@ lockBackendConformance(api, 'redis (3-master cluster)', async () => {
 
 lockBackendConformance(api, 'redlock (3 independent servers)', async () => {
   const backend = RedlockBackend.fromClients(threeClients);
-  return { backend, elapse: (ms) => elapseOn(threeClients, ms), cleanup: async () => backend.close() };
+  return {
+    backend,
+    elapse: (ms) => elapseOn(threeClients, ms),
+    cleanup: async () => backend.close(),
+  };
 });

@@ -22,7 +22,12 @@ for await (const _line of lines) {
   // Resumed after the pause: the lease's deadline has passed, but a paused process cannot know that
   // before it acts; it writes anyway, as a process resuming mid-operation would.
   const signalAborted = lease.signal.aborted;
-  const result = await redisFencedSet(redis, { key: 'report' }, lease.token, `written by token ${lease.token}`);
+  const result = await redisFencedSet(
+    redis,
+    { key: 'report' },
+    lease.token,
+    `written by token ${lease.token}`,
+  );
   process.stdout.write(`${JSON.stringify({ signalAborted, result: result.kind })}\n`);
   break;
 }

@@ -9,9 +9,19 @@ import { fileURLToPath } from 'node:url';
 import { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisLockBackend, RedisSemaphoreBackend, RedlockBackend } from '../../src/adapters/redis/index.js';
-import { hashTag, lockKeys } from '../../src/adapters/redis/keys.js';
-import { Election, isLockLostError, Lock, redisFencedSet, Semaphore } from '../../src/coord/index.js';
+import {
+  RedisLockBackend,
+  RedisSemaphoreBackend,
+  RedlockBackend,
+} from '../../src/adapters/redis/index.js';
+import { hashTag, lockKeys, semaphoreKeys } from '../../src/adapters/redis/keys.js';
+import {
+  Election,
+  isLockLostError,
+  Lock,
+  redisFencedSet,
+  Semaphore,
+} from '../../src/coord/index.js';
 import type { RedisGroup } from '../services/index.js';
 import { redis, redisCluster } from '../services/index.js';
 import { call, client } from './helpers.js';
@@ -49,9 +59,13 @@ function jsonLines(stream: NodeJS.ReadableStream): () => Promise<Record<string, 
 describe('RedisLockBackend with the Lock client', () => {
   it('rejects the late write of a holder process frozen (SIGSTOP) past its TTL', async () => {
     const script = fileURLToPath(new URL('./holder-process.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', script, String(group.servers[0]!.port), 'gc-pause', '800'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, String(group.servers[0]!.port), 'gc-pause', '800'],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     try {
       const next = jsonLines(child.stdout);
       const first = await next();
@@ -63,7 +77,9 @@ describe('RedisLockBackend with the Lock client', () => {
       // Waits (event-driven, then the expiry timer from PTTL) until the server expires the frozen lease.
       const lease = await lock.acquire('gc-pause', { ttlMs: 10_000, waitMs: 20_000 });
       expect(lease.token).toBeGreaterThan(staleToken);
-      expect((await redisFencedSet(main, { key: 'report' }, lease.token, 'new holder')).kind).toBe('accepted');
+      expect((await redisFencedSet(main, { key: 'report' }, lease.token, 'new holder')).kind).toBe(
+        'accepted',
+      );
 
       child.kill('SIGCONT');
       child.stdin.write('write\n');
@@ -97,6 +113,39 @@ describe('RedisLockBackend with the Lock client', () => {
     backend.close();
   }, 10_000);
 
+  it('publishes a release only while someone waits (lock and semaphore)', async () => {
+    const locks = new RedisLockBackend(main);
+    const sems = new RedisSemaphoreBackend(main);
+    const sub = main.duplicate();
+    sub.on('error', () => undefined);
+    const heard: string[] = [];
+    sub.on('message', (channel: string) => heard.push(channel));
+    const lockChannel = lockKeys('faultline:lock:', 'quiet').channel;
+    const semChannel = semaphoreKeys('faultline:semaphore:', 'quiet').channel;
+    await sub.subscribe(lockChannel, semChannel);
+    try {
+      // A PING on the subscriber answers after every message published before it was sent.
+      await locks.tryAcquire('quiet', 'a', 10_000, call());
+      await locks.release('quiet', 'a', call());
+      await sems.tryAcquire('quiet', 'a', 1, 10_000, call());
+      await sems.release('quiet', 'a', call());
+      await sub.ping();
+      expect(heard).toEqual([]);
+      await locks.tryAcquire('quiet', 'a', 10_000, call());
+      expect((await locks.tryAcquire('quiet', 'b', 10_000, call())).kind).toBe('busy');
+      await locks.release('quiet', 'a', call());
+      await sems.tryAcquire('quiet', 'a', 1, 10_000, call());
+      expect((await sems.tryAcquire('quiet', 'b', 1, 10_000, call())).kind).toBe('busy');
+      await sems.release('quiet', 'a', call());
+      await sub.ping();
+      expect(heard).toEqual([lockChannel, semChannel]);
+    } finally {
+      sub.disconnect();
+      locks.close();
+      sems.close();
+    }
+  });
+
   it('serves a semaphore: permits bounded, distinct increasing tokens, released permits reused', async () => {
     const backend = new RedisSemaphoreBackend(main);
     const pool = new Semaphore(backend, { permits: 2, recheckMs: 120_000 });
@@ -118,7 +167,12 @@ describe('RedisLockBackend with the Lock client', () => {
 
   it('elects one leader whose term is the fencing token', async () => {
     const backend = new RedisLockBackend(main);
-    const options = { key: 'leader', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 };
+    const options = {
+      key: 'leader',
+      leaseDurationMs: 3_000,
+      renewDeadlineMs: 2_000,
+      retryPeriodMs: 500,
+    };
     const e1 = new Election(backend, { ...options, candidateId: 'a' });
     const leadership = await e1.campaign();
     expect(await e1.leader()).toEqual({ kind: 'leader', candidateId: 'a', term: leadership.term });
@@ -135,7 +189,9 @@ describe('faults', () => {
     const lock = new Lock(backend, { callTimeoutMs: 200 });
     try {
       const lease = await lock.acquire('killed', { ttlMs: 1_500, autoRenew: true });
-      const lost = new Promise<unknown>((resolve) => lease.signal.addEventListener('abort', () => resolve(lease.signal.reason)));
+      const lost = new Promise<unknown>((resolve) =>
+        lease.signal.addEventListener('abort', () => resolve(lease.signal.reason)),
+      );
       await own.servers[0]!.kill();
       const reason = await lost;
       expect(isLockLostError(reason) && reason.reason).toBe('unreachable');
@@ -157,7 +213,10 @@ describe('faults', () => {
       // The frozen instance would hold the call until its 60 s TTL bound; the test times out long before.
       const lease = await lock.acquire('redlock', { ttlMs: 60_000, waitMs: 0 });
       expect(lease.token).toBe(1n);
-      expect(await backend.holder('redlock', call())).toMatchObject({ owner: lease.owner, token: 1n });
+      expect(await backend.holder('redlock', call())).toMatchObject({
+        owner: lease.owner,
+        token: 1n,
+      });
       await lease.release();
       expect((await lock.tryAcquire('redlock', { ttlMs: 60_000 }))?.token).toBe(2n);
     } finally {
@@ -171,11 +230,14 @@ describe('faults', () => {
 });
 
 describe('Redis Cluster (3 masters)', () => {
-  it('locks keys on every master; each key\'s names share one slot', async () => {
+  it("locks keys on every master; each key's names share one slot", async () => {
     const cluster = await redisCluster({ masters: 3 });
-    const c = new Cluster(cluster.servers.map((s) => ({ host: s.host, port: s.port })), {
-      redisOptions: { maxRetriesPerRequest: 1 },
-    });
+    const c = new Cluster(
+      cluster.servers.map((s) => ({ host: s.host, port: s.port })),
+      {
+        redisOptions: { maxRetriesPerRequest: 1 },
+      },
+    );
     const backend = new RedisLockBackend(c);
     const sem = new RedisSemaphoreBackend(c);
     const lock = new Lock(backend, { recheckMs: 120_000 });

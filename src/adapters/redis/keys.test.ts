@@ -16,14 +16,21 @@ import {
 describe('Redis key names', () => {
   it('puts every name of a lock or semaphore in one hash slot, whatever the key (property)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ minLength: 1, maxLength: 40 }), fc.constantFrom('}', '}{', '\\}', '{}', 'a}b')), fc.constantFrom('', 'app:', 'x}y:'), (key, prefix) => {
-        const l = lockKeys(prefix, key);
-        expect(hashTag(l.counter)).toBe(hashTag(l.lock));
-        const s = semaphoreKeys(prefix, key);
-        expect(new Set([s.permits, s.tokens, s.counter].map(hashTag)).size).toBe(1);
-        // Different roles never collide.
-        expect(new Set([l.lock, l.counter, l.channel]).size).toBe(3);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ minLength: 1, maxLength: 40 }),
+          fc.constantFrom('}', '}{', '\\}', '{}', 'a}b'),
+        ),
+        fc.constantFrom('', 'app:', 'x}y:'),
+        (key, prefix) => {
+          const l = lockKeys(prefix, key);
+          expect(new Set([l.lock, l.counter, l.waiting].map(hashTag)).size).toBe(1);
+          const s = semaphoreKeys(prefix, key);
+          expect(new Set([s.permits, s.tokens, s.counter, s.waiting].map(hashTag)).size).toBe(1);
+          // Different roles never collide.
+          expect(new Set([l.lock, l.counter, l.waiting, l.channel]).size).toBe(4);
+        },
+      ),
     );
   });
 

@@ -18,6 +18,8 @@ export interface LockKeys {
   readonly lock: string;
   /** The token counter: an integer that never expires. */
   readonly counter: string;
+  /** Present (with an expiry) while someone waits; a release publishes only then. */
+  readonly waiting: string;
   /** The pub/sub channel a release publishes on. */
   readonly channel: string;
 }
@@ -30,6 +32,8 @@ export interface SemaphoreKeys {
   readonly tokens: string;
   /** The token counter (never expires). */
   readonly counter: string;
+  /** Present (with an expiry) while someone waits; a release publishes only then. */
+  readonly waiting: string;
   /** The pub/sub channel a release publishes on. */
   readonly channel: string;
 }
@@ -54,13 +58,24 @@ function tagText(key: string): string {
 /** Names of the lock `key` under `prefix`. */
 export function lockKeys(prefix: string, key: string): LockKeys {
   const base = `${prefix}{${tagText(key)}}`;
-  return { lock: base, counter: `${base}:token`, channel: `${base}:released` };
+  return {
+    lock: base,
+    counter: `${base}:token`,
+    waiting: `${base}:waiting`,
+    channel: `${base}:released`,
+  };
 }
 
 /** Names of the semaphore `key` under `prefix`. */
 export function semaphoreKeys(prefix: string, key: string): SemaphoreKeys {
   const base = `${prefix}{${tagText(key)}}`;
-  return { permits: base, tokens: `${base}:tokens`, counter: `${base}:token`, channel: `${base}:released` };
+  return {
+    permits: base,
+    tokens: `${base}:tokens`,
+    counter: `${base}:token`,
+    waiting: `${base}:waiting`,
+    channel: `${base}:released`,
+  };
 }
 
 /**
@@ -121,7 +136,9 @@ export function parseSemaphoreHolders(reply: unknown): Holder[] {
 }
 
 /** Parses an `{ok, value}` acquire reply: `ok` is 1 (value = token) or 0 (value = ms left, or < 0). */
-export function parseAcquireReply(reply: unknown): { granted: true; token: bigint } | { granted: false; retryAfterMs: number | undefined } {
+export function parseAcquireReply(
+  reply: unknown,
+): { granted: true; token: bigint } | { granted: false; retryAfterMs: number | undefined } {
   if (!Array.isArray(reply) || (reply[0] !== 0 && reply[0] !== 1) || typeof reply[1] !== 'number') {
     throw new TypeError(`unexpected acquire reply from Redis: ${JSON.stringify(reply)}`);
   }
@@ -130,7 +147,10 @@ export function parseAcquireReply(reply: unknown): { granted: true; token: bigin
 }
 
 /** Maps an extend script's reply (1, 0, -1) to the SPI's answer. */
-export function parseExtendReply(reply: unknown, ttlMs: number): { kind: 'extended'; ttlMs: number } | { kind: 'lost'; reason: 'expired' | 'stolen' } {
+export function parseExtendReply(
+  reply: unknown,
+  ttlMs: number,
+): { kind: 'extended'; ttlMs: number } | { kind: 'lost'; reason: 'expired' | 'stolen' } {
   switch (reply) {
     case 1:
       return { kind: 'extended', ttlMs };

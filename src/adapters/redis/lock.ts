@@ -15,7 +15,14 @@ import { lockKeys, parseAcquireReply, parseExtendReply, parseLockHolder } from '
 import type { ChangeHub } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
 import { resolveRedisOptions } from './options.js';
-import { LOCK_ACQUIRE, LOCK_EXTEND, LOCK_HOLDER, LOCK_RAISE, LOCK_RELEASE, ScriptRunner } from './scripts.js';
+import {
+  LOCK_ACQUIRE,
+  LOCK_EXTEND,
+  LOCK_HOLDER,
+  LOCK_RAISE,
+  LOCK_RELEASE,
+  ScriptRunner,
+} from './scripts.js';
 
 /**
  * A {@link LockBackend} on one Redis server or one Redis Cluster. Each operation is one Lua script,
@@ -64,17 +71,40 @@ export class RedisLockBackend implements LockBackend {
     this.guarantees = Object.freeze({ fifo: false, durable: resolved.durable, consensus: false });
   }
 
-  async tryAcquire(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+  async tryAcquire(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
     const k = lockKeys(this.prefix, key);
-    const reply = await this.runner.run('tryAcquire', LOCK_ACQUIRE, [k.lock, k.counter], [owner, ttlMs], options.signal);
+    const reply = await this.runner.run(
+      'tryAcquire',
+      LOCK_ACQUIRE,
+      [k.lock, k.counter, k.waiting],
+      [owner, ttlMs],
+      options.signal,
+    );
     const parsed = parseAcquireReply(reply);
     if (parsed.granted) return { kind: 'acquired', token: parsed.token, ttlMs };
     return { kind: 'busy', retryAfterMs: parsed.retryAfterMs };
   }
 
-  async extend(key: string, owner: string, token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+  async extend(
+    key: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult> {
     const k = lockKeys(this.prefix, key);
-    const reply = await this.runner.run('extend', LOCK_EXTEND, [k.lock], [owner, token.toString(), ttlMs], options.signal);
+    const reply = await this.runner.run(
+      'extend',
+      LOCK_EXTEND,
+      [k.lock],
+      [owner, token.toString(), ttlMs],
+      options.signal,
+    );
     return parseExtendReply(reply, ttlMs);
   }
 
@@ -82,9 +112,20 @@ export class RedisLockBackend implements LockBackend {
    * Like `extend`, but checks the owner only (not the token). Redlock uses it: a Redlock lease's
    * token is the quorum's maximum, which differs from the token some instances stored.
    */
-  async extendOwner(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+  async extendOwner(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult> {
     const k = lockKeys(this.prefix, key);
-    const reply = await this.runner.run('extend', LOCK_EXTEND, [k.lock], [owner, '', ttlMs], options.signal);
+    const reply = await this.runner.run(
+      'extend',
+      LOCK_EXTEND,
+      [k.lock],
+      [owner, '', ttlMs],
+      options.signal,
+    );
     return parseExtendReply(reply, ttlMs);
   }
 
@@ -92,20 +133,41 @@ export class RedisLockBackend implements LockBackend {
    * Raises the token of `owner`'s lease to `token` and the key's counter to at least `token`,
    * keeping the remaining TTL (Redlock's second phase). Answers false when `owner` no longer holds it.
    */
-  async raiseToken(key: string, owner: string, token: bigint, options: CallOptions): Promise<boolean> {
+  async raiseToken(
+    key: string,
+    owner: string,
+    token: bigint,
+    options: CallOptions,
+  ): Promise<boolean> {
     const k = lockKeys(this.prefix, key);
     const args = [owner, token.toString()];
-    return (await this.runner.run('tryAcquire', LOCK_RAISE, [k.lock, k.counter], args, options.signal)) === 1;
+    return (
+      (await this.runner.run(
+        'tryAcquire',
+        LOCK_RAISE,
+        [k.lock, k.counter],
+        args,
+        options.signal,
+      )) === 1
+    );
   }
 
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
     const k = lockKeys(this.prefix, key);
-    await this.runner.run('release', LOCK_RELEASE, [k.lock], [owner, k.channel], options.signal);
+    await this.runner.run(
+      'release',
+      LOCK_RELEASE,
+      [k.lock, k.waiting],
+      [owner, k.channel],
+      options.signal,
+    );
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
     const k = lockKeys(this.prefix, key);
-    return parseLockHolder(await this.runner.run('holder', LOCK_HOLDER, [k.lock], [], options.signal));
+    return parseLockHolder(
+      await this.runner.run('holder', LOCK_HOLDER, [k.lock], [], options.signal),
+    );
   }
 
   waitForChange(key: string, options: CallOptions): Promise<void> {

@@ -149,7 +149,12 @@ describe('ChangeHub', () => {
     const d = watch(h.wait('ch', 'k', new AbortController().signal));
     sub.emit('ready');
     await tick();
-    expect([a.settled(), b.settled(), c.settled(), d.settled()]).toEqual(['resolved', 'resolved', 'resolved', 'resolved']);
+    expect([a.settled(), b.settled(), c.settled(), d.settled()]).toEqual([
+      'resolved',
+      'resolved',
+      'resolved',
+      'resolved',
+    ]);
     const e = watch(h.wait('ch', 'k', new AbortController().signal));
     h.close();
     await tick();

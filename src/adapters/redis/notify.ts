@@ -56,6 +56,7 @@ export class ChangeHub {
   private waiterCount = 0;
   private subscribedCount = 0;
   private readyCount = 0;
+  private lastTouched: string | undefined;
   private closed = false;
 
   constructor(
@@ -126,14 +127,21 @@ export class ChangeHub {
 
   private touch(channel: string): Channel {
     let state = this.channels.get(channel);
+    // Moving the most recent channel again would change nothing (the common case of a hot key).
+    if (state !== undefined && channel === this.lastTouched) return state;
     if (state === undefined) state = { status: 'none', waiters: [] };
     else this.channels.delete(channel);
     this.channels.set(channel, state);
+    this.lastTouched = channel;
     return state;
   }
 
   private forgetIfIdle(channel: string, state: Channel): void {
-    if (state.status === 'none' && state.waiters.length === 0 && this.channels.get(channel) === state) {
+    if (
+      state.status === 'none' &&
+      state.waiters.length === 0 &&
+      this.channels.get(channel) === state
+    ) {
       this.channels.delete(channel);
     }
   }

@@ -64,8 +64,14 @@ export function resolveRedisOptions(
   }
   const prefix = checkPrefix('prefix', options.prefix ?? defaultPrefix);
   const maxWaiters = integerIn('maxWaiters', options.maxWaiters ?? 10_000, 1, 10_000_000);
-  const maxSubscriptions = integerIn('maxSubscriptions', options.maxSubscriptions ?? 10_000, 1, 10_000_000);
-  const open = options.subscriber ?? ((): SubscriberClient => client.duplicate() as SubscriberClient);
+  const maxSubscriptions = integerIn(
+    'maxSubscriptions',
+    options.maxSubscriptions ?? 10_000,
+    1,
+    10_000_000,
+  );
+  const open =
+    options.subscriber ?? ((): SubscriberClient => client.duplicate() as SubscriberClient);
   return {
     prefix,
     durable: options.durable ?? false,

@@ -48,7 +48,9 @@ class FakeNode implements RedlockNode {
     this.onCall?.();
     if (this.mode === 'fail') return Promise.reject(new Error('connection refused'));
     if (this.mode === 'hang') {
-      return new Promise<T>((_, reject) => signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true }));
+      return new Promise<T>((_, reject) =>
+        signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true }),
+      );
     }
     return Promise.resolve().then(fn);
   }
@@ -61,7 +63,13 @@ class FakeNode implements RedlockNode {
       return { kind: 'acquired', token: this.counter, ttlMs: _ttlMs };
     });
   }
-  extend(key: string, owner: string, _token: bigint, ttlMs: number, o: CallOptions): Promise<ExtendResult> {
+  extend(
+    key: string,
+    owner: string,
+    _token: bigint,
+    ttlMs: number,
+    o: CallOptions,
+  ): Promise<ExtendResult> {
     return this.extendOwner(key, owner, ttlMs, o);
   }
   extendOwner(key: string, owner: string, ttlMs: number, o: CallOptions): Promise<ExtendResult> {
@@ -105,14 +113,19 @@ const flush = async (): Promise<void> => {
 function setup(n: number, quorum?: number) {
   const runtime = manualRuntime();
   const nodes = Array.from({ length: n }, () => new FakeNode());
-  const backend = new RedlockBackend(nodes, quorum === undefined ? { runtime } : { runtime, quorum });
+  const backend = new RedlockBackend(
+    nodes,
+    quorum === undefined ? { runtime } : { runtime, quorum },
+  );
   return { runtime, nodes, backend };
 }
 
 describe('RedlockBackend options', () => {
   it('rejects a quorum above N, below a majority, and bad drift settings', () => {
     const nodes = [new FakeNode(), new FakeNode(), new FakeNode()];
-    expect(() => new RedlockBackend(nodes, { quorum: 4 })).toThrow(/quorum must be an integer in \[2, 3\] \(got 4\)/);
+    expect(() => new RedlockBackend(nodes, { quorum: 4 })).toThrow(
+      /quorum must be an integer in \[2, 3\] \(got 4\)/,
+    );
     expect(() => new RedlockBackend(nodes, { quorum: 1 })).toThrow(RangeError);
     expect(() => new RedlockBackend([], {})).toThrow(/nodes.length/);
     expect(() => new RedlockBackend(nodes, { driftFactor: 0.5 })).toThrow(/driftFactor/);
@@ -143,7 +156,10 @@ describe('RedlockBackend.tryAcquire', () => {
   it('reports the quorum-th smallest remaining TTL as retryAfterMs when nothing was granted', async () => {
     const { nodes, backend } = setup(3);
     for (const n of nodes) n.locks.set('k', { owner: 'B', token: 1n });
-    expect(await backend.tryAcquire('k', 'A', 1000, call())).toEqual({ kind: 'busy', retryAfterMs: 500 });
+    expect(await backend.tryAcquire('k', 'A', 1000, call())).toEqual({
+      kind: 'busy',
+      retryAfterMs: 500,
+    });
   });
 
   it('throws (outcome unknown) when failures, not busy answers, prevent a quorum', async () => {
@@ -191,10 +207,16 @@ describe('RedlockBackend.tryAcquire', () => {
   it('issues strictly increasing tokens whatever minority is down (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.array(fc.constantFrom<Mode>('ok', 'ok', 'hang', 'fail'), { minLength: 5, maxLength: 5 }), {
-          minLength: 1,
-          maxLength: 12,
-        }),
+        fc.array(
+          fc.array(fc.constantFrom<Mode>('ok', 'ok', 'hang', 'fail'), {
+            minLength: 5,
+            maxLength: 5,
+          }),
+          {
+            minLength: 1,
+            maxLength: 12,
+          },
+        ),
         fc.array(fc.nat(20), { minLength: 5, maxLength: 5 }),
         async (rounds, initial) => {
           const { nodes, backend } = setup(5);
@@ -204,7 +226,9 @@ describe('RedlockBackend.tryAcquire', () => {
             nodes.forEach((n, i) => (n.mode = modes[i] ?? 'ok'));
             const owner = `o${r}`;
             const controller = new AbortController();
-            const pending = backend.tryAcquire('k', owner, 1000, { signal: controller.signal }).catch(() => undefined);
+            const pending = backend
+              .tryAcquire('k', owner, 1000, { signal: controller.signal })
+              .catch(() => undefined);
             await flush();
             controller.abort(new Error('the caller gives up on hung instances'));
             const res = await pending;
@@ -228,12 +252,21 @@ describe('RedlockBackend.extend, release, holder, waitForChange', () => {
   it('extends on a quorum and reports stolen when a majority is held by another owner', async () => {
     const { nodes, backend } = setup(3);
     await backend.tryAcquire('k', 'A', 1000, call());
-    expect(await backend.extend('k', 'A', 1n, 2000, call())).toEqual({ kind: 'extended', ttlMs: 2000 });
+    expect(await backend.extend('k', 'A', 1n, 2000, call())).toEqual({
+      kind: 'extended',
+      ttlMs: 2000,
+    });
     nodes[0]!.locks.set('k', { owner: 'B', token: 9n });
     nodes[1]!.locks.delete('k');
-    expect(await backend.extend('k', 'A', 1n, 2000, call())).toEqual({ kind: 'lost', reason: 'stolen' });
+    expect(await backend.extend('k', 'A', 1n, 2000, call())).toEqual({
+      kind: 'lost',
+      reason: 'stolen',
+    });
     nodes[0]!.locks.delete('k');
-    expect(await backend.extend('k', 'A', 1n, 2000, call())).toEqual({ kind: 'lost', reason: 'expired' });
+    expect(await backend.extend('k', 'A', 1n, 2000, call())).toEqual({
+      kind: 'lost',
+      reason: 'expired',
+    });
   });
 
   it('throws on extend when too many instances fail to answer', async () => {

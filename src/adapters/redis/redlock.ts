@@ -25,7 +25,12 @@ import type { RedisBackendOptions, RedisClient } from './options.js';
  * token ({@link RedisLockBackend} is one).
  */
 export interface RedlockNode extends LockBackend {
-  extendOwner(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<ExtendResult>;
+  extendOwner(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult>;
   raiseToken(key: string, owner: string, token: bigint, options: CallOptions): Promise<boolean>;
 }
 
@@ -80,7 +85,11 @@ const CALL_BOUND_MS = 30_000;
  */
 export class RedlockBackend implements LockBackend {
   readonly name: string = 'redlock';
-  readonly guarantees: BackendGuarantees = Object.freeze({ fifo: false, durable: false, consensus: false });
+  readonly guarantees: BackendGuarantees = Object.freeze({
+    fifo: false,
+    durable: false,
+    consensus: false,
+  });
   /** The number of grants needed. */
   readonly quorum: number;
   private readonly nodes: readonly RedlockNode[];
@@ -93,12 +102,23 @@ export class RedlockBackend implements LockBackend {
    * @param nodes the instances, one per independent Redis server (typically 3 or 5).
    * @param options see {@link RedlockOptions}.
    */
-  constructor(nodes: readonly RedlockNode[], options: RedlockOptions = {}, owned: readonly { close(): void }[] = []) {
-    if (!Array.isArray(nodes) || nodes.length === 0) throw rangeError('nodes.length', 'at least 1', nodes.length);
+  constructor(
+    nodes: readonly RedlockNode[],
+    options: RedlockOptions = {},
+    owned: readonly { close(): void }[] = [],
+  ) {
+    if (!Array.isArray(nodes) || nodes.length === 0)
+      throw rangeError('nodes.length', 'at least 1', nodes.length);
     const n = nodes.length;
-    this.quorum = integerIn('quorum', options.quorum ?? Math.floor(n / 2) + 1, Math.floor(n / 2) + 1, n);
+    this.quorum = integerIn(
+      'quorum',
+      options.quorum ?? Math.floor(n / 2) + 1,
+      Math.floor(n / 2) + 1,
+      n,
+    );
     const driftFactor = options.driftFactor ?? 0.01;
-    if (!(driftFactor >= 0 && driftFactor < 0.5)) throw rangeError('driftFactor', 'a number in [0, 0.5)', driftFactor);
+    if (!(driftFactor >= 0 && driftFactor < 0.5))
+      throw rangeError('driftFactor', 'a number in [0, 0.5)', driftFactor);
     this.driftFactor = driftFactor;
     this.driftMarginMs = nonNegative('driftMarginMs', options.driftMarginMs ?? 2);
     this.runtime = options.runtime ?? systemRuntime();
@@ -124,11 +144,21 @@ export class RedlockBackend implements LockBackend {
     return ttlMs - elapsed - (ttlMs * this.driftFactor + this.driftMarginMs);
   }
 
-  async tryAcquire(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+  async tryAcquire(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
     const startMs = this.runtime.clock.monotonicMs();
     const n = this.nodes.length;
     const granted = (r: AcquireResult): boolean => r.kind === 'acquired';
-    const round = await this.quorumOf((node, o) => node.tryAcquire(key, owner, ttlMs, o), granted, options.signal, ttlMs);
+    const round = await this.quorumOf(
+      (node, o) => node.tryAcquire(key, owner, ttlMs, o),
+      granted,
+      options.signal,
+      ttlMs,
+    );
     const tokens: { node: number; token: bigint }[] = [];
     const busy: (number | undefined)[] = [];
     for (const { node, value } of round.answers) {
@@ -147,20 +177,31 @@ export class RedlockBackend implements LockBackend {
     } finally {
       // Give back partial grants, including ones still in flight (a release queues behind them).
       const partial = tokens.length > 0 || round.answers.length + round.failed < n;
-      if (result === undefined || (result.kind === 'busy' && partial)) this.releaseEverywhere(key, owner);
+      if (result === undefined || (result.kind === 'busy' && partial))
+        this.releaseEverywhere(key, owner);
     }
     return result;
   }
 
   /** The answer when no quorum granted: `busy` if the others said so, unknown if errors decided it. */
-  private notGranted(busy: readonly (number | undefined)[], granted: number, failed: number): AcquireResult {
+  private notGranted(
+    busy: readonly (number | undefined)[],
+    granted: number,
+    failed: number,
+  ): AcquireResult {
     if (busy.length <= this.nodes.length - this.quorum) {
-      throw new BackendUnavailableError('tryAcquire', `${failed} of ${this.nodes.length} Redlock instances failed`);
+      throw new BackendUnavailableError(
+        'tryAcquire',
+        `${failed} of ${this.nodes.length} Redlock instances failed`,
+      );
     }
     if (granted > 0) return { kind: 'busy', retryAfterMs: 0 };
     // The lock is free again once a quorum of instances expired it: the quorum-th smallest TTL.
     const known = busy.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
-    return { kind: 'busy', retryAfterMs: known.length >= this.quorum ? known[this.quorum - 1] : undefined };
+    return {
+      kind: 'busy',
+      retryAfterMs: known.length >= this.quorum ? known[this.quorum - 1] : undefined,
+    };
   }
 
   /**
@@ -178,25 +219,46 @@ export class RedlockBackend implements LockBackend {
     const atMax = tokens.filter((t) => t.token === max).length;
     if (atMax >= this.quorum) return max;
     const lower = tokens.filter((t) => t.token !== max);
-    const raised = await Promise.allSettled(lower.map((t) => this.nodeAt(t.node).raiseToken(key, owner, max, { signal })));
+    const raised = await Promise.allSettled(
+      lower.map((t) => this.nodeAt(t.node).raiseToken(key, owner, max, { signal })),
+    );
     const ok = raised.filter((r) => r.status === 'fulfilled' && r.value).length;
     return atMax + ok >= this.quorum ? max : undefined;
   }
 
-  async extend(key: string, owner: string, _token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+  async extend(
+    key: string,
+    owner: string,
+    _token: bigint,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult> {
     const startMs = this.runtime.clock.monotonicMs();
     const ok = (r: ExtendResult): boolean => r.kind === 'extended';
-    const round = await this.quorumOf((node, o) => node.extendOwner(key, owner, ttlMs, o), ok, options.signal, ttlMs);
+    const round = await this.quorumOf(
+      (node, o) => node.extendOwner(key, owner, ttlMs, o),
+      ok,
+      options.signal,
+      ttlMs,
+    );
     const results = round.answers.map((a) => a.value);
     if (results.filter(ok).length >= this.quorum) {
       if (this.validityMs(ttlMs, startMs) > 0) return { kind: 'extended', ttlMs };
       throw new BackendUnavailableError('extend', 'the Redlock quorum answered too late');
     }
-    const lost = results.filter((r): r is Extract<ExtendResult, { kind: 'lost' }> => r.kind === 'lost');
+    const lost = results.filter(
+      (r): r is Extract<ExtendResult, { kind: 'lost' }> => r.kind === 'lost',
+    );
     if (lost.length > this.nodes.length - this.quorum) {
-      return { kind: 'lost', reason: lost.some((r) => r.reason === 'stolen') ? 'stolen' : 'expired' };
+      return {
+        kind: 'lost',
+        reason: lost.some((r) => r.reason === 'stolen') ? 'stolen' : 'expired',
+      };
     }
-    throw new BackendUnavailableError('extend', `${round.failed} of ${this.nodes.length} Redlock instances failed`);
+    throw new BackendUnavailableError(
+      'extend',
+      `${round.failed} of ${this.nodes.length} Redlock instances failed`,
+    );
   }
 
   /**
@@ -245,18 +307,26 @@ export class RedlockBackend implements LockBackend {
    * throws only when too many failed to know the lock is free.
    */
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
-    const round = await this.quorumOf((node, o) => node.release(key, owner, o), () => true, options.signal, CALL_BOUND_MS);
+    const round = await this.quorumOf(
+      (node, o) => node.release(key, owner, o),
+      () => true,
+      options.signal,
+      CALL_BOUND_MS,
+    );
     if (round.failed > this.nodes.length - this.quorum) {
-      throw new BackendUnavailableError('release', `${round.failed} of ${this.nodes.length} Redlock instances failed`);
+      throw new BackendUnavailableError(
+        'release',
+        `${round.failed} of ${this.nodes.length} Redlock instances failed`,
+      );
     }
   }
 
   /** Releases on every node in the background (partial or too-late grants); errors are ignored. */
   private releaseEverywhere(key: string, owner: string): void {
     const bounded = this.boundedSignal(undefined, 10_000);
-    void Promise.allSettled(this.nodes.map((node) => node.release(key, owner, { signal: bounded.signal }))).then(() =>
-      bounded.dispose(),
-    );
+    void Promise.allSettled(
+      this.nodes.map((node) => node.release(key, owner, { signal: bounded.signal })),
+    ).then(() => bounded.dispose());
   }
 
   /**
@@ -265,9 +335,15 @@ export class RedlockBackend implements LockBackend {
    * (it answers once a quorum of instances reported a holder, or too few can).
    */
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
-    const round = await this.quorumOf((node, o) => node.holder(key, o), (h) => h !== null, options.signal, CALL_BOUND_MS);
+    const round = await this.quorumOf(
+      (node, o) => node.holder(key, o),
+      (h) => h !== null,
+      options.signal,
+      CALL_BOUND_MS,
+    );
     const byOwner = new Map<string, Holder[]>();
-    for (const { value: h } of round.answers) if (h !== null) byOwner.set(h.owner, [...(byOwner.get(h.owner) ?? []), h]);
+    for (const { value: h } of round.answers)
+      if (h !== null) byOwner.set(h.owner, [...(byOwner.get(h.owner) ?? []), h]);
     for (const [owner, held] of byOwner) {
       if (held.length < this.quorum) continue;
       const remaining = held.map((h) => h.remainingMs).sort((a, b) => b - a);
@@ -286,7 +362,11 @@ export class RedlockBackend implements LockBackend {
       () => local.abort(new AbortedError('another instance reported the change')),
       (error: unknown) => {
         local.abort(new AbortedError('wait failed'));
-        throw options.signal.aborted ? options.signal.reason : error instanceof AggregateError ? error.errors[0] : error;
+        throw options.signal.aborted
+          ? options.signal.reason
+          : error instanceof AggregateError
+            ? error.errors[0]
+            : error;
       },
     );
   }
@@ -306,7 +386,10 @@ export class RedlockBackend implements LockBackend {
    * A signal that aborts with `outer` or after `ms`, so a call to a hung instance (one the quorum
    * did not need) is abandoned after the grant would have expired anyway.
    */
-  private boundedSignal(outer: AbortSignal | undefined, ms: number): { signal: AbortSignal; dispose(): void } {
+  private boundedSignal(
+    outer: AbortSignal | undefined,
+    ms: number,
+  ): { signal: AbortSignal; dispose(): void } {
     const controller = new AbortController();
     const cancel = this.runtime.timers.setTimer(ms, () =>
       controller.abort(new BackendUnavailableError('redlock', `no answer within ${ms} ms`)),

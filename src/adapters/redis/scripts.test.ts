@@ -12,7 +12,8 @@ function fakeClient(): ScriptClient & { calls: string[]; hang: boolean } {
     evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown> {
       state.calls.push(`evalsha ${numkeys} ${args.join(' ')}`);
       if (state.hang) return new Promise(() => undefined);
-      if (!loaded.has(sha)) return Promise.reject(new Error('NOSCRIPT No matching script. Please use EVAL.'));
+      if (!loaded.has(sha))
+        return Promise.reject(new Error('NOSCRIPT No matching script. Please use EVAL.'));
       return Promise.resolve('ok');
     },
     eval(text: string, numkeys: number, ...args: (string | number)[]): Promise<unknown> {
@@ -44,7 +45,13 @@ describe('ScriptRunner', () => {
     const client = fakeClient();
     client.hang = true;
     const controller = new AbortController();
-    const pending = new ScriptRunner(client).run('op', LOCK_ACQUIRE, ['a', 'b'], [], controller.signal);
+    const pending = new ScriptRunner(client).run(
+      'op',
+      LOCK_ACQUIRE,
+      ['a', 'b'],
+      [],
+      controller.signal,
+    );
     controller.abort(new Error('deadline'));
     await expect(pending).rejects.toThrow('deadline');
   });
@@ -54,7 +61,9 @@ describe('ScriptRunner', () => {
       evalsha: () => Promise.reject(new Error('Connection is closed.')),
       eval: () => Promise.reject(new Error('unused')),
     };
-    const error = await new ScriptRunner(client).run('extend', LOCK_ACQUIRE, ['a'], [], signal()).catch((e: unknown) => e);
+    const error = await new ScriptRunner(client)
+      .run('extend', LOCK_ACQUIRE, ['a'], [], signal())
+      .catch((e: unknown) => e);
     expect(isBackendUnavailableError(error)).toBe(true);
     expect((error as Error).message).toBe('extend: Connection is closed.');
   });

@@ -13,7 +13,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { raceAbort } from '../../core/abort.js';
+import { abortReason } from '../../core/abort.js';
 import { isAbortedError } from '../../core/errors.js';
 import { BackendUnavailableError } from '../../coord/errors.js';
 
@@ -44,15 +44,25 @@ end
 `;
 
 /**
- * Lock acquire. KEYS: lock, counter. ARGV: owner, ttlMs. Grants when the lock key is absent (an
- * expired key is absent): INCR the counter (it never expires), SET "<token>:<owner>" PX ttl.
- * Returns {1, token} or {0, pttl of the holder}.
+ * How long a "someone waits" mark outlives the holder's remaining TTL, in ms. A waiter that found
+ * the key busy retries at the latest when the holder's TTL runs out (`retryAfterMs`), which
+ * refreshes the mark, so the margin only has to cover that retry's own delay.
+ */
+export const WAITING_MARGIN_MS = 2_000;
+
+/**
+ * Lock acquire. KEYS: lock, counter, waiting. ARGV: owner, ttlMs. Grants when the lock key is
+ * absent (an expired key is absent): INCR the counter (it never expires), SET "<token>:<owner>"
+ * PX ttl. When busy, marks that someone waits (so the release publishes) and returns the holder's
+ * PTTL. Returns {1, token} or {0, pttl}.
  */
 export const LOCK_ACQUIRE = luaScript(
   'lock-acquire',
   `
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return {0, redis.call('PTTL', KEYS[1])}
+  local p = redis.call('PTTL', KEYS[1])
+  redis.call('SET', KEYS[3], '1', 'PX', math.max(p, 0) + ${WAITING_MARGIN_MS})
+  return {0, p}
 end
 local t = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], string.format('%d:%s', t, ARGV[1]), 'PX', ARGV[2])
@@ -80,8 +90,9 @@ return 1
 );
 
 /**
- * Lock release. KEYS: lock. ARGV: owner, channel. Deletes the key when `owner` holds it and
- * publishes on `channel` in the same script, so waiters hear of the release as it happens.
+ * Lock release. KEYS: lock, waiting. ARGV: owner, channel. Deletes the key when `owner` holds it
+ * and, when someone waits, publishes on `channel` in the same script, so waiters hear of the
+ * release as it happens (and an uncontended release sends no message at all).
  * Returns 1 when it released, 0 otherwise.
  */
 export const LOCK_RELEASE = luaScript(
@@ -90,7 +101,7 @@ export const LOCK_RELEASE = luaScript(
 local v = redis.call('GET', KEYS[1])
 if v and owner_of(v) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], 'r')
+  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], 'r') end
   return 1
 end
 return 0
@@ -152,8 +163,8 @@ end
 
 /**
  * Semaphore acquire. KEYS: permits (sorted set owner -> expiry ms, server clock), tokens (hash
- * owner -> token), counter. ARGV: owner, limit, ttlMs. Returns {1, token} or {0, ms until the
- * earliest permit expires}.
+ * owner -> token), counter, waiting. ARGV: owner, limit, ttlMs. Returns {1, token} or {0, ms until
+ * the earliest permit expires}; when busy it marks that someone waits, as the lock does.
  */
 export const SEMAPHORE_ACQUIRE = luaScript(
   'semaphore-acquire',
@@ -161,7 +172,9 @@ export const SEMAPHORE_ACQUIRE = luaScript(
 purge()
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) or redis.call('ZSCORE', KEYS[1], ARGV[1]) then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, tonumber(first[2]) - now}
+  local left = tonumber(first[2]) - now
+  redis.call('SET', KEYS[4], '1', 'PX', math.max(left, 0) + ${WAITING_MARGIN_MS})
+  return {0, left}
 end
 local t = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
@@ -189,15 +202,16 @@ return 1
 );
 
 /**
- * Semaphore release. KEYS: permits, tokens. ARGV: owner, channel. Removes the owner's permit and
- * publishes on `channel` when it held one. Returns 1 when it released, 0 otherwise.
+ * Semaphore release. KEYS: permits, tokens, waiting. ARGV: owner, channel. Removes the owner's
+ * permit and publishes on `channel` when it held one and someone waits. Returns 1 when it
+ * released, 0 otherwise.
  */
 export const SEMAPHORE_RELEASE = luaScript(
   'semaphore-release',
   `
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-if removed == 1 then
+if removed == 1 and redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('PUBLISH', ARGV[2], 'r')
 end
 return removed
@@ -222,6 +236,16 @@ return out
 `,
 );
 
+/** Wraps a client failure as a {@link BackendUnavailableError} naming the operation. */
+function toUnavailable(operation: string, error: unknown): unknown {
+  if (isAbortedError(error) || error instanceof BackendUnavailableError) return error;
+  return new BackendUnavailableError(
+    operation,
+    error instanceof Error ? error.message : String(error),
+    { cause: error },
+  );
+}
+
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
@@ -235,7 +259,10 @@ function isNoScript(error: unknown): boolean {
 export class ScriptRunner {
   constructor(private readonly client: ScriptClient) {}
 
-  /** Runs `script` with `keys` and `args`; rejects with the signal's reason when it aborts. */
+  /**
+   * Runs `script` with `keys` and `args`; rejects with the signal's reason when it aborts. One
+   * promise and one abort listener per call: this is every operation's hot path.
+   */
   run(
     operation: string,
     script: LuaScript,
@@ -243,20 +270,34 @@ export class ScriptRunner {
     args: readonly (string | number)[],
     signal: AbortSignal,
   ): Promise<unknown> {
-    return raceAbort(this.exec(script, keys, args), signal).catch((error: unknown) => {
-      if (signal.aborted || isAbortedError(error) || error instanceof BackendUnavailableError) throw error;
-      throw new BackendUnavailableError(operation, error instanceof Error ? error.message : String(error), {
-        cause: error,
-      });
+    if (signal.aborted) return Promise.reject(abortReason(signal));
+    const pending = this.exec(script, keys, args);
+    return new Promise<unknown>((resolve, reject) => {
+      const onAbort = (): void => reject(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      pending.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(toUnavailable(operation, error));
+        },
+      );
     });
   }
 
-  private async exec(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!isNoScript(error)) throw error;
-      return await this.client.eval(script.text, keys.length, ...keys, ...args);
-    }
+  private exec(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    return this.client
+      .evalsha(script.sha, keys.length, ...keys, ...args)
+      .catch((error: unknown) => {
+        if (!isNoScript(error)) throw error;
+        return this.client.eval(script.text, keys.length, ...keys, ...args);
+      });
   }
 }

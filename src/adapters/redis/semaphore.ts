@@ -11,11 +11,22 @@ import type {
   Holder,
   SemaphoreBackend,
 } from '../../coord/types.js';
-import { parseAcquireReply, parseExtendReply, parseSemaphoreHolders, semaphoreKeys } from './keys.js';
+import {
+  parseAcquireReply,
+  parseExtendReply,
+  parseSemaphoreHolders,
+  semaphoreKeys,
+} from './keys.js';
 import type { ChangeHub } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
 import { resolveRedisOptions } from './options.js';
-import { ScriptRunner, SEMAPHORE_ACQUIRE, SEMAPHORE_EXTEND, SEMAPHORE_HOLDERS, SEMAPHORE_RELEASE } from './scripts.js';
+import {
+  ScriptRunner,
+  SEMAPHORE_ACQUIRE,
+  SEMAPHORE_EXTEND,
+  SEMAPHORE_HOLDERS,
+  SEMAPHORE_RELEASE,
+} from './scripts.js';
 
 /**
  * A {@link SemaphoreBackend} on one Redis server or one Redis Cluster. A key's permits live in a
@@ -54,30 +65,66 @@ export class RedisSemaphoreBackend implements SemaphoreBackend {
     this.guarantees = Object.freeze({ fifo: false, durable: resolved.durable, consensus: false });
   }
 
-  async tryAcquire(key: string, owner: string, limit: number, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+  async tryAcquire(
+    key: string,
+    owner: string,
+    limit: number,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
     const k = semaphoreKeys(this.prefix, key);
-    const keys = [k.permits, k.tokens, k.counter];
-    const reply = await this.runner.run('tryAcquire', SEMAPHORE_ACQUIRE, keys, [owner, limit, ttlMs], options.signal);
+    const keys = [k.permits, k.tokens, k.counter, k.waiting];
+    const reply = await this.runner.run(
+      'tryAcquire',
+      SEMAPHORE_ACQUIRE,
+      keys,
+      [owner, limit, ttlMs],
+      options.signal,
+    );
     const parsed = parseAcquireReply(reply);
     if (parsed.granted) return { kind: 'acquired', token: parsed.token, ttlMs };
     return { kind: 'busy', retryAfterMs: parsed.retryAfterMs };
   }
 
-  async extend(key: string, owner: string, token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+  async extend(
+    key: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult> {
     const k = semaphoreKeys(this.prefix, key);
     const args = [owner, token.toString(), ttlMs];
-    const reply = await this.runner.run('extend', SEMAPHORE_EXTEND, [k.permits, k.tokens], args, options.signal);
+    const reply = await this.runner.run(
+      'extend',
+      SEMAPHORE_EXTEND,
+      [k.permits, k.tokens],
+      args,
+      options.signal,
+    );
     return parseExtendReply(reply, ttlMs);
   }
 
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
     const k = semaphoreKeys(this.prefix, key);
-    await this.runner.run('release', SEMAPHORE_RELEASE, [k.permits, k.tokens], [owner, k.channel], options.signal);
+    await this.runner.run(
+      'release',
+      SEMAPHORE_RELEASE,
+      [k.permits, k.tokens, k.waiting],
+      [owner, k.channel],
+      options.signal,
+    );
   }
 
   async holders(key: string, options: CallOptions): Promise<readonly Holder[]> {
     const k = semaphoreKeys(this.prefix, key);
-    const reply = await this.runner.run('holders', SEMAPHORE_HOLDERS, [k.permits, k.tokens], [], options.signal);
+    const reply = await this.runner.run(
+      'holders',
+      SEMAPHORE_HOLDERS,
+      [k.permits, k.tokens],
+      [],
+      options.signal,
+    );
     return parseSemaphoreHolders(reply);
   }
 

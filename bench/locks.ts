@@ -1,0 +1,343 @@
+/**
+ * Lock benchmarks: faultline's Redis lock (the shared `Lock` client over `RedisLockBackend`) against
+ * redlock, @sesamecare-oss/redlock and redis-semaphore's Mutex, on one private redis-server.
+ *
+ * Cases (each run interleaved across implementations, several rounds, medians):
+ * - `uncontended-seq`: one worker, acquire + release in a loop (ops/s).
+ * - `uncontended-par50`: 50 workers, each on its own key (ops/s in total).
+ * - `hot-key-handoff/w<N>/hold<H>ms`: N workers on one key holding it H ms; the time from a release
+ *   to the next holder's acquire (median, µs).
+ * - `hot-key-throughput/w<N>/hold<H>ms`: acquisitions per second of the same runs.
+ *
+ * The suite is a list of case functions over a list of implementations, so other backends (etcd)
+ * can add their own implementations or cases. Args: `--quick` (fewer rounds, shorter runs),
+ * `--only <text>` (the cases whose name contains it).
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redlock as SesameRedlock } from '@sesamecare-oss/redlock';
+import { Redis } from 'ioredis';
+// @ts-expect-error redlock 5's package.json "exports" has no "types" condition (its index.d.ts is unreachable under NodeNext).
+import RedlockModule from 'redlock';
+import { Mutex } from 'redis-semaphore';
+import { RedisLockBackend } from '../src/adapters/redis/index.js';
+import { Lock } from '../src/coord/index.js';
+import { redis } from '../test/services/index.js';
+import type { BenchContext, BenchRow, BenchSuite } from './types.js';
+import { interleaved, median } from './util.js';
+
+/** Acquires `key` and returns its release. */
+export type Acquire = (key: string) => Promise<() => Promise<void>>;
+
+/** A lock implementation under test, bound to one Redis server. */
+export interface LockImpl {
+  /** `faultline`, `faultline/<variant>` or the anchor's npm name. */
+  readonly name: string;
+  readonly acquire: Acquire;
+  close(): Promise<void>;
+}
+
+/** Builds the implementations for a Redis on `port`. */
+export type ImplFactory = (port: number) => LockImpl;
+
+/** Settings of a run. */
+export interface RunSettings {
+  readonly rounds: number;
+  readonly durationMs: number;
+  readonly log: (message: string) => void;
+}
+
+/** A benchmark case: measures every implementation and returns rows. */
+export interface LockCase {
+  /** The case name (rows may append a suffix); `--only <text>` runs the cases whose name contains it. */
+  readonly name: string;
+  run(impls: readonly LockImpl[], settings: RunSettings): Promise<BenchRow[]>;
+}
+
+const TTL_MS = 10_000;
+
+/** The part of redlock 5's API the bench uses (its declarations are unreachable, see the import). */
+interface RedlockAnchor {
+  acquire(resources: string[], ttlMs: number): Promise<{ release(): Promise<unknown> }>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+}
+const Redlock = RedlockModule as new (
+  clients: Redis[],
+  settings: Record<string, number>,
+) => RedlockAnchor;
+
+function newClient(port: number): Redis {
+  return new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+}
+
+/** The implementations on one Redis server; each gets its own connection. */
+export const redisImpls: readonly ImplFactory[] = [
+  (port) => {
+    const client = newClient(port);
+    const backend = new RedisLockBackend(client);
+    const lock = new Lock(backend);
+    return {
+      name: 'faultline',
+      acquire: async (key) => {
+        const lease = await lock.acquire(key, { ttlMs: TTL_MS });
+        return () => lease.release();
+      },
+      close: async () => {
+        await lock.close();
+        backend.close();
+        client.disconnect();
+      },
+    };
+  },
+  (port) => {
+    // The backend alone, without the shared client's deadlines, watchdog and lease bookkeeping: the
+    // same Lua scripts and pub/sub waiting, driven by the simplest correct loop.
+    const client = newClient(port);
+    const backend = new RedisLockBackend(client);
+    let seq = 0;
+    return {
+      name: 'faultline/backend',
+      acquire: async (key) => {
+        const owner = `bench-${process.pid}-${++seq}`;
+        const call = { signal: new AbortController().signal };
+        for (;;) {
+          const watch = new AbortController();
+          const changed = backend
+            .waitForChange(key, { signal: watch.signal })
+            .catch(() => undefined);
+          const r = await backend.tryAcquire(key, owner, TTL_MS, call);
+          if (r.kind === 'acquired') {
+            watch.abort();
+            return () => backend.release(key, owner, call);
+          }
+          await Promise.race([changed, sleep(Math.min(r.retryAfterMs ?? 1_000, 1_000))]);
+          watch.abort();
+        }
+      },
+      close: async () => {
+        backend.close();
+        client.disconnect();
+      },
+    };
+  },
+  (port) => {
+    const client = newClient(port);
+    const mutexOptions = { lockTimeout: TTL_MS, acquireTimeout: 120_000, refreshInterval: 0 };
+    return {
+      name: 'redis-semaphore',
+      acquire: async (key) => {
+        const mutex = new Mutex(client, key, mutexOptions);
+        await mutex.acquire();
+        return () => mutex.release();
+      },
+      close: async () => client.disconnect(),
+    };
+  },
+  (port) => {
+    const client = newClient(port);
+    const redlock = new Redlock([client], { retryCount: -1, automaticExtensionThreshold: 0 });
+    redlock.on('error', () => undefined); // Contention errors are expected; they are retried.
+    return {
+      name: 'redlock',
+      acquire: async (key) => {
+        const lock = await redlock.acquire([key], TTL_MS);
+        return async () => void (await lock.release());
+      },
+      close: async () => client.disconnect(),
+    };
+  },
+  (port) => {
+    const client = newClient(port);
+    const redlock = new SesameRedlock([client], { retryCount: -1 });
+    redlock.on('error', () => undefined);
+    return {
+      name: '@sesamecare-oss/redlock',
+      acquire: async (key) => {
+        const lock = await redlock.acquire([key], TTL_MS);
+        return async () => void (await lock.release());
+      },
+      close: async () => client.disconnect(),
+    };
+  },
+];
+
+let keySeq = 0;
+/** A key no earlier measurement used (so no implementation sees another's leftovers). */
+function freshKey(label: string): string {
+  keySeq++;
+  return `bench:${label}:${keySeq}`;
+}
+
+/** Acquire + release in a loop on `workers` distinct keys for `durationMs`; returns ops/s. */
+async function uncontended(impl: LockImpl, workers: number, durationMs: number): Promise<number> {
+  const until = performance.now() + durationMs;
+  let ops = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      const key = freshKey(`u${w}`);
+      while (performance.now() < until) {
+        const release = await impl.acquire(key);
+        await release();
+        ops++;
+      }
+    }),
+  );
+  return ops / ((performance.now() - start) / 1000);
+}
+
+function uncontendedCase(name: string, workers: number): LockCase {
+  return {
+    name,
+    run: async (impls, settings) => {
+      settings.log(`${name}: ${impls.length} implementations × ${settings.rounds} rounds`);
+      const runs = Object.fromEntries(
+        impls.map((i) => [i.name, () => uncontended(i, workers, settings.durationMs)]),
+      );
+      const result = await interleaved(settings.rounds, runs);
+      return impls.map((i) => ({
+        case: name,
+        impl: i.name,
+        metric: 'acquire+release',
+        value: result[i.name] ?? 0,
+        unit: 'ops/s',
+      }));
+    },
+  };
+}
+
+/** One hot-key run: median handoff (µs) and throughput (ops/s). */
+async function hotKey(
+  impl: LockImpl,
+  workers: number,
+  holdMs: number,
+  durationMs: number,
+): Promise<[number, number]> {
+  const key = freshKey('hot');
+  const until = performance.now() + durationMs;
+  const handoffs: number[] = [];
+  let releasedAt: number | undefined;
+  let ops = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (performance.now() < until) {
+        const release = await impl.acquire(key);
+        if (releasedAt !== undefined) handoffs.push((performance.now() - releasedAt) * 1000);
+        releasedAt = undefined;
+        ops++;
+        if (holdMs > 0) await sleep(holdMs);
+        releasedAt = performance.now();
+        await release();
+      }
+    }),
+  );
+  return [
+    handoffs.length > 0 ? median(handoffs) : Number.NaN,
+    ops / ((performance.now() - start) / 1000),
+  ];
+}
+
+function hotKeyCase(workers: number, holdMs: number): LockCase {
+  const suffix = `w${workers}/hold${holdMs}ms`;
+  return {
+    name: `hot-key/${suffix}`,
+    run: async (impls, settings) => {
+      settings.log(`hot-key ${suffix}`);
+      const samples = new Map<string, { handoff: number[]; ops: number[] }>(
+        impls.map((i) => [i.name, { handoff: [], ops: [] }]),
+      );
+      const runs = Object.fromEntries(
+        impls.map((i) => [
+          i.name,
+          async () => {
+            const [handoff, ops] = await hotKey(i, workers, holdMs, settings.durationMs);
+            samples.get(i.name)?.handoff.push(handoff);
+            samples.get(i.name)?.ops.push(ops);
+            return ops;
+          },
+        ]),
+      );
+      await interleaved(settings.rounds, runs);
+      return impls.flatMap((i) => {
+        const s = samples.get(i.name) ?? { handoff: [Number.NaN], ops: [0] };
+        return [
+          {
+            case: `hot-key-handoff/${suffix}`,
+            impl: i.name,
+            metric: 'release→next acquire (median)',
+            value: median(s.handoff),
+            unit: 'us',
+          },
+          {
+            case: `hot-key-throughput/${suffix}`,
+            impl: i.name,
+            metric: 'acquire+release',
+            value: median(s.ops),
+            unit: 'ops/s',
+          },
+        ];
+      });
+    },
+  };
+}
+
+/** The cases, in order. */
+export const lockCases: readonly LockCase[] = [
+  uncontendedCase('uncontended-seq', 1),
+  uncontendedCase('uncontended-par50', 50),
+  ...[2, 16, 64].flatMap((w) => [hotKeyCase(w, 0), hotKeyCase(w, 1)]),
+];
+
+/** Redis round trip (PING) median in µs, to read the handoff figures against. */
+async function pingMicros(port: number): Promise<number> {
+  const client = newClient(port);
+  const samples: number[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const t = performance.now();
+    await client.ping();
+    samples.push((performance.now() - t) * 1000);
+  }
+  client.disconnect();
+  return median(samples);
+}
+
+async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const quick = ctx.args.includes('--quick');
+  const settings: RunSettings = {
+    rounds: quick ? 1 : 3,
+    durationMs: quick ? 300 : 1_000,
+    log: ctx.log,
+  };
+  const { servers, cleanup } = await redis(1);
+  const port = servers[0]!.port;
+  const impls = redisImpls.map((make) => make(port));
+  try {
+    const rows: BenchRow[] = [
+      {
+        case: 'redis-round-trip',
+        impl: 'ioredis',
+        metric: 'PING (median)',
+        value: await pingMicros(port),
+        unit: 'us',
+      },
+    ];
+    const only = ctx.args.indexOf('--only');
+    const filter = only >= 0 ? (ctx.args[only + 1] ?? '') : '';
+    for (const c of lockCases)
+      if (c.name.includes(filter)) rows.push(...(await c.run(impls, settings)));
+    return rows;
+  } finally {
+    await Promise.all(impls.map((i) => i.close()));
+    await cleanup();
+  }
+}
+
+const suite: BenchSuite = {
+  name: 'locks',
+  description:
+    'Redis locks: faultline (Lock + RedisLockBackend) vs redlock, @sesamecare-oss/redlock and redis-semaphore (Mutex) on one private redis-server; medians of interleaved rounds.',
+  run,
+};
+
+export default suite;
