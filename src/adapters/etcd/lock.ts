@@ -211,6 +211,11 @@ export class EtcdLockBackend implements LockBackend {
     await Promise.all(sessions.map((s) => s.then((x) => x.close(), () => undefined)));
   }
 
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /** Puts our key (FIFO position), then waits until every older contender is gone. */
   private async queue(session: EtcdSession, key: string, owner: string, signal: AbortSignal): Promise<AcquireResult> {
     const sentAtMs = this.runtime.clock.monotonicMs();

@@ -7,7 +7,7 @@
  */
 import type { Etcd3, ILeaseKeepAliveResponse } from 'etcd3';
 import { raceAbort } from '../../core/abort.js';
-import { FaultlineError } from '../../core/errors.js';
+import { AbortedError, FaultlineError } from '../../core/errors.js';
 import type { Cancel, Runtime } from '../../core/runtime.js';
 import type { LossReason } from '../../coord/errors.js';
 
@@ -55,7 +55,7 @@ export class EtcdSession {
   readonly leaseId: string;
   /** The TTL etcd granted, in ms (whole seconds). */
   readonly ttlMs: number;
-  /** Aborts with an {@link EtcdSessionLostError} when the lease is lost, or with `closed` on close. */
+  /** Aborts with an {@link EtcdSessionLostError} when the lease is lost, or an `AbortedError` on close. */
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
   private readonly init: EtcdSessionInit;
@@ -133,9 +133,8 @@ export class EtcdSession {
     if (this.closed) return;
     this.closed = true;
     this.stopTimers();
-    const wasAlive = !this.signal.aborted;
-    if (wasAlive) this.controller.abort(new EtcdSessionLostError(this.leaseId, 'expired'));
-    if (!wasAlive) return;
+    if (this.signal.aborted) return;
+    this.controller.abort(new AbortedError('the etcd session was closed'));
     const bound = new AbortController();
     const cancel = this.init.runtime.timers.setTimer(timeoutMs, () => bound.abort(new Error('revoke timed out')));
     try {
@@ -145,6 +144,11 @@ export class EtcdSession {
     } finally {
       cancel();
     }
+  }
+
+  /** `await using session = await EtcdSession.grant(...)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private scheduleTick(ms: number): void {

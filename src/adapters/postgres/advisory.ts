@@ -196,6 +196,11 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
     await this.notifier.close();
   }
 
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   /**
    * Takes a dedicated connection, runs `lock` on it, and on success records the holder with a fresh
    * token and arms the session's idle timeout. The connection is kept while the lock is held.

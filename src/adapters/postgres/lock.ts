@@ -131,6 +131,11 @@ export class PostgresLockBackend implements LockBackend {
     return this.notifier.close();
   }
 
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private async query<R>(
     operation: string,
     text: string,
