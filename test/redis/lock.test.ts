@@ -165,6 +165,20 @@ describe('RedisLockBackend with the Lock client', () => {
     backend.close();
   }, 10_000);
 
+  it('expires a semaphore permit by the server clock and grants it again with a newer token', async () => {
+    const backend = new RedisSemaphoreBackend(main);
+    const pool = new Semaphore(backend, { permits: 1, recheckMs: 120_000 });
+    const stale = await pool.acquire('expiring', { ttlMs: 300 });
+    // Nobody releases: the waiter is woken by the retry timer the server's remaining TTL set.
+    const next = await pool.acquire('expiring', { ttlMs: 60_000, waitMs: 20_000 });
+    expect(next.token).toBeGreaterThan(stale.token);
+    expect(stale.valid).toBe(false);
+    expect((await pool.holders('expiring')).map((h) => h.owner)).toEqual([next.owner]);
+    await next.release();
+    await pool.close();
+    backend.close();
+  });
+
   it('elects one leader whose term is the fencing token', async () => {
     const backend = new RedisLockBackend(main);
     const options = {
