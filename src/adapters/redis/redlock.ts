@@ -48,12 +48,18 @@ export interface RedlockOptions {
   driftFactor?: number;
   /** Constant drift allowance, in ms (default 2, as in the Redlock description). */
   driftMarginMs?: number;
-  /** Monotonic clock for the elapsed time and timers bounding calls (default: the system runtime). */
+  /**
+   * Monotonic clock for the elapsed time, timers bounding calls to hung instances, and the random
+   * retry delay after a split vote (default: the system runtime).
+   */
   runtime?: Runtime;
 }
 
 /** Upper bound on a `holder()` or `release()` call to one instance, in ms (the caller's signal usually ends it sooner). */
 const CALL_BOUND_MS = 30_000;
+
+/** Upper bound of the random retry delay after a split vote, in ms. */
+const SPLIT_RETRY_MS = 20;
 
 /**
  * A {@link LockBackend} over N independent Redis servers, following the Redlock description
@@ -170,7 +176,9 @@ export class RedlockBackend implements LockBackend {
       if (tokens.length >= this.quorum) {
         const token = await this.agreeOnToken(key, owner, tokens, options.signal);
         const valid = token !== undefined && this.validityMs(ttlMs, startMs) > 0;
-        result = valid ? { kind: 'acquired', token, ttlMs } : { kind: 'busy', retryAfterMs: 0 };
+        result = valid
+          ? { kind: 'acquired', token, ttlMs }
+          : { kind: 'busy', retryAfterMs: this.splitRetryMs() };
       } else {
         result = this.notGranted(busy, tokens.length, round.failed);
       }
@@ -195,7 +203,7 @@ export class RedlockBackend implements LockBackend {
         `${failed} of ${this.nodes.length} Redlock instances failed`,
       );
     }
-    if (granted > 0) return { kind: 'busy', retryAfterMs: 0 };
+    if (granted > 0) return { kind: 'busy', retryAfterMs: this.splitRetryMs() };
     // The lock is free again once a quorum of instances expired it: the quorum-th smallest TTL.
     const known = busy.filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     return {
@@ -374,6 +382,15 @@ export class RedlockBackend implements LockBackend {
   /** Closes the instances this backend created ({@link RedlockBackend.fromClients}). */
   close(): void {
     for (const o of this.owned) o.close();
+  }
+
+  /**
+   * After a split vote (some instances granted, too few), contenders that retried at the same
+   * moment could split again: a random delay up to {@link SPLIT_RETRY_MS} breaks the symmetry, as
+   * the Redlock description asks.
+   */
+  private splitRetryMs(): number {
+    return this.runtime.random.int(SPLIT_RETRY_MS + 1);
   }
 
   private nodeAt(i: number): RedlockNode {
