@@ -58,7 +58,7 @@ async function etcd3LockWithRetry(client: Etcd3, key: string): Promise<void> {
     return;
   }
 }
-const ROUNDS = 5;
+const ROUNDS = 9;
 
 async function opsPerSecond(ops: number, op: () => Promise<void>): Promise<number> {
   const start = performance.now();

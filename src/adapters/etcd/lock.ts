@@ -224,7 +224,12 @@ export class EtcdLockBackend implements LockBackend {
     const res = await this.txn('acquireQueued', key, signal, {
       compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: 0 }],
       // As etcd's Mutex does: put our key and read the queue's head in the same transaction.
-      success: [{ request_put: { key: mine, value: Buffer.from(owner), lease: session.leaseId } }, { request_range: firstCreated(pfx) }],
+      // The newest two keys are ours and, if any, our predecessor: the key to watch.
+      success: [
+        { request_put: { key: mine, value: Buffer.from(owner), lease: session.leaseId } },
+        { request_range: firstCreated(pfx) },
+        { request_range: { ...firstCreated(pfx), sort_order: 'Descend', limit: 2 } },
+      ],
       failure: [{ request_range: { key: mine } }],
     });
     const myRev = res.succeeded ? BigInt(res.header.revision) : BigInt(rangeKvs(res)[0]?.create_revision ?? '0');
@@ -234,7 +239,9 @@ export class EtcdLockBackend implements LockBackend {
       return { kind: 'acquired', token: myRev, ttlMs: session.trustedFor(sentAtMs) };
     }
     const waitSignal = AbortSignal.any([signal, session.signal]);
-    const granted = await this.waitPredecessors(key, pfx, mine, myRev, waitSignal).catch((error: unknown) => {
+    const newest = res.succeeded ? res.responses[2]?.response_range?.kvs : undefined;
+    const known = newest?.[0] !== undefined && BigInt(newest[0].create_revision) === myRev ? newest[1] : undefined;
+    const granted = await this.waitPredecessors(key, pfx, mine, myRev, known, waitSignal).catch((error: unknown) => {
       if (signal.aborted || !session.signal.aborted) throw error;
       return false;
     });
@@ -246,11 +253,25 @@ export class EtcdLockBackend implements LockBackend {
    * etcd's `waitDeletes`: wait for the newest older key to go, until none is left. Answers false
    * when our own key is gone (the session died while we waited), true at the head of the queue.
    */
-  private async waitPredecessors(key: string, pfx: string, mine: Buffer, myRev: bigint, signal: AbortSignal): Promise<boolean> {
+  private async waitPredecessors(
+    key: string,
+    pfx: string,
+    mine: Buffer,
+    myRev: bigint,
+    known: IKeyValue | undefined,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    // The first predecessor may come from the enqueueing transaction; later ones from a read.
+    let next = known;
     for (;;) {
-      const { own, predecessor } = await this.queueState(key, pfx, mine, myRev, signal);
-      if (own === undefined || BigInt(own.create_revision) !== myRev) return false;
-      if (predecessor === undefined) return true;
+      let predecessor = next;
+      next = undefined;
+      if (predecessor === undefined) {
+        const state = await this.queueState(key, pfx, mine, myRev, signal);
+        if (state.own === undefined || BigInt(state.own.create_revision) !== myRev) return false;
+        if (state.predecessor === undefined) return true;
+        predecessor = state.predecessor;
+      }
       const watch = await openDeleteWatch(this.client, predecessor.key, signal);
       try {
         // The watch is live now: check that the predecessor did not go before it started.
