@@ -155,6 +155,18 @@ describe('EtcdLockBackend', () => {
     await expect(waiting).rejects.toBe(reason);
   });
 
+  it('waitForChange wakes at once when the holder changed since the last answer', async () => {
+    const a = backend();
+    const b = backend();
+    await a.tryAcquire('missed', 'holder', 2000, call());
+    expect((await b.tryAcquire('missed', 'waiter', 2000, call())).kind).toBe('busy');
+    // The release lands between b's attempt and its wait: no event will come after the wait starts.
+    await a.release('missed', 'holder', call());
+    await expect(b.waitForChange('missed', call())).resolves.toBeUndefined();
+    expect((await b.tryAcquire('missed', 'waiter', 2000, call())).kind).toBe('acquired');
+    await b.release('missed', 'waiter', call());
+  });
+
   it('losing the session loses every lock on it at once; a new session takes over', async () => {
     const a = backend();
     const b = backend();

@@ -24,7 +24,7 @@ import type {
 import { BoundedMap } from '../common/bounded-map.js';
 import { lockPrefix, prefixEnd } from './keys.js';
 import { EtcdSession, isEtcdSessionLostError } from './session.js';
-import { openDeleteWatch, waitForEvent } from './watch.js';
+import { openWatch, waitForEvent } from './watch.js';
 
 /** Options of {@link EtcdLockBackend}. */
 export interface EtcdLockBackendOptions {
@@ -86,6 +86,8 @@ export class EtcdLockBackend implements LockBackend {
   private readonly sessions = new Map<number, Promise<EtcdSession>>();
   /** Revision of the last answer per lock key: a later watch starts just after it, missing nothing. */
   private readonly seen = new BoundedMap<string, bigint>(10_000);
+  /** Create revision of the holder's key ('0': free) in the last answer per lock key. */
+  private readonly heads = new BoundedMap<string, string>(10_000);
   /** Waiter keys whose removal failed; retried on every keep-alive-independent call. */
   private readonly orphans = new Set<string>();
   private waiters = 0;
@@ -108,8 +110,9 @@ export class EtcdLockBackend implements LockBackend {
         // Free means: no key at all under the prefix (no holder and no queued waiter).
         compare: [{ key: Buffer.from(pfx), range_end: prefixEnd(Buffer.from(pfx)), target: 'Create', result: 'Equal', create_revision: 0 }],
         success: [{ request_put: { key: Buffer.from(pfx + owner), value: Buffer.from(owner), lease: session.leaseId } }],
-        failure: [],
+        failure: [{ request_range: firstCreated(pfx) }],
       });
+      this.heads.set(key, res.succeeded ? res.header.revision : (rangeKvs(res)[0]?.create_revision ?? '0'));
       if (!res.succeeded) return { kind: 'busy', retryAfterMs: undefined };
       return this.unlessAborted(key, owner, options.signal, {
         kind: 'acquired',
@@ -178,6 +181,7 @@ export class EtcdLockBackend implements LockBackend {
       const res = await raceAbort(this.client.kv.range(firstCreated(pfx)), options.signal);
       this.note(key, res.header.revision);
       kv = res.kvs[0];
+      this.heads.set(key, kv?.create_revision ?? '0');
       if (kv === undefined) return null;
       const ttl = await raceAbort(this.client.leaseClient.leaseTimeToLive({ ID: kv.lease }), options.signal);
       ttlSeconds = Number(ttl.TTL);
@@ -192,9 +196,23 @@ export class EtcdLockBackend implements LockBackend {
   async waitForChange(key: string, options: CallOptions): Promise<void> {
     const release = this.enterWaiter(key);
     try {
-      const from = this.seen.get(key);
       const pfx = Buffer.from(lockPrefix(this.prefix, key));
-      await waitForEvent(this.client, pfx, prefixEnd(pfx), from === undefined ? undefined : from + 1n, options.signal);
+      const seenHead = this.heads.get(key);
+      if (seenHead === undefined) {
+        // Nothing observed yet: replay from the last revision this backend saw for the key.
+        const from = this.seen.get(key);
+        await waitForEvent(this.client, pfx, prefixEnd(pfx), from === undefined ? undefined : from + 1n, options.signal);
+        return;
+      }
+      const watch = await openWatch(this.client, pfx, prefixEnd(pfx), ['put', 'delete'], options.signal);
+      try {
+        // The watch is live: if the holder changed since the caller last looked, wake at once.
+        const res = await raceAbort(this.client.kv.range(firstCreated(pfx.toString())), options.signal);
+        if ((res.kvs[0]?.create_revision ?? '0') !== seenHead) return;
+        await raceAbort(watch.fired, options.signal);
+      } finally {
+        watch.close();
+      }
     } finally {
       release();
     }
@@ -272,11 +290,11 @@ export class EtcdLockBackend implements LockBackend {
         if (state.predecessor === undefined) return true;
         predecessor = state.predecessor;
       }
-      const watch = await openDeleteWatch(this.client, predecessor.key, signal);
+      const watch = await openWatch(this.client, predecessor.key, undefined, ['delete'], signal);
       try {
         // The watch is live now: check that the predecessor did not go before it started.
         const again = await raceAbort(this.client.kv.range({ key: predecessor.key }), signal);
-        if (again.kvs[0]?.create_revision === predecessor.create_revision) await raceAbort(watch.deleted, signal);
+        if (again.kvs[0]?.create_revision === predecessor.create_revision) await raceAbort(watch.fired, signal);
       } finally {
         watch.close();
       }

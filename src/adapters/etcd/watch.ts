@@ -23,25 +23,32 @@ export function waitForEvent(
   return once(builder.watcher(), ['put', 'delete'], signal);
 }
 
-/** A live watch on one key's deletion; see {@link openDeleteWatch}. */
-export interface DeleteWatch {
-  /** Resolves on the key's deletion, and also when the watch fails (the caller rechecks). */
-  readonly deleted: Promise<void>;
+/** A live one-shot watch; see {@link openWatch}. */
+export interface LiveWatch {
+  /** Resolves on the first matching event, and also when the watch fails (the caller rechecks). */
+  readonly fired: Promise<void>;
   /** Cancels the watch (idempotent). */
   close(): void;
 }
 
 /**
- * Opens a watch on `key`'s deletion from the current revision and resolves once etcd confirmed it.
- * Watching from "now" keeps the watcher *synced*, so etcd notifies it as soon as the deletion
- * commits; a watch from an older revision would be caught up by etcd's background sync, every
- * 100 ms. The caller therefore checks the key *after* this resolves: a deletion before the watch
- * shows in that read, one after it in `deleted`.
+ * Opens a watch on `key` (or the range `[key, rangeEnd)`) from the current revision and resolves
+ * once etcd confirmed it. Watching from "now" keeps the watcher *synced*, so etcd notifies it as
+ * soon as a change commits; a watch from an older revision would be caught up by etcd's background
+ * sync, every 100 ms. The caller therefore reads the state *after* this resolves: a change before
+ * the watch shows in that read, one after it in `fired`.
  */
-export function openDeleteWatch(client: Etcd3, key: Buffer, signal: AbortSignal): Promise<DeleteWatch> {
-  const watcher = client.watch().key(key).watcher();
+export function openWatch(
+  client: Etcd3,
+  key: Buffer,
+  rangeEnd: Buffer | undefined,
+  events: readonly ('put' | 'delete')[],
+  signal: AbortSignal,
+): Promise<LiveWatch> {
+  const builder = client.watch();
+  const watcher = (rangeEnd === undefined ? builder.key(key) : builder.inRange({ start: key, end: rangeEnd })).watcher();
   let fire: () => void = () => undefined;
-  const deleted = new Promise<void>((resolve) => {
+  const fired = new Promise<void>((resolve) => {
     fire = resolve;
   });
   let closed = false;
@@ -53,9 +60,10 @@ export function openDeleteWatch(client: Etcd3, key: Buffer, signal: AbortSignal)
     watcher.cancel().catch(() => undefined);
     fire();
   };
-  watcher.on('delete', () => fire());
+  if (events.includes('put')) watcher.on('put', () => fire());
+  if (events.includes('delete')) watcher.on('delete', () => fire());
   watcher.on('end', () => fire());
-  return new Promise<DeleteWatch>((resolve, reject) => {
+  return new Promise<LiveWatch>((resolve, reject) => {
     const onAbort = (): void => {
       close();
       reject(abortReason(signal));
@@ -67,7 +75,7 @@ export function openDeleteWatch(client: Etcd3, key: Buffer, signal: AbortSignal)
     signal.addEventListener('abort', onAbort, { once: true });
     const ready = (): void => {
       signal.removeEventListener('abort', onAbort);
-      resolve({ deleted, close });
+      resolve({ fired, close });
     };
     watcher.once('connected', ready);
     // A failed watch wakes the caller at once; it rechecks with a read.
