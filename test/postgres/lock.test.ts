@@ -82,6 +82,30 @@ describe('PostgresLockBackend', () => {
     expect((await b.tryAcquire('notify', 'b', 30_000, call())).kind).toBe('acquired');
   });
 
+  it('a lost LISTEN connection wakes its waiters, and the next wait listens again', async () => {
+    const a = table();
+    const b = table();
+    await a.tryAcquire('relisten', 'a', 30_000, call());
+    expect((await b.tryAcquire('relisten', 'b', 30_000, call())).kind).toBe('busy');
+    await b.holder('relisten', call());
+    const first = b.waitForChange('relisten', call());
+    // Kill every LISTEN session on the server (the backend's listening connection among them).
+    for (let i = 0; i < 100; i++) {
+      const killed = await pool.query(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+      );
+      if ((killed.rowCount ?? 0) > 0) break;
+      await pause(10);
+    }
+    await first; // woken (spuriously) by the loss of the connection
+    await b.holder('relisten', call());
+    const second = b.waitForChange('relisten', call());
+    await pause(50);
+    await a.release('relisten', 'a', call());
+    await second;
+    expect((await b.tryAcquire('relisten', 'b', 30_000, call())).kind).toBe('acquired');
+  });
+
   it('tokens from the sequence keep increasing across contenders racing for one key', async () => {
     const b = table();
     const seen: bigint[] = [];
