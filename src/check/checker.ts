@@ -11,7 +11,7 @@ import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
 import type { HistoryEvent, Operation } from './history.js';
 import { HistoryError, toOperations } from './history.js';
-import type { Model } from './model.js';
+import type { Model, ModelInput } from './model.js';
 import { productModel } from './product.js';
 import type { PartialResult, Search } from './search.js';
 import { LinearizabilitySearch, SequentialSearch } from './search.js';
@@ -136,7 +136,9 @@ export function check<S>(
   const opts = validate(options);
   const ops = isOperations(history) ? history : toOperations(history);
   dryRun(model, ops);
-  const parts = partitionOf(model, ops);
+  const parts = partitionOf(model, ops)
+    .map((part) => withoutIndeterminateReads(model, part))
+    .filter((part) => part.length > 0);
   const base = { criterion: opts.criterion, operations: ops.length, partitions: parts.length };
   const linear = parts.map((part) => new LinearizabilitySearch(part, model, opts.maxCacheEntries));
   const outcome = interleave(linear, opts);
@@ -158,12 +160,8 @@ export function check<S>(
 function dryRun<S>(model: Model<S>, ops: readonly Operation[]): void {
   const init = model.init();
   for (const op of ops) {
-    const input =
-      op.key === undefined
-        ? { f: op.f, process: op.process, value: op.input }
-        : { f: op.f, process: op.process, key: op.key, value: op.input };
     try {
-      model.step(init, input, { status: op.status, value: op.output });
+      model.step(init, inputOf(op), { status: op.status, value: op.output });
     } catch (error) {
       if (error instanceof HistoryError && error.line === undefined && op.line !== undefined) {
         throw new HistoryError(error.message, op.line);
@@ -171,6 +169,24 @@ function dryRun<S>(model: Model<S>, ops: readonly Operation[]): void {
       throw error;
     }
   }
+}
+
+function inputOf(op: Operation): ModelInput {
+  return op.key === undefined
+    ? { f: op.f, process: op.process, value: op.input }
+    : { f: op.f, process: op.process, key: op.key, value: op.input };
+}
+
+/**
+ * Leaves out indeterminate operations the model calls read-only. Such an operation is optional,
+ * accepts any result and changes no state, so every order with it is an order without it: dropping
+ * it is exact for both criteria. Kept in, each one doubles the configurations the search may visit
+ * (a run with a few dozen timed-out reads would not finish).
+ */
+function withoutIndeterminateReads<S>(model: Model<S>, ops: Operation[]): Operation[] {
+  const readOnly = model.readOnly;
+  if (readOnly === undefined) return ops;
+  return ops.filter((op) => op.status !== 'info' || !readOnly.call(model, inputOf(op)));
 }
 
 /**

@@ -58,6 +58,14 @@ export interface Model<S> {
    */
   step(state: S, input: ModelInput, output: ModelOutput): StepResult<S>;
   /**
+   * True when the operation never changes the state, whatever its result (a read). The checker
+   * drops such an operation when it is indeterminate (`info`, or never completed): it returns
+   * nothing and changes nothing, so it constrains no order, and leaving it in would make the search
+   * consider every subset of timed-out reads (exponential in their number). Default: none are.
+   * Answering true for an operation that can change the state makes verdicts wrong.
+   */
+  readOnly?(input: ModelInput): boolean;
+  /**
    * Splits the operations into independent sub-histories checked separately
    * (P-compositionality), such as one per key. Default: one partition.
    */

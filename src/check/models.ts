@@ -105,6 +105,7 @@ function registerModel(
           return unknownFunction(name, input);
       }
     },
+    readOnly: (input) => input.f === 'read',
     hash: (state) =>
       typeof state === 'number' && (state | 0) === state ? mix32(state) : hashValue(state),
     equal: (a, b) => a === b || deepEqual(a, b),
@@ -188,6 +189,7 @@ export function kv(): Model<KvState> {
           return unknownFunction('kv', input);
       }
     },
+    readOnly: (input) => input.f === 'get',
     partition: (ops) => partitionByKey('kv', ops),
     hash: (state) => state.hash,
     equal: (a, b) => a.hash === b.hash && a.value === b.value,
@@ -224,6 +226,7 @@ export function mutex(): Model<MutexState> {
           return unknownFunction('mutex', input);
       }
     },
+    readOnly: (input) => input.f === 'owner',
     hash: hashValue,
     equal: (a, b) => a === b,
     describe: { operation: describeOperation, state: show },
@@ -268,6 +271,7 @@ export function set(): Model<SetState> {
           return unknownFunction('set', input);
       }
     },
+    readOnly: (input) => input.f === 'read' || input.f === 'contains',
     hash: (state) => state.hash,
     equal: (a, b) =>
       a.hash === b.hash &&
