@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OpEvent } from '../history.js';
-import { runKvWorkload } from './kv.js';
+import { KvClient, runKvWorkload } from './kv.js';
+import { LossyKvServer } from './lossy-kv.js';
+import { Simulation } from '../simulation.js';
 
 /** Checks the history's shape: per process, invoke and completion alternate, times never decrease. */
 function checkWellFormed(history: readonly OpEvent[]): void {
@@ -77,5 +79,51 @@ describe('kv example', () => {
       checkWellFormed(r.history);
     }
     expect(sawIndeterminate).toBe(true);
+  });
+
+  it('records a timed-out read as info (indeterminate), never as fail', async () => {
+    // The server is unreachable for the first 300 ms: every request then times out.
+    const r = await runKvWorkload({
+      seed: 2,
+      durationMs: 300,
+      faults: [{ atMs: 0, fault: { kind: 'isolate', node: 'server', durationMs: 400 } }],
+    });
+    checkWellFormed(r.history);
+    const completions = r.history.filter((e) => e.type !== 'invoke');
+    expect(completions.some((e) => e.type === 'info' && e.f === 'read')).toBe(true);
+    expect(completions.some((e) => e.type === 'info' && e.f === 'write')).toBe(true);
+    expect(completions.filter((e) => e.type === 'fail')).toEqual([]);
+    expect(completions.filter((e) => e.type === 'ok')).toEqual([]);
+    expect(r.faults).toHaveLength(1);
+    expect(r.enabledFaults).toEqual([]);
+  });
+
+  it('runs the lossy server variant on request, and validates the choice', async () => {
+    const r = await runKvWorkload({ seed: 1, durationMs: 200, server: 'lossy' });
+    expect(r.server).toBe('lossy');
+    expect(r.history.some((e) => e.type === 'ok' && e.f === 'write')).toBe(true);
+    await expect(runKvWorkload({ seed: 1, server: 'bogus' as unknown as 'lossy' })).rejects.toThrow(
+      /server/,
+    );
+  });
+
+  it('lossy server: an acknowledged write is gone after a crash before the group commit', async () => {
+    const sim = new Simulation({ seed: 1 });
+    const server = sim.node('server');
+    server.start((node) => void new LossyKvServer(node, { flushIntervalMs: 1000 }));
+    const client = sim.node('client');
+    const seen: (number | null)[] = [];
+    client.start(async (node) => {
+      const kv = new KvClient(node.transport, node.runtime, { server: 'server' });
+      await kv.write('x', 7);
+      seen.push(await kv.read('x'));
+      server.crash();
+      server.restart();
+      await node.runtime.timers.sleep(10);
+      seen.push(await kv.read('x'));
+    });
+    await sim.run({ untilMs: 500 });
+    expect(seen).toEqual([7, null]);
+    expect(() => new LossyKvServer(server, { flushIntervalMs: 0 })).toThrow(/flushIntervalMs/);
   });
 });

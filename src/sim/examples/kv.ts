@@ -7,14 +7,15 @@
  */
 import { FaultlineError } from '../../core/errors.js';
 import type { Runtime } from '../../core/runtime.js';
-import { integerIn, positive } from '../../core/validate.js';
+import { integerIn, positive, rangeError } from '../../core/validate.js';
 import { randomFaultSchedule } from '../faults.js';
-import type { RandomFaultKind, ScheduledFault } from '../faults.js';
+import type { RandomFaultKind, RandomFaultSchedule, ScheduledFault } from '../faults.js';
 import type { OpEvent } from '../history.js';
 import type { NetworkOptions } from '../network.js';
 import type { Envelope, Node, Transport } from '../node.js';
 import { Simulation } from '../simulation.js';
 import type { TraceOptions } from '../trace.js';
+import { LossyKvServer } from './lossy-kv.js';
 
 /** A request to the server. */
 export type KvRequest =
@@ -34,6 +35,11 @@ export class KvTimeoutError extends FaultlineError {
   constructor(timeoutMs: number) {
     super('FAULTLINE_KV_TIMEOUT', `no reply within ${timeoutMs} ms`);
   }
+}
+
+/** True when `e` is a {@link KvTimeoutError}. */
+export function isKvTimeoutError(e: unknown): e is KvTimeoutError {
+  return e instanceof KvTimeoutError;
 }
 
 /**
@@ -139,6 +145,16 @@ export class KvClient {
   }
 }
 
+/**
+ * Which server the workload runs: `correct` ({@link KvServer}: durable before acknowledged) or
+ * `lossy` ({@link LossyKvServer}: acknowledged before durable, loses writes on a crash — the
+ * negative control that a linearizability checker must catch).
+ */
+export type KvServerKind = 'correct' | 'lossy';
+
+/** The server variants {@link runKvWorkload} accepts. */
+export const kvServerKinds: readonly KvServerKind[] = ['correct', 'lossy'];
+
 /** Options of {@link runKvWorkload}. */
 export interface KvWorkloadOptions {
   seed: number | string;
@@ -146,8 +162,13 @@ export interface KvWorkloadOptions {
   durationMs?: number;
   /** Number of client nodes (default 3). */
   clients?: number;
-  /** `random` draws a swarm-testing fault schedule from the seed (default `none`). */
-  faults?: 'none' | 'random';
+  /**
+   * `random` draws a swarm-testing fault schedule from the seed (default `none`); a list of
+   * scheduled faults runs exactly that schedule (virtual ms from the start).
+   */
+  faults?: 'none' | 'random' | readonly ScheduledFault[];
+  /** The server variant (default `correct`). */
+  server?: KvServerKind;
   /** Tracing (default on: events recorded and hashed). */
   trace?: boolean | TraceOptions;
   /** Link behaviour (default: uniform 1–10 ms latency). */
@@ -159,6 +180,7 @@ export interface KvWorkloadOptions {
 /** What a kv run produced. */
 export interface KvWorkloadResult {
   readonly seed: number | string;
+  readonly server: KvServerKind;
   readonly events: number;
   readonly traceHash: string;
   readonly history: readonly OpEvent[];
@@ -171,7 +193,9 @@ const KEY = 'x';
 
 /**
  * Runs one server and `clients` clients doing random reads and writes of one register for
- * `durationMs`, under the chosen faults; the history is ready for a linearizability checker.
+ * `durationMs`, under the chosen faults; the history is ready for a linearizability checker
+ * (`register()` of `faultline/check`). A timed-out operation is recorded `info` (it may have taken
+ * effect); `fail` only when the request certainly never reached the server.
  *
  * @example
  * const { history, traceHash } = await runKvWorkload({ seed: 7, faults: 'random' });
@@ -180,41 +204,61 @@ export async function runKvWorkload(options: KvWorkloadOptions): Promise<KvWorkl
   const durationMs = positive('durationMs', options.durationMs ?? 2000);
   const clients = integerIn('clients', options.clients ?? 3, 1, 1000);
   const timeoutMs = positive('timeoutMs', options.timeoutMs ?? 100);
+  const serverKind = options.server ?? 'correct';
+  if (!kvServerKinds.includes(serverKind))
+    throw rangeError('server', 'correct or lossy', serverKind);
   const sim = new Simulation({
     seed: options.seed,
     network: options.network ?? { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
     ...(options.trace === undefined ? {} : { trace: options.trace }),
   });
   const server = sim.node('server', { disk: { syncLatencyMs: 2 } });
-  server.start((node) => void new KvServer(node));
+  server.start((node) =>
+    serverKind === 'correct' ? void new KvServer(node) : void new LossyKvServer(node),
+  );
   const names: string[] = [];
   for (let i = 1; i <= clients; i++) {
     const client = sim.node(`c${i}`, { driftPpm: 100 * i });
     names.push(client.name);
     client.start((node) => clientLoop(sim, node, durationMs, timeoutMs));
   }
-  let faults: readonly ScheduledFault[] = [];
-  let enabledFaults: readonly RandomFaultKind[] = [];
-  if (options.faults === 'random') {
-    const drawn = randomFaultSchedule(sim.random.fork('faults'), {
-      nodes: ['server', ...names],
-      processNodes: ['server'],
-      durationMs,
-    });
-    faults = drawn.faults;
-    enabledFaults = drawn.enabled;
-    sim.schedule(faults);
-  }
+  const drawn = faultsOf(sim, options.faults ?? 'none', ['server', ...names], durationMs);
+  sim.schedule(drawn.faults);
   const events = await sim.run({ untilMs: durationMs + 20 * timeoutMs });
   return {
     seed: options.seed,
+    server: serverKind,
     events,
     traceHash: sim.trace.hash(),
     history: sim.history.ops,
-    faults,
-    enabledFaults,
+    faults: drawn.faults,
+    enabledFaults: drawn.enabled,
     simulation: sim,
   };
+}
+
+function faultsOf(
+  sim: Simulation,
+  faults: 'none' | 'random' | readonly ScheduledFault[],
+  nodes: readonly string[],
+  durationMs: number,
+): RandomFaultSchedule {
+  if (faults === 'none') return { enabled: [], faults: [] };
+  if (faults !== 'random') return { enabled: [], faults };
+  return randomFaultSchedule(sim.random.fork('faults'), {
+    nodes,
+    processNodes: ['server'],
+    durationMs,
+  });
+}
+
+/**
+ * How a failed request is recorded: a timeout is indeterminate (`info`: the request may have
+ * reached the server and taken effect, so a checker must consider both); any other error was
+ * thrown before the request was sent (`fail`: it certainly did not take effect).
+ */
+function outcomeOf(error: unknown): 'info' | 'fail' {
+  return isKvTimeoutError(error) ? 'info' : 'fail';
 }
 
 async function clientLoop(
@@ -233,7 +277,8 @@ async function clientLoop(
       try {
         sim.history.complete(op, 'ok', await client.read(KEY));
       } catch (error) {
-        sim.history.complete(op, 'fail', null, String(error));
+        // A timed-out read is indeterminate like any other operation, never a `fail`.
+        sim.history.complete(op, outcomeOf(error), null, String(error));
       }
     } else {
       const value = runtime.random.int(1000);
@@ -242,8 +287,7 @@ async function clientLoop(
         await client.write(KEY, value);
         sim.history.complete(op, 'ok', value);
       } catch (error) {
-        // A timed-out write may still take effect: its outcome is unknown.
-        sim.history.complete(op, 'info', value, String(error));
+        sim.history.complete(op, outcomeOf(error), value, String(error));
       }
     }
     await runtime.timers.sleep(1 + runtime.random.int(20));
