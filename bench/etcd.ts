@@ -68,7 +68,8 @@ async function opsPerSecond(ops: number, op: () => Promise<void>): Promise<numbe
 
 const suite: BenchSuite = {
   name: 'etcd',
-  description: 'etcd lock acquire + release (ops/s, higher is better), faultline vs the etcd3 client',
+  description:
+    'etcd lock acquire + release (ops/s, higher is better), faultline vs the etcd3 client',
   async run(ctx) {
     ctx.log('starting a private etcd');
     const cluster = await etcd({ members: 1 });
@@ -125,7 +126,13 @@ const suite: BenchSuite = {
         etcd3: () => contended(() => etcd3LockWithRetry(client, 'bench/etcd3/contended')),
       });
       for (const [impl, value] of Object.entries(busy)) {
-        rows.push({ case: 'etcd-lock-contended', impl, metric: 'acquire+release', value, unit: 'ops/s' });
+        rows.push({
+          case: 'etcd-lock-contended',
+          impl,
+          metric: 'acquire+release',
+          value,
+          unit: 'ops/s',
+        });
       }
       return rows;
     } finally {

@@ -14,7 +14,9 @@ export class HolderProcess {
   private stderr = '';
 
   constructor(script: string, args: readonly string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const next = this.waiting.shift();
       if (next === undefined) this.lines.push(line);
@@ -34,7 +36,11 @@ export class HolderProcess {
     const ready = this.lines.shift();
     if (ready !== undefined) return Promise.resolve(ready);
     return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`holder printed nothing in ${timeoutMs} ms; stderr:\n${this.stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(new Error(`holder printed nothing in ${timeoutMs} ms; stderr:\n${this.stderr}`)),
+        timeoutMs,
+      );
       this.waiting.push((line) => {
         clearTimeout(timer);
         resolve(line);

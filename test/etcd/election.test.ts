@@ -56,7 +56,8 @@ describe('Election over a 3-member etcd cluster', () => {
   it('elects one leader per term with increasing terms while members are killed', async () => {
     const candidates = ['a', 'b', 'c'].map(candidate);
     const elected: { id: string; term: bigint }[] = [];
-    for (const c of candidates) c.election.onElected((l) => elected.push({ id: c.id, term: l.term }));
+    for (const c of candidates)
+      c.election.onElected((l) => elected.push({ id: c.id, term: l.term }));
     const observed: string[] = [];
     const observer = candidates[0]!.election.observe((e) => {
       if (e.kind === 'leader') observed.push(e.candidateId);

@@ -26,7 +26,10 @@ const call = () => ({ signal: new AbortController().signal });
 /** Resolves once `count` contender keys exist under the lock's prefix (a waiter has queued). */
 async function untilContenders(prefix: string, key: string, count: number): Promise<void> {
   for (let i = 0; i < 500; i++) {
-    const keys = await client.getAll().prefix(`${prefix}${encodeURIComponent(key)}/`).keys();
+    const keys = await client
+      .getAll()
+      .prefix(`${prefix}${encodeURIComponent(key)}/`)
+      .keys();
     if (keys.length >= count) return;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -47,14 +50,19 @@ afterAll(async () => {
 // No `elapse`: an etcd lock does not expire while its process keeps the session alive (the lease is
 // the session's, renewed every ttl/3). Expiry is covered by the session-loss cases below and by the
 // SIGSTOP test in pause.test.ts.
-lockBackendConformance({ describe, it, expect }, 'etcd', async () => ({ backend: backend('conformance/') }));
+lockBackendConformance({ describe, it, expect }, 'etcd', async () => ({
+  backend: backend('conformance/'),
+}));
 
 describe('EtcdLockBackend', () => {
   it('grants one holder, answers busy to others, and tokens increase across holders', async () => {
     const b = backend();
     const first = await b.tryAcquire('k1', 'owner-a', 2000, call());
     expect(first.kind).toBe('acquired');
-    expect(await b.tryAcquire('k1', 'owner-b', 2000, call())).toEqual({ kind: 'busy', retryAfterMs: undefined });
+    expect(await b.tryAcquire('k1', 'owner-b', 2000, call())).toEqual({
+      kind: 'busy',
+      retryAfterMs: undefined,
+    });
     const held = await b.holder('k1', call());
     expect(held?.owner).toBe('owner-a');
     if (first.kind !== 'acquired') throw new Error('unreachable');
@@ -77,7 +85,12 @@ describe('EtcdLockBackend', () => {
     expect((await b.tryAcquire('a', 'o1', 2000, call())).kind).toBe('acquired');
     expect((await b.tryAcquire('a/b', 'o2', 2000, call())).kind).toBe('acquired');
     expect((await b.tryAcquire('ab', 'o3', 2000, call())).kind).toBe('acquired');
-    for (const [k, o] of [['a', 'o1'], ['a/b', 'o2'], ['ab', 'o3']] as const) await b.release(k, o, call());
+    for (const [k, o] of [
+      ['a', 'o1'],
+      ['a/b', 'o2'],
+      ['ab', 'o3'],
+    ] as const)
+      await b.release(k, o, call());
   });
 
   it('extend keeps the token, and answers lost after release or takeover', async () => {
@@ -87,12 +100,21 @@ describe('EtcdLockBackend', () => {
     const e = await b.extend('k2', 'owner-a', g.token, 2000, call());
     expect(e.kind).toBe('extended');
     expect((await b.holder('k2', call()))?.token).toBe(g.token);
-    expect(await b.extend('k2', 'owner-a', g.token + 1n, 2000, call())).toEqual({ kind: 'lost', reason: 'stolen' });
+    expect(await b.extend('k2', 'owner-a', g.token + 1n, 2000, call())).toEqual({
+      kind: 'lost',
+      reason: 'stolen',
+    });
     await b.release('k2', 'owner-a', call());
-    expect(await b.extend('k2', 'owner-a', g.token, 2000, call())).toEqual({ kind: 'lost', reason: 'expired' });
+    expect(await b.extend('k2', 'owner-a', g.token, 2000, call())).toEqual({
+      kind: 'lost',
+      reason: 'expired',
+    });
     const other = await b.tryAcquire('k2', 'owner-b', 2000, call());
     expect(other.kind).toBe('acquired');
-    expect(await b.extend('k2', 'owner-a', g.token, 2000, call())).toEqual({ kind: 'lost', reason: 'stolen' });
+    expect(await b.extend('k2', 'owner-a', g.token, 2000, call())).toEqual({
+      kind: 'lost',
+      reason: 'stolen',
+    });
     await b.release('k2', 'owner-b', call());
   });
 
@@ -149,7 +171,10 @@ describe('EtcdLockBackend', () => {
     await b.release('wake', 'holder', call());
     await expect(woke).resolves.toBeUndefined();
     const controller = new AbortController();
-    const waiting = b.waitForChange('wake', controller.signal ? { signal: controller.signal } : call());
+    const waiting = b.waitForChange(
+      'wake',
+      controller.signal ? { signal: controller.signal } : call(),
+    );
     const reason = new Error('stop');
     controller.abort(reason);
     await expect(waiting).rejects.toBe(reason);
@@ -179,8 +204,14 @@ describe('EtcdLockBackend', () => {
     expect(leaseId).toBeDefined();
     expect((await client.get('test/lock/s2/a2').exec()).kvs[0]?.lease).toBe(leaseId);
     await client.leaseClient.leaseRevoke({ ID: leaseId! });
-    expect(await a.extend('s1', 'a1', g1.token, 2000, call())).toEqual({ kind: 'lost', reason: 'expired' });
-    expect(await a.extend('s2', 'a2', g2.token, 2000, call())).toEqual({ kind: 'lost', reason: 'expired' });
+    expect(await a.extend('s1', 'a1', g1.token, 2000, call())).toEqual({
+      kind: 'lost',
+      reason: 'expired',
+    });
+    expect(await a.extend('s2', 'a2', g2.token, 2000, call())).toEqual({
+      kind: 'lost',
+      reason: 'expired',
+    });
     const taken = await b.tryAcquire('s1', 'b1', 2000, call());
     if (taken.kind !== 'acquired') throw new Error('expected a grant');
     expect(taken.token).toBeGreaterThan(g1.token);
@@ -213,7 +244,10 @@ describe('Lock over etcd', () => {
     const lease = await lock.acquire('job', { ttlMs: 3000 });
     const kv = await client.get(`test/client2/job/${lease.owner}`).exec();
     await client.leaseClient.leaseRevoke({ ID: kv.kvs[0]!.lease });
-    const error = await lease.extend().then(() => null, (e: unknown) => e);
+    const error = await lease.extend().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isLockLostError(error)).toBe(true);
     expect(lease.signal.aborted).toBe(true);
     await lock.close();

@@ -38,14 +38,16 @@ describe('etcd GC pause', () => {
       // wakes this waiter (event-driven, through the watch on its predecessor).
       const lease = await lock.acquire('job', { ttlMs: 5000, waitMs: 15_000 });
       expect(lease.token).toBeGreaterThan(oldToken);
-      expect((await etcdFencedPut(client, 'store/report', 'fresh', lease.token)).kind).toBe('written');
+      expect((await etcdFencedPut(client, 'store/report', 'fresh', lease.token)).kind).toBe(
+        'written',
+      );
       holder.resume();
       holder.send('WRITE store/report');
       const [kind, valid] = field(await holder.nextLine(), 'RESULT').split(' ');
       expect(kind).toBe('stale');
       // The resumed process also sees its own lease as over (its deadline passed while paused).
       expect(valid).toBe('false');
-      expect((await client.get('store/report').string())).toBe('fresh');
+      expect(await client.get('store/report').string()).toBe('fresh');
       await lease.release();
     } finally {
       holder.kill();

@@ -5,7 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { PostgresAdvisoryLockBackend, PostgresLockBackend } from '../../src/adapters/postgres/index.js';
+import {
+  PostgresAdvisoryLockBackend,
+  PostgresLockBackend,
+} from '../../src/adapters/postgres/index.js';
 import { lockBackendConformance } from '../../src/coord/conformance.js';
 import { pgFencedWrite } from '../../src/coord/fence.js';
 import { Lock } from '../../src/coord/lock.js';
@@ -44,13 +47,23 @@ function advisory(): PostgresAdvisoryLockBackend {
 }
 
 // Real server time has to pass for the expiry case: 150 ms of it.
-lockBackendConformance({ describe, it, expect }, 'postgres', async () => ({ backend: table(), elapse: pause }));
-lockBackendConformance({ describe, it, expect }, 'postgres-advisory', async () => ({ backend: advisory(), elapse: (ms) => pause(ms + 100) }));
+lockBackendConformance({ describe, it, expect }, 'postgres', async () => ({
+  backend: table(),
+  elapse: pause,
+}));
+lockBackendConformance({ describe, it, expect }, 'postgres-advisory', async () => ({
+  backend: advisory(),
+  elapse: (ms) => pause(ms + 100),
+}));
 
 describe('PostgresLockBackend', () => {
   it('ensureSchema is idempotent, also when run concurrently', async () => {
     const b = table();
-    await Promise.all([b.ensureSchema(), b.ensureSchema(), new PostgresLockBackend({ pool }).ensureSchema()]);
+    await Promise.all([
+      b.ensureSchema(),
+      b.ensureSchema(),
+      new PostgresLockBackend({ pool }).ensureSchema(),
+    ]);
     expect((await b.tryAcquire('schema', 'o', 1000, call())).kind).toBe('acquired');
   });
 
@@ -124,14 +137,28 @@ describe('PostgresLockBackend', () => {
   });
 
   it('works under the shared Lock client with a fenced PostgreSQL write', async () => {
-    await pool.query('CREATE TABLE IF NOT EXISTS fenced_docs (id int PRIMARY KEY, fence bigint NOT NULL, body text)');
+    await pool.query(
+      'CREATE TABLE IF NOT EXISTS fenced_docs (id int PRIMARY KEY, fence bigint NOT NULL, body text)',
+    );
     const lock = new Lock(table());
     const first = await lock.acquire('doc', { ttlMs: 5000 });
     await first.release();
     const second = await lock.acquire('doc', { ttlMs: 5000 });
-    const w2 = await pgFencedWrite(pool, second.token, { table: 'fenced_docs', keyColumn: 'id', key: 1, set: { body: 'new' }, upsert: true });
+    const w2 = await pgFencedWrite(pool, second.token, {
+      table: 'fenced_docs',
+      keyColumn: 'id',
+      key: 1,
+      set: { body: 'new' },
+      upsert: true,
+    });
     expect(w2.kind).toBe('accepted');
-    const w1 = await pgFencedWrite(pool, first.token, { table: 'fenced_docs', keyColumn: 'id', key: 1, set: { body: 'old' }, upsert: true });
+    const w1 = await pgFencedWrite(pool, first.token, {
+      table: 'fenced_docs',
+      keyColumn: 'id',
+      key: 1,
+      set: { body: 'old' },
+      upsert: true,
+    });
     expect(w1).toEqual({ kind: 'rejected', token: first.token, highestToken: second.token });
     await second.release();
     await lock.close();
@@ -156,7 +183,9 @@ describe('PostgresAdvisoryLockBackend', () => {
       );
       // Wait until this waiter sits in the server's lock queue before the next one arrives.
       for (;;) {
-        const res = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+        const res = await pool.query(
+          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        );
         if (res.rows[0].n >= i + 1) break;
         await pause(5);
       }
@@ -170,23 +199,31 @@ describe('PostgresAdvisoryLockBackend', () => {
     const b = advisory();
     await b.tryAcquire('cancel', 'holder', 30_000, call());
     const controller = new AbortController();
-    const waiting = b.acquireQueued('cancel', 'quitter', 30_000, { signal: controller.signal }).then(
-      (r) => r.kind,
-      () => 'rejected',
-    );
+    const waiting = b
+      .acquireQueued('cancel', 'quitter', 30_000, { signal: controller.signal })
+      .then(
+        (r) => r.kind,
+        () => 'rejected',
+      );
     for (;;) {
-      const res = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+      const res = await pool.query(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+      );
       if (res.rows[0].n >= 1) break;
       await pause(5);
     }
     controller.abort(new Error('gave up'));
     expect(['busy', 'rejected']).toContain(await waiting);
     for (let i = 0; i < 100; i++) {
-      const res = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+      const res = await pool.query(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+      );
       if (res.rows[0].n === 0) break;
       await pause(10);
     }
-    const res = await pool.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+    const res = await pool.query(
+      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+    );
     expect(res.rows[0].n).toBe(0);
     await b.release('cancel', 'holder', call());
   });

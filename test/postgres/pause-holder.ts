@@ -7,14 +7,20 @@
  */
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { PostgresAdvisoryLockBackend, PostgresLockBackend } from '../../src/adapters/postgres/index.js';
+import {
+  PostgresAdvisoryLockBackend,
+  PostgresLockBackend,
+} from '../../src/adapters/postgres/index.js';
 import { pgFencedWrite } from '../../src/coord/fence.js';
 import { Lock } from '../../src/coord/lock.js';
 
 const [url = '', variant = 'table', key = 'job', ttl = '1000'] = process.argv.slice(2);
 const pool = new pg.Pool({ connectionString: url, max: 4 });
 pool.on('error', () => undefined);
-const backend = variant === 'advisory' ? new PostgresAdvisoryLockBackend({ pool }) : new PostgresLockBackend({ pool });
+const backend =
+  variant === 'advisory'
+    ? new PostgresAdvisoryLockBackend({ pool })
+    : new PostgresLockBackend({ pool });
 const lock = new Lock(backend);
 const lease = await lock.acquire(key, { ttlMs: Number(ttl), autoRenew: true });
 process.stdout.write(`TOKEN ${lease.token}\n`);
@@ -22,7 +28,11 @@ for await (const line of createInterface({ input: process.stdin })) {
   const [command, id = '0'] = line.split(' ');
   if (command !== 'WRITE') continue;
   const result = await pgFencedWrite(pool, lease.token, {
-    table: 'pause_docs', keyColumn: 'id', key: Number(id), set: { body: `written by ${lease.token}` }, upsert: true,
+    table: 'pause_docs',
+    keyColumn: 'id',
+    key: Number(id),
+    set: { body: `written by ${lease.token}` },
+    upsert: true,
   });
   process.stdout.write(`RESULT ${result.kind} ${lease.valid}\n`);
   break;

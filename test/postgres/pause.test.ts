@@ -8,7 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { PostgresAdvisoryLockBackend, PostgresLockBackend } from '../../src/adapters/postgres/index.js';
+import {
+  PostgresAdvisoryLockBackend,
+  PostgresLockBackend,
+} from '../../src/adapters/postgres/index.js';
 import { pgFencedWrite } from '../../src/coord/fence.js';
 import { Lock } from '../../src/coord/lock.js';
 import { postgres } from '../services/index.js';
@@ -23,7 +26,9 @@ beforeAll(async () => {
   pool = new pg.Pool({ ...server.connection, max: 10 });
   pool.on('error', () => undefined);
   await new PostgresLockBackend({ pool }).ensureSchema();
-  await pool.query('CREATE TABLE pause_docs (id int PRIMARY KEY, fence bigint NOT NULL, body text)');
+  await pool.query(
+    'CREATE TABLE pause_docs (id int PRIMARY KEY, fence bigint NOT NULL, body text)',
+  );
 });
 
 afterAll(async () => {
@@ -36,21 +41,33 @@ describe.each(['table', 'advisory'] as const)('PostgreSQL GC pause (%s)', (varia
     const script = fileURLToPath(new URL('./pause-holder.ts', import.meta.url));
     const id = variant === 'table' ? 1 : 2;
     const holder = new HolderProcess(script, [server.url, variant, `job-${variant}`, '1000']);
-    const backend = variant === 'advisory' ? new PostgresAdvisoryLockBackend({ pool }) : new PostgresLockBackend({ pool });
+    const backend =
+      variant === 'advisory'
+        ? new PostgresAdvisoryLockBackend({ pool })
+        : new PostgresLockBackend({ pool });
     const lock = new Lock(backend);
     try {
       const oldToken = BigInt(field(await holder.nextLine(), 'TOKEN'));
       holder.pause();
       const lease = await lock.acquire(`job-${variant}`, { ttlMs: 5000, waitMs: 15_000 });
       expect(lease.token).toBeGreaterThan(oldToken);
-      const write = { table: 'pause_docs', keyColumn: 'id', key: id, set: { body: 'fresh' }, upsert: true };
+      const write = {
+        table: 'pause_docs',
+        keyColumn: 'id',
+        key: id,
+        set: { body: 'fresh' },
+        upsert: true,
+      };
       expect((await pgFencedWrite(pool, lease.token, write)).kind).toBe('accepted');
       holder.resume();
       holder.send(`WRITE ${id}`);
       const [kind, valid] = field(await holder.nextLine(), 'RESULT').split(' ');
       expect(kind).toBe('rejected');
       expect(valid).toBe('false');
-      const row = await pool.query('SELECT body, fence::text AS fence FROM pause_docs WHERE id = $1', [id]);
+      const row = await pool.query(
+        'SELECT body, fence::text AS fence FROM pause_docs WHERE id = $1',
+        [id],
+      );
       expect(row.rows[0]).toEqual({ body: 'fresh', fence: String(lease.token) });
       await lease.release();
     } finally {

@@ -4,7 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { PostgresAdvisoryLockBackend, PostgresLockBackend } from '../../src/adapters/postgres/index.js';
+import {
+  PostgresAdvisoryLockBackend,
+  PostgresLockBackend,
+} from '../../src/adapters/postgres/index.js';
 import { postgres } from '../services/index.js';
 import type { PostgresServer } from '../services/index.js';
 
@@ -36,7 +39,9 @@ describe('PostgreSQL crash and restart', () => {
       await server.start();
       // The lease row survived the crash: the key is still held, and its owner can renew it.
       expect((await table.tryAcquire('durable', 'b', 60_000, call())).kind).toBe('busy');
-      expect((await table.extend('durable', 'a', lease.token, 60_000, call())).kind).toBe('extended');
+      expect((await table.extend('durable', 'a', lease.token, 60_000, call())).kind).toBe(
+        'extended',
+      );
       // The advisory lock died with its session.
       expect((await advisory.extend('session', 'a', lock.token, 60_000, call())).kind).toBe('lost');
       const again = await advisory.tryAcquire('session', 'b', 60_000, call());

@@ -30,7 +30,12 @@ export type FencedPutResult =
  * const result = await etcdFencedPut(client, 'config/primary', 'node-2', lease.token);
  * if (result.kind === 'stale') throw new StaleTokenError('config/primary', lease.token, result.highestToken);
  */
-export async function etcdFencedPut(client: Etcd3, key: string, value: string | Buffer, token: bigint): Promise<FencedPutResult> {
+export async function etcdFencedPut(
+  client: Etcd3,
+  key: string,
+  value: string | Buffer,
+  token: bigint,
+): Promise<FencedPutResult> {
   if (typeof token !== 'bigint' || token <= 0n || token >= 10n ** BigInt(TOKEN_DIGITS)) {
     throw rangeError('token', `a bigint in [1, 10^${TOKEN_DIGITS})`, token);
   }
@@ -41,7 +46,12 @@ export async function etcdFencedPut(client: Etcd3, key: string, value: string | 
     compare: [{ key: fence, target: 'Value', result: 'Greater', value: Buffer.from(padded) }],
     success: [{ request_range: { key: fence } }],
     failure: [
-      { request_put: { key: Buffer.from(key), value: typeof value === 'string' ? Buffer.from(value) : value } },
+      {
+        request_put: {
+          key: Buffer.from(key),
+          value: typeof value === 'string' ? Buffer.from(value) : value,
+        },
+      },
       { request_put: { key: fence, value: Buffer.from(padded) } },
     ],
   });

@@ -5,14 +5,19 @@ import { lockPrefix, prefixEnd } from './keys.js';
 describe('lockPrefix', () => {
   it('never lets one lock key range contain another key', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), fc.string(), (a, b, owner) => {
-        fc.pre(a !== b);
-        const pa = Buffer.from(lockPrefix('p/', a));
-        const end = prefixEnd(pa);
-        const other = Buffer.from(lockPrefix('p/', b) + owner);
-        const inside = Buffer.compare(other, pa) >= 0 && Buffer.compare(other, end) < 0;
-        expect(inside).toBe(false);
-      }),
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.string({ minLength: 1 }),
+        fc.string(),
+        (a, b, owner) => {
+          fc.pre(a !== b);
+          const pa = Buffer.from(lockPrefix('p/', a));
+          const end = prefixEnd(pa);
+          const other = Buffer.from(lockPrefix('p/', b) + owner);
+          const inside = Buffer.compare(other, pa) >= 0 && Buffer.compare(other, end) < 0;
+          expect(inside).toBe(false);
+        },
+      ),
     );
   });
 });
@@ -26,12 +31,16 @@ describe('prefixEnd', () => {
 
   it('bounds every extension of the prefix (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 1, maxLength: 8 }), fc.uint8Array({ maxLength: 8 }), (p, rest) => {
-        fc.pre(p.some((b) => b !== 0xff));
-        const prefix = Buffer.from(p);
-        const key = Buffer.concat([prefix, Buffer.from(rest)]);
-        expect(Buffer.compare(key, prefixEnd(prefix)) < 0).toBe(true);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 8 }),
+        fc.uint8Array({ maxLength: 8 }),
+        (p, rest) => {
+          fc.pre(p.some((b) => b !== 0xff));
+          const prefix = Buffer.from(p);
+          const key = Buffer.concat([prefix, Buffer.from(rest)]);
+          expect(Buffer.compare(key, prefixEnd(prefix)) < 0).toBe(true);
+        },
+      ),
     );
   });
 });

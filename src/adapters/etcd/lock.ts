@@ -94,7 +94,8 @@ export class EtcdLockBackend implements LockBackend {
   private closed = false;
 
   constructor(options: EtcdLockBackendOptions) {
-    if (typeof options.client?.leaseClient !== 'object') throw rangeError('client', 'an etcd3 Etcd3 client', options.client);
+    if (typeof options.client?.leaseClient !== 'object')
+      throw rangeError('client', 'an etcd3 Etcd3 client', options.client);
     this.client = options.client;
     this.prefix = nonEmptyString('prefix', options.prefix ?? 'faultline/lock/');
     this.runtime = options.runtime ?? systemRuntime();
@@ -102,17 +103,41 @@ export class EtcdLockBackend implements LockBackend {
     this.maxSessions = integerIn('maxSessions', options.maxSessions ?? 8, 1, 1000);
   }
 
-  async tryAcquire(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+  async tryAcquire(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
     return this.withSession(ttlMs, options.signal, async (session) => {
       const pfx = lockPrefix(this.prefix, key);
       const sentAtMs = this.runtime.clock.monotonicMs();
       const res = await this.txn('tryAcquire', key, options.signal, {
         // Free means: no key at all under the prefix (no holder and no queued waiter).
-        compare: [{ key: Buffer.from(pfx), range_end: prefixEnd(Buffer.from(pfx)), target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [{ request_put: { key: Buffer.from(pfx + owner), value: Buffer.from(owner), lease: session.leaseId } }],
+        compare: [
+          {
+            key: Buffer.from(pfx),
+            range_end: prefixEnd(Buffer.from(pfx)),
+            target: 'Create',
+            result: 'Equal',
+            create_revision: 0,
+          },
+        ],
+        success: [
+          {
+            request_put: {
+              key: Buffer.from(pfx + owner),
+              value: Buffer.from(owner),
+              lease: session.leaseId,
+            },
+          },
+        ],
         failure: [{ request_range: firstCreated(pfx) }],
       });
-      this.heads.set(key, res.succeeded ? res.header.revision : (rangeKvs(res)[0]?.create_revision ?? '0'));
+      this.heads.set(
+        key,
+        res.succeeded ? res.header.revision : (rangeKvs(res)[0]?.create_revision ?? '0'),
+      );
       if (!res.succeeded) return { kind: 'busy', retryAfterMs: undefined };
       return this.unlessAborted(key, owner, options.signal, {
         kind: 'acquired',
@@ -122,10 +147,17 @@ export class EtcdLockBackend implements LockBackend {
     });
   }
 
-  async acquireQueued(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+  async acquireQueued(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
     const release = this.enterWaiter(key);
     try {
-      const result = await this.withSession(ttlMs, options.signal, (session) => this.queue(session, key, owner, options.signal));
+      const result = await this.withSession(ttlMs, options.signal, (session) =>
+        this.queue(session, key, owner, options.signal),
+      );
       return this.unlessAborted(key, owner, options.signal, result);
     } catch (error) {
       if (!options.signal.aborted) throw error;
@@ -137,7 +169,13 @@ export class EtcdLockBackend implements LockBackend {
     }
   }
 
-  async extend(key: string, owner: string, token: bigint, _ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+  async extend(
+    key: string,
+    owner: string,
+    token: bigint,
+    _ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult> {
     const pfx = lockPrefix(this.prefix, key);
     const mine = Buffer.from(pfx + owner);
     const sentAtMs = this.runtime.clock.monotonicMs();
@@ -146,7 +184,8 @@ export class EtcdLockBackend implements LockBackend {
       success: [{ request_range: { key: mine } }],
       failure: [{ request_range: firstCreated(pfx) }],
     });
-    if (!res.succeeded) return { kind: 'lost', reason: rangeKvs(res)[0] === undefined ? 'expired' : 'stolen' };
+    if (!res.succeeded)
+      return { kind: 'lost', reason: rangeKvs(res)[0] === undefined ? 'expired' : 'stolen' };
     const kv = rangeKvs(res)[0];
     if (kv === undefined) return { kind: 'lost', reason: 'expired' };
     const session = await this.sessionById(kv.lease);
@@ -158,7 +197,8 @@ export class EtcdLockBackend implements LockBackend {
     try {
       return { kind: 'extended', ttlMs: await session.renew(options.signal) };
     } catch (error) {
-      if (isEtcdSessionLostError(error) && error.reason === 'expired') return { kind: 'lost', reason: 'expired' };
+      if (isEtcdSessionLostError(error) && error.reason === 'expired')
+        return { kind: 'lost', reason: 'expired' };
       throw unavailable('extend', error);
     }
   }
@@ -183,14 +223,21 @@ export class EtcdLockBackend implements LockBackend {
       kv = res.kvs[0];
       this.heads.set(key, kv?.create_revision ?? '0');
       if (kv === undefined) return null;
-      const ttl = await raceAbort(this.client.leaseClient.leaseTimeToLive({ ID: kv.lease }), options.signal);
+      const ttl = await raceAbort(
+        this.client.leaseClient.leaseTimeToLive({ ID: kv.lease }),
+        options.signal,
+      );
       ttlSeconds = Number(ttl.TTL);
     } catch (error) {
       throw unavailable('holder', error);
     }
     // TTL -1: the lease just expired and etcd is deleting its keys.
     if (!(ttlSeconds > 0)) return null;
-    return { owner: kv.value.toString(), token: BigInt(kv.create_revision), remainingMs: ttlSeconds * 1000 };
+    return {
+      owner: kv.value.toString(),
+      token: BigInt(kv.create_revision),
+      remainingMs: ttlSeconds * 1000,
+    };
   }
 
   async waitForChange(key: string, options: CallOptions): Promise<void> {
@@ -201,13 +248,28 @@ export class EtcdLockBackend implements LockBackend {
       if (seenHead === undefined) {
         // Nothing observed yet: replay from the last revision this backend saw for the key.
         const from = this.seen.get(key);
-        await waitForEvent(this.client, pfx, prefixEnd(pfx), from === undefined ? undefined : from + 1n, options.signal);
+        await waitForEvent(
+          this.client,
+          pfx,
+          prefixEnd(pfx),
+          from === undefined ? undefined : from + 1n,
+          options.signal,
+        );
         return;
       }
-      const watch = await openWatch(this.client, pfx, prefixEnd(pfx), ['put', 'delete'], options.signal);
+      const watch = await openWatch(
+        this.client,
+        pfx,
+        prefixEnd(pfx),
+        ['put', 'delete'],
+        options.signal,
+      );
       try {
         // The watch is live: if the holder changed since the caller last looked, wake at once.
-        const res = await raceAbort(this.client.kv.range(firstCreated(pfx.toString())), options.signal);
+        const res = await raceAbort(
+          this.client.kv.range(firstCreated(pfx.toString())),
+          options.signal,
+        );
         if ((res.kvs[0]?.create_revision ?? '0') !== seenHead) return;
         await raceAbort(watch.fired, options.signal);
       } finally {
@@ -226,7 +288,14 @@ export class EtcdLockBackend implements LockBackend {
     this.closed = true;
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
-    await Promise.all(sessions.map((s) => s.then((x) => x.close(), () => undefined)));
+    await Promise.all(
+      sessions.map((s) =>
+        s.then(
+          (x) => x.close(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   /** Same as {@link close}, for `await using`. */
@@ -235,7 +304,12 @@ export class EtcdLockBackend implements LockBackend {
   }
 
   /** Puts our key (FIFO position), then waits until every older contender is gone. */
-  private async queue(session: EtcdSession, key: string, owner: string, signal: AbortSignal): Promise<AcquireResult> {
+  private async queue(
+    session: EtcdSession,
+    key: string,
+    owner: string,
+    signal: AbortSignal,
+  ): Promise<AcquireResult> {
     const sentAtMs = this.runtime.clock.monotonicMs();
     const pfx = lockPrefix(this.prefix, key);
     const mine = Buffer.from(pfx + owner);
@@ -250,7 +324,9 @@ export class EtcdLockBackend implements LockBackend {
       ],
       failure: [{ request_range: { key: mine } }],
     });
-    const myRev = res.succeeded ? BigInt(res.header.revision) : BigInt(rangeKvs(res)[0]?.create_revision ?? '0');
+    const myRev = res.succeeded
+      ? BigInt(res.header.revision)
+      : BigInt(rangeKvs(res)[0]?.create_revision ?? '0');
     if (myRev === 0n) return { kind: 'busy', retryAfterMs: undefined };
     const head = res.succeeded ? res.responses[1]?.response_range?.kvs[0] : undefined;
     if (head !== undefined && BigInt(head.create_revision) === myRev) {
@@ -258,11 +334,16 @@ export class EtcdLockBackend implements LockBackend {
     }
     const waitSignal = AbortSignal.any([signal, session.signal]);
     const newest = res.succeeded ? res.responses[2]?.response_range?.kvs : undefined;
-    const known = newest?.[0] !== undefined && BigInt(newest[0].create_revision) === myRev ? newest[1] : undefined;
-    const granted = await this.waitPredecessors(key, pfx, mine, myRev, known, waitSignal).catch((error: unknown) => {
-      if (signal.aborted || !session.signal.aborted) throw error;
-      return false;
-    });
+    const known =
+      newest?.[0] !== undefined && BigInt(newest[0].create_revision) === myRev
+        ? newest[1]
+        : undefined;
+    const granted = await this.waitPredecessors(key, pfx, mine, myRev, known, waitSignal).catch(
+      (error: unknown) => {
+        if (signal.aborted || !session.signal.aborted) throw error;
+        return false;
+      },
+    );
     if (!granted) return { kind: 'busy', retryAfterMs: 0 };
     return { kind: 'acquired', token: myRev, ttlMs: session.trustedFor(sentAtMs) };
   }
@@ -294,7 +375,8 @@ export class EtcdLockBackend implements LockBackend {
       try {
         // The watch is live now: check that the predecessor did not go before it started.
         const again = await raceAbort(this.client.kv.range({ key: predecessor.key }), signal);
-        if (again.kvs[0]?.create_revision === predecessor.create_revision) await raceAbort(watch.fired, signal);
+        if (again.kvs[0]?.create_revision === predecessor.create_revision)
+          await raceAbort(watch.fired, signal);
       } finally {
         watch.close();
       }
@@ -318,18 +400,29 @@ export class EtcdLockBackend implements LockBackend {
       limit: 1,
     };
     const res = await raceAbort(
-      this.client.kv.txn({ compare: [], success: [{ request_range: older }, { request_range: { key: mine } }], failure: [] }),
+      this.client.kv.txn({
+        compare: [],
+        success: [{ request_range: older }, { request_range: { key: mine } }],
+        failure: [],
+      }),
       signal,
     );
     this.note(key, res.header.revision);
-    return { own: res.responses[1]?.response_range?.kvs[0], predecessor: res.responses[0]?.response_range?.kvs[0] };
+    return {
+      own: res.responses[1]?.response_range?.kvs[0],
+      predecessor: res.responses[0]?.response_range?.kvs[0],
+    };
   }
 
   private async txn(
     operation: string,
     key: string,
     signal: AbortSignal,
-    request: { compare: NonNullable<Parameters<Etcd3['kv']['txn']>[0]['compare']>; success: IRequestOp[]; failure: IRequestOp[] },
+    request: {
+      compare: NonNullable<Parameters<Etcd3['kv']['txn']>[0]['compare']>;
+      success: IRequestOp[];
+      failure: IRequestOp[];
+    },
   ): Promise<ITxnResponse> {
     try {
       const res = await raceAbort(this.client.kv.txn(request), signal);
@@ -346,7 +439,11 @@ export class EtcdLockBackend implements LockBackend {
    * (it expired while this process could not tell), the session is dropped and `fn` runs once more
    * with a fresh one: nothing was written by the failed attempt.
    */
-  private async withSession<T>(ttlMs: number, signal: AbortSignal, fn: (session: EtcdSession) => Promise<T>): Promise<T> {
+  private async withSession<T>(
+    ttlMs: number,
+    signal: AbortSignal,
+    fn: (session: EtcdSession) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const session = await this.session(ttlMs, signal);
       try {
@@ -360,12 +457,19 @@ export class EtcdLockBackend implements LockBackend {
 
   /** The live session for `ttlMs` (whole seconds), granting one when needed. */
   private session(ttlMs: number, signal: AbortSignal): Promise<EtcdSession> {
-    if (this.closed) return Promise.reject(new BackendUnavailableError('session', 'the etcd backend is closed'));
+    if (this.closed)
+      return Promise.reject(new BackendUnavailableError('session', 'the etcd backend is closed'));
     const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
     let pending = this.sessions.get(seconds);
     if (pending === undefined) {
       if (this.sessions.size >= this.maxSessions) {
-        return Promise.reject(rangeError('ttlMs', `one of at most ${this.maxSessions} distinct whole-second TTLs`, ttlMs));
+        return Promise.reject(
+          rangeError(
+            'ttlMs',
+            `one of at most ${this.maxSessions} distinct whole-second TTLs`,
+            ttlMs,
+          ),
+        );
       }
       pending = this.grant(seconds);
     }
@@ -381,7 +485,9 @@ export class EtcdLockBackend implements LockBackend {
   private grant(seconds: number): Promise<EtcdSession> {
     const bound = new AbortController();
     const cancel = this.runtime.timers.setTimer(GRANT_TIMEOUT_MS, () =>
-      bound.abort(new BackendUnavailableError('session', `no lease grant within ${GRANT_TIMEOUT_MS} ms`)),
+      bound.abort(
+        new BackendUnavailableError('session', `no lease grant within ${GRANT_TIMEOUT_MS} ms`),
+      ),
     );
     const forget = (): void => {
       if (this.sessions.get(seconds) === pending) this.sessions.delete(seconds);
@@ -397,7 +503,10 @@ export class EtcdLockBackend implements LockBackend {
       .finally(cancel);
     this.sessions.set(seconds, pending);
     // A backend closed while the grant was in flight revokes the late session.
-    void pending.then((s) => (this.closed ? s.close() : undefined), () => undefined);
+    void pending.then(
+      (s) => (this.closed ? s.close() : undefined),
+      () => undefined,
+    );
     return pending;
   }
 
@@ -413,7 +522,12 @@ export class EtcdLockBackend implements LockBackend {
    * A grant that completed after the caller gave up is given back here: the caller discards it, and
    * with a session kept alive by this process nothing else would ever delete the key.
    */
-  private unlessAborted(key: string, owner: string, signal: AbortSignal, result: AcquireResult): AcquireResult {
+  private unlessAborted(
+    key: string,
+    owner: string,
+    signal: AbortSignal,
+    result: AcquireResult,
+  ): AcquireResult {
     if (result.kind !== 'acquired' || !signal.aborted) return result;
     this.removeKey(lockPrefix(this.prefix, key) + owner);
     return { kind: 'busy', retryAfterMs: undefined };
@@ -456,7 +570,13 @@ function isLeaseNotFound(error: unknown): boolean {
 }
 
 function firstCreated(pfx: string): IRangeRequest {
-  return { key: Buffer.from(pfx), range_end: prefixEnd(Buffer.from(pfx)), sort_target: 'Create', sort_order: 'Ascend', limit: 1 };
+  return {
+    key: Buffer.from(pfx),
+    range_end: prefixEnd(Buffer.from(pfx)),
+    sort_target: 'Create',
+    sort_order: 'Ascend',
+    limit: 1,
+  };
 }
 
 function rangeKvs(res: ITxnResponse): IKeyValue[] {
@@ -465,6 +585,13 @@ function rangeKvs(res: ITxnResponse): IKeyValue[] {
 
 function unavailable(operation: string, error: unknown): unknown {
   if (error instanceof BackendUnavailableError || isEtcdSessionLostError(error)) return error;
-  if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError') return error;
-  return new BackendUnavailableError(operation, String((error as Error)?.message ?? error), { cause: error });
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { name?: unknown }).name === 'AbortError'
+  )
+    return error;
+  return new BackendUnavailableError(operation, String((error as Error)?.message ?? error), {
+    cause: error,
+  });
 }

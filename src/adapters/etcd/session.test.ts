@@ -10,7 +10,12 @@ type Answer = { TTL: string } | 'error' | 'silent';
 function fakeClient(answers: () => Answer) {
   const calls = { keepalives: 0, revoked: [] as string[] };
   const leaseClient = {
-    leaseGrant: async (req: { TTL: number }) => ({ ID: '42', TTL: String(req.TTL), error: '', header: {} }),
+    leaseGrant: async (req: { TTL: number }) => ({
+      ID: '42',
+      TTL: String(req.TTL),
+      error: '',
+      header: {},
+    }),
     leaseRevoke: async (req: { ID: string }) => {
       calls.revoked.push(req.ID);
       return { header: {} };
@@ -63,7 +68,12 @@ describe('EtcdSession', () => {
   it('is lost as unreachable once renewals fail past send time + ttl', async () => {
     const { scheduler, runtime, client } = setup(() => 'error');
     let lost: unknown;
-    const session = await EtcdSession.grant({ client, runtime, ttlMs: 3000, onLost: (e) => (lost = e) });
+    const session = await EtcdSession.grant({
+      client,
+      runtime,
+      ttlMs: 3000,
+      onLost: (e) => (lost = e),
+    });
     await scheduler.run({ untilMs: 2999 });
     expect(session.alive).toBe(true);
     await scheduler.run({ untilMs: 3000 });

@@ -19,7 +19,11 @@ export class EtcdSessionLostError extends FaultlineError {
   /** The lease id (decimal string). */
   readonly leaseId: string;
 
-  constructor(leaseId: string, reason: Exclude<LossReason, 'stolen'>, options?: { cause?: unknown }) {
+  constructor(
+    leaseId: string,
+    reason: Exclude<LossReason, 'stolen'>,
+    options?: { cause?: unknown },
+  ) {
     super('FAULTLINE_ETCD_SESSION_LOST', `etcd session lease ${leaseId} lost: ${reason}`, options);
     this.reason = reason;
     this.leaseId = leaseId;
@@ -78,13 +82,21 @@ export class EtcdSession {
   /** Grants a lease and starts its keep-alive loop. */
   static async grant(init: EtcdSessionInit, signal?: AbortSignal): Promise<EtcdSession> {
     const sentAtMs = init.runtime.clock.monotonicMs();
-    const pending = init.client.leaseClient.leaseGrant({ TTL: Math.max(1, Math.ceil(init.ttlMs / 1000)) });
+    const pending = init.client.leaseClient.leaseGrant({
+      TTL: Math.max(1, Math.ceil(init.ttlMs / 1000)),
+    });
     const res = await raceAbort(pending, signal).catch((error: unknown) => {
       // A grant that lands after the abort expires by its TTL; revoke it early when it does.
-      pending.then((late) => init.client.leaseClient.leaseRevoke({ ID: late.ID }), () => undefined).catch(() => undefined);
+      pending
+        .then(
+          (late) => init.client.leaseClient.leaseRevoke({ ID: late.ID }),
+          () => undefined,
+        )
+        .catch(() => undefined);
       throw error;
     });
-    if (res.error !== '' && res.error !== undefined) throw new Error(`etcd lease grant failed: ${res.error}`);
+    if (res.error !== '' && res.error !== undefined)
+      throw new Error(`etcd lease grant failed: ${res.error}`);
     return new EtcdSession(init, res.ID, Number(res.TTL) * 1000, sentAtMs);
   }
 
@@ -110,7 +122,13 @@ export class EtcdSession {
   async renew(signal?: AbortSignal): Promise<number> {
     if (this.signal.aborted) throw this.signal.reason;
     const sentAtMs = this.init.runtime.clock.monotonicMs();
-    const res = await keepAliveOnce(this.init.client, this.leaseId, this.init.runtime, this.ttlMs / 3, signal);
+    const res = await keepAliveOnce(
+      this.init.client,
+      this.leaseId,
+      this.init.runtime,
+      this.ttlMs / 3,
+      signal,
+    );
     const ttlMs = Number(res.TTL) * 1000;
     if (!(ttlMs > 0)) {
       this.lose('expired');
@@ -136,7 +154,9 @@ export class EtcdSession {
     if (this.signal.aborted) return;
     this.controller.abort(new AbortedError('the etcd session was closed'));
     const bound = new AbortController();
-    const cancel = this.init.runtime.timers.setTimer(timeoutMs, () => bound.abort(new Error('revoke timed out')));
+    const cancel = this.init.runtime.timers.setTimer(timeoutMs, () =>
+      bound.abort(new Error('revoke timed out')),
+    );
     try {
       await raceAbort(this.init.client.leaseClient.leaseRevoke({ ID: this.leaseId }), bound.signal);
     } catch {
@@ -218,7 +238,9 @@ export function keepAliveOnce(
   signal?: AbortSignal,
 ): Promise<ILeaseKeepAliveResponse> {
   const bound = new AbortController();
-  const cancel = runtime.timers.setTimer(timeoutMs, () => bound.abort(new Error(`etcd keep-alive timed out after ${timeoutMs} ms`)));
+  const cancel = runtime.timers.setTimer(timeoutMs, () =>
+    bound.abort(new Error(`etcd keep-alive timed out after ${timeoutMs} ms`)),
+  );
   const combined = signal === undefined ? bound.signal : AbortSignal.any([signal, bound.signal]);
   const work = client.leaseClient.leaseKeepAlive().then(
     (stream) =>
@@ -238,13 +260,17 @@ export function keepAliveOnce(
           finish();
           reject(err);
         });
-        combined.addEventListener('abort', () => {
-          try {
-            stream.cancel();
-          } catch {
-            // Already closed.
-          }
-        }, { once: true });
+        combined.addEventListener(
+          'abort',
+          () => {
+            try {
+              stream.cancel();
+            } catch {
+              // Already closed.
+            }
+          },
+          { once: true },
+        );
         stream.write({ ID: leaseId });
       }),
   );

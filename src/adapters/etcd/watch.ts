@@ -46,7 +46,9 @@ export function openWatch(
   signal: AbortSignal,
 ): Promise<LiveWatch> {
   const builder = client.watch();
-  const watcher = (rangeEnd === undefined ? builder.key(key) : builder.inRange({ start: key, end: rangeEnd })).watcher();
+  const watcher = (
+    rangeEnd === undefined ? builder.key(key) : builder.inRange({ start: key, end: rangeEnd })
+  ).watcher();
   let fire: () => void = () => undefined;
   const fired = new Promise<void>((resolve) => {
     fire = resolve;
@@ -86,7 +88,11 @@ export function openWatch(
   });
 }
 
-function once(watcher: Watcher, events: readonly ('put' | 'delete')[], signal: AbortSignal): Promise<void> {
+function once(
+  watcher: Watcher,
+  events: readonly ('put' | 'delete')[],
+  signal: AbortSignal,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let done = false;
     const finish = (error?: unknown): void => {

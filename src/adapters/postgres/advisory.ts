@@ -30,7 +30,11 @@ export interface PostgresAdvisoryLockBackendOptions extends PostgresLockBackendO
   maxHeld?: number;
 }
 
-const GUARANTEES: BackendGuarantees = Object.freeze({ fifo: true, durable: false, consensus: false });
+const GUARANTEES: BackendGuarantees = Object.freeze({
+  fifo: true,
+  durable: false,
+  consensus: false,
+});
 
 /** The 64-bit advisory lock id of a key (PostgreSQL's `hashtextextended`, seed 0). */
 const LOCK_ID = 'hashtextextended($1, 0)';
@@ -76,10 +80,15 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
   private busyConnections = 0;
 
   constructor(options: PostgresAdvisoryLockBackendOptions) {
-    if (typeof options.pool?.query !== 'function') throw rangeError('pool', 'a pg Pool', options.pool);
+    if (typeof options.pool?.query !== 'function')
+      throw rangeError('pool', 'a pg Pool', options.pool);
     this.pool = options.pool;
     this.names = schemaNames(options.schema ?? 'faultline_lock');
-    this.notifier = new Notifier(this.pool, this.names.channel, integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000));
+    this.notifier = new Notifier(
+      this.pool,
+      this.names.channel,
+      integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000),
+    );
     this.maxHeld = integerIn('maxHeld', options.maxHeld ?? 100, 1, 100_000);
   }
 
@@ -88,30 +97,63 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
     return ensureSchema(this.pool, this.names);
   }
 
-  tryAcquire(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+  tryAcquire(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
     this.notifier.mark(key);
-    return this.withConnection('tryAcquire', key, owner, options.signal, async (connection) => {
-      const res = await connection.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_ID}) AS ok`, [key]);
-      return res.rows[0]?.ok === true;
-    }, ttlMs);
+    return this.withConnection(
+      'tryAcquire',
+      key,
+      owner,
+      options.signal,
+      async (connection) => {
+        const res = await connection.query<{ ok: boolean }>(
+          `SELECT pg_try_advisory_lock(${LOCK_ID}) AS ok`,
+          [key],
+        );
+        return res.rows[0]?.ok === true;
+      },
+      ttlMs,
+    );
   }
 
-  acquireQueued(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
-    return this.withConnection('acquireQueued', key, owner, options.signal, async (connection, pid) => {
-      const cancel = (): void => {
-        this.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
-      };
-      options.signal.addEventListener('abort', cancel, { once: true });
-      try {
-        await connection.query(`SELECT pg_advisory_lock(${LOCK_ID})`, [key]);
-        return true;
-      } finally {
-        options.signal.removeEventListener('abort', cancel);
-      }
-    }, ttlMs);
+  acquireQueued(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
+    return this.withConnection(
+      'acquireQueued',
+      key,
+      owner,
+      options.signal,
+      async (connection, pid) => {
+        const cancel = (): void => {
+          this.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+        };
+        options.signal.addEventListener('abort', cancel, { once: true });
+        try {
+          await connection.query(`SELECT pg_advisory_lock(${LOCK_ID})`, [key]);
+          return true;
+        } finally {
+          options.signal.removeEventListener('abort', cancel);
+        }
+      },
+      ttlMs,
+    );
   }
 
-  async extend(key: string, owner: string, token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+  async extend(
+    key: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult> {
     const held = this.held.get(heldKey(key, owner));
     if (held === undefined || held.token !== token || held.dead) {
       if (held !== undefined) this.forget(key, owner, true);
@@ -138,7 +180,9 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
         return { kind: 'lost', reason: 'expired' };
       }
       if (options.signal.aborted) throw options.signal.reason;
-      throw new BackendUnavailableError('extend', String((error as Error)?.message ?? error), { cause: error });
+      throw new BackendUnavailableError('extend', String((error as Error)?.message ?? error), {
+        cause: error,
+      });
     }
   }
 
@@ -160,7 +204,9 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
       // Destroying the session releases the lock on the server in any case.
       this.drop(held, true);
       if (options.signal.aborted) throw options.signal.reason;
-      throw new BackendUnavailableError('release', String((error as Error)?.message ?? error), { cause: error });
+      throw new BackendUnavailableError('release', String((error as Error)?.message ?? error), {
+        cause: error,
+      });
     }
   }
 
@@ -178,10 +224,14 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
         options.signal,
       );
       const row = res.rows[0];
-      return row === undefined ? null : { owner: row.owner, token: BigInt(row.token), remainingMs: row.remaining_ms };
+      return row === undefined
+        ? null
+        : { owner: row.owner, token: BigInt(row.token), remainingMs: row.remaining_ms };
     } catch (error) {
       if (options.signal.aborted) throw options.signal.reason;
-      throw new BackendUnavailableError('holder', String((error as Error)?.message ?? error), { cause: error });
+      throw new BackendUnavailableError('holder', String((error as Error)?.message ?? error), {
+        cause: error,
+      });
     }
   }
 
@@ -213,20 +263,26 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
     lock: (connection: PoolClient, pid: number) => Promise<boolean>,
     ttlMs: number,
   ): Promise<AcquireResult> {
-    if (this.held.size + this.busyConnections >= this.maxHeld) throw rangeError('maxHeld', `at most ${this.maxHeld} locks at once`, this.held.size + 1);
+    if (this.held.size + this.busyConnections >= this.maxHeld)
+      throw rangeError('maxHeld', `at most ${this.maxHeld} locks at once`, this.held.size + 1);
     this.busyConnections++;
     let entry: Held | undefined;
     try {
       const connecting = this.pool.connect();
       const connection = await raceAbort(connecting, signal).catch((error: unknown) => {
         // A connection that arrives after the abort goes straight back to the pool.
-        connecting.then((late) => late.release(), () => undefined);
+        connecting.then(
+          (late) => late.release(),
+          () => undefined,
+        );
         throw error;
       });
       const e: Held = { connection, token: 0n, dead: false, onError: () => void (e.dead = true) };
       entry = e;
       connection.on('error', e.onError);
-      const pid = (await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
+      const pid =
+        (await connection.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ??
+        0;
       if (!(await lock(connection, pid))) {
         this.drop(e, false);
         return { kind: 'busy', retryAfterMs: undefined };
@@ -240,13 +296,20 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
     } catch (error) {
       if (entry !== undefined) this.drop(entry, true);
       if (signal.aborted) throw signal.reason;
-      throw new BackendUnavailableError(operation, String((error as Error)?.message ?? error), { cause: error });
+      throw new BackendUnavailableError(operation, String((error as Error)?.message ?? error), {
+        cause: error,
+      });
     } finally {
       this.busyConnections--;
     }
   }
 
-  private async register(connection: PoolClient, key: string, owner: string, ttlMs: number): Promise<bigint> {
+  private async register(
+    connection: PoolClient,
+    key: string,
+    owner: string,
+    ttlMs: number,
+  ): Promise<bigint> {
     const res = await connection.query<{ token: string }>(
       `WITH cfg AS (SELECT set_config('idle_session_timeout', $3, false))
        INSERT INTO ${this.names.holders} (key, owner, token, pid, ttl_ms, renewed_at)

@@ -37,7 +37,11 @@ export interface PostgresLockBackendOptions {
   maxWaiters?: number;
 }
 
-const GUARANTEES: BackendGuarantees = Object.freeze({ fifo: false, durable: true, consensus: false });
+const GUARANTEES: BackendGuarantees = Object.freeze({
+  fifo: false,
+  durable: true,
+  consensus: false,
+});
 
 /** `$3` milliseconds after the server's current clock reading. */
 const EXPIRY = `clock_timestamp() + make_interval(secs => $3::float8 / 1000)`;
@@ -74,10 +78,15 @@ export class PostgresLockBackend implements LockBackend {
   private readonly sql: ReturnType<typeof statements>;
 
   constructor(options: PostgresLockBackendOptions) {
-    if (typeof options.pool?.query !== 'function') throw rangeError('pool', 'a pg Pool', options.pool);
+    if (typeof options.pool?.query !== 'function')
+      throw rangeError('pool', 'a pg Pool', options.pool);
     this.pool = options.pool;
     this.names = schemaNames(options.schema ?? 'faultline_lock');
-    this.notifier = new Notifier(this.pool, this.names.channel, integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000));
+    this.notifier = new Notifier(
+      this.pool,
+      this.names.channel,
+      integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000),
+    );
     this.sql = statements(this.names);
   }
 
@@ -86,23 +95,44 @@ export class PostgresLockBackend implements LockBackend {
     return ensureSchema(this.pool, this.names);
   }
 
-  async tryAcquire(key: string, owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+  async tryAcquire(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
     this.notifier.mark(key);
     const rows = await this.query<{ token: string | null; remaining_ms: number | null }>(
-      'tryAcquire', this.sql.acquire, [key, owner, ttlMs, this.names.channel], options.signal,
+      'tryAcquire',
+      this.sql.acquire,
+      [key, owner, ttlMs, this.names.channel],
+      options.signal,
       (late) => {
         // A grant nobody will use: give it back now instead of leaving it to its TTL.
-        if (late[0]?.token != null) this.pool.query(this.sql.release, [key, owner, this.names.channel]).catch(() => undefined);
+        if (late[0]?.token != null)
+          this.pool
+            .query(this.sql.release, [key, owner, this.names.channel])
+            .catch(() => undefined);
       },
     );
     const row = rows[0];
-    if (row?.token !== null && row?.token !== undefined) return { kind: 'acquired', token: BigInt(row.token), ttlMs };
+    if (row?.token !== null && row?.token !== undefined)
+      return { kind: 'acquired', token: BigInt(row.token), ttlMs };
     return { kind: 'busy', retryAfterMs: row?.remaining_ms ?? undefined };
   }
 
-  async extend(key: string, owner: string, token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+  async extend(
+    key: string,
+    owner: string,
+    token: bigint,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<ExtendResult> {
     const rows = await this.query<{ extended: boolean; stolen: boolean | null }>(
-      'extend', this.sql.extend, [key, owner, ttlMs, String(token)], options.signal,
+      'extend',
+      this.sql.extend,
+      [key, owner, ttlMs, String(token)],
+      options.signal,
     );
     const row = rows[0];
     if (row?.extended === true) return { kind: 'extended', ttlMs };
@@ -116,10 +146,15 @@ export class PostgresLockBackend implements LockBackend {
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
     this.notifier.mark(key);
     const rows = await this.query<{ owner: string; token: string; remaining_ms: number }>(
-      'holder', this.sql.holder, [key], options.signal,
+      'holder',
+      this.sql.holder,
+      [key],
+      options.signal,
     );
     const row = rows[0];
-    return row === undefined ? null : { owner: row.owner, token: BigInt(row.token), remainingMs: row.remaining_ms };
+    return row === undefined
+      ? null
+      : { owner: row.owner, token: BigInt(row.token), remainingMs: row.remaining_ms };
   }
 
   waitForChange(key: string, options: CallOptions): Promise<void> {
@@ -150,10 +185,16 @@ export class PostgresLockBackend implements LockBackend {
     } catch (error) {
       if (signal.aborted) {
         // The statement may still complete after the caller gave up; let the caller undo it.
-        if (onLate !== undefined) pending.then((late) => onLate(late.rows as R[]), () => undefined);
+        if (onLate !== undefined)
+          pending.then(
+            (late) => onLate(late.rows as R[]),
+            () => undefined,
+          );
         throw signal.reason;
       }
-      throw new BackendUnavailableError(operation, String((error as Error)?.message ?? error), { cause: error });
+      throw new BackendUnavailableError(operation, String((error as Error)?.message ?? error), {
+        cause: error,
+      });
     }
   }
 }

@@ -27,7 +27,11 @@ describe('PostgreSQL backend options', () => {
     expect(() => new PostgresLockBackend({ pool, schema: 'Bad' })).toThrow(/schema/);
     expect(() => new PostgresLockBackend({ pool, maxWaiters: 0 })).toThrow(/maxWaiters/);
     expect(() => new PostgresAdvisoryLockBackend({ pool, maxHeld: 0 })).toThrow(/maxHeld/);
-    expect(new PostgresLockBackend({ pool }).guarantees).toEqual({ fifo: false, durable: true, consensus: false });
+    expect(new PostgresLockBackend({ pool }).guarantees).toEqual({
+      fifo: false,
+      durable: true,
+      consensus: false,
+    });
     expect(new PostgresAdvisoryLockBackend({ pool }).guarantees.fifo).toBe(true);
   });
 });

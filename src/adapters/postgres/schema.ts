@@ -29,9 +29,18 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
  */
 export function schemaNames(base: string): SchemaNames {
   if (typeof base !== 'string' || !IDENTIFIER.test(base)) {
-    throw rangeError('schema', 'a lowercase SQL identifier ([a-z_][a-z0-9_]*, at most 40 characters)', base);
+    throw rangeError(
+      'schema',
+      'a lowercase SQL identifier ([a-z_][a-z0-9_]*, at most 40 characters)',
+      base,
+    );
   }
-  return { leases: `${base}_leases`, holders: `${base}_holders`, sequence: `${base}_token_seq`, channel: `${base}_changed` };
+  return {
+    leases: `${base}_leases`,
+    holders: `${base}_holders`,
+    sequence: `${base}_token_seq`,
+    channel: `${base}_changed`,
+  };
 }
 
 /**
@@ -46,7 +55,9 @@ export async function ensureSchema(pool: Pool, names: SchemaNames): Promise<void
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`faultline schema ${names.leases}`]);
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `faultline schema ${names.leases}`,
+    ]);
     await client.query(`CREATE SEQUENCE IF NOT EXISTS ${names.sequence} AS bigint MINVALUE 1`);
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${names.leases} (
