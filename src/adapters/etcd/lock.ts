@@ -88,7 +88,7 @@ export class EtcdLockBackend implements LockBackend {
   private readonly seen = new BoundedMap<string, bigint>(10_000);
   /** Create revision of the holder's key ('0': free) in the last answer per lock key. */
   private readonly heads = new BoundedMap<string, string>(10_000);
-  /** Waiter keys whose removal failed; retried on every keep-alive-independent call. */
+  /** Waiter keys whose removal failed; retried on the next release (at most `maxWaiters` kept). */
   private readonly orphans = new Set<string>();
   private waiters = 0;
   private closed = false;
