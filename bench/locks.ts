@@ -6,7 +6,8 @@
  * - `uncontended-seq`: one worker, acquire + release in a loop (ops/s).
  * - `uncontended-par50`: 50 workers, each on its own key (ops/s in total).
  * - `hot-key-handoff/w<N>/hold<H>ms`: N workers on one key holding it H ms; the time from a release
- *   to the next holder's acquire (median, µs).
+ *   to the next acquire (median, µs), by anyone (often the releaser itself) and, in
+ *   `hot-key-handoff-other`, by another worker (a real handoff to a waiter).
  * - `hot-key-throughput/w<N>/hold<H>ms`: acquisitions per second of the same runs.
  *
  * The suite is a list of case functions over a list of implementations, so other backends (etcd)
@@ -206,25 +207,41 @@ function uncontendedCase(name: string, workers: number): LockCase {
   };
 }
 
-/** One hot-key run: median handoff (µs) and throughput (ops/s). */
+/** What one hot-key run measured. */
+interface HotKeyResult {
+  /** Median µs from a release to the next acquire by anyone (often the releaser itself). */
+  readonly handoff: number;
+  /** Median µs from a release to the next acquire by another worker (a real handoff). */
+  readonly toOther: number;
+  readonly opsPerSecond: number;
+}
+
+/** One hot-key run: `workers` loop acquire, hold `holdMs`, release on one key. */
 async function hotKey(
   impl: LockImpl,
   workers: number,
   holdMs: number,
   durationMs: number,
-): Promise<[number, number]> {
+): Promise<HotKeyResult> {
   const key = freshKey('hot');
   const until = performance.now() + durationMs;
   const handoffs: number[] = [];
+  const toOther: number[] = [];
   let releasedAt: number | undefined;
+  let lastHolder = -1;
   let ops = 0;
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: workers }, async () => {
+    Array.from({ length: workers }, async (_, w) => {
       while (performance.now() < until) {
         const release = await impl.acquire(key);
-        if (releasedAt !== undefined) handoffs.push((performance.now() - releasedAt) * 1000);
+        if (releasedAt !== undefined) {
+          const us = (performance.now() - releasedAt) * 1000;
+          handoffs.push(us);
+          if (w !== lastHolder) toOther.push(us);
+        }
         releasedAt = undefined;
+        lastHolder = w;
         ops++;
         if (holdMs > 0) await sleep(holdMs);
         releasedAt = performance.now();
@@ -232,10 +249,12 @@ async function hotKey(
       }
     }),
   );
-  return [
-    handoffs.length > 0 ? median(handoffs) : Number.NaN,
-    ops / ((performance.now() - start) / 1000),
-  ];
+  const med = (xs: number[]): number => (xs.length > 0 ? median(xs) : Number.NaN);
+  return {
+    handoff: med(handoffs),
+    toOther: med(toOther),
+    opsPerSecond: ops / ((performance.now() - start) / 1000),
+  };
 }
 
 function hotKeyCase(workers: number, holdMs: number): LockCase {
@@ -244,39 +263,49 @@ function hotKeyCase(workers: number, holdMs: number): LockCase {
     name: `hot-key/${suffix}`,
     run: async (impls, settings) => {
       settings.log(`hot-key ${suffix}`);
-      const samples = new Map<string, { handoff: number[]; ops: number[] }>(
-        impls.map((i) => [i.name, { handoff: [], ops: [] }]),
-      );
+      const samples = new Map<string, HotKeyResult[]>(impls.map((i) => [i.name, []]));
       const runs = Object.fromEntries(
         impls.map((i) => [
           i.name,
           async () => {
-            const [handoff, ops] = await hotKey(i, workers, holdMs, settings.durationMs);
-            samples.get(i.name)?.handoff.push(handoff);
-            samples.get(i.name)?.ops.push(ops);
-            return ops;
+            const r = await hotKey(i, workers, holdMs, settings.durationMs);
+            samples.get(i.name)?.push(r);
+            return r.opsPerSecond;
           },
         ]),
       );
       await interleaved(settings.rounds, runs);
       return impls.flatMap((i) => {
-        const s = samples.get(i.name) ?? { handoff: [Number.NaN], ops: [0] };
-        return [
+        const rs = samples.get(i.name) ?? [];
+        const of = (f: (r: HotKeyResult) => number): number => {
+          const xs = rs.map(f).filter((x) => !Number.isNaN(x));
+          return xs.length > 0 ? median(xs) : Number.NaN;
+        };
+        const rows: BenchRow[] = [
           {
             case: `hot-key-handoff/${suffix}`,
             impl: i.name,
             metric: 'release→next acquire (median)',
-            value: median(s.handoff),
+            value: of((r) => r.handoff),
+            unit: 'us',
+          },
+          {
+            case: `hot-key-handoff-other/${suffix}`,
+            impl: i.name,
+            metric: "release→another worker's acquire (median)",
+            value: of((r) => r.toOther),
             unit: 'us',
           },
           {
             case: `hot-key-throughput/${suffix}`,
             impl: i.name,
             metric: 'acquire+release',
-            value: median(s.ops),
+            value: of((r) => r.opsPerSecond),
             unit: 'ops/s',
           },
         ];
+        // A worker that never lost the key to another gives no handoff sample: leave the row out.
+        return rows.filter((r) => !Number.isNaN(r.value));
       });
     },
   };

@@ -1,0 +1,69 @@
+/**
+ * The coord fence helper's Redis script (`REDIS_FENCED_SET_SCRIPT`, `redisFencedSet`) against a
+ * real Redis and a real Redis Cluster.
+ */
+import { Cluster } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisFencedSet } from '../../src/coord/index.js';
+import type { RedisGroup } from '../services/index.js';
+import { redis, redisCluster } from '../services/index.js';
+import { client } from './helpers.js';
+
+let single: RedisGroup;
+let cluster: RedisGroup;
+let c: Redis;
+let cc: Cluster;
+
+beforeAll(async () => {
+  [single, cluster] = await Promise.all([redis(1), redisCluster({ masters: 3 })]);
+  c = client(single.servers[0]!);
+  cc = new Cluster(
+    cluster.servers.map((s) => ({ host: s.host, port: s.port })),
+    { redisOptions: { maxRetriesPerRequest: 1 } },
+  );
+});
+
+afterAll(async () => {
+  c.disconnect();
+  cc.disconnect();
+  await Promise.all([single.cleanup(), cluster.cleanup()]);
+});
+
+describe('redisFencedSet on a real Redis', () => {
+  it('accepts equal or newer tokens and rejects older ones, reporting the newest', async () => {
+    expect(await redisFencedSet(c, { key: 'doc' }, 5n, 'v5')).toEqual({
+      kind: 'accepted',
+      token: 5n,
+    });
+    expect(await redisFencedSet(c, { key: 'doc' }, 5n, 'v5b')).toEqual({
+      kind: 'accepted',
+      token: 5n,
+    });
+    expect(await redisFencedSet(c, { key: 'doc' }, 4n, 'v4')).toEqual({
+      kind: 'rejected',
+      token: 4n,
+      highestToken: 5n,
+    });
+    expect(await c.get('doc')).toBe('v5b');
+  });
+
+  it('compares 64-bit tokens exactly (beyond 2^53, and across digit counts)', async () => {
+    const big = 9007199254740993n; // 2^53 + 1: a double would round it to 2^53.
+    expect((await redisFencedSet(c, { key: 'big' }, big, 'a')).kind).toBe('accepted');
+    expect((await redisFencedSet(c, { key: 'big' }, big - 1n, 'b')).kind).toBe('rejected');
+    expect((await redisFencedSet(c, { key: 'len' }, 100n, 'a')).kind).toBe('accepted');
+    expect((await redisFencedSet(c, { key: 'len' }, 99n, 'b')).kind).toBe('rejected');
+    expect((await redisFencedSet(c, { key: 'len' }, 1000n, 'c')).kind).toBe('accepted');
+    expect(await c.get('len')).toBe('c');
+  });
+
+  it('works on a Redis Cluster (data and fence keys in one slot)', async () => {
+    for (let i = 0; i < 6; i++) {
+      const key = `cluster-doc-${i}`;
+      expect((await redisFencedSet(cc, { key }, 2n, 'new')).kind).toBe('accepted');
+      expect((await redisFencedSet(cc, { key }, 1n, 'old')).kind).toBe('rejected');
+      expect(await cc.get(key)).toBe('new');
+    }
+  });
+});
