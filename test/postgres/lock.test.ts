@@ -34,6 +34,22 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
+async function listening(): Promise<number> {
+  const res = await pool.query(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'LISTEN%'",
+  );
+  return res.rows[0].n as number;
+}
+
+/** Polls the server until at least `n` sessions are LISTENing (backends open one lazily). */
+async function untilListening(n: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if ((await listening()) >= n) return;
+    await pause(10);
+  }
+  throw new Error(`fewer than ${n} LISTEN sessions appeared`);
+}
+
 function table(): PostgresLockBackend {
   const b = new PostgresLockBackend({ pool });
   closers.push(() => b.close());
@@ -82,14 +98,20 @@ describe('PostgresLockBackend', () => {
   });
 
   it('wakes a waiter of another backend instance through NOTIFY', async () => {
+    const before = await listening();
     const a = table();
     const b = table();
     await a.tryAcquire('notify', 'a', 30_000, call());
     expect((await b.tryAcquire('notify', 'b', 30_000, call())).kind).toBe('busy');
-    const woke = b.waitForChange('notify', call());
-    // Let the LISTEN connection come up before releasing (a miss would only cost a recheck).
+    // Wait until b's LISTEN connection is up (server state), then observe the key once more.
+    await untilListening(before + 2);
     await b.holder('notify', call());
-    await pause(50);
+    let settled = false;
+    const woke = b.waitForChange('notify', call()).then(() => {
+      settled = true;
+    });
+    await b.holder('notify', call()); // a round trip during which nothing may wake the waiter
+    expect(settled).toBe(false);
     await a.release('notify', 'a', call());
     await woke;
     expect((await b.tryAcquire('notify', 'b', 30_000, call())).kind).toBe('acquired');
@@ -113,7 +135,6 @@ describe('PostgresLockBackend', () => {
     await first; // woken (spuriously) by the loss of the connection
     await b.holder('relisten', call());
     const second = b.waitForChange('relisten', call());
-    await pause(50);
     await a.release('relisten', 'a', call());
     await second;
     expect((await b.tryAcquire('relisten', 'b', 30_000, call())).kind).toBe('acquired');
