@@ -137,7 +137,7 @@ export function check<S>(
   const ops = isOperations(history) ? history : toOperations(history);
   dryRun(model, ops);
   const parts = partitionOf(model, ops)
-    .map((part) => withoutIndeterminateReads(model, part))
+    .map((part) => simplified(model, withoutIndeterminateReads(model, part)))
     .filter((part) => part.length > 0);
   const base = { criterion: opts.criterion, operations: ops.length, partitions: parts.length };
   const linear = parts.map((part) => new LinearizabilitySearch(part, model, opts.maxCacheEntries));
@@ -187,6 +187,26 @@ function withoutIndeterminateReads<S>(model: Model<S>, ops: Operation[]): Operat
   const readOnly = model.readOnly;
   if (readOnly === undefined) return ops;
   return ops.filter((op) => op.status !== 'info' || !readOnly.call(model, inputOf(op)));
+}
+
+/** Applies the model's `simplify`, checking that it removed only indeterminate operations. */
+function simplified<S>(model: Model<S>, ops: Operation[]): Operation[] {
+  if (model.simplify === undefined) return ops;
+  const kept = model.simplify(ops);
+  const given = new Set(ops);
+  const keptSet = new Set(kept);
+  const bad =
+    keptSet.size !== kept.length ||
+    kept.some((op) => !given.has(op)) ||
+    ops.some((op) => op.status !== 'info' && !keptSet.has(op));
+  if (bad) {
+    throw rangeError(
+      `${model.name}.simplify`,
+      'a subset of the operations keeping every determinate one',
+      `${kept.length} of ${ops.length} operations`,
+    );
+  }
+  return reindex(kept);
 }
 
 /**

@@ -26,7 +26,7 @@ function timedOutReads(readers: number, lastRead: number | null): HistoryEvent[]
 
 /** The same model without its `readOnly` hint: the checker must keep every operation. */
 function withoutHint<S>(model: Model<S>): Model<S> {
-  const { readOnly: _ignored, ...rest } = model;
+  const { readOnly: _readOnly, simplify: _simplify, ...rest } = model;
   return rest;
 }
 
@@ -75,5 +75,37 @@ describe('indeterminate read-only operations', () => {
       { process: 1, type: 'ok', f: 'read', value: 1 },
     ];
     expect(check(events, register()).kind).toBe('legal');
+  });
+
+  it('timed-out writes nobody read are simplified away; a read one is kept', () => {
+    // 30 writers time out concurrently, then one read sees a value nobody acknowledged.
+    const history = (timedOutValue: number): HistoryEvent[] => {
+      const events: HistoryEvent[] = [];
+      for (let w = 0; w < 30; w++) {
+        events.push({ process: w, type: 'invoke', f: 'write', value: timedOutValue + w });
+        events.push({ process: w, type: 'info', f: 'write', value: null });
+      }
+      events.push({ process: 'a', type: 'invoke', f: 'write', value: 1 });
+      events.push({ process: 'a', type: 'ok', f: 'write', value: 1 });
+      events.push({ process: 'b', type: 'invoke', f: 'read', value: null });
+      events.push({ process: 'b', type: 'ok', f: 'read', value: 2 });
+      return events;
+    };
+    const bounded = { maxCacheEntries: 1000 };
+    const result = check(history(100), register(), bounded);
+    expect(result.kind).toBe('illegal');
+    if (result.kind === 'illegal') expect(result.counterexample.operations).toHaveLength(2);
+    expect(check(history(100), withoutHint(register()), bounded).kind).toBe('unknown');
+    // A timed-out write of the value read (2 = 2 + 0) explains the read: legal.
+    expect(check(history(2), register(), bounded).kind).toBe('legal');
+  });
+
+  it('a simplify that removes a completed operation is rejected', () => {
+    const bad: Model<unknown> = { ...register(), simplify: (ops) => ops.slice(1) };
+    const events: HistoryEvent[] = [
+      { process: 0, type: 'invoke', f: 'write', value: 1 },
+      { process: 0, type: 'ok', f: 'write', value: 1 },
+    ];
+    expect(() => check(events, bad)).toThrow(/register\.simplify/);
   });
 });

@@ -10,6 +10,8 @@ export type { AnyModel, Model, ModelInput, ModelOutput, StepResult } from './mod
 export { deepEqual, hashValue, hashStringFrom, fnvSeed, illegal, mix32 } from './model.js';
 export type { CheckOptions, CheckResult, Counterexample, Criterion } from './checker.js';
 export { check } from './checker.js';
+export type { ExplainOptions } from './report.js';
+export { explainResult } from './report.js';
 export type {
   KvState,
   ModelName,

@@ -66,6 +66,14 @@ export interface Model<S> {
    */
   readOnly?(input: ModelInput): boolean;
   /**
+   * Removes indeterminate (`info`) operations that cannot change the verdict, before the search:
+   * each one the search keeps may be placed anywhere after its invocation, or nowhere, which is
+   * what makes histories with many timeouts slow. Called once per partition. It must only remove
+   * `info` operations, and only ones such that every legal order with them has a legal order
+   * without them (e.g. a register write whose value no completed read returned). Default: none.
+   */
+  simplify?(operations: readonly Operation[]): Operation[];
+  /**
    * Splits the operations into independent sub-histories checked separately
    * (P-compositionality), such as one per key. Default: one partition.
    */

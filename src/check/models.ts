@@ -83,6 +83,30 @@ function stepCas(
   }
 }
 
+/**
+ * Drops indeterminate writes whose value no completed read returned. Such a write can only help a
+ * linearization by making the register hold its value for a completed read, and none reads it:
+ * remove it from any legal order, and the states it set up to the next write become the previous
+ * value, which only indeterminate or failed reads (which accept anything) saw. A `cas` can observe
+ * a value without returning it (a failed one depends on the value not being `from`), so a history
+ * with any `cas` is left as it is.
+ */
+function withoutUnobservedWrites(ops: readonly Operation[]): Operation[] {
+  if (ops.some((op) => op.f === 'cas')) return [...ops];
+  const read = new Map<number, unknown[]>();
+  for (const op of ops) {
+    if (op.f !== 'read' || op.status !== 'ok') continue;
+    const value = op.output ?? null;
+    const h = hashValue(value);
+    const bucket = read.get(h);
+    if (bucket === undefined) read.set(h, [value]);
+    else bucket.push(value);
+  }
+  const wasRead = (value: unknown): boolean =>
+    read.get(hashValue(value))?.some((v) => deepEqual(v, value)) ?? false;
+  return ops.filter((op) => op.status !== 'info' || op.f !== 'write' || wasRead(op.input ?? null));
+}
+
 function registerModel(
   name: string,
   withCas: boolean,
@@ -106,6 +130,7 @@ function registerModel(
       }
     },
     readOnly: (input) => input.f === 'read',
+    simplify: withoutUnobservedWrites,
     hash: (state) =>
       typeof state === 'number' && (state | 0) === state ? mix32(state) : hashValue(state),
     equal: (a, b) => a === b || deepEqual(a, b),
