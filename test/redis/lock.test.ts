@@ -217,6 +217,31 @@ describe('faults', () => {
     }
   });
 
+  it('wakes waiters when the subscriber reconnects after a Redis restart (notifications may be lost)', async () => {
+    const own = await redis(1);
+    const c = client(own.servers[0]!);
+    const backend = new RedisLockBackend(c);
+    // Rechecks and the holder's TTL are far beyond the test's timeout: only the reconnect can wake the waiter.
+    const lock = new Lock(backend, { recheckMs: 120_000, callTimeoutMs: 1_000 });
+    try {
+      await lock.acquire('restart', { ttlMs: 120_000 });
+      const waiter = lock.acquire('restart', { ttlMs: 5_000 });
+      const channel = lockKeys('faultline:lock:', 'restart').channel;
+      while ((await c.pubsub('NUMSUB', channel))[1] !== 1)
+        await new Promise((r) => setImmediate(r));
+      // Without persistence the restart forgets the lease (and the counter: see docs/redis.md).
+      await own.servers[0]!.restart();
+      const lease = await waiter;
+      expect(lease.token).toBe(1n);
+      await lease.release();
+    } finally {
+      await lock.close();
+      backend.close();
+      c.disconnect();
+      await own.cleanup();
+    }
+  }, 20_000);
+
   it('acquires through Redlock while a minority is frozen, without waiting for it', async () => {
     const three = await redis(3);
     const clients = three.servers.map((s) => client(s));
