@@ -60,7 +60,55 @@ describe('faultline sim', () => {
     }
   });
 
+  it('--check: a correct-server run under faults is linearizable (exit 0)', async () => {
+    const r = await cli(['--seed', '2', '--faults', 'random', '--check']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^server\s+correct$/m);
+    expect(r.out).toMatch(/^check\s+linearizable \(register, \d+ operations, 1 partition\)$/m);
+    expect(r.err).toBe('');
+  });
+
+  it('--check --server lossy: prints the partial linearization and the seed, exits 1', async () => {
+    const args = ['--seed', '2', '--faults', 'random', '--server', 'lossy', '--check'];
+    const r = await cli(args);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^server\s+lossy$/m);
+    expect(r.out).toMatch(/^check\s+NOT linearizable \(register/m);
+    expect(r.out).toMatch(/partial linearization: \d+ of \d+ operations/);
+    expect(r.out).toMatch(/cannot place: #\d+ process c\d: read → \d+ \[[\d.]+ \.\. [\d.]+ ms\]/);
+    expect(r.err).toMatch(
+      /^faultline sim: seed 2: the history is NOT linearizable; replay: faultline sim --seed 2 .*--server lossy --check$/m,
+    );
+    // The same seed replays the same run and the same verdict.
+    expect(await cli(args)).toEqual(r);
+  });
+
+  it('--check --json adds the verdict', async () => {
+    const lossy = await cli([
+      '--seed',
+      '2',
+      '--faults',
+      'random',
+      '--server',
+      'lossy',
+      '--check',
+      '--json',
+    ]);
+    expect(lossy.code).toBe(1);
+    const out = JSON.parse(lossy.out) as {
+      server: string;
+      check: { verdict: string; operations: number };
+    };
+    expect(out.server).toBe('lossy');
+    expect(out.check.verdict).toBe('not-linearizable');
+    expect(out.check.operations).toBeGreaterThan(0);
+    const plain = await cli(['--seed', '2', '--duration-ms', '100', '--json']);
+    expect(JSON.parse(plain.out)).not.toHaveProperty('check');
+  });
+
   it.each([
+    [['--server', 'buggy']],
+    [['--check', 'yes']],
     [['--seed', 'abc']],
     [['--seed', '-1']],
     [['--duration-ms', '0']],

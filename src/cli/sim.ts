@@ -1,13 +1,19 @@
 /**
  * `faultline sim`: runs the simulator's key-value example workload from a seed and prints the
- * seed, the event count, the trace hash and the operations, so any run can be replayed.
+ * seed, the event count, the trace hash and the operations, so any run can be replayed; with
+ * `--check` it also checks the recorded history for linearizability.
  *
  * @module
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { runKvWorkload } from '../sim/examples/kv.js';
-import type { KvWorkloadResult } from '../sim/examples/kv.js';
+import type { CheckResult } from '../check/checker.js';
+import { check } from '../check/checker.js';
+import type { Operation } from '../check/history.js';
+import { register } from '../check/models.js';
+import { explainResult } from '../check/report.js';
+import { kvServerKinds, runKvWorkload } from '../sim/examples/kv.js';
+import type { KvServerKind, KvWorkloadResult } from '../sim/examples/kv.js';
 import type { Command, CommandIo } from './command.js';
 import { exitCodes, UsageError } from './command.js';
 
@@ -19,17 +25,28 @@ Options:
   --seed N           seed of the run (default 1); the same seed replays the same run
   --duration-ms N    virtual ms during which clients issue operations (default 2000)
   --faults MODE      none (default) | random (swarm testing: the seed picks the fault kinds)
+  --server KIND      correct (default: durable before acknowledged) | lossy (acknowledges
+                     before it is durable and loses writes on a crash: a bug for --check to find)
+  --check            check the history for linearizability (register model) and print the
+                     verdict; not linearizable prints the partial linearization and exits 1
   --trace OUT.json   write the trace (events with virtual times) to OUT.json
-  --json             print {"seed","events","traceHash","faults","ops"} as one JSON line
+  --json             print {"seed","server","events","traceHash","faults","ops"} as one JSON
+                     line, plus "check": {"verdict", "operations"} with --check
   -h, --help         show this help
 
-Exit codes: 0 success, 64 usage error, 73 cannot write --trace.
+Exit codes: 0 success (linearizable with --check), 1 not linearizable, 2 check undecided (cache
+bound), 64 usage error, 73 cannot write --trace.
 `;
+
+/** Exit codes of `faultline sim --check` beyond the shared ones (as `faultline check`). */
+export const simExitCodes = Object.freeze({ notLinearizable: 1, unknown: 2, cannotCreate: 73 });
 
 interface Args {
   seed: number;
   durationMs: number;
   faults: 'none' | 'random';
+  server: KvServerKind;
+  check: boolean;
   trace: string | undefined;
   json: boolean;
 }
@@ -57,6 +74,8 @@ function parse(argv: readonly string[]): Args {
       seed: { type: 'string' },
       'duration-ms': { type: 'string' },
       faults: { type: 'string' },
+      server: { type: 'string' },
+      check: { type: 'boolean', default: false },
       trace: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -68,10 +87,18 @@ function parse(argv: readonly string[]): Args {
     throw new UsageError(`--faults must be one of none, random (got ${JSON.stringify(faults)})`);
   }
   if (values.trace === '') throw new UsageError('--trace needs a file name');
+  const server = values.server ?? 'correct';
+  if (!(kvServerKinds as readonly string[]).includes(server)) {
+    throw new UsageError(
+      `--server must be one of ${kvServerKinds.join(', ')} (got ${JSON.stringify(server)})`,
+    );
+  }
   return {
     seed: integerFlag('seed', values.seed, 1, 0),
     durationMs: integerFlag('duration-ms', values['duration-ms'], 2000, 1),
     faults,
+    server: server as KvServerKind,
+    check: values.check,
     trace: values.trace,
     json: values.json,
   };
@@ -91,6 +118,7 @@ function summary(result: KvWorkloadResult): {
 function printText(io: CommandIo, args: Args, result: KvWorkloadResult): void {
   const c = summary(result);
   io.out(`seed        ${args.seed}\n`);
+  io.out(`server      ${result.server}\n`);
   io.out(`events      ${result.events}\n`);
   io.out(`trace hash  ${result.traceHash}\n`);
   io.out(
@@ -105,10 +133,76 @@ function printText(io: CommandIo, args: Args, result: KvWorkloadResult): void {
   }
 }
 
+/** The virtual times of an operation: its invocation and completion are history positions. */
+function virtualTimes(result: KvWorkloadResult): (op: Operation) => string {
+  const at = (i: number): string =>
+    Number.isFinite(i) ? (result.history[i]?.timeMs ?? NaN).toFixed(3) : '∞';
+  return (op) => `[${at(op.call)} .. ${at(op.ret)} ms]`;
+}
+
+function verdictOf(result: CheckResult): 'linearizable' | 'not-linearizable' | 'unknown' {
+  if (result.kind === 'legal') return 'linearizable';
+  return result.kind === 'illegal' ? 'not-linearizable' : 'unknown';
+}
+
+function exitOf(verdict: ReturnType<typeof verdictOf> | undefined): number {
+  if (verdict === 'not-linearizable') return simExitCodes.notLinearizable;
+  return verdict === 'unknown' ? simExitCodes.unknown : exitCodes.ok;
+}
+
+function replayCommand(args: Args): string {
+  const flags = [`--seed ${args.seed}`, `--duration-ms ${args.durationMs}`];
+  if (args.faults !== 'none') flags.push(`--faults ${args.faults}`);
+  if (args.server !== 'correct') flags.push(`--server ${args.server}`);
+  return `faultline sim ${flags.join(' ')} --check`;
+}
+
+async function writeTrace(io: CommandIo, file: string, result: KvWorkloadResult): Promise<boolean> {
+  try {
+    await writeFile(file, `${JSON.stringify(result.simulation.trace.toJSON())}\n`);
+    return true;
+  } catch (error) {
+    io.err(`faultline sim: cannot write ${file}: ${(error as Error).message}\n`);
+    return false;
+  }
+}
+
+/** Prints the run and, with --check, the verdict; returns the exit code. */
+function report(io: CommandIo, args: Args, result: KvWorkloadResult): number {
+  const model = register();
+  const checked = args.check ? check(result.history, model) : undefined;
+  const verdict = checked === undefined ? undefined : verdictOf(checked);
+  if (args.json) {
+    const out = {
+      seed: args.seed,
+      server: result.server,
+      events: result.events,
+      traceHash: result.traceHash,
+      faults: result.faults,
+      ops: result.history,
+      ...(checked === undefined ? {} : { check: { verdict, operations: checked.operations } }),
+    };
+    io.out(`${JSON.stringify(out)}\n`);
+  } else {
+    printText(io, args, result);
+    if (checked !== undefined) {
+      const text = explainResult(checked, model, { annotate: virtualTimes(result) });
+      io.out(`check       ${text}\n`);
+    }
+  }
+  if (verdict === 'not-linearizable' || verdict === 'unknown') {
+    const what = verdict === 'unknown' ? 'could not be checked' : 'is NOT linearizable';
+    io.err(
+      `faultline sim: seed ${args.seed}: the history ${what}; replay: ${replayCommand(args)}\n`,
+    );
+  }
+  return exitOf(verdict);
+}
+
 /** The `sim` subcommand. */
 export const simCommand: Command = {
   name: 'sim',
-  summary: 'run the simulated key-value workload from a seed (deterministic replay)',
+  summary: 'run the simulated key-value workload from a seed (deterministic replay, --check)',
   usage,
   async run(argv: readonly string[], io: CommandIo): Promise<number> {
     const args = parse(argv);
@@ -116,28 +210,12 @@ export const simCommand: Command = {
       seed: args.seed,
       durationMs: args.durationMs,
       faults: args.faults,
+      server: args.server,
       trace: { record: args.trace !== undefined, hash: true },
     });
-    if (args.trace !== undefined) {
-      try {
-        await writeFile(args.trace, `${JSON.stringify(result.simulation.trace.toJSON())}\n`);
-      } catch (error) {
-        io.err(`faultline sim: cannot write ${args.trace}: ${(error as Error).message}\n`);
-        return 73;
-      }
+    if (args.trace !== undefined && !(await writeTrace(io, args.trace, result))) {
+      return simExitCodes.cannotCreate;
     }
-    if (args.json) {
-      const out = {
-        seed: args.seed,
-        events: result.events,
-        traceHash: result.traceHash,
-        faults: result.faults,
-        ops: result.history,
-      };
-      io.out(`${JSON.stringify(out)}\n`);
-    } else {
-      printText(io, args, result);
-    }
-    return exitCodes.ok;
+    return report(io, args, result);
   },
 };
