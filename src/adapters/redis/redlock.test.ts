@@ -282,6 +282,15 @@ describe('RedlockBackend.extend, release, holder, waitForChange', () => {
     expect(runtime.pendingTimers()).toBe(0);
   });
 
+  it('leaves no timer behind after close(), even with a call hung on an instance', async () => {
+    const { runtime, nodes, backend } = setup(3);
+    nodes[2]!.mode = 'hang';
+    await backend.tryAcquire('k', 'A', 1000, call());
+    expect(runtime.pendingTimers()).toBe(1);
+    backend.close();
+    expect(runtime.pendingTimers()).toBe(0);
+  });
+
   it('reports the holder of a quorum with the highest token', async () => {
     const { nodes, backend } = setup(3);
     expect(await backend.holder('k', call())).toBeNull();

@@ -103,6 +103,8 @@ export class RedlockBackend implements LockBackend {
   private readonly driftMarginMs: number;
   private readonly runtime: Runtime;
   private readonly owned: readonly { close(): void }[];
+  /** Calls still running (their timers bound them); `close()` abandons them so no timer outlives it. */
+  private readonly inFlight = new Set<(reason: unknown) => void>();
 
   /**
    * @param nodes the instances, one per independent Redis server (typically 3 or 5).
@@ -379,8 +381,13 @@ export class RedlockBackend implements LockBackend {
     );
   }
 
-  /** Closes the instances this backend created ({@link RedlockBackend.fromClients}). */
+  /**
+   * Abandons calls still waiting on hung instances (and their timers), and closes the instances
+   * this backend created ({@link RedlockBackend.fromClients}).
+   */
   close(): void {
+    for (const abandon of [...this.inFlight])
+      abandon(new AbortedError('the Redlock backend is closed'));
     for (const o of this.owned) o.close();
   }
 
@@ -408,10 +415,19 @@ export class RedlockBackend implements LockBackend {
     ms: number,
   ): { signal: AbortSignal; dispose(): void } {
     const controller = new AbortController();
+    const dispose = (): void => {
+      cancel();
+      this.inFlight.delete(abandon);
+    };
+    const abandon = (reason: unknown): void => {
+      dispose();
+      controller.abort(reason);
+    };
     const cancel = this.runtime.timers.setTimer(ms, () =>
-      controller.abort(new BackendUnavailableError('redlock', `no answer within ${ms} ms`)),
+      abandon(new BackendUnavailableError('redlock', `no answer within ${ms} ms`)),
     );
+    this.inFlight.add(abandon);
     const signal = anySignal(outer, controller.signal) as AbortSignal;
-    return { signal, dispose: cancel };
+    return { signal, dispose };
   }
 }
