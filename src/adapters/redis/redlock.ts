@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { anySignal } from '../../core/abort.js';
+import { abortReason } from '../../core/abort.js';
 import { AbortedError } from '../../core/errors.js';
 import type { Runtime } from '../../core/runtime.js';
 import { systemRuntime } from '../../core/system.js';
@@ -57,6 +57,27 @@ export interface RedlockOptions {
 
 /** Upper bound on a `holder()` or `release()` call to one instance, in ms (the caller's signal usually ends it sooner). */
 const CALL_BOUND_MS = 30_000;
+
+/**
+ * A controller that also aborts when `outer` does (with its reason). Cheaper than
+ * `AbortSignal.any`, which costs tens of microseconds per call on Node 20. `abort()` and `unlink()`
+ * remove the listener on `outer`.
+ */
+function linkedController(outer: AbortSignal | undefined): AbortController & { unlink(): void } {
+  const controller = new AbortController() as AbortController & { unlink(): void };
+  if (outer === undefined) {
+    controller.unlink = () => undefined;
+    return controller;
+  }
+  const onAbort = (): void => controller.abort(abortReason(outer));
+  controller.unlink = () => outer.removeEventListener('abort', onAbort);
+  if (outer.aborted) onAbort();
+  else {
+    outer.addEventListener('abort', onAbort, { once: true });
+    controller.signal.addEventListener('abort', controller.unlink, { once: true });
+  }
+  return controller;
+}
 
 /** Upper bound of the random retry delay after a split vote, in ms. */
 const SPLIT_RETRY_MS = 20;
@@ -365,9 +386,8 @@ export class RedlockBackend implements LockBackend {
 
   /** Resolves when any instance reports a change of `key`; rejects only when all of them fail. */
   waitForChange(key: string, options: CallOptions): Promise<void> {
-    const local = new AbortController();
-    const signal = anySignal(options.signal, local.signal) as AbortSignal;
-    const waits = this.nodes.map((node) => node.waitForChange(key, { signal }));
+    const local = linkedController(options.signal);
+    const waits = this.nodes.map((node) => node.waitForChange(key, { signal: local.signal }));
     return Promise.any(waits).then(
       () => local.abort(new AbortedError('another instance reported the change')),
       (error: unknown) => {
@@ -414,9 +434,10 @@ export class RedlockBackend implements LockBackend {
     outer: AbortSignal | undefined,
     ms: number,
   ): { signal: AbortSignal; dispose(): void } {
-    const controller = new AbortController();
+    const controller = linkedController(outer);
     const dispose = (): void => {
       cancel();
+      controller.unlink();
       this.inFlight.delete(abandon);
     };
     const abandon = (reason: unknown): void => {
@@ -427,7 +448,6 @@ export class RedlockBackend implements LockBackend {
       abandon(new BackendUnavailableError('redlock', `no answer within ${ms} ms`)),
     );
     this.inFlight.add(abandon);
-    const signal = anySignal(outer, controller.signal) as AbortSignal;
-    return { signal, dispose };
+    return { signal: controller.signal, dispose };
   }
 }
