@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { OpEvent } from '../history.js';
-import { KvClient, runKvWorkload } from './kv.js';
+import { KvClient, KvServer, runKvWorkload } from './kv.js';
 import { LossyKvServer } from './lossy-kv.js';
 import { Simulation } from '../simulation.js';
 
@@ -125,5 +125,26 @@ describe('kv example', () => {
     await sim.run({ untilMs: 500 });
     expect(seen).toEqual([7, null]);
     expect(() => new LossyKvServer(server, { flushIntervalMs: 0 })).toThrow(/flushIntervalMs/);
+  });
+
+  it('cas: swaps when the register holds from, records a false cas as fail', async () => {
+    const r = await runKvWorkload({ seed: 4, durationMs: 500, cas: true });
+    checkWellFormed(r.history);
+    const cas = r.history.filter((e) => e.f === 'cas' && e.type !== 'invoke');
+    expect(cas.some((e) => e.type === 'ok')).toBe(true);
+    expect(cas.some((e) => e.type === 'fail')).toBe(true);
+    expect(r.history.some((e) => e.type === 'info')).toBe(false);
+    // One client against the server: each cas sees the value the previous request left.
+    const sim = new Simulation({ seed: 1 });
+    const server = sim.node('server');
+    server.start((node) => void new KvServer(node));
+    const results: unknown[] = [];
+    sim.node('client').start(async (node) => {
+      const kv = new KvClient(node.transport, node.runtime, { server: 'server' });
+      results.push(await kv.cas('x', null, 1), await kv.cas('x', null, 2), await kv.read('x'));
+      results.push(await kv.cas('x', 1, 3), await kv.read('x'));
+    });
+    await sim.run({ untilMs: 500 });
+    expect(results).toEqual([true, false, 1, true, 3]);
   });
 });

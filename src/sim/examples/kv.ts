@@ -20,13 +20,30 @@ import { LossyKvServer } from './lossy-kv.js';
 /** A request to the server. */
 export type KvRequest =
   | { readonly type: 'read'; readonly id: number; readonly key: string }
-  | { readonly type: 'write'; readonly id: number; readonly key: string; readonly value: number };
+  | { readonly type: 'write'; readonly id: number; readonly key: string; readonly value: number }
+  | {
+      readonly type: 'cas';
+      readonly id: number;
+      readonly key: string;
+      readonly from: number | null;
+      readonly to: number;
+    };
 
 /** The server's answer to the request with the same id. */
 export interface KvReply {
   readonly type: 'reply';
   readonly id: number;
+  /** The value read or written; for a cas, the value it found (`to` when it swapped). */
   readonly value: number | null;
+  /** Cas only: whether the register held `from` and now holds `to`. */
+  readonly swapped?: boolean;
+}
+
+/** Builds a reply; `swapped` only for a cas. */
+export function kvReply(id: number, value: number | null, swapped?: boolean): KvReply {
+  return swapped === undefined
+    ? { type: 'reply', id, value }
+    : { type: 'reply', id, value, swapped };
 }
 
 /** A request got no reply in time; a write may or may not have taken effect. */
@@ -44,7 +61,9 @@ export function isKvTimeoutError(e: unknown): e is KvTimeoutError {
 
 /**
  * The server: reads answer from committed (synced) state only, writes are acknowledged after
- * they are durable, and a restart reloads the committed state from disk.
+ * they are durable, and a restart reloads the committed state from disk. A compare-and-set
+ * compares with the latest written value (durable or not, so that it is ordered after every write
+ * before it) and answers, either way, only once that value and its own write are durable.
  */
 export class KvServer {
   private readonly committed = new Map<string, number>();
@@ -60,20 +79,45 @@ export class KvServer {
 
   private handle(message: Envelope<KvRequest>): void {
     const request = message.payload;
-    if (request.type === 'read') {
-      this.reply(message.from, request.id, this.committed.get(request.key) ?? null);
-      return;
+    switch (request.type) {
+      case 'read':
+        this.transport.send(
+          message.from,
+          kvReply(request.id, this.committed.get(request.key) ?? null),
+        );
+        return;
+      case 'write':
+        this.writeThenReply(
+          message.from,
+          request.key,
+          request.value,
+          kvReply(request.id, request.value),
+        );
+        return;
+      case 'cas':
+        this.cas(message.from, request);
+        return;
     }
-    this.node.disk.write(request.key, request.value);
-    void this.node.disk.sync().then(() => {
-      this.committed.set(request.key, request.value);
-      this.reply(message.from, request.id, request.value);
-    });
   }
 
-  private reply(to: string, id: number, value: number | null): void {
-    const reply: KvReply = { type: 'reply', id, value };
-    this.transport.send(to, reply);
+  private cas(from: string, request: Extract<KvRequest, { type: 'cas' }>): void {
+    const current = (this.node.disk.read(request.key) ?? null) as number | null;
+    if (current === request.from) {
+      this.writeThenReply(from, request.key, request.to, kvReply(request.id, request.to, true));
+      return;
+    }
+    // A `false` must not be based on a write a crash can still lose: wait until it is durable.
+    void this.node.disk
+      .sync()
+      .then(() => this.transport.send(from, kvReply(request.id, current, false)));
+  }
+
+  private writeThenReply(to: string, key: string, value: number, reply: KvReply): void {
+    this.node.disk.write(key, value);
+    void this.node.disk.sync().then(() => {
+      this.committed.set(key, value);
+      this.transport.send(to, reply);
+    });
   }
 }
 
@@ -123,6 +167,11 @@ export class KvClient {
   /** Writes `value` under `key`; resolves once the server made it durable. */
   async write(key: string, value: number): Promise<void> {
     await this.request((id) => ({ type: 'write', id, key, value }));
+  }
+
+  /** Sets `key` to `to` if it holds `from` (`null`: never written); true when it did. */
+  async cas(key: string, from: number | null, to: number): Promise<boolean> {
+    return (await this.request((id) => ({ type: 'cas', id, key, from, to }))).swapped === true;
   }
 
   private request(build: (id: number) => KvRequest): Promise<KvReply> {
@@ -175,6 +224,13 @@ export interface KvWorkloadOptions {
   network?: NetworkOptions;
   /** Client request timeout in ms (default 100). */
   timeoutMs?: number;
+  /**
+   * Clients also issue compare-and-set requests (default false): a third of the operations are
+   * `cas` with `[from, to]` drawn from 0–4, writes draw from 0–4 too so that some succeed. The
+   * history then needs `casRegister()`; a cas that returned false is recorded `fail`, as Jepsen
+   * and the CAS register model read it.
+   */
+  cas?: boolean;
 }
 
 /** What a kv run produced. */
@@ -205,6 +261,7 @@ export async function runKvWorkload(options: KvWorkloadOptions): Promise<KvWorkl
   const clients = integerIn('clients', options.clients ?? 3, 1, 1000);
   const timeoutMs = positive('timeoutMs', options.timeoutMs ?? 100);
   const serverKind = options.server ?? 'correct';
+  const cas = options.cas ?? false;
   if (!kvServerKinds.includes(serverKind))
     throw rangeError('server', 'correct or lossy', serverKind);
   const sim = new Simulation({
@@ -220,7 +277,7 @@ export async function runKvWorkload(options: KvWorkloadOptions): Promise<KvWorkl
   for (let i = 1; i <= clients; i++) {
     const client = sim.node(`c${i}`, { driftPpm: 100 * i });
     names.push(client.name);
-    client.start((node) => clientLoop(sim, node, durationMs, timeoutMs));
+    client.start((node) => clientLoop(sim, node, { durationMs, timeoutMs, cas }));
   }
   const drawn = faultsOf(sim, options.faults ?? 'none', ['server', ...names], durationMs);
   sim.schedule(drawn.faults);
@@ -261,34 +318,69 @@ function outcomeOf(error: unknown): 'info' | 'fail' {
   return isKvTimeoutError(error) ? 'info' : 'fail';
 }
 
+interface ClientContext {
+  readonly sim: Simulation;
+  readonly node: Node;
+  readonly client: KvClient;
+}
+
+async function readOp({ sim, node, client }: ClientContext): Promise<void> {
+  const op = sim.history.invoke(node.name, 'read', null);
+  try {
+    sim.history.complete(op, 'ok', await client.read(KEY));
+  } catch (error) {
+    // A timed-out read is indeterminate like any other operation, never a `fail`.
+    sim.history.complete(op, outcomeOf(error), null, String(error));
+  }
+}
+
+async function writeOp({ sim, node, client }: ClientContext, value: number): Promise<void> {
+  const op = sim.history.invoke(node.name, 'write', value);
+  try {
+    await client.write(KEY, value);
+    sim.history.complete(op, 'ok', value);
+  } catch (error) {
+    sim.history.complete(op, outcomeOf(error), value, String(error));
+  }
+}
+
+async function casOp(
+  { sim, node, client }: ClientContext,
+  from: number,
+  to: number,
+): Promise<void> {
+  const op = sim.history.invoke(node.name, 'cas', [from, to]);
+  try {
+    // `fail` for a cas means "executed and returned false", not "did not run".
+    const swapped = await client.cas(KEY, from, to);
+    sim.history.complete(op, swapped ? 'ok' : 'fail', [from, to]);
+  } catch (error) {
+    sim.history.complete(op, outcomeOf(error), [from, to], String(error));
+  }
+}
+
 async function clientLoop(
   sim: Simulation,
   node: Node,
-  durationMs: number,
-  timeoutMs: number,
+  options: { durationMs: number; timeoutMs: number; cas: boolean },
 ): Promise<void> {
   const runtime = node.runtime;
-  const client = new KvClient(node.transport, runtime, { server: 'server', timeoutMs });
+  const client = new KvClient(node.transport, runtime, {
+    server: 'server',
+    timeoutMs: options.timeoutMs,
+  });
+  const context: ClientContext = { sim, node, client };
   const startedAt = runtime.clock.monotonicMs();
-  while (runtime.clock.monotonicMs() - startedAt < durationMs) {
-    const isRead = runtime.random.next() < 0.5;
-    if (isRead) {
-      const op = sim.history.invoke(node.name, 'read', null);
-      try {
-        sim.history.complete(op, 'ok', await client.read(KEY));
-      } catch (error) {
-        // A timed-out read is indeterminate like any other operation, never a `fail`.
-        sim.history.complete(op, outcomeOf(error), null, String(error));
-      }
+  while (runtime.clock.monotonicMs() - startedAt < options.durationMs) {
+    if (!options.cas) {
+      // Kept as it was before cas existed, so that seeds replay the same runs.
+      if (runtime.random.next() < 0.5) await readOp(context);
+      else await writeOp(context, runtime.random.int(1000));
     } else {
-      const value = runtime.random.int(1000);
-      const op = sim.history.invoke(node.name, 'write', value);
-      try {
-        await client.write(KEY, value);
-        sim.history.complete(op, 'ok', value);
-      } catch (error) {
-        sim.history.complete(op, outcomeOf(error), value, String(error));
-      }
+      const pick = runtime.random.int(3);
+      if (pick === 0) await readOp(context);
+      else if (pick === 1) await writeOp(context, runtime.random.int(5));
+      else await casOp(context, runtime.random.int(5), runtime.random.int(5));
     }
     await runtime.timers.sleep(1 + runtime.random.int(20));
   }

@@ -10,7 +10,8 @@
 import { integerIn, positive } from '../../core/validate.js';
 import type { Cancel } from '../../core/runtime.js';
 import type { Envelope, Node, Transport } from '../node.js';
-import type { KvReply, KvRequest } from './kv.js';
+import type { KvRequest } from './kv.js';
+import { kvReply } from './kv.js';
 
 /** Options of a {@link LossyKvServer}. */
 export interface LossyKvServerOptions {
@@ -50,23 +51,32 @@ export class LossyKvServer {
   private handle(message: Envelope<KvRequest>): void {
     const request = message.payload;
     if (request.type === 'read') {
-      this.reply(message.from, request.id, this.memory.get(request.key) ?? null);
+      this.transport.send(message.from, kvReply(request.id, this.memory.get(request.key) ?? null));
       return;
     }
     // No reply: the client times out and records an indeterminate write.
     if (!this.memory.has(request.key) && this.memory.size >= this.maxKeys) return;
-    this.memory.set(request.key, request.value);
-    this.node.disk.write(request.key, request.value);
-    // The bug: acknowledged now, durable only at the next group commit.
-    this.reply(message.from, request.id, request.value);
+    if (request.type === 'cas') {
+      const current = this.memory.get(request.key) ?? null;
+      const swapped = current === request.from;
+      if (swapped) this.store(request.key, request.to);
+      this.transport.send(
+        message.from,
+        kvReply(request.id, swapped ? request.to : current, swapped),
+      );
+      return;
+    }
+    this.store(request.key, request.value);
+    this.transport.send(message.from, kvReply(request.id, request.value));
+  }
+
+  private store(key: string, value: number): void {
+    this.memory.set(key, value);
+    this.node.disk.write(key, value);
+    // The bug: the caller acknowledges now; the value is durable only at the next group commit.
     this.flush ??= this.node.runtime.timers.setTimer(this.flushIntervalMs, () => {
       this.flush = undefined;
       void this.node.disk.sync();
     });
-  }
-
-  private reply(to: string, id: number, value: number | null): void {
-    const reply: KvReply = { type: 'reply', id, value };
-    this.transport.send(to, reply);
   }
 }
