@@ -106,6 +106,28 @@ describe('faultline sim', () => {
     expect(JSON.parse(plain.out)).not.toHaveProperty('check');
   });
 
+  it('--cas --check: compare-and-set runs check against the CAS register', async () => {
+    const r = await cli(['--seed', '3', '--faults', 'random', '--cas', '--check']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/fail\s+cas \[\d,\d\]/);
+    expect(r.out).toMatch(/^check\s+linearizable \(cas-register, \d+ operations/m);
+    let caught: { code: number; err: string } | undefined;
+    for (let seed = 1; seed <= 80 && caught === undefined; seed++) {
+      const lossy = await cli([
+        '--seed',
+        String(seed),
+        '--faults',
+        'random',
+        '--server',
+        'lossy',
+        '--cas',
+        '--check',
+      ]);
+      if (lossy.code === 1) caught = lossy;
+    }
+    expect(caught?.err).toMatch(/--server lossy --cas --check$/m);
+  });
+
   it.each([
     [['--server', 'buggy']],
     [['--check', 'yes']],

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import type { CheckResult } from '../check/checker.js';
 import { check } from '../check/checker.js';
 import type { Operation } from '../check/history.js';
-import { register } from '../check/models.js';
+import { casRegister, register } from '../check/models.js';
 import { explainResult } from '../check/report.js';
 import { kvServerKinds, runKvWorkload } from '../sim/examples/kv.js';
 import type { KvServerKind, KvWorkloadResult } from '../sim/examples/kv.js';
@@ -27,8 +27,10 @@ Options:
   --faults MODE      none (default) | random (swarm testing: the seed picks the fault kinds)
   --server KIND      correct (default: durable before acknowledged) | lossy (acknowledges
                      before it is durable and loses writes on a crash: a bug for --check to find)
-  --check            check the history for linearizability (register model) and print the
-                     verdict; not linearizable prints the partial linearization and exits 1
+  --cas              clients also issue compare-and-set (a false one is recorded fail)
+  --check            check the history for linearizability (register model, cas-register with
+                     --cas) and print the verdict; not linearizable prints the partial
+                     linearization and exits 1
   --trace OUT.json   write the trace (events with virtual times) to OUT.json
   --json             print {"seed","server","events","traceHash","faults","ops"} as one JSON
                      line, plus "check": {"verdict", "operations"} with --check
@@ -46,6 +48,7 @@ interface Args {
   durationMs: number;
   faults: 'none' | 'random';
   server: KvServerKind;
+  cas: boolean;
   check: boolean;
   trace: string | undefined;
   json: boolean;
@@ -75,6 +78,7 @@ function parse(argv: readonly string[]): Args {
       'duration-ms': { type: 'string' },
       faults: { type: 'string' },
       server: { type: 'string' },
+      cas: { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
       trace: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -98,6 +102,7 @@ function parse(argv: readonly string[]): Args {
     durationMs: integerFlag('duration-ms', values['duration-ms'], 2000, 1),
     faults,
     server: server as KvServerKind,
+    cas: values.cas,
     check: values.check,
     trace: values.trace,
     json: values.json,
@@ -154,6 +159,7 @@ function replayCommand(args: Args): string {
   const flags = [`--seed ${args.seed}`, `--duration-ms ${args.durationMs}`];
   if (args.faults !== 'none') flags.push(`--faults ${args.faults}`);
   if (args.server !== 'correct') flags.push(`--server ${args.server}`);
+  if (args.cas) flags.push('--cas');
   return `faultline sim ${flags.join(' ')} --check`;
 }
 
@@ -169,7 +175,7 @@ async function writeTrace(io: CommandIo, file: string, result: KvWorkloadResult)
 
 /** Prints the run and, with --check, the verdict; returns the exit code. */
 function report(io: CommandIo, args: Args, result: KvWorkloadResult): number {
-  const model = register();
+  const model = args.cas ? casRegister() : register();
   const checked = args.check ? check(result.history, model) : undefined;
   const verdict = checked === undefined ? undefined : verdictOf(checked);
   if (args.json) {
@@ -211,6 +217,7 @@ export const simCommand: Command = {
       durationMs: args.durationMs,
       faults: args.faults,
       server: args.server,
+      cas: args.cas,
       trace: { record: args.trace !== undefined, hash: true },
     });
     if (args.trace !== undefined && !(await writeTrace(io, args.trace, result))) {
