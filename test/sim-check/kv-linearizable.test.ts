@@ -5,8 +5,8 @@
  * be caught, and its failing seed must replay to the same verdict and trace hash.
  */
 import { describe, expect, it } from 'vitest';
-import type { CheckResult, Operation } from '../../src/check/index.js';
-import { check, explainResult, register } from '../../src/check/index.js';
+import type { CheckResult, Model, Operation } from '../../src/check/index.js';
+import { casRegister, check, explainResult, register } from '../../src/check/index.js';
 import type { KvServerKind, KvWorkloadResult } from '../../src/sim/examples/kv.js';
 import { runKvWorkload } from '../../src/sim/examples/kv.js';
 import { randomFaultKinds } from '../../src/sim/faults.js';
@@ -27,11 +27,16 @@ function timesOf(run: KvWorkloadResult): (op: Operation) => string {
 }
 
 /** What a failing test prints: the seed, how to replay it, and the partial linearization. */
-function failureMessage(run: KvWorkloadResult, result: CheckResult): string {
+function failureMessage(
+  run: KvWorkloadResult,
+  result: CheckResult,
+  checked: Model<unknown> = model,
+): string {
+  const flags = checked === model ? '' : ' --cas';
   return [
     `seed ${String(run.seed)}: server ${run.server}, faults ${run.enabledFaults.join(', ')}, trace hash ${run.traceHash}`,
-    `replay: faultline sim --seed ${String(run.seed)} --faults random --server ${run.server} --check`,
-    explainResult(result, model, { annotate: timesOf(run) }),
+    `replay: faultline sim --seed ${String(run.seed)} --faults random --server ${run.server}${flags} --check`,
+    explainResult(result, checked, { annotate: timesOf(run) }),
   ].join('\n');
 }
 
@@ -87,5 +92,32 @@ describe('simulated kv workload checked for linearizability', () => {
       const result = check(correct.history, model, checkOptions);
       if (result.kind !== 'legal') expect.fail(failureMessage(correct, result));
     }
+  });
+
+  it('with compare-and-set: correct server linearizable over 300 seeds, lossy one caught', async () => {
+    const cas = casRegister();
+    const tally = { ok: 0, fail: 0, info: 0 };
+    let caught = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const run = await runKvWorkload({ seed, cas: true, faults: 'random', trace: false });
+      const result = check(run.history, cas, checkOptions);
+      if (result.kind !== 'legal') {
+        expect.fail(failureMessage(run, result, cas));
+      }
+      for (const e of run.history) if (e.f === 'cas' && e.type !== 'invoke') tally[e.type]++;
+      const lossy = await runKvWorkload({
+        seed,
+        cas: true,
+        server: 'lossy',
+        faults: 'random',
+        trace: false,
+      });
+      if (check(lossy.history, cas, checkOptions).kind === 'illegal') caught++;
+    }
+    // Swaps that succeeded, ones that returned false (recorded `fail`), and timed-out ones.
+    expect(tally.ok).toBeGreaterThan(1000);
+    expect(tally.fail).toBeGreaterThan(1000);
+    expect(tally.info).toBeGreaterThan(100);
+    expect(caught).toBeGreaterThan(0);
   });
 });
