@@ -154,13 +154,14 @@ export class RedisLockBackend implements LockBackend {
 
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
     const k = lockKeys(this.prefix, key);
-    await this.runner.run(
+    const reply = await this.runner.run(
       'release',
       LOCK_RELEASE,
       [k.lock, k.waiting],
       [owner, k.channel],
       options.signal,
     );
+    if (reply === 1 || reply === 2) this.hub.releasedHere(k.channel, owner, reply === 2);
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {

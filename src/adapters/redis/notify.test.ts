@@ -96,6 +96,37 @@ describe('ChangeHub', () => {
     expect(b.settled()).toBe('resolved');
   });
 
+  it("wakes a local waiter when this process releases, and skips that release's message", async () => {
+    const { sub, h } = hub();
+    void h.wait('ch', 'k', new AbortController().signal);
+    sub.confirmAll();
+    await tick();
+    const a = watch(h.wait('ch', 'k', new AbortController().signal));
+    const b = watch(h.wait('ch', 'k', new AbortController().signal));
+    h.releasedHere('ch', 'owner-1', true);
+    await tick();
+    expect([a.settled(), b.settled()]).toEqual(['resolved', 'pending']);
+    sub.emit('message', 'ch', 'owner-1'); // The echo: already handled.
+    await tick();
+    expect(b.settled()).toBe('pending');
+    sub.emit('message', 'ch', 'owner-2'); // Another process's release.
+    await tick();
+    expect(b.settled()).toBe('resolved');
+  });
+
+  it("wakes once when a release's message arrives before the release's own answer", async () => {
+    const { sub, h } = hub();
+    void h.wait('ch', 'k', new AbortController().signal);
+    sub.confirmAll();
+    await tick();
+    const a = watch(h.wait('ch', 'k', new AbortController().signal));
+    const b = watch(h.wait('ch', 'k', new AbortController().signal));
+    sub.emit('message', 'ch', 'owner-1');
+    h.releasedHere('ch', 'owner-1', true);
+    await tick();
+    expect([a.settled(), b.settled()]).toEqual(['resolved', 'pending']);
+  });
+
   it('removes an aborted waiter, so the next message wakes the one behind it', async () => {
     const { sub, h } = hub();
     sub.confirmAll();

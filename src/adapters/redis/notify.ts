@@ -33,8 +33,23 @@ interface Waiter {
 
 interface Channel {
   status: 'none' | 'subscribing' | 'active';
+  /**
+   * Releases by this process (their owners, the messages' payload) that already woke a local waiter
+   * when the release answered: their message is skipped, so a release wakes one waiter here, not two.
+   */
+  readonly expected: string[];
+  /** The last messages heard, in case a release's message arrives before the release's own answer. */
+  readonly heard: string[];
   /** FIFO: the oldest waiter is woken first. */
   readonly waiters: Waiter[];
+}
+
+/** Upper bound on the expected and heard messages remembered per channel. */
+const MAX_REMEMBERED = 8;
+
+function pushBounded(list: string[], item: string): void {
+  if (list.length >= MAX_REMEMBERED) list.shift();
+  list.push(item);
 }
 
 /** Limits of a {@link ChangeHub}. */
@@ -129,7 +144,7 @@ export class ChangeHub {
     let state = this.channels.get(channel);
     // Moving the most recent channel again would change nothing (the common case of a hot key).
     if (state !== undefined && channel === this.lastTouched) return state;
-    if (state === undefined) state = { status: 'none', waiters: [] };
+    if (state === undefined) state = { status: 'none', expected: [], heard: [], waiters: [] };
     else this.channels.delete(channel);
     this.channels.set(channel, state);
     this.lastTouched = channel;
@@ -150,7 +165,7 @@ export class ChangeHub {
     if (this.connection !== undefined) return this.connection;
     const c = this.open();
     c.on('error', () => undefined); // Reconnects are ioredis's job; 'ready' below wakes everyone.
-    c.on('message', (channel, _message) => this.onMessage(channel));
+    c.on('message', (channel, message) => this.onMessage(channel, message));
     c.on('ready', () => {
       // After a reconnect, messages sent while disconnected are lost: wake everyone to recheck.
       if (this.readyCount++ > 0) this.wakeAll();
@@ -186,13 +201,37 @@ export class ChangeHub {
     this.evict();
   }
 
-  private onMessage(channel: string): void {
+  /**
+   * A release by this process succeeded (`published`: its script also published `owner`). Wakes
+   * the oldest local waiter now instead of when the message comes back through the subscriber:
+   * half a round trip sooner, and before the releaser's own next attempt, so local waiters are not
+   * starved by a releaser that acquires again at once. The message, when it comes, is then skipped.
+   */
+  releasedHere(channel: string, owner: string, published: boolean): void {
     const state = this.channels.get(channel);
-    state?.waiters[0]?.wake();
+    if (state === undefined || state.waiters.length === 0) return;
+    if (published) {
+      const i = state.heard.indexOf(owner);
+      // Its message already arrived (the two sockets raced) and woke a waiter.
+      if (i >= 0) return void state.heard.splice(i, 1);
+      if (state.status === 'active') pushBounded(state.expected, owner);
+    }
+    state.waiters[0]?.wake();
+  }
+
+  private onMessage(channel: string, message: string): void {
+    const state = this.channels.get(channel);
+    if (state === undefined) return;
+    const i = state.expected.indexOf(message);
+    if (i >= 0) return void state.expected.splice(i, 1);
+    pushBounded(state.heard, message);
+    state.waiters[0]?.wake();
   }
 
   private wakeAll(): void {
     for (const state of this.channels.values()) {
+      state.expected.length = 0;
+      state.heard.length = 0;
       for (const w of [...state.waiters]) w.wake();
     }
   }

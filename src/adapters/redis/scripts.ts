@@ -91,9 +91,9 @@ return 1
 
 /**
  * Lock release. KEYS: lock, waiting. ARGV: owner, channel. Deletes the key when `owner` holds it
- * and, when someone waits, publishes on `channel` in the same script, so waiters hear of the
+ * and, when someone waits, publishes the owner on `channel` in the same script, so waiters hear of the
  * release as it happens (and an uncontended release sends no message at all).
- * Returns 1 when it released, 0 otherwise.
+ * Returns 2 when it released and published, 1 when it released, 0 otherwise.
  */
 export const LOCK_RELEASE = luaScript(
   'lock-release',
@@ -101,7 +101,10 @@ export const LOCK_RELEASE = luaScript(
 local v = redis.call('GET', KEYS[1])
 if v and owner_of(v) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PUBLISH', ARGV[2], 'r') end
+  if redis.call('EXISTS', KEYS[2]) == 1 then
+    redis.call('PUBLISH', ARGV[2], ARGV[1])
+    return 2
+  end
   return 1
 end
 return 0
@@ -203,8 +206,8 @@ return 1
 
 /**
  * Semaphore release. KEYS: permits, tokens, waiting. ARGV: owner, channel. Removes the owner's
- * permit and publishes on `channel` when it held one and someone waits. Returns 1 when it
- * released, 0 otherwise.
+ * permit and publishes on `channel` when it held one and someone waits. Returns 2 when it released
+ * and published, 1 when it released, 0 otherwise.
  */
 export const SEMAPHORE_RELEASE = luaScript(
   'semaphore-release',
@@ -212,7 +215,8 @@ export const SEMAPHORE_RELEASE = luaScript(
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 if removed == 1 and redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('PUBLISH', ARGV[2], 'r')
+  redis.call('PUBLISH', ARGV[2], ARGV[1])
+  return 2
 end
 return removed
 `,

@@ -107,13 +107,14 @@ export class RedisSemaphoreBackend implements SemaphoreBackend {
 
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
     const k = semaphoreKeys(this.prefix, key);
-    await this.runner.run(
+    const reply = await this.runner.run(
       'release',
       SEMAPHORE_RELEASE,
       [k.permits, k.tokens, k.waiting],
       [owner, k.channel],
       options.signal,
     );
+    if (reply === 1 || reply === 2) this.hub.releasedHere(k.channel, owner, reply === 2);
   }
 
   async holders(key: string, options: CallOptions): Promise<readonly Holder[]> {
