@@ -144,6 +144,27 @@ describe('ChangeHub', () => {
     expect(h.waiting).toBe(0);
   });
 
+  it('does not wake waiters when subscribing fails (no spinning), and subscribes again on the next wait', async () => {
+    const failing = new FakeSubscriber();
+    failing.subscribe = (...channels: string[]) => {
+      failing.subscribed.push(...channels);
+      return Promise.reject(new Error('Connection is closed.'));
+    };
+    const h = new ChangeHub(() => failing, { maxWaiters: 10, maxSubscriptions: 10 });
+    const controller = new AbortController();
+    const a = watch(h.wait('ch', 'k', controller.signal));
+    await tick();
+    expect(a.settled()).toBe('pending');
+    expect(h.subscriptions).toBe(0);
+    const b = h.wait('ch', 'k', controller.signal).catch(() => undefined);
+    expect(failing.subscribed).toEqual(['ch', 'ch']);
+    controller.abort();
+    await b;
+    await tick();
+    expect(a.settled()).toBe('rejected');
+    expect(h.waiting).toBe(0);
+  });
+
   it('bounds waiters', async () => {
     const { h } = hub(2);
     const s = new AbortController();

@@ -189,12 +189,13 @@ export class ChangeHub {
         settle();
       },
       () => {
-        // Failed (disconnected, closing): forget it so the next wait retries, and let waiters recheck.
+        // Failed (disconnected, closing): forget it so the next wait retries. The waiters are not
+        // woken: a wake-up now would make the client retry at once and, while subscribing keeps
+        // failing, spin; they wait for their caller's recheck timer instead.
         if (state.status === 'subscribing' && this.channels.get(channel) === state) {
           state.status = 'none';
           this.subscribedCount--;
         }
-        settle();
         this.forgetIfIdle(channel, state);
       },
     );
