@@ -19,7 +19,10 @@ import { median } from './util.js';
 const BASE_MS = 5;
 const CAP_MS = 2000;
 
-type Variant = { name: string; delay: ((n: number, previous: number, s: Scheduler) => number) | undefined };
+type Variant = {
+  name: string;
+  delay: ((n: number, previous: number, s: Scheduler) => number) | undefined;
+};
 
 function variants(): Variant[] {
   const withJitter = (jitter: Jitter): Variant['delay'] => {
@@ -80,9 +83,23 @@ const suite: BenchSuite = {
           times.push(t);
         }
         const impl = `faultline/${variant.name}`;
-        rows.push({ case: `occ-${clients}`, impl, metric: 'calls', value: median(calls), unit: 'calls' });
-        rows.push({ case: `occ-${clients}`, impl, metric: 'completion', value: median(times), unit: 'ms' });
-        log(`${clients} clients, ${variant.name}: ${median(calls)} calls, ${median(times).toFixed(1)} ms`);
+        rows.push({
+          case: `occ-${clients}`,
+          impl,
+          metric: 'calls',
+          value: median(calls),
+          unit: 'calls',
+        });
+        rows.push({
+          case: `occ-${clients}`,
+          impl,
+          metric: 'completion',
+          value: median(times),
+          unit: 'ms',
+        });
+        log(
+          `${clients} clients, ${variant.name}: ${median(calls)} calls, ${median(times).toFixed(1)} ms`,
+        );
       }
     }
     return rows;

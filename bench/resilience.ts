@@ -35,7 +35,10 @@ type Impls = Record<string, () => Promise<unknown>>;
 
 function cases(): { name: string; impls: Impls; close: () => void }[] {
   const fBreaker = new CircuitBreaker({ policy: { kind: 'consecutive', threshold: 5 } });
-  const cBreaker = ckBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) });
+  const cBreaker = ckBreaker(handleAll, {
+    halfOpenAfter: 10_000,
+    breaker: new ConsecutiveBreaker(5),
+  });
   const oBreaker = new OpossumBreaker(work, { timeout: false, resetTimeout: 10_000 });
 
   const fRetryBreaker = pipeline(
@@ -53,7 +56,11 @@ function cases(): { name: string; impls: Impls; close: () => void }[] {
 
   const fBulkhead = new Bulkhead({ maxConcurrent: 10, maxQueue: 10 });
   const cBulkhead = ckBulkhead(10, 10);
-  const oBulkhead = new OpossumBreaker(work, { timeout: false, capacity: 10, resetTimeout: 10_000 });
+  const oBulkhead = new OpossumBreaker(work, {
+    timeout: false,
+    capacity: 10,
+    resetTimeout: 10_000,
+  });
 
   return [
     {
@@ -67,7 +74,10 @@ function cases(): { name: string; impls: Impls; close: () => void }[] {
     },
     {
       name: 'retry+breaker',
-      impls: { faultline: () => fRetryBreaker.execute(work), cockatiel: () => cRetryBreaker.execute(work) },
+      impls: {
+        faultline: () => fRetryBreaker.execute(work),
+        cockatiel: () => cRetryBreaker.execute(work),
+      },
       close: () => undefined,
     },
     {
@@ -112,7 +122,11 @@ const suite: BenchSuite = {
         rows.push({ case: c.name, impl, metric: 'overhead', value, unit: 'ns/op' });
       }
       c.close();
-      log(`${c.name}: ${Object.entries(medians).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+      log(
+        `${c.name}: ${Object.entries(medians)
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(', ')}`,
+      );
     }
     return rows;
   },

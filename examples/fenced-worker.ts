@@ -18,7 +18,9 @@ async function worker(name: string, stallMs: number): Promise<void> {
   await sleep(stallMs);
   if (!lease.valid) {
     const reason = isLockLostError(lease.signal.reason) ? lease.signal.reason.reason : 'released';
-    console.log(`${name}: my lease ended (${reason}), but I write anyway, as a paused process would`);
+    console.log(
+      `${name}: my lease ended (${reason}), but I write anyway, as a paused process would`,
+    );
   }
   // The storage, not the worker, decides: a write with an older token than the newest it saw fails.
   const result = store.write('report', lease.token, `written by ${name}`);

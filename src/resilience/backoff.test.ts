@@ -56,20 +56,26 @@ describe('Backoff', () => {
         expect(d).toBeCloseTo(t / 2 + (u * t) / 2, 6);
       }),
     );
-    expect(new Backoff({ baseMs: 10, capMs: 100, jitter: 'equal' }).delayMs(2, 0, fixed(0))).toBe(20);
+    expect(new Backoff({ baseMs: 10, capMs: 100, jitter: 'equal' }).delayMs(2, 0, fixed(0))).toBe(
+      20,
+    );
   });
 
   it('decorrelated jitter is min(cap, random(base, previous * 3))', () => {
     fc.assert(
-      fc.property(arbConfig, fc.double({ min: 0, max: 1e5, noNaN: true }), ({ baseMs, capFactor, u }, prevExtra) => {
-        const capMs = baseMs * capFactor;
-        const previous = baseMs + prevExtra;
-        const b = new Backoff({ baseMs, capMs, jitter: 'decorrelated' });
-        const d = b.delayMs(0, previous, fixed(u));
-        expect(d).toBeGreaterThanOrEqual(baseMs);
-        expect(d).toBeLessThanOrEqual(Math.min(capMs, previous * 3));
-        expect(d).toBeCloseTo(Math.min(capMs, baseMs + u * (previous * 3 - baseMs)), 6);
-      }),
+      fc.property(
+        arbConfig,
+        fc.double({ min: 0, max: 1e5, noNaN: true }),
+        ({ baseMs, capFactor, u }, prevExtra) => {
+          const capMs = baseMs * capFactor;
+          const previous = baseMs + prevExtra;
+          const b = new Backoff({ baseMs, capMs, jitter: 'decorrelated' });
+          const d = b.delayMs(0, previous, fixed(u));
+          expect(d).toBeGreaterThanOrEqual(baseMs);
+          expect(d).toBeLessThanOrEqual(Math.min(capMs, previous * 3));
+          expect(d).toBeCloseTo(Math.min(capMs, baseMs + u * (previous * 3 - baseMs)), 6);
+        },
+      ),
     );
     const b = new Backoff({ baseMs: 5, capMs: 2000, jitter: 'decorrelated' });
     expect(b.delayMs(0, b.initialPreviousMs, fixed(0))).toBe(5);

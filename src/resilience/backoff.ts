@@ -63,7 +63,8 @@ export class Backoff {
     }
     this.baseMs = positive('baseMs', options.baseMs ?? 100);
     this.capMs = positive('capMs', options.capMs ?? Math.max(30_000, this.baseMs));
-    if (this.capMs < this.baseMs) throw rangeError('capMs', `>= baseMs (${this.baseMs})`, this.capMs);
+    if (this.capMs < this.baseMs)
+      throw rangeError('capMs', `>= baseMs (${this.baseMs})`, this.capMs);
     this.factor = options.factor ?? 2;
     if (!(this.factor >= 1) || !Number.isFinite(this.factor)) {
       throw rangeError('factor', 'a finite number >= 1', this.factor);

@@ -12,7 +12,8 @@ function setup(options: Omit<CircuitBreakerOptions, 'runtime'> = {}) {
   const transitions: string[] = [];
   breaker.onStateChange(({ from, to }) => transitions.push(`${from}->${to}`));
   const ok = (): Promise<string> => breaker.execute(async () => 'ok');
-  const fail = (): Promise<unknown> => breaker.execute(async () => Promise.reject(new Error('boom'))).catch((e: unknown) => e);
+  const fail = (): Promise<unknown> =>
+    breaker.execute(async () => Promise.reject(new Error('boom'))).catch((e: unknown) => e);
   return { scheduler, runtime, breaker, transitions, ok, fail };
 }
 
@@ -25,7 +26,9 @@ async function rejected(p: Promise<unknown>): Promise<unknown> {
 
 describe('CircuitBreaker: consecutive policy', () => {
   it('opens after threshold consecutive failures; a success resets the count', async () => {
-    const { breaker, ok, fail, transitions } = setup({ policy: { kind: 'consecutive', threshold: 3 } });
+    const { breaker, ok, fail, transitions } = setup({
+      policy: { kind: 'consecutive', threshold: 3 },
+    });
     await fail();
     await fail();
     await ok();
@@ -41,8 +44,12 @@ describe('CircuitBreaker: consecutive policy', () => {
   });
 
   it('counts synchronous throws and ignores errors isFailure rejects', async () => {
-    const { breaker } = setup({ policy: { kind: 'consecutive', threshold: 2 }, isFailure: (e) => (e as Error).message !== 'ignored' });
-    for (let i = 0; i < 5; i++) await rejected(breaker.execute(() => Promise.reject(new Error('ignored'))));
+    const { breaker } = setup({
+      policy: { kind: 'consecutive', threshold: 2 },
+      isFailure: (e) => (e as Error).message !== 'ignored',
+    });
+    for (let i = 0; i < 5; i++)
+      await rejected(breaker.execute(() => Promise.reject(new Error('ignored'))));
     expect(breaker.state).toBe('closed');
     for (let i = 0; i < 2; i++) {
       await rejected(
@@ -55,7 +62,10 @@ describe('CircuitBreaker: consecutive policy', () => {
   });
 
   it('goes half-open after halfOpenAfterMs and closes on a successful trial', async () => {
-    const { breaker, scheduler, ok, fail, transitions } = setup({ policy: { kind: 'consecutive', threshold: 1 }, halfOpenAfterMs: 1000 });
+    const { breaker, scheduler, ok, fail, transitions } = setup({
+      policy: { kind: 'consecutive', threshold: 1 },
+      halfOpenAfterMs: 1000,
+    });
     await fail();
     scheduler.runFor(999);
     expect(breaker.state).toBe('open');
@@ -68,7 +78,10 @@ describe('CircuitBreaker: consecutive policy', () => {
   });
 
   it('reopens on a failed trial', async () => {
-    const { breaker, scheduler, fail } = setup({ policy: { kind: 'consecutive', threshold: 1 }, halfOpenAfterMs: 1000 });
+    const { breaker, scheduler, fail } = setup({
+      policy: { kind: 'consecutive', threshold: 1 },
+      halfOpenAfterMs: 1000,
+    });
     await fail();
     scheduler.runFor(1000);
     await fail();
@@ -80,7 +93,9 @@ describe('CircuitBreaker: consecutive policy', () => {
 
 describe('CircuitBreaker: count window', () => {
   it('waits for minThroughput, then trips on the failure ratio of the last N calls', async () => {
-    const { breaker, ok, fail } = setup({ policy: { kind: 'count', size: 10, minThroughput: 4, failureRatio: 0.5 } });
+    const { breaker, ok, fail } = setup({
+      policy: { kind: 'count', size: 10, minThroughput: 4, failureRatio: 0.5 },
+    });
     await fail();
     await fail();
     await fail();
@@ -92,7 +107,9 @@ describe('CircuitBreaker: count window', () => {
   });
 
   it('trips exactly at a ratio that floating-point multiplication would miss (7 of 10 at 0.7)', async () => {
-    const { breaker, ok, fail } = setup({ policy: { kind: 'count', size: 10, minThroughput: 10, failureRatio: 0.7 } });
+    const { breaker, ok, fail } = setup({
+      policy: { kind: 'count', size: 10, minThroughput: 10, failureRatio: 0.7 },
+    });
     for (let i = 0; i < 3; i++) await ok();
     for (let i = 0; i < 6; i++) await fail();
     expect(breaker.state).toBe('closed');
@@ -101,7 +118,9 @@ describe('CircuitBreaker: count window', () => {
   });
 
   it('forgets outcomes older than the last N calls', async () => {
-    const { breaker, ok, fail } = setup({ policy: { kind: 'count', size: 4, minThroughput: 4, failureRatio: 0.75 } });
+    const { breaker, ok, fail } = setup({
+      policy: { kind: 'count', size: 4, minThroughput: 4, failureRatio: 0.75 },
+    });
     await fail();
     await fail();
     await ok();
@@ -117,7 +136,9 @@ describe('CircuitBreaker: count window', () => {
   it('matches a reference model on random outcome sequences', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.boolean(), { maxLength: 60 }), async (outcomes) => {
-        const { breaker, ok, fail } = setup({ policy: { kind: 'count', size: 8, minThroughput: 5, failureRatio: 0.6 } });
+        const { breaker, ok, fail } = setup({
+          policy: { kind: 'count', size: 8, minThroughput: 5, failureRatio: 0.6 },
+        });
         const window: boolean[] = [];
         let expectedOpen = false;
         for (const failure of outcomes) {
@@ -159,10 +180,14 @@ describe('CircuitBreaker: time window', () => {
 
 describe('CircuitBreaker: slow calls', () => {
   it('counts successes slower than slowCallMs as failures', async () => {
-    const { breaker, scheduler, runtime } = setup({ policy: { kind: 'consecutive', threshold: 2 }, slowCallMs: 100 });
+    const { breaker, scheduler, runtime } = setup({
+      policy: { kind: 'consecutive', threshold: 2 },
+      slowCallMs: 100,
+    });
     const failures: string[] = [];
     breaker.onFailure((e) => failures.push(e.kind));
-    const slow = (): Promise<string> => breaker.execute(() => runtime.timers.sleep(150).then(() => 'late'));
+    const slow = (): Promise<string> =>
+      breaker.execute(() => runtime.timers.sleep(150).then(() => 'late'));
     const p1 = slow();
     await scheduler.run({ untilMs: 200 });
     expect(await p1).toBe('late'); // the caller still gets the value
@@ -177,10 +202,15 @@ describe('CircuitBreaker: slow calls', () => {
 
 describe('CircuitBreaker: half-open', () => {
   it('admits exactly halfOpenTrials trials and rejects the rest', async () => {
-    const { breaker, scheduler, runtime } = setup({ policy: { kind: 'consecutive', threshold: 1 }, halfOpenAfterMs: 100, halfOpenTrials: 2 });
+    const { breaker, scheduler, runtime } = setup({
+      policy: { kind: 'consecutive', threshold: 1 },
+      halfOpenAfterMs: 100,
+      halfOpenTrials: 2,
+    });
     await rejected(breaker.execute(() => Promise.reject(new Error('x'))));
     scheduler.runFor(100);
-    const trial = (): Promise<string> => breaker.execute(() => runtime.timers.sleep(10).then(() => 'ok'));
+    const trial = (): Promise<string> =>
+      breaker.execute(() => runtime.timers.sleep(10).then(() => 'ok'));
     const rejects: string[] = [];
     breaker.onReject(({ state }) => rejects.push(state));
     const t1 = trial();
@@ -205,7 +235,9 @@ describe('CircuitBreaker: half-open', () => {
       await rejected(breaker.execute(() => Promise.reject(new Error('x'))));
       scheduler.runFor(100);
       for (const success of results) {
-        await rejected(breaker.execute(() => (success ? Promise.resolve(1) : Promise.reject(new Error('t')))));
+        await rejected(
+          breaker.execute(() => (success ? Promise.resolve(1) : Promise.reject(new Error('t')))),
+        );
         if (breaker.state !== 'half-open') break;
       }
       return breaker.state;
@@ -237,7 +269,12 @@ describe('CircuitBreaker: half-open', () => {
     // breaker is due for fresh trials again.
     expect(breaker.state).toBe('half-open');
     expect(transitions).not.toContain('half-open->closed');
-    expect(transitions.slice(0, 4)).toEqual(['closed->open', 'open->half-open', 'half-open->open', 'open->half-open']);
+    expect(transitions.slice(0, 4)).toEqual([
+      'closed->open',
+      'open->half-open',
+      'half-open->open',
+      'open->half-open',
+    ]);
   });
 });
 
@@ -268,7 +305,11 @@ describe('CircuitBreaker: export and restore', () => {
     a.scheduler.runFor(300);
     const snapshot = a.breaker.exportState();
     expect(snapshot.state).toEqual({ kind: 'open', halfOpenInMs: 700 });
-    const b = setup({ policy: { kind: 'consecutive', threshold: 1 }, halfOpenAfterMs: 1000, initialState: snapshot });
+    const b = setup({
+      policy: { kind: 'consecutive', threshold: 1 },
+      halfOpenAfterMs: 1000,
+      initialState: snapshot,
+    });
     expect(b.breaker.state).toBe('open');
     b.scheduler.runFor(699);
     expect(b.breaker.state).toBe('open');
@@ -278,8 +319,12 @@ describe('CircuitBreaker: export and restore', () => {
 
   it('rejects a snapshot of another policy or version', () => {
     const snapshot = setup({ policy: { kind: 'consecutive' } }).breaker.exportState();
-    expect(() => setup({ policy: { kind: 'count' }, initialState: snapshot })).toThrow(/snapshot.window.kind/);
-    expect(() => setup({ initialState: { ...snapshot, version: 2 as 1 } })).toThrow(/snapshot.version/);
+    expect(() => setup({ policy: { kind: 'count' }, initialState: snapshot })).toThrow(
+      /snapshot.window.kind/,
+    );
+    expect(() => setup({ initialState: { ...snapshot, version: 2 as 1 } })).toThrow(
+      /snapshot.version/,
+    );
   });
 });
 
@@ -305,9 +350,15 @@ describe('CircuitBreaker: events and options', () => {
     expect(() => new CircuitBreaker({ halfOpenSuccessRatio: 0 })).toThrow(/halfOpenSuccessRatio/);
     expect(() => new CircuitBreaker({ maxHalfOpenMs: -1 })).toThrow(/maxHalfOpenMs/);
     expect(() => new CircuitBreaker({ slowCallMs: 0 })).toThrow(/slowCallMs/);
-    expect(() => new CircuitBreaker({ policy: { kind: 'consecutive', threshold: 0 } })).toThrow(/policy.threshold/);
-    expect(() => new CircuitBreaker({ policy: { kind: 'count', size: 5, minThroughput: 6 } })).toThrow(/policy.minThroughput/);
-    expect(() => new CircuitBreaker({ policy: { kind: 'time', failureRatio: 0 } })).toThrow(/policy.failureRatio/);
+    expect(() => new CircuitBreaker({ policy: { kind: 'consecutive', threshold: 0 } })).toThrow(
+      /policy.threshold/,
+    );
+    expect(
+      () => new CircuitBreaker({ policy: { kind: 'count', size: 5, minThroughput: 6 } }),
+    ).toThrow(/policy.minThroughput/);
+    expect(() => new CircuitBreaker({ policy: { kind: 'time', failureRatio: 0 } })).toThrow(
+      /policy.failureRatio/,
+    );
     expect(() => new CircuitBreaker({ policy: { kind: 'nope' } as never })).toThrow(/policy.kind/);
   });
 });

@@ -104,7 +104,8 @@ export class CircuitBreaker implements Policy {
     if (ratio === 0) throw rangeError('halfOpenSuccessRatio', 'a number in (0, 1]', ratio);
     this.trialsToClose = Math.max(1, Math.ceil(ratio * this.trials - 1e-9));
     this.maxHalfOpenMs = positive('maxHalfOpenMs', options.maxHalfOpenMs ?? 60_000);
-    this.slowCallMs = options.slowCallMs === undefined ? Infinity : positive('slowCallMs', options.slowCallMs);
+    this.slowCallMs =
+      options.slowCallMs === undefined ? Infinity : positive('slowCallMs', options.slowCallMs);
     if (options.isFailure !== undefined && typeof options.isFailure !== 'function') {
       throw rangeError('isFailure', 'a function', options.isFailure);
     }
@@ -172,7 +173,8 @@ export class CircuitBreaker implements Policy {
     this.applyTime(now);
     const window = this.window.snapshot(this.runtime.clock);
     if (this.current === 'closed') return { version: 1, state: { kind: 'closed' }, window };
-    const halfOpenInMs = this.current === 'open' ? Math.max(0, this.openedAtMs + this.halfOpenAfterMs - now) : 0;
+    const halfOpenInMs =
+      this.current === 'open' ? Math.max(0, this.openedAtMs + this.halfOpenAfterMs - now) : 0;
     return { version: 1, state: { kind: 'open', halfOpenInMs }, window };
   }
 
@@ -183,8 +185,16 @@ export class CircuitBreaker implements Policy {
     if (s.kind === 'closed') {
       this.transition('closed', 0);
     } else if (s.kind === 'open') {
-      const remaining = numberIn('snapshot.state.halfOpenInMs', s.halfOpenInMs, 0, this.halfOpenAfterMs);
-      this.transition('open', this.runtime.clock.monotonicMs() - (this.halfOpenAfterMs - remaining));
+      const remaining = numberIn(
+        'snapshot.state.halfOpenInMs',
+        s.halfOpenInMs,
+        0,
+        this.halfOpenAfterMs,
+      );
+      this.transition(
+        'open',
+        this.runtime.clock.monotonicMs() - (this.halfOpenAfterMs - remaining),
+      );
     } else {
       throw rangeError('snapshot.state.kind', '"closed" or "open"', (s as { kind: unknown }).kind);
     }
@@ -209,14 +219,21 @@ export class CircuitBreaker implements Policy {
    * Runs a call that needs its duration or its admission epoch: slow-call detection, listeners,
    * or a half-open trial (`epoch` >= 0).
    */
-  private runTimed<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext, epoch: number): Promise<T> {
+  private runTimed<A, T>(
+    step: Step<A, T>,
+    arg: A,
+    context: ExecuteContext,
+    epoch: number,
+  ): Promise<T> {
     const clock = this.runtime.clock;
     const startMs = clock.monotonicMs();
     const settle = (error: unknown, failed: boolean): void => {
       const durationMs = clock.monotonicMs() - startMs;
       const failure = failed ? this.countsAsFailure(error) : durationMs > this.slowCallMs;
       if (failure && this.failed.size > 0) {
-        this.failed.emit(failed ? { kind: 'error', error, durationMs } : { kind: 'slow', durationMs });
+        this.failed.emit(
+          failed ? { kind: 'error', error, durationMs } : { kind: 'slow', durationMs },
+        );
       } else if (!failure && this.succeeded.size > 0) {
         this.succeeded.emit({ durationMs });
       }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AbortedError } from '../core/errors.js';
 import { createSimRuntime, Scheduler } from '../sim/index.js';
 import { Bulkhead } from './bulkhead.js';
-import type { BulkheadRejectedError} from './errors.js';
+import type { BulkheadRejectedError } from './errors.js';
 import { isBulkheadRejectedError } from './errors.js';
 
 function setup(maxConcurrent: number, maxQueue: number) {
@@ -89,7 +89,10 @@ describe('Bulkhead', () => {
       fc.asyncProperty(
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 0, max: 4 }),
-        fc.array(fc.record({ at: fc.integer({ min: 0, max: 50 }), ms: fc.integer({ min: 1, max: 30 }) }), { maxLength: 25 }),
+        fc.array(
+          fc.record({ at: fc.integer({ min: 0, max: 50 }), ms: fc.integer({ min: 1, max: 30 }) }),
+          { maxLength: 25 },
+        ),
         async (maxConcurrent, maxQueue, jobs) => {
           const scheduler = new Scheduler({ seed: 5 });
           const runtime = createSimRuntime(scheduler, 'bulkhead');
@@ -102,7 +105,8 @@ describe('Bulkhead', () => {
           for (const job of jobs) {
             scheduler.at(job.at, () => {
               // The reference: a call is rejected exactly when every slot and queue place is taken.
-              if (bulkhead.running === maxConcurrent && bulkhead.queueLength === maxQueue) expectedRejected++;
+              if (bulkhead.running === maxConcurrent && bulkhead.queueLength === maxQueue)
+                expectedRejected++;
               all.push(
                 bulkhead
                   .execute(async () => {

@@ -12,7 +12,11 @@ export class BrokenCircuitError extends FaultlineError {
   /** The breaker state that rejected the call. */
   readonly state: 'open' | 'half-open';
 
-  constructor(state: 'open' | 'half-open', message = `the circuit is ${state}`, options?: { cause?: unknown }) {
+  constructor(
+    state: 'open' | 'half-open',
+    message = `the circuit is ${state}`,
+    options?: { cause?: unknown },
+  ) {
     super('FAULTLINE_BROKEN_CIRCUIT', message, options);
     this.state = state;
   }

@@ -29,7 +29,10 @@ function setup(options: Omit<HedgeOptions, 'runtime'>) {
 
 describe('Hedge', () => {
   it('sends a hedge after the delay; the first success wins and the loser is aborted', async () => {
-    const { hedge, scheduler, runtime, starts, aborted, replica } = setup({ initialDelayMs: 50, maxHedges: 1 });
+    const { hedge, scheduler, runtime, starts, aborted, replica } = setup({
+      initialDelayMs: 50,
+      maxHedges: 1,
+    });
     const p = hedge.execute(replica([500, 20]));
     await scheduler.run();
     expect(await p).toBe('attempt 1');
@@ -47,7 +50,10 @@ describe('Hedge', () => {
   });
 
   it('respects maxHedges', async () => {
-    const { hedge, scheduler, starts, aborted, replica } = setup({ initialDelayMs: 10, maxHedges: 2 });
+    const { hedge, scheduler, starts, aborted, replica } = setup({
+      initialDelayMs: 10,
+      maxHedges: 2,
+    });
     const p = hedge.execute(replica([1000, 1000, 1000, 1]));
     await scheduler.run();
     expect(await p).toBe('attempt 0');
@@ -57,7 +63,13 @@ describe('Hedge', () => {
 
   it('reads the delay from the estimator quantile, clamped', () => {
     const estimator = new LatencyQuantiles({ windowSize: 100 });
-    const { hedge } = setup({ estimator, quantile: 0.9, initialDelayMs: 77, minDelayMs: 5, maxDelayMs: 60 });
+    const { hedge } = setup({
+      estimator,
+      quantile: 0.9,
+      initialDelayMs: 77,
+      minDelayMs: 5,
+      maxDelayMs: 60,
+    });
     expect(hedge.delayMs()).toBe(60); // the cold-start delay, clamped to maxDelayMs
     for (let i = 1; i <= 100; i++) estimator.record(i / 2);
     expect(hedge.delayMs()).toBe(45);
@@ -67,7 +79,10 @@ describe('Hedge', () => {
 
   it('records the winning latency into the estimator, which moves the next delay', async () => {
     const recorded: number[] = [];
-    const estimator: LatencyEstimator = { record: (ms) => void recorded.push(ms), quantile: () => recorded.at(-1) };
+    const estimator: LatencyEstimator = {
+      record: (ms) => void recorded.push(ms),
+      quantile: () => recorded.at(-1),
+    };
     const { hedge, scheduler, starts, replica } = setup({ estimator, initialDelayMs: 100 });
     const p = hedge.execute(replica([30]));
     await scheduler.run();
@@ -102,7 +117,10 @@ describe('Hedge', () => {
   });
 
   it('aborts every attempt when the caller aborts', async () => {
-    const { hedge, scheduler, aborted, replica, runtime } = setup({ initialDelayMs: 10, maxHedges: 1 });
+    const { hedge, scheduler, aborted, replica, runtime } = setup({
+      initialDelayMs: 10,
+      maxHedges: 1,
+    });
     const controller = new AbortController();
     const p = hedge.execute(replica([1000, 1000]), controller.signal).catch((e: unknown) => e);
     scheduler.after(50, () => controller.abort(new Error('caller')));

@@ -76,7 +76,8 @@ export class Hedge implements Policy {
     this.initialDelayMs = nonNegative('initialDelayMs', options.initialDelayMs ?? 100);
     this.minDelayMs = nonNegative('minDelayMs', options.minDelayMs ?? 0);
     this.maxDelayMs = nonNegative('maxDelayMs', options.maxDelayMs ?? 10_000);
-    if (this.maxDelayMs < this.minDelayMs) throw rangeError('maxDelayMs', `>= minDelayMs (${this.minDelayMs})`, this.maxDelayMs);
+    if (this.maxDelayMs < this.minDelayMs)
+      throw rangeError('maxDelayMs', `>= minDelayMs (${this.minDelayMs})`, this.maxDelayMs);
     if (options.budget !== undefined && !(options.budget instanceof RetryBudget)) {
       throw rangeError('budget', 'a RetryBudget', options.budget);
     }
@@ -145,7 +146,10 @@ class HedgeRace<A, T> {
       (error: unknown) => this.failed(error),
     );
     if (this.controllers.length <= this.hedge.maxHedges) {
-      this.cancelTimer = this.hedge.runtime.timers.setTimer(this.hedge.delayMs(), this.onHedgeTimer);
+      this.cancelTimer = this.hedge.runtime.timers.setTimer(
+        this.hedge.delayMs(),
+        this.onHedgeTimer,
+      );
     }
   }
 

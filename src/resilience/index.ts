@@ -24,7 +24,12 @@ export { parseRetryAfter, retryAfterMsOf } from './retry-after.js';
 export { Retry } from './retry.js';
 export type { RetryEvent, RetryOptions, RetryOutcome } from './retry.js';
 export { CircuitBreaker } from './breaker.js';
-export type { BreakerFailureEvent, BreakerSnapshot, BreakerState, CircuitBreakerOptions } from './breaker.js';
+export type {
+  BreakerFailureEvent,
+  BreakerSnapshot,
+  BreakerState,
+  CircuitBreakerOptions,
+} from './breaker.js';
 export type { BreakerPolicy, WindowSnapshot } from './windows.js';
 export { Timeout } from './timeout.js';
 export type { TimeoutOptions, TimeoutSignalMode, TimeoutStrategy } from './timeout.js';

@@ -50,19 +50,24 @@ describe('pipeline', () => {
   it('retry outside a timeout retries each timed-out attempt; inside, one timeout bounds all', async () => {
     const scheduler = new Scheduler({ seed: 1 });
     const runtime = createSimRuntime(scheduler, 'pipeline');
-    const slow = (): Promise<never> => runtime.timers.sleep(1000).then(() => Promise.reject(new Error('slow')));
+    const slow = (): Promise<never> =>
+      runtime.timers.sleep(1000).then(() => Promise.reject(new Error('slow')));
     let attempts = 0;
     const counted = (): Promise<never> => (attempts++, slow());
     const retry = new Retry({ maxAttempts: 3, backoff: { baseMs: 1, jitter: 'none' }, runtime });
     const timeout = new Timeout({ timeoutMs: 100, strategy: 'aggressive', runtime });
 
-    const perAttempt = pipeline(retry, timeout).execute(counted).catch((e: unknown) => e);
+    const perAttempt = pipeline(retry, timeout)
+      .execute(counted)
+      .catch((e: unknown) => e);
     await scheduler.run();
     expect(isTimeoutError(await perAttempt)).toBe(true);
     expect(attempts).toBe(3);
 
     attempts = 0;
-    const overall = pipeline(timeout, retry).execute(counted).catch((e: unknown) => e);
+    const overall = pipeline(timeout, retry)
+      .execute(counted)
+      .catch((e: unknown) => e);
     await scheduler.run();
     expect(isTimeoutError(await overall)).toBe(true);
     expect(attempts).toBe(1);
@@ -73,9 +78,15 @@ describe('pipeline', () => {
     const scheduler = new Scheduler({ seed: 1 });
     const runtime = createSimRuntime(scheduler, 'pipeline');
     const breaker = new CircuitBreaker({ policy: { kind: 'consecutive', threshold: 2 }, runtime });
-    const policy = pipeline(new Retry({ maxAttempts: 5, backoff: { baseMs: 1 }, runtime }), breaker, new Bulkhead({ maxConcurrent: 1 }));
+    const policy = pipeline(
+      new Retry({ maxAttempts: 5, backoff: { baseMs: 1 }, runtime }),
+      breaker,
+      new Bulkhead({ maxConcurrent: 1 }),
+    );
     let calls = 0;
-    const out = policy.execute(() => (calls++, Promise.reject(new Error('down')))).catch((e: unknown) => e);
+    const out = policy
+      .execute(() => (calls++, Promise.reject(new Error('down'))))
+      .catch((e: unknown) => e);
     await scheduler.run();
     expect(isBrokenCircuitError(await out)).toBe(true);
     expect(calls).toBe(2);

@@ -22,7 +22,11 @@ function enter<A, T>(frame: Frame<A, T>, context: ExecuteContext): T | PromiseLi
   const next = frame.index + 1;
   const policies = frame.policies;
   if (next === policies.length) return frame.step(frame.arg, context);
-  return (policies[next] as Policy).run<Frame<A, T>, T>(enter, new Frame(policies, next, frame.step, frame.arg), context);
+  return (policies[next] as Policy).run<Frame<A, T>, T>(
+    enter,
+    new Frame(policies, next, frame.step, frame.arg),
+    context,
+  );
 }
 
 /** Policies applied in order, outermost first; itself a {@link Policy}, so pipelines nest. */
@@ -33,7 +37,8 @@ export class Pipeline<P extends readonly Policy[] = readonly Policy[]> implement
   constructor(policies: P) {
     if (policies.length === 0) throw rangeError('policies.length', '>= 1', 0);
     for (const [i, p] of policies.entries()) {
-      if (typeof (p as Partial<Policy>).run !== 'function') throw rangeError(`policies[${i}]`, 'a Policy', p);
+      if (typeof (p as Partial<Policy>).run !== 'function')
+        throw rangeError(`policies[${i}]`, 'a Policy', p);
     }
     this.policies = Object.freeze([...policies]) as unknown as P;
   }
@@ -43,7 +48,11 @@ export class Pipeline<P extends readonly Policy[] = readonly Policy[]> implement
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
-    return (this.policies[0] as Policy).run<Frame<A, T>, T>(enter, new Frame(this.policies, 0, step, arg), context);
+    return (this.policies[0] as Policy).run<Frame<A, T>, T>(
+      enter,
+      new Frame(this.policies, 0, step, arg),
+      context,
+    );
   }
 }
 
@@ -58,6 +67,8 @@ export class Pipeline<P extends readonly Policy[] = readonly Policy[]> implement
  * );
  * await policy.execute(({ signal }) => fetch(url, { signal }));
  */
-export function pipeline<const P extends readonly [Policy, ...Policy[]]>(...policies: P): Pipeline<P> {
+export function pipeline<const P extends readonly [Policy, ...Policy[]]>(
+  ...policies: P
+): Pipeline<P> {
   return new Pipeline<P>(policies);
 }

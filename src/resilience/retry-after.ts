@@ -12,7 +12,8 @@ const SECONDS = /^\s*\d+(\.\d+)?\s*$/;
  * gives 0). Returns undefined when the value is not understood.
  */
 export function parseRetryAfter(value: string | number, nowWallMs: number): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+  if (typeof value === 'number')
+    return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
   if (SECONDS.test(value)) return Number(value) * 1000;
   const at = Date.parse(value);
   if (Number.isNaN(at)) return undefined;
@@ -22,7 +23,8 @@ export function parseRetryAfter(value: string | number, nowWallMs: number): numb
 function headerOf(headers: unknown): unknown {
   if (typeof headers !== 'object' || headers === null) return undefined;
   const get = (headers as { get?: unknown }).get;
-  if (typeof get === 'function') return (get as (name: string) => unknown).call(headers, 'retry-after');
+  if (typeof get === 'function')
+    return (get as (name: string) => unknown).call(headers, 'retry-after');
   const record = headers as Record<string, unknown>;
   return record['retry-after'] ?? record['Retry-After'];
 }
@@ -34,7 +36,12 @@ function headerOf(headers: unknown): unknown {
  */
 export function retryAfterMsOf(value: unknown, nowWallMs: number): number | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as { retryAfterMs?: unknown; retryAfter?: unknown; headers?: unknown; response?: unknown };
+  const v = value as {
+    retryAfterMs?: unknown;
+    retryAfter?: unknown;
+    headers?: unknown;
+    response?: unknown;
+  };
   if (typeof v.retryAfterMs === 'number') {
     return Number.isFinite(v.retryAfterMs) && v.retryAfterMs >= 0 ? v.retryAfterMs : undefined;
   }

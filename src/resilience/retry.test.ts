@@ -28,7 +28,11 @@ function sim(seed = 1) {
 }
 
 /** A callee that fails `failures` times (recording virtual call times), then returns 'ok'. */
-function flaky(runtime: { clock: { monotonicMs(): number } }, failures: number, error: () => unknown = () => new Error('boom')) {
+function flaky(
+  runtime: { clock: { monotonicMs(): number } },
+  failures: number,
+  error: () => unknown = () => new Error('boom'),
+) {
   const times: number[] = [];
   const fn = async (): Promise<string> => {
     times.push(runtime.clock.monotonicMs());
@@ -59,7 +63,11 @@ describe('Retry', () => {
 
   it('caps each delay at capMs', async () => {
     const { runtime, settle } = sim();
-    const retry = new Retry({ maxAttempts: 6, backoff: { baseMs: 100, capMs: 250, jitter: 'none' }, runtime });
+    const retry = new Retry({
+      maxAttempts: 6,
+      backoff: { baseMs: 100, capMs: 250, jitter: 'none' },
+      runtime,
+    });
     const { fn, times } = flaky(runtime, 10);
     await settle(retry.execute(fn));
     expect(times).toEqual([0, 100, 300, 550, 800, 1050]);
@@ -67,7 +75,11 @@ describe('Retry', () => {
 
   it('jittered delays stay within the formula bounds (seeded)', async () => {
     const { runtime, settle } = sim(99);
-    const retry = new Retry({ maxAttempts: 8, backoff: { baseMs: 10, capMs: 100, jitter: 'equal' }, runtime });
+    const retry = new Retry({
+      maxAttempts: 8,
+      backoff: { baseMs: 10, capMs: 100, jitter: 'equal' },
+      runtime,
+    });
     const { fn, times } = flaky(runtime, 10);
     await settle(retry.execute(fn));
     for (let n = 1; n < times.length; n++) {
@@ -81,7 +93,12 @@ describe('Retry', () => {
 
   it('does not start a retry that would end past maxElapsedMs', async () => {
     const { runtime, settle } = sim();
-    const retry = new Retry({ maxAttempts: 10, maxElapsedMs: 350, backoff: { baseMs: 100, jitter: 'none' }, runtime });
+    const retry = new Retry({
+      maxAttempts: 10,
+      maxElapsedMs: 350,
+      backoff: { baseMs: 100, jitter: 'none' },
+      runtime,
+    });
     const { fn, times } = flaky(runtime, 10);
     await settle(retry.execute(fn));
     expect(times).toEqual([0, 100, 300]);
@@ -90,7 +107,9 @@ describe('Retry', () => {
   it('honours retryAfterMs on the error instead of the backoff', async () => {
     const { runtime, settle } = sim();
     const retry = new Retry({ maxAttempts: 2, backoff: { baseMs: 10, jitter: 'none' }, runtime });
-    const { fn, times } = flaky(runtime, 1, () => Object.assign(new Error('429'), { retryAfterMs: 1234 }));
+    const { fn, times } = flaky(runtime, 1, () =>
+      Object.assign(new Error('429'), { retryAfterMs: 1234 }),
+    );
     expect((await settle(retry.execute(fn))).ok).toBe(true);
     expect(times).toEqual([0, 1234]);
   });
@@ -99,7 +118,10 @@ describe('Retry', () => {
     const { runtime, settle } = sim();
     const retry = new Retry({ maxAttempts: 2, backoff: { baseMs: 10, jitter: 'none' }, runtime });
     const at = new Date(runtime.clock.wallMs() + 5000).toUTCString();
-    const { fn, times } = flaky(runtime, 1, () => ({ status: 503, headers: { 'retry-after': at } }));
+    const { fn, times } = flaky(runtime, 1, () => ({
+      status: 503,
+      headers: { 'retry-after': at },
+    }));
     expect((await settle(retry.execute(fn))).ok).toBe(true);
     expect(times).toEqual([0, 5000]);
   });
@@ -115,8 +137,18 @@ describe('Retry', () => {
   it('fails with RetryBudgetExhaustedError when the shared budget is empty', async () => {
     const { runtime, settle } = sim();
     const budget = new RetryBudget({ ratio: 0.5, minPerSecond: 0, runtime });
-    const a = new Retry({ maxAttempts: 3, backoff: { baseMs: 1, jitter: 'none' }, budget, runtime });
-    const b = new Retry({ maxAttempts: 3, backoff: { baseMs: 1, jitter: 'none' }, budget, runtime });
+    const a = new Retry({
+      maxAttempts: 3,
+      backoff: { baseMs: 1, jitter: 'none' },
+      budget,
+      runtime,
+    });
+    const b = new Retry({
+      maxAttempts: 3,
+      backoff: { baseMs: 1, jitter: 'none' },
+      budget,
+      runtime,
+    });
     const failing = flaky(runtime, 100);
     const out = await settle(a.execute(failing.fn));
     expect(out.ok).toBe(false);
@@ -155,7 +187,10 @@ describe('Retry', () => {
       if (++calls < 3) throw new Error('boom');
       return 'charged';
     };
-    expect(await settle(retry.execute(fn, { idempotencyKey: 'k-1' }))).toEqual({ ok: true, value: 'charged' });
+    expect(await settle(retry.execute(fn, { idempotencyKey: 'k-1' }))).toEqual({
+      ok: true,
+      value: 'charged',
+    });
     expect(keys).toEqual(['k-1', 'k-1', 'k-1']);
   });
 
@@ -189,10 +224,16 @@ describe('Retry', () => {
       shouldRetry: (o) => (o.kind === 'result' ? o.value === 'busy' : true),
       runtime,
     });
-    expect(await settle(retry.execute(async () => (seen.push('x'), 'busy')))).toEqual({ ok: true, value: 'busy' });
+    expect(await settle(retry.execute(async () => (seen.push('x'), 'busy')))).toEqual({
+      ok: true,
+      value: 'busy',
+    });
     expect(seen.length).toBe(3);
     let n = 0;
-    expect(await settle(retry.execute(async () => (++n < 2 ? 'busy' : 'done')))).toEqual({ ok: true, value: 'done' });
+    expect(await settle(retry.execute(async () => (++n < 2 ? 'busy' : 'done')))).toEqual({
+      ok: true,
+      value: 'done',
+    });
   });
 
   it('emits onRetry with the attempt and delay', async () => {
@@ -231,14 +272,20 @@ describe('Retry', () => {
         fc.integer(),
         async (maxAttempts, failures, jitter, baseMs, capMs, maxElapsedMs, seed) => {
           const { runtime, settle } = sim(seed);
-          const retry = new Retry({ maxAttempts, maxElapsedMs, backoff: { baseMs, capMs, jitter }, runtime });
+          const retry = new Retry({
+            maxAttempts,
+            maxElapsedMs,
+            backoff: { baseMs, capMs, jitter },
+            runtime,
+          });
           const { fn, times } = flaky(runtime, failures);
           const out = await settle(retry.execute(fn));
           expect(times.length).toBeLessThanOrEqual(maxAttempts);
           // Virtual times are sums of fractional delays: compare differences with a rounding margin.
           const eps = 1e-9;
           expect(times.at(-1)! - times[0]!).toBeLessThanOrEqual(maxElapsedMs + eps);
-          for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(capMs + eps);
+          for (let i = 1; i < times.length; i++)
+            expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(capMs + eps);
           // It succeeds exactly when the success came within the attempts it was allowed to make.
           expect(out.ok).toBe(times.length === failures + 1);
           expect(runtime.timers.pending).toBe(0);

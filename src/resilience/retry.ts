@@ -96,7 +96,10 @@ export class Retry implements Policy {
     this.maxAttempts = integerIn('maxAttempts', options.maxAttempts ?? 3, 1, 1000);
     const b = options.backoff;
     this.backoff = b instanceof Backoff ? b : new Backoff(b);
-    this.maxElapsedMs = options.maxElapsedMs === undefined ? Infinity : positive('maxElapsedMs', options.maxElapsedMs);
+    this.maxElapsedMs =
+      options.maxElapsedMs === undefined
+        ? Infinity
+        : positive('maxElapsedMs', options.maxElapsedMs);
     if (options.shouldRetry !== undefined && typeof options.shouldRetry !== 'function') {
       throw rangeError('shouldRetry', 'a function', options.shouldRetry);
     }
@@ -144,7 +147,13 @@ export class Retry implements Policy {
     return value;
   };
 
-  private afterFirstFailure<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext, startMs: number, error: unknown): Promise<T> {
+  private afterFirstFailure<A, T>(
+    step: Step<A, T>,
+    arg: A,
+    context: ExecuteContext,
+    startMs: number,
+    error: unknown,
+  ): Promise<T> {
     const outcome: RetryOutcome = { kind: 'error', error, attempt: 0 };
     if (!defaultShouldRetry(outcome)) return Promise.reject(error);
     return this.loop(step, arg, context, startMs, outcome);
@@ -169,7 +178,8 @@ export class Retry implements Policy {
           throw new RetryBudgetExhaustedError({ cause: outcome.error });
         }
         previousMs = delayMs;
-        if (this.retried.size > 0) this.retried.emit({ attempt: outcome.attempt, delayMs, outcome });
+        if (this.retried.size > 0)
+          this.retried.emit({ attempt: outcome.attempt, delayMs, outcome });
         await this.runtime.timers.sleep(delayMs, context.signal);
       }
       try {
@@ -187,14 +197,22 @@ export class Retry implements Policy {
   }
 
   /** The wait before the next attempt in ms, or -1 when the outcome must not be retried. */
-  private delayBeforeRetry(outcome: RetryOutcome, previousMs: number, context: ExecuteContext, startMs: number): number {
+  private delayBeforeRetry(
+    outcome: RetryOutcome,
+    previousMs: number,
+    context: ExecuteContext,
+    startMs: number,
+  ): number {
     if (outcome.attempt + 1 >= this.maxAttempts) return -1;
     if (context.signal?.aborted === true) return -1;
     const idempotent = context.idempotent ?? this.idempotent;
     if (!idempotent && context.idempotencyKey === undefined) return -1;
     let delayMs: number | undefined;
     if (this.honourRetryAfter) {
-      const pushback = retryAfterMsOf(outcome.kind === 'error' ? outcome.error : outcome.value, this.runtime.clock.wallMs());
+      const pushback = retryAfterMsOf(
+        outcome.kind === 'error' ? outcome.error : outcome.value,
+        this.runtime.clock.wallMs(),
+      );
       if (pushback !== undefined && pushback > this.maxRetryAfterMs) return -1;
       delayMs = pushback;
     }

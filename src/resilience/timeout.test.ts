@@ -161,7 +161,7 @@ describe('Timeout', () => {
     expect(runtime.timers.pending).toBe(0);
   });
 
-  it("eager mode creates the signal up front", async () => {
+  it('eager mode creates the signal up front', async () => {
     const { timeout } = setup({ timeoutMs: 100, signal: 'eager' });
     let ctx: ExecuteContext | undefined;
     await timeout.execute((c) => ((ctx = c), 1));

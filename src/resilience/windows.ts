@@ -108,7 +108,9 @@ class CountWindow implements FailureWindow {
     this.failures += bit;
     this.next = this.next + 1 === ring.length ? 0 : this.next + 1;
     // Division is correctly rounded, so 7/10 compares equal to a configured 0.7 (0.7 * 10 does not).
-    return failure && this.filled >= this.minThroughput && this.failures / this.filled >= this.ratio;
+    return (
+      failure && this.filled >= this.minThroughput && this.failures / this.filled >= this.ratio
+    );
   }
 
   reset(): void {
@@ -160,7 +162,9 @@ class TimeWindow implements FailureWindow {
     if (!failure) return false;
     this.fails[i]!++;
     this.totalFailures++;
-    return this.totalCalls >= this.minThroughput && this.totalFailures / this.totalCalls >= this.ratio;
+    return (
+      this.totalCalls >= this.minThroughput && this.totalFailures / this.totalCalls >= this.ratio
+    );
   }
 
   reset(): void {
@@ -187,7 +191,12 @@ class TimeWindow implements FailureWindow {
     const n = this.calls.length;
     s.buckets.slice(0, n).forEach(([calls, failures], age) => {
       const i = (current - age + n) % n;
-      this.calls[i] = integerIn('snapshot.window.buckets[].calls', calls, 0, Number.MAX_SAFE_INTEGER);
+      this.calls[i] = integerIn(
+        'snapshot.window.buckets[].calls',
+        calls,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      );
       this.fails[i] = integerIn('snapshot.window.buckets[].failures', failures, 0, calls);
       this.totalCalls += calls;
       this.totalFailures += failures;
@@ -221,17 +230,31 @@ export function createWindow(policy: BreakerPolicy): FailureWindow {
       return new ConsecutiveWindow(integerIn('policy.threshold', policy.threshold ?? 5, 1, 1e6));
     case 'count': {
       const size = integerIn('policy.size', policy.size ?? 20, 1, 1e5);
-      const min = integerIn('policy.minThroughput', policy.minThroughput ?? Math.min(10, size), 1, size);
+      const min = integerIn(
+        'policy.minThroughput',
+        policy.minThroughput ?? Math.min(10, size),
+        1,
+        size,
+      );
       return new CountWindow(size, min, ratioOf(policy.failureRatio));
     }
     case 'time': {
       const windowMs = positive('policy.windowMs', policy.windowMs ?? 10_000);
       const buckets = integerIn('policy.buckets', policy.buckets ?? 10, 1, 1000);
-      const min = integerIn('policy.minThroughput', policy.minThroughput ?? 10, 1, Number.MAX_SAFE_INTEGER);
+      const min = integerIn(
+        'policy.minThroughput',
+        policy.minThroughput ?? 10,
+        1,
+        Number.MAX_SAFE_INTEGER,
+      );
       return new TimeWindow(windowMs, buckets, min, ratioOf(policy.failureRatio));
     }
     default:
-      throw rangeError('policy.kind', '"consecutive", "count" or "time"', (policy as { kind: unknown }).kind);
+      throw rangeError(
+        'policy.kind',
+        '"consecutive", "count" or "time"',
+        (policy as { kind: unknown }).kind,
+      );
   }
 }
 
