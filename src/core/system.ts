@@ -73,12 +73,24 @@ export class SystemTimers implements Timers {
   }
 }
 
+/** Bytes drawn from the CSPRNG at a time by {@link SystemRandom.bytes}. */
+export const RANDOM_POOL_BYTES = 4096;
+
 /**
  * A fast generator for `next()` and friends, seeded from the operating system's CSPRNG; `bytes()`
- * always comes straight from the CSPRNG, so owner ids and idempotency keys are unguessable.
+ * always comes from the CSPRNG, so owner ids and idempotency keys are unguessable.
+ *
+ * `bytes(n)` for small `n` is served from a pool of {@link RANDOM_POOL_BYTES} CSPRNG bytes drawn in
+ * one `randomFillSync` call (one system call per 256 owner ids instead of one each; Node's
+ * `crypto.randomUUID` caches entropy the same way). Every byte is handed out once: the bytes
+ * returned are a copy, and the pool's copy is zeroed as it is consumed, so no earlier value stays
+ * in the pool. Requests larger than a quarter of the pool go straight to the CSPRNG.
  */
 export class SystemRandom extends RandomBase {
   private readonly fast: SeededRandom;
+  private readonly pool = new Uint8Array(RANDOM_POOL_BYTES);
+  /** Next unused byte of `pool`; `pool.length` means empty. */
+  private offset = RANDOM_POOL_BYTES;
 
   constructor() {
     super();
@@ -93,7 +105,16 @@ export class SystemRandom extends RandomBase {
 
   override bytes(n: number): Uint8Array {
     if (!Number.isInteger(n) || n < 0) throw rangeError('n', 'an integer >= 0', n);
-    return randomFillSync(new Uint8Array(n));
+    if (n > RANDOM_POOL_BYTES / 4) return randomFillSync(new Uint8Array(n));
+    if (RANDOM_POOL_BYTES - this.offset < n) {
+      randomFillSync(this.pool);
+      this.offset = 0;
+    }
+    const start = this.offset;
+    this.offset += n;
+    const out = this.pool.slice(start, this.offset);
+    this.pool.fill(0, start, this.offset);
+    return out;
   }
 
   fork(_label: string): Random {
