@@ -28,8 +28,19 @@ function bruteForce<S>(ops: readonly Operation[], model: Model<S>, sequential: b
   // An indeterminate operation never returns (ret = Infinity), so it precedes nothing.
   const before = (a: Operation, b: Operation): boolean =>
     a.ret < b.call && (!sequential || a.process === b.process);
+  // The answer depends only on (operations left, state): remembering dead ends keeps the
+  // enumeration exhaustive but stops it from re-exploring the same configuration (histories
+  // with many indeterminate operations would otherwise take minutes).
+  const deadEnds = new Set<string>();
   const search = (remaining: readonly Operation[], state: S): boolean => {
     if (remaining.every((op) => op.status === 'info')) return true;
+    const key = `${remaining.map((op) => op.id).join(',')}|${JSON.stringify(state)}`;
+    if (deadEnds.has(key)) return false;
+    if (searchFrom(remaining, state)) return true;
+    deadEnds.add(key);
+    return false;
+  };
+  const searchFrom = (remaining: readonly Operation[], state: S): boolean => {
     for (const x of remaining) {
       const rest = remaining.filter((y) => y !== x);
       // Leaving an indeterminate operation out is always an option.
