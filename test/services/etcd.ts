@@ -1,15 +1,13 @@
 /** Private etcd clusters (1 or 3 real members) for integration tests. */
 import { join } from 'node:path';
 import { freePorts, waitUntil } from './net.js';
-import { ServerProcess, findBinary, removeTempDir, tempDir } from './process.js';
+import { ManagedServer, findBinary, tempDir } from './process.js';
 
 /** One etcd member. */
-export class EtcdMember {
+export class EtcdMember extends ManagedServer {
   readonly name: string;
   readonly clientPort: number;
   readonly peerPort: number;
-  readonly dir: string;
-  private readonly process: ServerProcess;
 
   constructor(
     name: string,
@@ -19,14 +17,10 @@ export class EtcdMember {
     initialCluster: string,
     clusterToken: string,
   ) {
-    this.name = name;
-    this.clientPort = clientPort;
-    this.peerPort = peerPort;
-    this.dir = dir;
     const binary = findBinary('etcd', 'etcd-server');
     const client = `http://127.0.0.1:${clientPort}`;
     const peer = `http://127.0.0.1:${peerPort}`;
-    this.process = new ServerProcess({
+    super(dir, {
       name: `etcd:${name}`,
       command: binary,
       args: [
@@ -62,15 +56,14 @@ export class EtcdMember {
       dir,
       env: { ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch },
     });
+    this.name = name;
+    this.clientPort = clientPort;
+    this.peerPort = peerPort;
   }
 
   /** `127.0.0.1:port` for the etcd3 client's `hosts`. */
   get endpoint(): string {
     return `http://127.0.0.1:${this.clientPort}`;
-  }
-
-  get running(): boolean {
-    return this.process.running;
   }
 
   launch(): void {
@@ -92,31 +85,19 @@ export class EtcdMember {
     );
   }
 
-  stop(): Promise<void> {
-    return this.process.stop();
+  /** Launches the member and waits until it reports healthy (needs a quorum). */
+  async start(): Promise<void> {
+    this.launch();
+    await this.waitHealthy();
   }
 
-  kill(): Promise<void> {
-    return this.process.kill();
-  }
-
-  pause(): void {
-    this.process.pause();
-  }
-
-  resume(): void {
-    this.process.resume();
-  }
-
-  /** Starts the member again with its data dir (it rejoins the cluster). */
-  async restart(): Promise<void> {
+  /**
+   * Starts the member again with its data dir (it rejoins the cluster). It does not wait for health,
+   * which needs a quorum the test may have taken away.
+   */
+  override async restart(): Promise<void> {
     await this.process.stop();
     this.process.start();
-  }
-
-  async cleanup(): Promise<void> {
-    await this.process.stop();
-    removeTempDir(this.dir);
   }
 }
 

@@ -2,20 +2,16 @@
 import { join } from 'node:path';
 import mariadbClient from 'mariadb';
 import { freePort, waitUntil } from './net.js';
-import { ServerProcess, findBinary, giveTo, removeTempDir, runSync, tempDir } from './process.js';
+import { ManagedServer, findBinary, giveTo, runSync, tempDir } from './process.js';
 
 /** One private MariaDB server; user `root` with an empty password on 127.0.0.1. */
-export class MariadbServer {
+export class MariadbServer extends ManagedServer {
   readonly host = '127.0.0.1';
   readonly user = 'root';
   readonly port: number;
-  readonly dir: string;
-  private readonly process: ServerProcess;
 
   constructor(port: number, dir: string) {
-    this.port = port;
-    this.dir = dir;
-    this.process = new ServerProcess({
+    super(dir, {
       name: `mariadb:${port}`,
       command: findBinary('mariadbd', 'mariadb-server'),
       args: [
@@ -32,15 +28,12 @@ export class MariadbServer {
       logFile: join(dir, 'mariadb.log'),
       dir,
     });
+    this.port = port;
   }
 
   /** Connection settings for `mariadb.createConnection(...)`. */
   get connection(): { host: string; port: number; user: string; password: string } {
     return { host: this.host, port: this.port, user: this.user, password: '' };
-  }
-
-  get pid(): number | undefined {
-    return this.process.pid;
   }
 
   async start(): Promise<void> {
@@ -62,32 +55,6 @@ export class MariadbServer {
       60_000,
       () => this.process.logTail(),
     );
-  }
-
-  stop(): Promise<void> {
-    return this.process.stop();
-  }
-
-  kill(): Promise<void> {
-    return this.process.kill();
-  }
-
-  pause(): void {
-    this.process.pause();
-  }
-
-  resume(): void {
-    this.process.resume();
-  }
-
-  async restart(): Promise<void> {
-    await this.process.stop();
-    await this.start();
-  }
-
-  async cleanup(): Promise<void> {
-    await this.process.stop();
-    removeTempDir(this.dir);
   }
 }
 

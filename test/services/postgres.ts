@@ -3,7 +3,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, waitUntil } from './net.js';
-import { ServerProcess, findBinary, giveTo, removeTempDir, runSync, tempDir } from './process.js';
+import { ManagedServer, findBinary, giveTo, runSync, tempDir } from './process.js';
 
 function pgBinDirs(): string[] {
   const root = '/usr/lib/postgresql';
@@ -20,19 +20,15 @@ export interface PostgresOptions {
 }
 
 /** One private PostgreSQL server, superuser `postgres`, trust auth on 127.0.0.1. */
-export class PostgresServer {
+export class PostgresServer extends ManagedServer {
   readonly host = '127.0.0.1';
   readonly user = 'postgres';
   readonly database = 'postgres';
   readonly port: number;
-  readonly dir: string;
-  private readonly process: ServerProcess;
 
   constructor(port: number, dir: string, options: PostgresOptions) {
-    this.port = port;
-    this.dir = dir;
     const postgresBin = findBinary('postgres', 'postgresql', pgBinDirs());
-    this.process = new ServerProcess({
+    super(dir, {
       name: `postgres:${port}`,
       command: postgresBin,
       args: [
@@ -58,6 +54,7 @@ export class PostgresServer {
       dir,
       stopSignal: 'SIGINT',
     });
+    this.port = port;
   }
 
   /** Connection settings for `new pg.Client(...)` / `new pg.Pool(...)`. */
@@ -67,10 +64,6 @@ export class PostgresServer {
 
   get url(): string {
     return `postgres://${this.user}@${this.host}:${this.port}/${this.database}`;
-  }
-
-  get pid(): number | undefined {
-    return this.process.pid;
   }
 
   async start(): Promise<void> {
@@ -90,33 +83,6 @@ export class PostgresServer {
       30_000,
       () => this.process.logTail(),
     );
-  }
-
-  stop(): Promise<void> {
-    return this.process.stop();
-  }
-
-  kill(): Promise<void> {
-    return this.process.kill();
-  }
-
-  pause(): void {
-    this.process.pause();
-  }
-
-  resume(): void {
-    this.process.resume();
-  }
-
-  /** Fast shutdown and start again on the same data dir and port. */
-  async restart(): Promise<void> {
-    await this.process.stop();
-    await this.start();
-  }
-
-  async cleanup(): Promise<void> {
-    await this.process.stop();
-    removeTempDir(this.dir);
   }
 }
 

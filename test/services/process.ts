@@ -207,3 +207,60 @@ export function runSync(command: string, args: readonly string[], user?: string)
   }
   return result.stdout;
 }
+
+/**
+ * The controls every harness server shares: a private process in a private temp dir. Subclasses
+ * supply `start()` (launch and wait until ready).
+ */
+export abstract class ManagedServer {
+  readonly dir: string;
+  protected readonly process: ServerProcess;
+
+  protected constructor(dir: string, spec: LaunchSpec) {
+    this.dir = dir;
+    this.process = new ServerProcess(spec);
+  }
+
+  /** Launches the server and resolves once it answers. */
+  abstract start(): Promise<void>;
+
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  get running(): boolean {
+    return this.process.running;
+  }
+
+  /** Graceful stop; resolves when the process is gone. */
+  stop(): Promise<void> {
+    return this.process.stop();
+  }
+
+  /** SIGKILL: dies at once, losing whatever it had not made durable. */
+  kill(): Promise<void> {
+    return this.process.kill();
+  }
+
+  /** SIGSTOP: frozen like a long GC pause, sockets still open. */
+  pause(): void {
+    this.process.pause();
+  }
+
+  /** SIGCONT. */
+  resume(): void {
+    this.process.resume();
+  }
+
+  /** Stops and starts again with the same dir and port. */
+  async restart(): Promise<void> {
+    await this.process.stop();
+    await this.start();
+  }
+
+  /** Stops the server and removes its dir. */
+  async cleanup(): Promise<void> {
+    await this.process.stop();
+    removeTempDir(this.dir);
+  }
+}

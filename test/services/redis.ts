@@ -1,7 +1,7 @@
 /** Private redis-server instances (independent, or a real Redis Cluster) for integration tests. */
 import { join } from 'node:path';
 import { freePorts, tcpRequest, waitUntil } from './net.js';
-import { ServerProcess, findBinary, removeTempDir, tempDir } from './process.js';
+import { ManagedServer, findBinary, tempDir } from './process.js';
 
 /** Encodes a command in RESP and returns the raw reply. */
 export function redisCommand(port: number, ...args: string[]): Promise<string> {
@@ -10,17 +10,13 @@ export function redisCommand(port: number, ...args: string[]): Promise<string> {
 }
 
 /** One private redis-server. */
-export class RedisServer {
+export class RedisServer extends ManagedServer {
   readonly host = '127.0.0.1';
   readonly port: number;
-  readonly dir: string;
-  private readonly process: ServerProcess;
 
   constructor(port: number, dir: string, extraArgs: readonly string[]) {
-    this.port = port;
-    this.dir = dir;
     const binary = findBinary('redis-server', 'redis-server');
-    this.process = new ServerProcess({
+    super(dir, {
       name: `redis:${port}`,
       command: binary,
       args: [
@@ -43,15 +39,12 @@ export class RedisServer {
       logFile: join(dir, 'redis.log'),
       dir,
     });
+    this.port = port;
   }
 
   /** `redis://127.0.0.1:port`. */
   get url(): string {
     return `redis://${this.host}:${this.port}`;
-  }
-
-  get pid(): number | undefined {
-    return this.process.pid;
   }
 
   async start(): Promise<void> {
@@ -62,34 +55,6 @@ export class RedisServer {
       15_000,
       () => this.process.logTail(),
     );
-  }
-
-  stop(): Promise<void> {
-    return this.process.stop();
-  }
-
-  kill(): Promise<void> {
-    return this.process.kill();
-  }
-
-  pause(): void {
-    this.process.pause();
-  }
-
-  resume(): void {
-    this.process.resume();
-  }
-
-  /** Stops (gracefully) and starts again on the same port; data is not persisted. */
-  async restart(): Promise<void> {
-    await this.process.stop();
-    await this.start();
-  }
-
-  /** Stops the server and removes its directory. */
-  async cleanup(): Promise<void> {
-    await this.process.stop();
-    removeTempDir(this.dir);
   }
 }
 
