@@ -14,6 +14,7 @@ npm ci --no-audit --no-fund --loglevel=error
 
 step build
 npm run --silent build
+node scripts/check-exports.mjs
 
 step lint
 npm run --silent lint
