@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { FaultlineError } from '../core/errors.js';
+import { errorGuard, FaultlineError } from '../core/errors.js';
 
 /**
  * A remote hybrid-logical-clock timestamp is further ahead of the local physical clock than the
@@ -32,9 +32,7 @@ export class ClockOffsetError extends FaultlineError {
 }
 
 /** True when `e` is a {@link ClockOffsetError}. */
-export function isClockOffsetError(e: unknown): e is ClockOffsetError {
-  return e instanceof ClockOffsetError;
-}
+export const isClockOffsetError = errorGuard(ClockOffsetError);
 
 /**
  * A clock's logical counter would exceed its bound. The counter never wraps, because a wrapped
@@ -56,6 +54,4 @@ export class ClockCounterOverflowError extends FaultlineError {
 }
 
 /** True when `e` is a {@link ClockCounterOverflowError}. */
-export function isClockCounterOverflowError(e: unknown): e is ClockCounterOverflowError {
-  return e instanceof ClockCounterOverflowError;
-}
+export const isClockCounterOverflowError = errorGuard(ClockCounterOverflowError);

@@ -22,6 +22,21 @@ export function isFaultlineError(e: unknown): e is FaultlineError {
   return e instanceof FaultlineError;
 }
 
+/**
+ * Builds the `isXError` guard of an error class: an `instanceof` test typed as a type predicate,
+ * so each module declares its guards in one line instead of repeating the same function.
+ *
+ * @example
+ * export class TimeoutError extends FaultlineError { ... }
+ * export const isTimeoutError = errorGuard(TimeoutError);
+ * if (isTimeoutError(e)) console.log(e.timeoutMs);
+ */
+export function errorGuard<E extends Error>(
+  errorClass: abstract new (...args: never[]) => E,
+): (e: unknown) => e is E {
+  return (e: unknown): e is E => e instanceof errorClass;
+}
+
 /** Raised when an operation is cancelled through its `AbortSignal` without a reason of its own. */
 export class AbortedError extends FaultlineError {
   override name = 'AbortError';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { FaultlineError } from '../core/errors.js';
+import { errorGuard, FaultlineError } from '../core/errors.js';
 
 /** Thrown by a circuit breaker that rejects a call because it is open (or half-open and full). */
 export class BrokenCircuitError extends FaultlineError {
@@ -23,9 +23,7 @@ export class BrokenCircuitError extends FaultlineError {
 }
 
 /** True when `e` is a {@link BrokenCircuitError}. */
-export function isBrokenCircuitError(e: unknown): e is BrokenCircuitError {
-  return e instanceof BrokenCircuitError;
-}
+export const isBrokenCircuitError = errorGuard(BrokenCircuitError);
 
 /** Thrown when a call did not complete within its timeout. */
 export class TimeoutError extends FaultlineError {
@@ -40,9 +38,7 @@ export class TimeoutError extends FaultlineError {
 }
 
 /** True when `e` is a {@link TimeoutError}. */
-export function isTimeoutError(e: unknown): e is TimeoutError {
-  return e instanceof TimeoutError;
-}
+export const isTimeoutError = errorGuard(TimeoutError);
 
 /** Thrown when a bulkhead has no free slot and its queue is full. */
 export class BulkheadRejectedError extends FaultlineError {
@@ -63,9 +59,7 @@ export class BulkheadRejectedError extends FaultlineError {
 }
 
 /** True when `e` is a {@link BulkheadRejectedError}. */
-export function isBulkheadRejectedError(e: unknown): e is BulkheadRejectedError {
-  return e instanceof BulkheadRejectedError;
-}
+export const isBulkheadRejectedError = errorGuard(BulkheadRejectedError);
 
 /**
  * Thrown by a retry policy that would retry but whose shared retry budget is empty. `cause` is the
@@ -80,6 +74,4 @@ export class RetryBudgetExhaustedError extends FaultlineError {
 }
 
 /** True when `e` is a {@link RetryBudgetExhaustedError}. */
-export function isRetryBudgetExhaustedError(e: unknown): e is RetryBudgetExhaustedError {
-  return e instanceof RetryBudgetExhaustedError;
-}
+export const isRetryBudgetExhaustedError = errorGuard(RetryBudgetExhaustedError);
