@@ -5,7 +5,6 @@
  * @module
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { systemRuntime } from '../core/system.js';
 import type { CheckResult, Criterion } from '../check/checker.js';
 import { check } from '../check/checker.js';
@@ -17,16 +16,20 @@ import { renderHtml } from '../check/html.js';
 import type { Model } from '../check/model.js';
 import type { ModelName } from '../check/models.js';
 import { modelByName, modelNames } from '../check/models.js';
+import { integerFlag, oneOf, parseFlags, verdictExitCode, verdictExitCodes } from './args.js';
 import type { Command, CommandIo } from './command.js';
 import { exitCodes, UsageError } from './command.js';
 
-/** Exit codes of `faultline check` beyond the shared ones. */
+/**
+ * Exit codes of `faultline check` beyond the shared ones.
+ *
+ * @deprecated Use {@link verdictExitCodes}; kept as an alias of the same numbers.
+ */
 export const checkExitCodes = Object.freeze({
-  linearizable: 0,
-  notLinearizable: 1,
-  unknown: 2,
-  /** The HTML file could not be written (BSD EX_CANTCREAT). */
-  cannotCreate: 73,
+  linearizable: verdictExitCodes.legal,
+  notLinearizable: verdictExitCodes.illegal,
+  unknown: verdictExitCodes.unknown,
+  cannotCreate: verdictExitCodes.cannotCreate,
 });
 
 const usage = `Usage: faultline check FILE --model MODEL [options]
@@ -56,48 +59,19 @@ interface Args {
   html: string | undefined;
 }
 
-function oneOf<T extends string>(
-  flag: string,
-  value: string | undefined,
-  allowed: readonly T[],
-): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(
-      `--${flag} must be one of ${allowed.join(', ')} (got ${JSON.stringify(value)})`,
-    );
-  }
-  return value as T;
-}
-
 function parse(argv: readonly string[]): Args {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      model: { type: 'string' },
-      format: { type: 'string' },
-      criterion: { type: 'string' },
-      'timeout-ms': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      html: { type: 'string' },
-    },
+  const { values, positionals } = parseFlags(argv, {
+    model: { type: 'string' },
+    format: { type: 'string' },
+    criterion: { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    html: { type: 'string' },
   });
   if (positionals.length !== 1)
     throw new UsageError(`expected exactly one FILE (got ${positionals.length})`);
   const model = oneOf('model', values.model, modelNames);
   if (model === undefined) throw new UsageError('--model is required');
-  const timeoutText = values['timeout-ms'];
-  let timeoutMs: number | undefined;
-  if (timeoutText !== undefined) {
-    timeoutMs = Number(timeoutText);
-    if (!/^\d+$/.test(timeoutText) || !Number.isSafeInteger(timeoutMs)) {
-      throw new UsageError(
-        `--timeout-ms must be an integer >= 0 (got ${JSON.stringify(timeoutText)})`,
-      );
-    }
-  }
   return {
     file: positionals[0] as string,
     model,
@@ -105,7 +79,7 @@ function parse(argv: readonly string[]): Args {
     criterion:
       oneOf('criterion', values.criterion, ['linearizable', 'sequential'] as const) ??
       'linearizable',
-    timeoutMs,
+    timeoutMs: integerFlag('timeout-ms', values['timeout-ms'], 0),
     json: values.json,
     html: values.html,
   };
@@ -116,11 +90,6 @@ function verdictOf(result: CheckResult): string {
   const legal = result.kind === 'legal';
   if (result.criterion === 'linearizable') return legal ? 'linearizable' : 'not-linearizable';
   return legal ? 'sequentially-consistent' : 'not-sequentially-consistent';
-}
-
-function exitOf(result: CheckResult): number {
-  if (result.kind === 'legal') return checkExitCodes.linearizable;
-  return result.kind === 'illegal' ? checkExitCodes.notLinearizable : checkExitCodes.unknown;
 }
 
 function describeOp(model: Model<unknown>, op: Operation): string {
@@ -210,11 +179,11 @@ async function run(argv: readonly string[], io: CommandIo): Promise<number> {
       );
     } catch (error) {
       io.err(`faultline check: cannot write ${args.html}: ${(error as Error).message}\n`);
-      return checkExitCodes.cannotCreate;
+      return verdictExitCodes.cannotCreate;
     }
     if (!args.json) io.out(`  html: ${args.html}\n`);
   }
-  return exitOf(result);
+  return verdictExitCode(result);
 }
 
 /** The `faultline check` command. */

@@ -6,7 +6,6 @@
  * @module
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import type { CheckResult } from '../check/checker.js';
 import { check } from '../check/checker.js';
 import type { Operation } from '../check/history.js';
@@ -14,6 +13,7 @@ import { casRegister, register } from '../check/models.js';
 import { explainResult } from '../check/report.js';
 import { kvServerKinds, runKvWorkload } from '../sim/examples/kv.js';
 import type { KvServerKind, KvWorkloadResult } from '../sim/examples/kv.js';
+import { integerFlag, oneOf, parseFlags, verdictExitCode, verdictExitCodes } from './args.js';
 import type { Command, CommandIo } from './command.js';
 import { exitCodes, UsageError } from './command.js';
 
@@ -40,8 +40,16 @@ Exit codes: 0 success (linearizable with --check), 1 not linearizable, 2 check u
 bound), 64 usage error, 73 cannot write --trace.
 `;
 
-/** Exit codes of `faultline sim --check` beyond the shared ones (as `faultline check`). */
-export const simExitCodes = Object.freeze({ notLinearizable: 1, unknown: 2, cannotCreate: 73 });
+/**
+ * Exit codes of `faultline sim --check` beyond the shared ones (as `faultline check`).
+ *
+ * @deprecated Use {@link verdictExitCodes}; kept as an alias of the same numbers.
+ */
+export const simExitCodes = Object.freeze({
+  notLinearizable: verdictExitCodes.illegal,
+  unknown: verdictExitCodes.unknown,
+  cannotCreate: verdictExitCodes.cannotCreate,
+});
 
 interface Args {
   seed: number;
@@ -54,54 +62,25 @@ interface Args {
   json: boolean;
 }
 
-function integerFlag(
-  flag: string,
-  value: string | undefined,
-  fallback: number,
-  min: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${flag} must be an integer >= ${min} (got ${JSON.stringify(value)})`);
-  }
-  return n;
-}
-
 function parse(argv: readonly string[]): Args {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      seed: { type: 'string' },
-      'duration-ms': { type: 'string' },
-      faults: { type: 'string' },
-      server: { type: 'string' },
-      cas: { type: 'boolean', default: false },
-      check: { type: 'boolean', default: false },
-      trace: { type: 'string' },
-      json: { type: 'boolean', default: false },
-    },
+  const { values, positionals } = parseFlags(argv, {
+    seed: { type: 'string' },
+    'duration-ms': { type: 'string' },
+    faults: { type: 'string' },
+    server: { type: 'string' },
+    cas: { type: 'boolean', default: false },
+    check: { type: 'boolean', default: false },
+    trace: { type: 'string' },
+    json: { type: 'boolean', default: false },
   });
   if (positionals.length > 0)
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const faults = values.faults ?? 'none';
-  if (faults !== 'none' && faults !== 'random') {
-    throw new UsageError(`--faults must be one of none, random (got ${JSON.stringify(faults)})`);
-  }
   if (values.trace === '') throw new UsageError('--trace needs a file name');
-  const server = values.server ?? 'correct';
-  if (!(kvServerKinds as readonly string[]).includes(server)) {
-    throw new UsageError(
-      `--server must be one of ${kvServerKinds.join(', ')} (got ${JSON.stringify(server)})`,
-    );
-  }
   return {
-    seed: integerFlag('seed', values.seed, 1, 0),
-    durationMs: integerFlag('duration-ms', values['duration-ms'], 2000, 1),
-    faults,
-    server: server as KvServerKind,
+    seed: integerFlag('seed', values.seed, 0) ?? 1,
+    durationMs: integerFlag('duration-ms', values['duration-ms'], 1) ?? 2000,
+    faults: oneOf('faults', values.faults, ['none', 'random'] as const) ?? 'none',
+    server: oneOf('server', values.server, kvServerKinds) ?? 'correct',
     cas: values.cas,
     check: values.check,
     trace: values.trace,
@@ -148,11 +127,6 @@ function virtualTimes(result: KvWorkloadResult): (op: Operation) => string {
 function verdictOf(result: CheckResult): 'linearizable' | 'not-linearizable' | 'unknown' {
   if (result.kind === 'legal') return 'linearizable';
   return result.kind === 'illegal' ? 'not-linearizable' : 'unknown';
-}
-
-function exitOf(verdict: ReturnType<typeof verdictOf> | undefined): number {
-  if (verdict === 'not-linearizable') return simExitCodes.notLinearizable;
-  return verdict === 'unknown' ? simExitCodes.unknown : exitCodes.ok;
 }
 
 function replayCommand(args: Args): string {
@@ -202,7 +176,7 @@ function report(io: CommandIo, args: Args, result: KvWorkloadResult): number {
       `faultline sim: seed ${args.seed}: the history ${what}; replay: ${replayCommand(args)}\n`,
     );
   }
-  return exitOf(verdict);
+  return checked === undefined ? exitCodes.ok : verdictExitCode(checked);
 }
 
 /** The `sim` subcommand. */
@@ -221,7 +195,7 @@ export const simCommand: Command = {
       trace: { record: args.trace !== undefined, hash: true },
     });
     if (args.trace !== undefined && !(await writeTrace(io, args.trace, result))) {
-      return simExitCodes.cannotCreate;
+      return verdictExitCodes.cannotCreate;
     }
     return report(io, args, result);
   },
