@@ -130,7 +130,37 @@ describe('Hedge', () => {
     expect(runtime.timers.pending).toBe(0);
   });
 
+  it('never duplicates a non-idempotent call unless it carries an idempotency key', async () => {
+    const policyWide = setup({ initialDelayMs: 10, maxHedges: 2, idempotent: false });
+    const p1 = policyWide.hedge.execute(policyWide.replica([100]));
+    await policyWide.scheduler.run();
+    expect(await p1).toBe('attempt 0');
+    expect(policyWide.starts).toEqual([0]); // no hedge at 10 or 20 ms
+
+    const perCall = setup({ initialDelayMs: 10, maxHedges: 1 });
+    const p2 = perCall.hedge.execute(perCall.replica([100]), { idempotent: false });
+    await perCall.scheduler.run();
+    expect(await p2).toBe('attempt 0');
+    expect(perCall.starts).toEqual([0]);
+    expect(perCall.runtime.timers.pending).toBe(0);
+
+    const keyed = setup({ initialDelayMs: 10, maxHedges: 1, idempotent: false });
+    const keys: (string | undefined)[] = [];
+    const p3 = keyed.hedge.execute(
+      (ctx) => {
+        keys.push(ctx.idempotencyKey);
+        return keyed.replica([100, 20])(ctx);
+      },
+      { idempotencyKey: 'pay-7' },
+    );
+    await keyed.scheduler.run();
+    expect(await p3).toBe('attempt 1');
+    expect(keyed.starts).toEqual([0, 10]);
+    expect(keys).toEqual(['pay-7', 'pay-7']);
+  });
+
   it('validates options', () => {
+    expect(() => new Hedge({ idempotent: 'no' as unknown as boolean })).toThrow(/idempotent/);
     expect(() => new Hedge({ maxHedges: 11 })).toThrow(/maxHedges/);
     expect(() => new Hedge({ quantile: 2 })).toThrow(/quantile/);
     expect(() => new Hedge({ minDelayMs: 10, maxDelayMs: 5 })).toThrow(/maxDelayMs/);

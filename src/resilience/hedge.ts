@@ -39,6 +39,12 @@ export interface HedgeOptions {
   maxDelayMs?: number;
   /** Budget each hedge withdraws from and each success deposits to (default: unlimited). */
   budget?: RetryBudget;
+  /**
+   * Whether the operations this policy runs may run twice (default true). A hedge is a duplicate
+   * request, so when false a call is hedged only if it carries an idempotency key; a call can also
+   * mark itself non-idempotent with `CallOptions`, as with `Retry`.
+   */
+  idempotent?: boolean;
   /** Time and timers (default: the system runtime). */
   runtime?: Runtime;
 }
@@ -60,6 +66,8 @@ export class Hedge implements Policy {
   private readonly initialDelayMs: number;
   private readonly minDelayMs: number;
   private readonly maxDelayMs: number;
+  /** Whether calls may be duplicated when they carry no idempotency key. */
+  readonly idempotent: boolean;
   /** @internal */
   readonly budget: RetryBudget | undefined;
   /** @internal */
@@ -82,7 +90,17 @@ export class Hedge implements Policy {
       throw rangeError('budget', 'a RetryBudget', options.budget);
     }
     this.budget = options.budget;
+    this.idempotent = options.idempotent ?? true;
+    if (typeof this.idempotent !== 'boolean') {
+      throw rangeError('idempotent', 'a boolean', this.idempotent);
+    }
     this.runtime = options.runtime ?? systemRuntime();
+  }
+
+  /** Hedges allowed for a call: none for a non-idempotent call without an idempotency key. */
+  hedgesFor(context: ExecuteContext): number {
+    const idempotent = context.idempotent ?? this.idempotent;
+    return idempotent || context.idempotencyKey !== undefined ? this.maxHedges : 0;
   }
 
   /** The current hedge delay in ms: the configured quantile of recent latencies, clamped. */
@@ -110,6 +128,7 @@ class HedgeRace<A, T> {
   private pending = 0;
   private settled = false;
   private cancelTimer: Cancel | undefined;
+  private readonly maxHedges: number;
 
   constructor(
     private readonly hedge: Hedge,
@@ -118,7 +137,9 @@ class HedgeRace<A, T> {
     private readonly context: ExecuteContext,
     private readonly resolve: (value: T) => void,
     private readonly reject: (error: unknown) => void,
-  ) {}
+  ) {
+    this.maxHedges = hedge.hedgesFor(context);
+  }
 
   start(): void {
     this.context.signal?.addEventListener('abort', this.onParentAbort, { once: true });
@@ -145,7 +166,7 @@ class HedgeRace<A, T> {
       (value) => this.succeeded(controller, value, clock.monotonicMs() - startMs),
       (error: unknown) => this.failed(error),
     );
-    if (this.controllers.length <= this.hedge.maxHedges) {
+    if (this.controllers.length <= this.maxHedges) {
       this.cancelTimer = this.hedge.runtime.timers.setTimer(
         this.hedge.delayMs(),
         this.onHedgeTimer,
@@ -172,7 +193,7 @@ class HedgeRace<A, T> {
     this.pending--;
     if (this.settled) return;
     // A failed attempt triggers the next hedge at once (when allowed) instead of waiting.
-    const canHedge = this.controllers.length <= this.hedge.maxHedges;
+    const canHedge = this.controllers.length <= this.maxHedges;
     if (canHedge && (this.hedge.budget === undefined || this.hedge.budget.tryWithdraw())) {
       this.cancelTimer?.();
       this.cancelTimer = undefined;
