@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Runtime } from '../core/runtime.js';
 import { SeededRandom } from '../core/random.js';
 import { check } from './checker.js';
+import { inputOf } from './describe.js';
 import type { HistoryEvent, Operation, Status } from './history.js';
 import { toOperations } from './history.js';
 import type { Model } from './model.js';
@@ -12,12 +13,6 @@ import { casRegister, kv, queue, register } from './models.js';
 // ---------------------------------------------------------------------------------------------
 // Brute-force reference: enumerate orders that respect the criterion, indeterminate ops optional.
 // ---------------------------------------------------------------------------------------------
-
-function inputOf(op: Operation) {
-  return op.key === undefined
-    ? { f: op.f, process: op.process, value: op.input }
-    : { f: op.f, process: op.process, key: op.key, value: op.input };
-}
 
 /**
  * True when some order of the operations is legal: every completed operation appears once, an

@@ -11,7 +11,8 @@ import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
 import type { HistoryEvent, Operation } from './history.js';
 import { HistoryError, toOperations } from './history.js';
-import type { Model, ModelInput } from './model.js';
+import { inputOf, outputOf } from './describe.js';
+import type { Model } from './model.js';
 import { productModel } from './product.js';
 import type { PartialResult, Search } from './search.js';
 import { LinearizabilitySearch, SequentialSearch } from './search.js';
@@ -161,7 +162,7 @@ function dryRun<S>(model: Model<S>, ops: readonly Operation[]): void {
   const init = model.init();
   for (const op of ops) {
     try {
-      model.step(init, inputOf(op), { status: op.status, value: op.output });
+      model.step(init, inputOf(op), outputOf(op));
     } catch (error) {
       if (error instanceof HistoryError && error.line === undefined && op.line !== undefined) {
         throw new HistoryError(error.message, op.line);
@@ -169,12 +170,6 @@ function dryRun<S>(model: Model<S>, ops: readonly Operation[]): void {
       throw error;
     }
   }
-}
-
-function inputOf(op: Operation): ModelInput {
-  return op.key === undefined
-    ? { f: op.f, process: op.process, value: op.input }
-    : { f: op.f, process: op.process, key: op.key, value: op.input };
 }
 
 /**

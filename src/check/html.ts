@@ -8,7 +8,8 @@
 import { positive } from '../core/validate.js';
 import type { CheckResult } from './checker.js';
 import type { Operation } from './history.js';
-import type { Model, ModelInput, ModelOutput } from './model.js';
+import { operationText, statesAlong } from './describe.js';
+import type { Model } from './model.js';
 
 /** Options of {@link renderHtml}. */
 export interface HtmlOptions {
@@ -20,48 +21,6 @@ export interface HtmlOptions {
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function inputOf(op: Operation): ModelInput {
-  return op.key === undefined
-    ? { f: op.f, process: op.process, value: op.input }
-    : { f: op.f, process: op.process, key: op.key, value: op.input };
-}
-
-function outputOf(op: Operation): ModelOutput {
-  return { status: op.status, value: op.output };
-}
-
-function label<S>(model: Model<S>, op: Operation): string {
-  const custom = model.describe?.operation;
-  if (custom !== undefined) return custom(inputOf(op), outputOf(op));
-  const key = op.key === undefined ? '' : ` ${op.key}`;
-  return `${op.f}${key} ${JSON.stringify(op.input)} → ${op.status === 'info' ? '?' : JSON.stringify(op.output)}`;
-}
-
-/**
- * States after each step of the partial linearization, replayed through the model (per partition
- * when the model has partitions: a sequential-consistency counterexample spans all of them).
- */
-function replay<S>(
-  model: Model<S>,
-  all: readonly Operation[],
-  ops: readonly Operation[],
-): string[] {
-  const show = model.describe?.state ?? ((s: S) => JSON.stringify(s) ?? String(s));
-  const partOf = new Map<Operation, number>();
-  (model.partition?.(all) ?? [all]).forEach((part, i) => part.forEach((op) => partOf.set(op, i)));
-  const states = new Map<number, S>();
-  const out: string[] = [];
-  for (const op of ops) {
-    const part = partOf.get(op) ?? 0;
-    const state = states.get(part) ?? model.init();
-    const result = model.step(state, inputOf(op), outputOf(op));
-    const next = result.ok ? result.next : state;
-    states.set(part, next);
-    out.push(op.key === undefined ? show(next) : `${op.key}: ${show(next)}`);
-  }
-  return out;
 }
 
 interface Layout {
@@ -109,7 +68,7 @@ function bars<S>(
         op.status === 'info' ? 'info' : '',
         op.status === 'fail' ? 'fail' : '',
       ].filter((c) => c !== '');
-      const text = label(model, op);
+      const text = operationText(model, op);
       const badge = n === undefined ? '' : `<b>${n}</b>`;
       const title = `#${op.id} process ${String(op.process)}: ${text} (${op.status})${op.line === undefined ? '' : `, line ${op.line}`}`;
       return `<div class="${cls.join(' ')}" data-id="${op.id}" style="left:${left}px;top:${lane * 30 + 4}px;width:${width}px" title="${escapeHtml(title)}">${badge}${escapeHtml(text)}</div>`;
@@ -129,7 +88,7 @@ function summary<S>(model: Model<S>, result: CheckResult): string {
       const where =
         f === undefined
           ? ''
-          : ` Operation #${f.id} (process ${String(f.process)}: ${label(model, f)}) cannot be placed.`;
+          : ` Operation #${f.id} (process ${String(f.process)}: ${operationText(model, f)}) cannot be placed.`;
       return `The history is NOT ${what} (partition ${result.counterexample.partition}).${where}`;
     }
   }
@@ -138,17 +97,19 @@ function summary<S>(model: Model<S>, result: CheckResult): string {
 function steps<S>(model: Model<S>, result: CheckResult): string {
   if (result.kind !== 'illegal') return '';
   const cx = result.counterexample;
-  const states = replay(model, cx.operations, cx.linearized);
+  const states = statesAlong(model, cx.operations, cx.linearized);
   const rows = cx.linearized.map(
     (op, i) =>
-      `<li data-id="${op.id}">${escapeHtml(label(model, op))} <span class="who">process ${escapeHtml(String(op.process))}</span> <span class="state">⇒ ${escapeHtml(states[i] ?? '')}</span></li>`,
+      `<li data-id="${op.id}">${escapeHtml(operationText(model, op))} <span class="who">process ${escapeHtml(String(op.process))}</span> <span class="state">⇒ ${escapeHtml(states[i] ?? '')}</span></li>`,
   );
   const failing =
     cx.failing === undefined
       ? ''
-      : `<li class="bad" data-id="${cx.failing.id}">✗ ${escapeHtml(label(model, cx.failing))} <span class="who">process ${escapeHtml(String(cx.failing.process))}</span></li>`;
+      : `<li class="bad" data-id="${cx.failing.id}">✗ ${escapeHtml(operationText(model, cx.failing))} <span class="who">process ${escapeHtml(String(cx.failing.process))}</span></li>`;
   const pending = cx.pending
-    .map((op) => `<li class="pend" data-id="${op.id}">✗ ${escapeHtml(label(model, op))}</li>`)
+    .map(
+      (op) => `<li class="pend" data-id="${op.id}">✗ ${escapeHtml(operationText(model, op))}</li>`,
+    )
     .join('');
   return `<h2>Longest partial linearization (${cx.linearized.length} of ${cx.operations.length})</h2><ol>${rows.join('')}</ol><h2>Could not be placed next</h2><ul>${failing}${pending}</ul>`;
 }

@@ -8,7 +8,8 @@
 import { integerIn } from '../core/validate.js';
 import type { CheckResult } from './checker.js';
 import type { Operation } from './history.js';
-import type { Model, ModelInput, ModelOutput } from './model.js';
+import { operationText, statesAlong } from './describe.js';
+import type { Model } from './model.js';
 
 /** Options of {@link explainResult}. */
 export interface ExplainOptions {
@@ -21,37 +22,14 @@ export interface ExplainOptions {
   readonly annotate?: (op: Operation) => string;
 }
 
-function inputOf(op: Operation): ModelInput {
-  return op.key === undefined
-    ? { f: op.f, process: op.process, value: op.input }
-    : { f: op.f, process: op.process, key: op.key, value: op.input };
-}
-
-function outputOf(op: Operation): ModelOutput {
-  return { status: op.status, value: op.output };
-}
-
 function describeOp<S>(
   model: Model<S>,
   op: Operation,
   annotate: ExplainOptions['annotate'],
 ): string {
-  const text = model.describe?.operation?.(inputOf(op), outputOf(op)) ?? `${op.f} ${op.status}`;
+  const text = operationText(model, op);
   const extra = annotate === undefined ? '' : ` ${annotate(op)}`;
   return `#${op.id} process ${String(op.process)}: ${text}${extra}`;
-}
-
-/** The model state after each operation of `ops`, replayed from the initial state. */
-function statesAlong<S>(model: Model<S>, ops: readonly Operation[]): string[] {
-  const show = model.describe?.state ?? ((s: S) => JSON.stringify(s) ?? String(s));
-  const states: string[] = [];
-  let state = model.init();
-  for (const op of ops) {
-    const r = model.step(state, inputOf(op), outputOf(op));
-    if (r.ok) state = r.next;
-    states.push(r.ok ? show(state) : '(illegal)');
-  }
-  return states;
 }
 
 /**
@@ -80,7 +58,7 @@ export function explainResult<S>(
     `  partial linearization: ${cx.linearized.length} of ${cx.operations.length} operations of partition ${cx.partition}` +
       (first > 0 ? ` (last ${shown.length} shown)` : ''),
   );
-  const states = statesAlong(model, cx.linearized).slice(first);
+  const states = statesAlong(model, cx.operations, cx.linearized).slice(first);
   shown.forEach((op, i) => {
     const step = String(first + i + 1).padStart(5);
     lines.push(`  ${step}. ${describeOp(model, op, options.annotate)}  ⇒ ${states[i] ?? '?'}`);

@@ -19,6 +19,7 @@
 import type { Operation } from './history.js';
 import type { Model, ModelInput, ModelOutput } from './model.js';
 import { ConfigurationCache } from './cache.js';
+import { inputOf, outputOf } from './describe.js';
 import { deepEqual, hashValue, mix32 } from './model.js';
 
 /** Where a search is after a slice of work. */
@@ -62,12 +63,8 @@ abstract class SearchBase<S> implements Search {
     maxEntries: number,
   ) {
     const n = ops.length;
-    this.inputs = ops.map((op) =>
-      op.key === undefined
-        ? { f: op.f, process: op.process, value: op.input }
-        : { f: op.f, process: op.process, key: op.key, value: op.input },
-    );
-    this.outputs = ops.map((op) => ({ status: op.status, value: op.output }));
+    this.inputs = ops.map(inputOf);
+    this.outputs = ops.map(outputOf);
     this.info = new Uint8Array(n);
     // Zobrist keys: the bitset's hash is the xor of its members' keys, updated in O(1).
     this.keys = new Int32Array(n);

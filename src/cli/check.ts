@@ -12,6 +12,7 @@ import type { HistoryFormat } from '../check/formats/index.js';
 import { historyFormats, parseHistory } from '../check/formats/index.js';
 import { isHistoryError, toOperations } from '../check/history.js';
 import type { Operation } from '../check/history.js';
+import { operationText } from '../check/describe.js';
 import { renderHtml } from '../check/html.js';
 import type { Model } from '../check/model.js';
 import type { ModelName } from '../check/models.js';
@@ -93,11 +94,7 @@ function verdictOf(result: CheckResult): string {
 }
 
 function describeOp(model: Model<unknown>, op: Operation): string {
-  const input =
-    op.key === undefined
-      ? { f: op.f, process: op.process, value: op.input }
-      : { f: op.f, process: op.process, key: op.key, value: op.input };
-  const text = model.describe?.operation?.(input, { status: op.status, value: op.output }) ?? op.f;
+  const text = operationText(model, op);
   return `#${op.id} process ${String(op.process)}: ${text}${op.line === undefined ? '' : ` (line ${op.line})`}`;
 }
 

@@ -82,15 +82,26 @@ function toEvent(raw: unknown, line: number | undefined, index: number): History
  * (`{:process 0, :type :invoke, :f :get, :key "1", :value nil}`). Blank lines are skipped.
  */
 export function parseEdn(text: string): HistoryEvent[] {
+  return perLine(text, (raw) => readEdn(raw), '');
+}
+
+/**
+ * Reads one event per non-blank line with `read`, naming the line when it throws (its message
+ * after `prefix`) or when the value is not an event.
+ */
+function perLine(text: string, read: (raw: string) => unknown, prefix: string): HistoryEvent[] {
   const events: HistoryEvent[] = [];
   lines(text).forEach((raw, i) => {
     const line = i + 1;
     if (raw.trim() === '') return;
     let value: unknown;
     try {
-      value = readEdn(raw);
+      value = read(raw);
     } catch (error) {
-      throw new HistoryError(error instanceof Error ? error.message : String(error), line);
+      throw new HistoryError(
+        prefix + (error instanceof Error ? error.message : String(error)),
+        line,
+      );
     }
     events.push(toEvent(value, line, events.length));
   });
@@ -104,19 +115,7 @@ export function parseEdn(text: string): HistoryEvent[] {
 export function parseJson(text: string): HistoryEvent[] {
   const start = text.search(/\S/);
   if (start >= 0 && text[start] === '[') return parseJsonArray(text);
-  const events: HistoryEvent[] = [];
-  lines(text).forEach((raw, i) => {
-    const line = i + 1;
-    if (raw.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (error) {
-      throw new HistoryError(`invalid JSON: ${(error as Error).message}`, line);
-    }
-    events.push(toEvent(value, line, events.length));
-  });
-  return events;
+  return perLine(text, (raw) => JSON.parse(raw) as unknown, 'invalid JSON: ');
 }
 
 function parseJsonArray(text: string): HistoryEvent[] {
