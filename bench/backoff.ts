@@ -71,7 +71,10 @@ const suite: BenchSuite = {
     `base ${BASE_MS} ms, cap ${CAP_MS} ms; write calls and virtual completion time (lower is better), medians over seeds.`,
   async run({ args, log }) {
     const at = args.indexOf('--rounds');
-    const rounds = at >= 0 ? Number(args[at + 1]) : 11;
+    const raw = at >= 0 ? args[at + 1] : undefined;
+    const rounds = raw === undefined ? 11 : Number(raw);
+    if (!Number.isInteger(rounds) || rounds < 1)
+      throw new RangeError(`--rounds must be an integer >= 1 (got ${String(raw)})`);
     const rows: BenchRow[] = [];
     for (const clients of [10, 50, 100]) {
       for (const variant of variants()) {

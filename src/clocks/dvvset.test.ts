@@ -28,6 +28,28 @@ function S<V>(entries: [string, number, V[]][], anonymous: V[] = []): DvvSet<V> 
   return { entries: entries.map(([id, counter, values]) => ({ id, counter, values })), anonymous };
 }
 
+/** The sets X and Y of Riak's lww_last_test and reconcile_test. */
+function riakXY(): { x: DvvSet<number>; y: DvvSet<number> } {
+  const entries: [string, number, number[]][] = [
+    ['a', 4, [5, 2]],
+    ['b', 1, []],
+    ['c', 1, [3]],
+  ];
+  return { x: S(entries), y: S(entries, [10, 0]) };
+}
+
+/** X's (and Y's) causal history without its dotted values, holding `anonymous`. */
+function historyOfXY(anonymous: number[]): DvvSet<number> {
+  return S(
+    [
+      ['a', 4, []],
+      ['b', 1, []],
+      ['c', 1, []],
+    ],
+    anonymous,
+  );
+}
+
 describe('dotted version vector sets', () => {
   it('join (Riak join_test)', () => {
     const a = dvvNew('v1');
@@ -114,19 +136,7 @@ describe('dotted version vector sets', () => {
 
   it('lww and last (Riak lww_last_test)', () => {
     const le = (a: number, b: number): boolean => a <= b;
-    const x = S([
-      ['a', 4, [5, 2]],
-      ['b', 1, []],
-      ['c', 1, [3]],
-    ]);
-    const y = S(
-      [
-        ['a', 4, [5, 2]],
-        ['b', 1, []],
-        ['c', 1, [3]],
-      ],
-      [10, 0],
-    );
+    const { x, y } = riakXY();
     const z = S(
       [
         ['a', 4, [5, 2]],
@@ -159,16 +169,7 @@ describe('dotted version vector sets', () => {
         ['c', 1, []],
       ]),
     );
-    expect(dvvLww(le, y)).toEqual(
-      S(
-        [
-          ['a', 4, []],
-          ['b', 1, []],
-          ['c', 1, []],
-        ],
-        [10],
-      ),
-    );
+    expect(dvvLww(le, y)).toEqual(historyOfXY([10]));
     expect(dvvLww(le, z)).toEqual(
       S([
         ['a', 4, [5]],
@@ -187,49 +188,10 @@ describe('dotted version vector sets', () => {
   it('reconcile (Riak reconcile_test)', () => {
     const sum = (l: number[]): number => l.reduce((s, v) => s + v, 0);
     const min = (l: number[]): number => Math.min(...l);
-    const x = S([
-      ['a', 4, [5, 2]],
-      ['b', 1, []],
-      ['c', 1, [3]],
-    ]);
-    const y = S(
-      [
-        ['a', 4, [5, 2]],
-        ['b', 1, []],
-        ['c', 1, [3]],
-      ],
-      [10, 0],
-    );
-    expect(dvvReconcile(sum, x)).toEqual(
-      S(
-        [
-          ['a', 4, []],
-          ['b', 1, []],
-          ['c', 1, []],
-        ],
-        [10],
-      ),
-    );
-    expect(dvvReconcile(sum, y)).toEqual(
-      S(
-        [
-          ['a', 4, []],
-          ['b', 1, []],
-          ['c', 1, []],
-        ],
-        [20],
-      ),
-    );
-    expect(dvvReconcile(min, x)).toEqual(
-      S(
-        [
-          ['a', 4, []],
-          ['b', 1, []],
-          ['c', 1, []],
-        ],
-        [2],
-      ),
-    );
+    const { x, y } = riakXY();
+    expect(dvvReconcile(sum, x)).toEqual(historyOfXY([10]));
+    expect(dvvReconcile(sum, y)).toEqual(historyOfXY([20]));
+    expect(dvvReconcile(min, x)).toEqual(historyOfXY([2]));
   });
 
   it('less, equal, size, values and map (Riak less_test, equal_test, size_test, ids_values_test, map_test)', () => {

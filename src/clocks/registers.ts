@@ -43,6 +43,14 @@ export interface WallClockLwwRegisterOptions {
 /**
  * Last-writer-wins by the writer's wall clock. **Unsafe under clock skew** — kept to demonstrate
  * the data loss: a replica whose clock runs behind writes "in the past".
+ *
+ * @example
+ * const a = new WallClockLwwRegister<string>({ nodeId: 'a' });
+ * const b = new WallClockLwwRegister<string>({ nodeId: 'b', runtime: fiveSecondsBehind });
+ * a.set('first');
+ * b.merge(a.state());
+ * b.set('second');  // stamped 5 s before 'first': dropped at once
+ * b.get();          // 'first'
  */
 export class WallClockLwwRegister<V> {
   /** This replica's id. */
@@ -92,6 +100,12 @@ function compareWall(a: WallStamp, b: WallStamp): number {
  * Last-writer-wins by hybrid logical clock. Because `merge` feeds the remote stamp to the clock,
  * a write issued after merging another write gets a larger stamp, whatever the wall clocks say.
  * Truly concurrent writes still lose one of the two (that is what LWW means).
+ *
+ * @example
+ * const b = new HlcLwwRegister<string>(new HybridLogicalClock({ nodeId: 'b', maxOffsetMs: 10_000 }));
+ * b.merge(a.state());  // observes a's stamp
+ * b.set('second');     // stamped after it, even if b's wall clock is behind
+ * b.get();             // 'second'
  */
 export class HlcLwwRegister<V> {
   private readonly clock: HybridLogicalClock;
@@ -150,6 +164,15 @@ export interface MultiValueRegisterOptions {
 /**
  * A multi-value register (as in Dynamo and Riak): a write supersedes exactly the siblings it has
  * seen; concurrent writes are all kept until a later write (which has seen them) replaces them.
+ *
+ * @example
+ * const a = new MultiValueRegister<string>({ nodeId: 'a' });
+ * const b = new MultiValueRegister<string>({ nodeId: 'b' });
+ * a.set('x');
+ * b.set('y');          // concurrent with 'x'
+ * a.merge(b.state());
+ * a.get();             // ['x', 'y']: both kept for the application to resolve
+ * a.set('z');          // has seen both: supersedes them
  */
 export class MultiValueRegister<V> {
   /** This replica's id. */
