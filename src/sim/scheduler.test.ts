@@ -135,4 +135,23 @@ describe('Scheduler', () => {
     expect(out.length).toBe(5000);
     for (let i = 1; i < out.length; i++) expect(out[i]!).toBeGreaterThanOrEqual(out[i - 1]!);
   });
+
+  it('drops cancelled events from the heap when they outnumber live ones, keeping the order', () => {
+    const s = new Scheduler({ seed: 1 });
+    const heapSize = (): number => (s as unknown as { size: number }).size;
+    const ran: number[] = [];
+    const expected: { t: number; id: number }[] = [];
+    // Timeouts armed far ahead and cancelled: without compaction the heap would hold all 20000.
+    for (let id = 0; id < 20000; id++) {
+      const t = 1000 + ((id * 7919) % 5000);
+      const cancel = s.at(t, () => ran.push(id));
+      if (id % 10 === 0) expected.push({ t, id });
+      else cancel();
+      expect(heapSize()).toBeLessThanOrEqual(2 * s.pending + 1024);
+    }
+    expect(s.pending).toBe(2000);
+    s.runUntilIdle();
+    expected.sort((a, b) => a.t - b.t || a.id - b.id);
+    expect(ran).toEqual(expected.map((e) => e.id));
+  });
 });

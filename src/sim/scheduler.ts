@@ -245,11 +245,12 @@ export class Scheduler {
 
   private cancelSlot(slot: number, seq: number): void {
     if (this.slotSeq[slot] !== seq) return;
-    // The heap entry stays until it reaches the top; the slot is freed then.
+    // The heap entry stays until it reaches the top (or a compaction); the slot is freed then.
     this.slotSeq[slot] = DEAD;
     this.fns[slot] = undefined;
     this.args[slot] = undefined;
     this.live--;
+    this.compactIfMostlyCancelled();
   }
 
   private allocSlot(): number {
@@ -303,16 +304,20 @@ export class Scheduler {
 
   /** Removes the top of the heap and returns its slot. */
   private popTop(): number {
-    const ht = this.heapTime;
-    const hs = this.heapSeq;
     const hl = this.heapSlot;
     const top = hl[0] as number;
     const n = --this.size;
-    if (n === 0) return top;
-    const time = ht[n] as number;
-    const seq = hs[n] as number;
-    const slot = hl[n] as number;
-    let i = 0;
+    if (n > 0)
+      this.siftDown(0, this.heapTime[n] as number, this.heapSeq[n] as number, hl[n] as number);
+    return top;
+  }
+
+  /** Places (time, seq, slot) at position `i` or below, moving smaller children up. */
+  private siftDown(i: number, time: number, seq: number, slot: number): void {
+    const ht = this.heapTime;
+    const hs = this.heapSeq;
+    const hl = this.heapSlot;
+    const n = this.size;
     for (;;) {
       let c = 2 * i + 1;
       if (c >= n) break;
@@ -332,7 +337,34 @@ export class Scheduler {
     ht[i] = time;
     hs[i] = seq;
     hl[i] = slot;
-    return top;
+  }
+
+  /**
+   * Cancelled events stay in the heap until they reach the top. When they outnumber the live ones
+   * (timers armed far ahead and cancelled, as timeouts usually are), they are dropped and the heap
+   * rebuilt, so the heap holds at most about twice the live events (plus a small constant) and
+   * `maxPendingEvents` bounds memory, not just live work.
+   */
+  private compactIfMostlyCancelled(): void {
+    if (this.size < 2 * this.live + 1024) return;
+    const ht = this.heapTime;
+    const hs = this.heapSeq;
+    const hl = this.heapSlot;
+    let kept = 0;
+    for (let i = 0; i < this.size; i++) {
+      const slot = hl[i] as number;
+      if (this.slotSeq[slot] !== hs[i]) {
+        this.freeSlot(slot);
+        continue;
+      }
+      ht[kept] = ht[i] as number;
+      hs[kept] = hs[i] as number;
+      hl[kept++] = slot;
+    }
+    this.size = kept;
+    for (let i = (kept >> 1) - 1; i >= 0; i--) {
+      this.siftDown(i, ht[i] as number, hs[i] as number, hl[i] as number);
+    }
   }
 }
 
