@@ -193,9 +193,13 @@ describe('Node: clocks', () => {
   it('wall clock steps backwards while monotonic time does not decrease', () => {
     const sim = new Simulation({ seed: 1 });
     const a = sim.node('a', { offsetMs: 1000 });
+    const b = sim.node('b');
     sim.runSync({ untilMs: 100 });
     const wall = a.clock.wallMs();
     const mono = a.clock.monotonicMs();
+    // The offset shifts the wall clock only: the two nodes share monotonic time here.
+    expect(wall - b.clock.wallMs()).toBe(1000);
+    expect(mono).toBe(b.clock.monotonicMs());
     sim.inject({ kind: 'clock-step', node: 'a', deltaMs: -5000 });
     expect(a.clock.wallMs()).toBe(wall - 5000);
     expect(a.clock.monotonicMs()).toBe(mono);
