@@ -11,6 +11,11 @@ describe('Retry-After', () => {
     expect(parseRetryAfter('Wed, 21 Oct 2015 07:28:30 GMT', now)).toBe(30_000);
     expect(parseRetryAfter('Wed, 21 Oct 2015 07:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter('Wed Oct 21 07:28:10 2015', now)).toBe(10_000); // asctime
+    expect(parseRetryAfter('Wednesday, 21-Oct-15 07:28:20 GMT', now)).toBe(20_000); // RFC 850
+    // Malformed values that Date.parse would read as dates in the past ("retry at once").
+    expect(parseRetryAfter('-5', now)).toBeUndefined();
+    expect(parseRetryAfter('1 2', now)).toBeUndefined();
     expect(parseRetryAfter(-1, now)).toBeUndefined();
   });
 

@@ -5,17 +5,23 @@
  */
 
 const SECONDS = /^\s*\d+(\.\d+)?\s*$/;
+/** Every HTTP-date form (IMF-fixdate, RFC 850, asctime) names its month. */
+const MONTH = /\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\b/i;
 
 /**
  * Parses a `Retry-After` value into a delay in ms from `nowWallMs`. A number (or numeric string)
  * is seconds; anything else is parsed as an HTTP-date against the wall clock (a date in the past
- * gives 0). Returns undefined when the value is not understood.
+ * gives 0). Returns undefined when the value is not understood (the caller then uses its backoff).
  */
 export function parseRetryAfter(value: string | number, nowWallMs: number): number | undefined {
   if (typeof value === 'number')
     return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
   if (SECONDS.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
+  // Date.parse is lenient ('-5' and '1 2' parse as dates in 2001, i.e. "retry now"): accept only
+  // strings shaped like an HTTP-date, so a malformed value falls back to the backoff.
+  if (!MONTH.test(value)) return undefined;
+  // HTTP-dates are in GMT; asctime carries no zone, and Date.parse would read it as local time.
+  const at = Date.parse(/\b(gmt|utc)\b/i.test(value) ? value : `${value} GMT`);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowWallMs);
 }
