@@ -44,6 +44,7 @@ export class FailureDetectorRegistry<K = string> {
   private readonly maxNodes: number;
 
   constructor(create: (node: K) => FailureDetector, options: FailureDetectorRegistryOptions = {}) {
+    if (typeof create !== 'function') throw rangeError('create', 'a function', create);
     this.create = create;
     this.maxNodes = integerIn('maxNodes', options.maxNodes ?? 10_000, 1, 10_000_000);
   }

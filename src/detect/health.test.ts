@@ -102,5 +102,8 @@ describe('HealthRegistry', () => {
     expect(() =>
       new HealthRegistry({ runtime }).addLiveness('x', () => true, { timeoutMs: -5 }),
     ).toThrow(/timeoutMs/);
+    const open = new HealthRegistry({ runtime });
+    expect(() => open.addDependency('d', {} as { isReady(): boolean })).toThrow(/source/);
+    expect(() => open.addDependency('d', null as unknown as () => boolean)).toThrow(/source/);
   });
 });

@@ -97,6 +97,12 @@ export class HealthRegistry {
 
   /** Registers a dependency whose state gates readiness: `{ isReady() }` or a function returning a boolean. */
   addDependency(name: string, source: ReadinessSource | (() => boolean)): Disposable {
+    if (
+      typeof source !== 'function' &&
+      typeof (source as Partial<ReadinessSource> | null)?.isReady !== 'function'
+    ) {
+      throw rangeError('source', 'an object with isReady() or a function', source);
+    }
     const read = typeof source === 'function' ? source : () => source.isReady();
     return this.add(
       name,

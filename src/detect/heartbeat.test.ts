@@ -73,6 +73,10 @@ describe('FailureDetectorRegistry', () => {
     registry.remove('b');
     expect(registry.isMonitoring('b')).toBe(false);
     expect(registry.size).toBe(1);
-    expect(registry.get('a')).toBeDefined();
+    expect(registry.get('a')).toBeInstanceOf(TimeoutDetector);
+    expect(registry.get('b')).toBeUndefined();
+    expect(
+      () => new FailureDetectorRegistry(undefined as unknown as () => TimeoutDetector),
+    ).toThrow(/create/);
   });
 });
