@@ -17,14 +17,27 @@ import { UsageError } from './command.js';
  * @example
  * const { values, positionals } = parseFlags(argv, { json: { type: 'boolean', default: false } });
  */
-export function parseFlags<const T extends Flags>(argv: readonly string[], options: T) {
-  return parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: T }>({
+export function parseFlags<const T extends Flags>(
+  argv: readonly string[],
+  options: T,
+): ParsedFlags<T> {
+  return parseArgs<StrictConfig<T>>({
     args: [...argv],
     allowPositionals: true,
     strict: true,
     options,
   });
 }
+
+type StrictConfig<T extends Flags> = {
+  args: string[];
+  allowPositionals: true;
+  strict: true;
+  options: T;
+};
+
+/** What {@link parseFlags} returns: the typed flag values and the positionals. */
+export type ParsedFlags<T extends Flags> = ReturnType<typeof parseArgs<StrictConfig<T>>>;
 
 /** The flag declarations {@link parseFlags} takes (those of `node:util` `parseArgs`). */
 export type Flags = NonNullable<ParseArgsConfig['options']>;
