@@ -21,12 +21,23 @@ export function parseFlags<const T extends Flags>(
   argv: readonly string[],
   options: T,
 ): ParsedFlags<T> {
-  return parseArgs<StrictConfig<T>>({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options,
-  });
+  try {
+    return parseArgs<StrictConfig<T>>({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options,
+    });
+  } catch (error) {
+    // `--timeout-ms -5`: parseArgs refuses a value starting with a dash, and its first line alone
+    // ("argument is ambiguous") does not say how to pass one.
+    const message = error instanceof Error ? error.message : '';
+    const flag = /^Option '(--[\w-]+)'[^\n]* argument is ambiguous/.exec(message)?.[1];
+    if (flag === undefined) throw error;
+    throw new UsageError(
+      `${flag} needs a value (write ${flag}=VALUE for one that starts with "-")`,
+    );
+  }
 }
 
 type StrictConfig<T extends Flags> = {

@@ -168,5 +168,17 @@ describe('faultline check', () => {
     const { code, err } = await cli(join(dir, 'missing.log'), '--model', 'kv');
     expect(code).toBe(66);
     expect(err).toMatch(/no such file/);
+    const directory = await cli(dir, '--model', 'kv');
+    expect(directory.code).toBe(66);
+    expect(directory.err).toMatch(/cannot read/);
+  });
+
+  it('explains how to pass a flag value that starts with a dash', async () => {
+    const { code, err } = await cli(good, '--model', 'register', '--timeout-ms', '-5');
+    expect(code).toBe(64);
+    expect(err).toMatch(/--timeout-ms needs a value \(write --timeout-ms=VALUE/);
+    const negative = await cli(good, '--model', 'register', '--timeout-ms=-5');
+    expect(negative.code).toBe(64);
+    expect(negative.err).toMatch(/--timeout-ms must be an integer >= 0 \(got "-5"\)/);
   });
 });

@@ -47,7 +47,8 @@ Options:
   -h, --help           show this help
 
 Exit codes: 0 linearizable, 1 not linearizable, 2 unknown (timeout), 64 usage error,
-65 malformed input (the message names the line), 66 missing file, 73 cannot write --html.
+65 malformed input (the message names the line), 66 missing or unreadable file,
+73 cannot write --html.
 `;
 
 interface Args {
@@ -130,8 +131,10 @@ async function readInput(file: string, io: CommandIo): Promise<string | number> 
       io.err(`faultline check: no such file: ${file}\n`);
       return exitCodes.noInput;
     }
+    // Any other reason the file cannot be read (a directory, no permission) is still an input
+    // that cannot be opened, not malformed data.
     io.err(`faultline check: cannot read ${file}: ${(error as Error).message}\n`);
-    return exitCodes.dataError;
+    return exitCodes.noInput;
   }
 }
 
