@@ -165,21 +165,16 @@ describe('PostgresLockBackend', () => {
     const first = await lock.acquire('doc', { ttlMs: 5000 });
     await first.release();
     const second = await lock.acquire('doc', { ttlMs: 5000 });
-    const w2 = await pgFencedWrite(pool, second.token, {
-      table: 'fenced_docs',
-      keyColumn: 'id',
-      key: 1,
-      set: { body: 'new' },
-      upsert: true,
-    });
-    expect(w2.kind).toBe('accepted');
-    const w1 = await pgFencedWrite(pool, first.token, {
-      table: 'fenced_docs',
-      keyColumn: 'id',
-      key: 1,
-      set: { body: 'old' },
-      upsert: true,
-    });
+    const write = (token: bigint, body: string) =>
+      pgFencedWrite(pool, token, {
+        table: 'fenced_docs',
+        keyColumn: 'id',
+        key: 1,
+        set: { body },
+        upsert: true,
+      });
+    expect((await write(second.token, 'new')).kind).toBe('accepted');
+    const w1 = await write(first.token, 'old');
     expect(w1).toEqual({ kind: 'rejected', token: first.token, highestToken: second.token });
     await second.release();
     await lock.close();

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import { raceAbort } from '../../core/abort.js';
 import { integerIn, rangeError } from '../../core/validate.js';
-import { BackendUnavailableError } from '../../coord/errors.js';
 import type {
   AcquireResult,
   BackendGuarantees,
@@ -16,10 +15,8 @@ import type {
   Holder,
   LockBackend,
 } from '../../coord/types.js';
-import type { PostgresLockBackendOptions } from './lock.js';
-import { Notifier } from './notifier.js';
-import { ensureSchema, schemaNames } from './schema.js';
-import type { SchemaNames } from './schema.js';
+import { PostgresBackendBase, settle, unavailable } from './base.js';
+import type { PostgresLockBackendOptions } from './base.js';
 
 /** Options of {@link PostgresAdvisoryLockBackend}. */
 export interface PostgresAdvisoryLockBackendOptions extends PostgresLockBackendOptions {
@@ -68,33 +65,16 @@ interface Held {
  * const backend = new PostgresAdvisoryLockBackend({ pool });
  * await backend.ensureSchema();
  */
-export class PostgresAdvisoryLockBackend implements LockBackend {
+export class PostgresAdvisoryLockBackend extends PostgresBackendBase implements LockBackend {
   readonly name = 'postgres-advisory';
   readonly guarantees = GUARANTEES;
-  /** The schema object names. */
-  readonly names: SchemaNames;
-  private readonly pool: Pool;
-  private readonly notifier: Notifier;
   private readonly maxHeld: number;
   private readonly held = new Map<string, Held>();
   private busyConnections = 0;
 
   constructor(options: PostgresAdvisoryLockBackendOptions) {
-    if (typeof options.pool?.query !== 'function')
-      throw rangeError('pool', 'a pg Pool', options.pool);
-    this.pool = options.pool;
-    this.names = schemaNames(options.schema ?? 'faultline_lock');
-    this.notifier = new Notifier(
-      this.pool,
-      this.names.channel,
-      integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000),
-    );
+    super(options);
     this.maxHeld = integerIn('maxHeld', options.maxHeld ?? 100, 1, 100_000);
-  }
-
-  /** Creates the tables and the sequence if missing (idempotent). */
-  ensureSchema(): Promise<void> {
-    return ensureSchema(this.pool, this.names);
   }
 
   tryAcquire(
@@ -180,9 +160,7 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
         return { kind: 'lost', reason: 'expired' };
       }
       if (options.signal.aborted) throw options.signal.reason;
-      throw new BackendUnavailableError('extend', String((error as Error)?.message ?? error), {
-        cause: error,
-      });
+      throw unavailable('extend', error);
     }
   }
 
@@ -204,51 +182,34 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
       // Destroying the session releases the lock on the server in any case.
       this.drop(held, true);
       if (options.signal.aborted) throw options.signal.reason;
-      throw new BackendUnavailableError('release', String((error as Error)?.message ?? error), {
-        cause: error,
-      });
+      throw unavailable('release', error);
     }
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
     this.notifier.mark(key);
-    try {
-      const res = await raceAbort(
-        this.pool.query<{ owner: string; token: string; remaining_ms: number }>(
-          `SELECT h.owner, h.token::text AS token,
-                  greatest(0, h.ttl_ms - extract(epoch FROM (clock_timestamp() - h.renewed_at)) * 1000)::float8 AS remaining_ms
-           FROM ${this.names.holders} h
-           WHERE h.key = $1 AND EXISTS (SELECT 1 FROM pg_locks WHERE ${lockMatch('h.pid')})`,
-          [key],
-        ),
-        options.signal,
-      );
-      const row = res.rows[0];
-      return row === undefined
-        ? null
-        : { owner: row.owner, token: BigInt(row.token), remainingMs: row.remaining_ms };
-    } catch (error) {
-      if (options.signal.aborted) throw options.signal.reason;
-      throw new BackendUnavailableError('holder', String((error as Error)?.message ?? error), {
-        cause: error,
-      });
-    }
-  }
-
-  waitForChange(key: string, options: CallOptions): Promise<void> {
-    return this.notifier.wait(key, options.signal);
+    const res = await settle(
+      'holder',
+      this.pool.query<{ owner: string; token: string; remaining_ms: number }>(
+        `SELECT h.owner, h.token::text AS token,
+                greatest(0, h.ttl_ms - extract(epoch FROM (clock_timestamp() - h.renewed_at)) * 1000)::float8 AS remaining_ms
+         FROM ${this.names.holders} h
+         WHERE h.key = $1 AND EXISTS (SELECT 1 FROM pg_locks WHERE ${lockMatch('h.pid')})`,
+        [key],
+      ),
+      options.signal,
+    );
+    const row = res.rows[0];
+    return row === undefined
+      ? null
+      : { owner: row.owner, token: BigInt(row.token), remainingMs: row.remaining_ms };
   }
 
   /** Ends every held lock's session (releasing the locks) and the LISTEN connection. */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     for (const held of this.held.values()) this.drop(held, true);
     this.held.clear();
-    await this.notifier.close();
-  }
-
-  /** Same as {@link close}, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
+    await super.close();
   }
 
   /**
@@ -296,9 +257,7 @@ export class PostgresAdvisoryLockBackend implements LockBackend {
     } catch (error) {
       if (entry !== undefined) this.drop(entry, true);
       if (signal.aborted) throw signal.reason;
-      throw new BackendUnavailableError(operation, String((error as Error)?.message ?? error), {
-        cause: error,
-      });
+      throw unavailable(operation, error);
     } finally {
       this.busyConnections--;
     }

@@ -6,7 +6,7 @@
  * @module
  */
 export { PostgresLockBackend } from './lock.js';
-export type { PostgresLockBackendOptions } from './lock.js';
+export type { PostgresLockBackendOptions } from './base.js';
 export { PostgresAdvisoryLockBackend } from './advisory.js';
 export type { PostgresAdvisoryLockBackendOptions } from './advisory.js';
 export { ensureSchema, schemaNames } from './schema.js';

@@ -4,10 +4,6 @@
  *
  * @module
  */
-import type { Pool } from 'pg';
-import { raceAbort } from '../../core/abort.js';
-import { integerIn, rangeError } from '../../core/validate.js';
-import { BackendUnavailableError } from '../../coord/errors.js';
 import type {
   AcquireResult,
   BackendGuarantees,
@@ -16,26 +12,11 @@ import type {
   Holder,
   LockBackend,
 } from '../../coord/types.js';
-import { Notifier } from './notifier.js';
-import { ensureSchema, schemaNames } from './schema.js';
+import { PostgresBackendBase, settle } from './base.js';
+import type { PostgresLockBackendOptions } from './base.js';
 import type { SchemaNames } from './schema.js';
 
-/** Options of {@link PostgresLockBackend} and {@link PostgresAdvisoryLockBackend}. */
-export interface PostgresLockBackendOptions {
-  /**
-   * A `pg` pool (`new pg.Pool(...)`); the backend never ends it. The backend keeps one of its
-   * connections for LISTEN (the advisory variant also one per held lock), so size it accordingly.
-   */
-  pool: Pool;
-  /**
-   * Base name of the schema objects (default `faultline_lock`): tables `<schema>_leases` and
-   * `<schema>_holders`, sequence `<schema>_token_seq`, channel `<schema>_changed`. A lowercase SQL
-   * identifier of at most 40 characters. Create them once with {@link PostgresLockBackend.ensureSchema}.
-   */
-  schema?: string;
-  /** Upper bound on concurrent `waitForChange` calls (default 1,000); more reject with `TooManyWaitersError`. */
-  maxWaiters?: number;
-}
+export type { PostgresLockBackendOptions } from './base.js';
 
 const GUARANTEES: BackendGuarantees = Object.freeze({
   fifo: false,
@@ -68,31 +49,14 @@ const REMAINING = `greatest(0, ceil(extract(epoch FROM (expires_at - clock_times
  * // hand `backend` to faultline/coord's Lock or Election; close it on shutdown:
  * await backend.close();
  */
-export class PostgresLockBackend implements LockBackend {
+export class PostgresLockBackend extends PostgresBackendBase implements LockBackend {
   readonly name = 'postgres';
   readonly guarantees = GUARANTEES;
-  /** The schema object names. */
-  readonly names: SchemaNames;
-  private readonly pool: Pool;
-  private readonly notifier: Notifier;
   private readonly sql: ReturnType<typeof statements>;
 
   constructor(options: PostgresLockBackendOptions) {
-    if (typeof options.pool?.query !== 'function')
-      throw rangeError('pool', 'a pg Pool', options.pool);
-    this.pool = options.pool;
-    this.names = schemaNames(options.schema ?? 'faultline_lock');
-    this.notifier = new Notifier(
-      this.pool,
-      this.names.channel,
-      integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000),
-    );
+    super(options);
     this.sql = statements(this.names);
-  }
-
-  /** Creates the tables and the sequence if missing (idempotent; run once at start-up or in a migration). */
-  ensureSchema(): Promise<void> {
-    return ensureSchema(this.pool, this.names);
   }
 
   async tryAcquire(
@@ -157,20 +121,6 @@ export class PostgresLockBackend implements LockBackend {
       : { owner: row.owner, token: BigInt(row.token), remainingMs: row.remaining_ms };
   }
 
-  waitForChange(key: string, options: CallOptions): Promise<void> {
-    return this.notifier.wait(key, options.signal);
-  }
-
-  /** Releases the LISTEN connection. The pool stays open: it belongs to the caller. */
-  close(): Promise<void> {
-    return this.notifier.close();
-  }
-
-  /** Same as {@link close}, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
-  }
-
   private async query<R>(
     operation: string,
     text: string,
@@ -178,24 +128,11 @@ export class PostgresLockBackend implements LockBackend {
     signal: AbortSignal,
     onLate?: (rows: R[]) => void,
   ): Promise<R[]> {
-    const pending = this.pool.query(text, values);
-    try {
-      const result = await raceAbort(pending, signal);
-      return result.rows as R[];
-    } catch (error) {
-      if (signal.aborted) {
-        // The statement may still complete after the caller gave up; let the caller undo it.
-        if (onLate !== undefined)
-          pending.then(
-            (late) => onLate(late.rows as R[]),
-            () => undefined,
-          );
-        throw signal.reason;
-      }
-      throw new BackendUnavailableError(operation, String((error as Error)?.message ?? error), {
-        cause: error,
-      });
-    }
+    // A statement may still complete after the caller gave up; `onLate` lets the caller undo it.
+    const late =
+      onLate === undefined ? undefined : (r: { rows: unknown[] }) => onLate(r.rows as R[]);
+    const result = await settle(operation, this.pool.query(text, values), signal, late);
+    return result.rows as R[];
   }
 }
 
