@@ -46,6 +46,8 @@ describe('redisFencedSet on a real Redis', () => {
       highestToken: 5n,
     });
     expect(await c.get('doc')).toBe('v5b');
+    // The default fence key shares the data key's hash tag (same cluster slot).
+    expect(await c.get('{doc}:fence')).toBe('5');
   });
 
   it('compares 64-bit tokens exactly (beyond 2^53, and across digit counts)', async () => {
