@@ -50,6 +50,14 @@ describe('HeartbeatSender', () => {
     expect(() => new HeartbeatSender({ intervalMs: -1, send: () => undefined, runtime })).toThrow(
       /intervalMs/,
     );
+    expect(() => new HeartbeatSender({ intervalMs: 1, send: 'x' as never, runtime })).toThrow(
+      /send/,
+    );
+    expect(
+      () =>
+        new HeartbeatSender({ intervalMs: 1, send: () => undefined, onError: 1 as never, runtime }),
+    ).toThrow(/onError/);
+    expect(runtime.timers.pending).toBe(0); // a rejected sender schedules nothing
   });
 });
 

@@ -7,7 +7,7 @@
 import type { Runtime } from '../core/runtime.js';
 import type { Cancel } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
-import { positive } from '../core/validate.js';
+import { positive, rangeError } from '../core/validate.js';
 import type { FailureDetector } from './detector.js';
 
 /** Options of a {@link TimeoutDetector}. */
@@ -83,6 +83,10 @@ export class HeartbeatSender {
 
   constructor(options: HeartbeatSenderOptions) {
     positive('intervalMs', options.intervalMs);
+    if (typeof options.send !== 'function') throw rangeError('send', 'a function', options.send);
+    if (options.onError !== undefined && typeof options.onError !== 'function') {
+      throw rangeError('onError', 'a function', options.onError);
+    }
     this.options = options;
     this.runtime = options.runtime ?? systemRuntime();
     this.beat();

@@ -301,5 +301,7 @@ describe('Retry', () => {
     expect(() => new Retry({ maxRetryAfterMs: -1 })).toThrow(/maxRetryAfterMs/);
     expect(() => new Retry({ budget: {} as RetryBudget })).toThrow(/budget/);
     expect(() => new Retry({ shouldRetry: 1 as never })).toThrow(/shouldRetry/);
+    expect(() => new Retry({ idempotent: 'false' as never })).toThrow(/idempotent/);
+    expect(() => new Retry({ honourRetryAfter: 0 as never })).toThrow(/honourRetryAfter/);
   });
 });

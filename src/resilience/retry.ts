@@ -104,13 +104,13 @@ export class Retry implements Policy {
       throw rangeError('shouldRetry', 'a function', options.shouldRetry);
     }
     this.shouldRetry = options.shouldRetry;
-    this.honourRetryAfter = options.honourRetryAfter ?? true;
+    this.honourRetryAfter = bool('honourRetryAfter', options.honourRetryAfter ?? true);
     this.maxRetryAfterMs = nonNegative('maxRetryAfterMs', options.maxRetryAfterMs ?? 60_000);
     if (options.budget !== undefined && !(options.budget instanceof RetryBudget)) {
       throw rangeError('budget', 'a RetryBudget', options.budget);
     }
     this.budget = options.budget;
-    this.idempotent = options.idempotent ?? true;
+    this.idempotent = bool('idempotent', options.idempotent ?? true);
     this.runtime = options.runtime ?? systemRuntime();
   }
 
@@ -223,6 +223,11 @@ export class Retry implements Policy {
     }
     return delayMs;
   }
+}
+
+function bool(field: string, value: boolean): boolean {
+  if (typeof value !== 'boolean') throw rangeError(field, 'a boolean', value);
+  return value;
 }
 
 function settle<T>(outcome: RetryOutcome): T {
