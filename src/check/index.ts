@@ -33,5 +33,7 @@ export {
 export { EdnSyntaxError, readEdn } from './formats/edn.js';
 export type { HtmlOptions } from './html.js';
 export { renderHtml } from './html.js';
+export type { ExampleHistory } from './examples.js';
+export { staleReadExample } from './examples.js';
 export type { Invariant, InvariantOutcome, Violation } from './invariant.js';
 export { InvariantChecker, invariant } from './invariant.js';
