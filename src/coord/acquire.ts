@@ -5,10 +5,16 @@
  *
  * @module
  */
-import { onAbort, throwIfAborted } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
-import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, newOwnerId } from './call.js';
+import type { Interrupt, ResolvedClientOptions, Stop } from './call.js';
+import {
+  callWithDeadline,
+  isStopped,
+  newOwnerId,
+  onStop,
+  stopReason,
+  throwIfStopped,
+} from './call.js';
 import { isBackendUnavailableError, LockTimeoutError, TooManyWaitersError } from './errors.js';
 import type { LeaseOps } from './lease.js';
 import { LeaseHandle } from './lease.js';
@@ -34,7 +40,8 @@ export interface AcquireTarget {
 export interface AcquireParams {
   readonly ttlMs: number;
   readonly waitMs: number;
-  readonly signal: AbortSignal | undefined;
+  /** The caller's signal linked with the client's `close()`. */
+  readonly stop: Interrupt;
   readonly renewEveryMs: number | undefined;
   readonly maxValidityMs: number | undefined;
   /** Appended to the random owner id after a `/` (an election's candidate id). */
@@ -93,7 +100,7 @@ async function request(
   const { runtime, callTimeoutMs } = client;
   let sentAtMs = runtime.clock.monotonicMs();
   if (target.queued === undefined || queuedForMs <= 0) {
-    const result = await callWithDeadline(runtime, 'tryAcquire', callTimeoutMs, p.signal, (o) =>
+    const result = await callWithDeadline(runtime, 'tryAcquire', callTimeoutMs, p.stop, (o) =>
       target.attempt(owner, p.ttlMs, o),
     );
     return result.kind === 'busy' ? result : { token: result.token, ttlMs: result.ttlMs, sentAtMs };
@@ -101,8 +108,14 @@ async function request(
   const queued = target.queued;
   let result: AcquireResult;
   try {
-    result = await callWithDeadline(runtime, 'acquireQueued', queuedForMs, p.signal, (o) =>
-      queued(owner, p.ttlMs, o),
+    // Exclusive: the backend must leave its queue as soon as the caller gives up.
+    result = await callWithDeadline(
+      runtime,
+      'acquireQueued',
+      queuedForMs,
+      p.stop,
+      (o) => queued(owner, p.ttlMs, o),
+      true,
     );
   } catch (error) {
     // The chunk's own deadline is the normal end of a queued wait, not a failure.
@@ -114,7 +127,7 @@ async function request(
   if (result.kind === 'busy') return result;
   sentAtMs = runtime.clock.monotonicMs();
   const ops = target.ops(owner);
-  const confirmed = await callWithDeadline(runtime, 'extend', callTimeoutMs, p.signal, (o) =>
+  const confirmed = await callWithDeadline(runtime, 'extend', callTimeoutMs, p.stop, (o) =>
     ops.extend(result.token, p.ttlMs, o),
   );
   if (confirmed.kind === 'lost') return { kind: 'busy', retryAfterMs: 0 };
@@ -138,7 +151,7 @@ async function attemptOnce(
     void callWithDeadline(client.runtime, 'release', client.callTimeoutMs, undefined, (o) =>
       ops.release(o),
     ).catch(() => undefined);
-    throwIfAborted(p.signal);
+    throwIfStopped(p.stop);
     throw error;
   }
   if ('kind' in grant) return grant;
@@ -165,6 +178,9 @@ export interface Watch {
   stop(): void;
 }
 
+/** The reason every finished watch is aborted with (one shared error: no stack trace per wait). */
+const WATCH_FINISHED = new AbortedError('wait finished');
+
 export function startWatch(target: AcquireTarget): Watch {
   const controller = new AbortController();
   let pending: Promise<void>;
@@ -178,29 +194,45 @@ export function startWatch(target: AcquireTarget): Watch {
     () => undefined,
     () => undefined,
   );
-  return { changed, stop: () => controller.abort(new AbortedError('wait finished')) };
+  return { changed, stop: () => controller.abort(WATCH_FINISHED) };
 }
 
-/** Resolves on the watch's notification or after `ms`; rejects only with the caller's abort. */
+/** Resolves on the watch's notification or after `ms`; rejects only when `stop` fires. */
 export function waitChanged(
   client: ResolvedClientOptions,
   watch: Watch,
   ms: number,
-  signal: AbortSignal | undefined,
+  stop: Stop,
 ): Promise<void> {
+  if (stop !== undefined && isStopped(stop)) return Promise.reject(stopReason(stop));
   return new Promise<void>((resolve, reject) => {
     const done = (): void => {
       cancel();
-      sub.dispose();
+      off();
       resolve();
     };
     // At least 1 ms between attempts, so a backend answering `retryAfterMs: 0` cannot make a hot loop.
     const cancel = client.runtime.timers.setTimer(Math.max(ms, 1), done);
-    const sub = onAbort(signal, (reason) => {
+    const off = onStop(stop, (reason) => {
       cancel();
       reject(reason);
     });
     void watch.changed.then(done);
+  });
+}
+
+/** Sleeps `ms`; rejects when `stop` fires first. */
+function pause(client: ResolvedClientOptions, ms: number, stop: Stop): Promise<void> {
+  if (stop !== undefined && isStopped(stop)) return Promise.reject(stopReason(stop));
+  return new Promise<void>((resolve, reject) => {
+    const cancel = client.runtime.timers.setTimer(ms, () => {
+      off();
+      resolve();
+    });
+    const off = onStop(stop, (reason) => {
+      cancel();
+      reject(reason);
+    });
   });
 }
 
@@ -210,14 +242,20 @@ export async function tryAcquireOnce(
   target: AcquireTarget,
   p: AcquireParams,
 ): Promise<LeaseHandle | null> {
-  throwIfAborted(p.signal);
+  throwIfStopped(p.stop);
   const attempt = await attemptOnce(client, target, p, 0);
   return attempt.kind === 'granted' ? attempt.lease : null;
 }
 
 /**
- * Acquires with waiting. Rejects with {@link LockTimeoutError} after `waitMs`, with the signal's
- * reason on abort, and with {@link TooManyWaitersError} when the client's waiters are at their bound.
+ * Acquires with waiting. Rejects with {@link LockTimeoutError} after `waitMs`, with the stop's
+ * reason on abort or `close()`, and with {@link TooManyWaitersError} when the client's waiters are
+ * at their bound.
+ *
+ * A change notification may only report changes after the watch opened, so every attempt that may
+ * be followed by a wait runs with a watch opened before it. The first attempt runs without one (an
+ * uncontended acquire opens no watch at all); when it answers `busy`, the watch is opened and a
+ * second attempt is made at once, then the loop waits as usual.
  */
 export async function acquireWithWait(
   client: ResolvedClientOptions,
@@ -225,16 +263,19 @@ export async function acquireWithWait(
   p: AcquireParams,
   waiters: WaiterCount,
 ): Promise<LeaseHandle> {
-  throwIfAborted(p.signal);
+  throwIfStopped(p.stop);
   const { runtime, recheckMs } = client;
   const waitUntil = runtime.clock.monotonicMs() + p.waitMs;
   const leave = waiters.enter(target.key);
   let lastError: unknown;
+  // Backends with a server-side queue wait inside the attempt; the others wait on a watch.
+  let watched = false;
   try {
     for (;;) {
       const left = waitUntil - runtime.clock.monotonicMs();
       try {
-        const watch = target.queued === undefined && left > 0 ? startWatch(target) : undefined;
+        const watch =
+          watched && target.queued === undefined && left > 0 ? startWatch(target) : undefined;
         try {
           const attempt = await attemptOnce(
             client,
@@ -244,21 +285,26 @@ export async function acquireWithWait(
           );
           if (attempt.kind === 'granted') return attempt.lease;
           lastError = undefined;
-          const pause = Math.min(attempt.retryAfterMs ?? recheckMs, recheckMs);
           const now = runtime.clock.monotonicMs();
           if (now >= waitUntil) break;
+          if (!watched) {
+            // Busy without a watch: open one and try again at once (a release may come in between).
+            watched = true;
+            continue;
+          }
+          const delay = Math.min(attempt.retryAfterMs ?? recheckMs, recheckMs);
           if (watch !== undefined)
-            await waitChanged(client, watch, Math.min(pause, waitUntil - now), p.signal);
+            await waitChanged(client, watch, Math.min(delay, waitUntil - now), p.stop);
         } finally {
           watch?.stop();
         }
       } catch (error) {
-        throwIfAborted(p.signal);
+        throwIfStopped(p.stop);
         if (error instanceof TooManyWaitersError) throw error;
         lastError = error;
         const now = runtime.clock.monotonicMs();
         if (now >= waitUntil) break;
-        await runtime.timers.sleep(Math.min(recheckMs, waitUntil - now), p.signal);
+        await pause(client, Math.min(recheckMs, waitUntil - now), p.stop);
       }
     }
   } finally {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { setMaxListeners } from 'node:events';
 import { abortReason } from '../core/abort.js';
 import type { Runtime } from '../core/runtime.js';
 import { integerIn, nonNegative, numberIn, positive, rangeError } from '../core/validate.js';
@@ -15,26 +16,337 @@ import { MAX_OWNER_LENGTH } from './types.js';
 export const MAX_KEY_LENGTH = 1024;
 
 /**
- * Runs one backend call with a deadline. The call gets a signal that aborts after `timeoutMs` (with
- * a {@link BackendUnavailableError}) or when `outer` aborts (with its reason); the returned promise
- * settles by then even when the backend ignores the signal, so a lost backend never leaves a caller
- * pending. A late result of an abandoned call is dropped (and observed, so it is never unhandled).
+ * Something that can interrupt an operation without being an `AbortSignal`: a client's `close()`,
+ * or a caller's signal combined with it. Listening costs a `Set` insertion, where an `AbortSignal`
+ * shared by many calls would collect one event listener per call in flight (and warn past ten).
+ */
+export interface Interrupt {
+  /** True once interrupted. */
+  readonly interrupted: boolean;
+  /** Why it was interrupted (meaningful once `interrupted` is true). */
+  readonly reason: unknown;
+  /** Calls `fn` once on interruption (never if already interrupted); returns the unregistration. */
+  listen(fn: (reason: unknown) => void): () => void;
+}
+
+/** What can stop a call: a caller's signal, an {@link Interrupt}, or nothing. */
+export type Stop = AbortSignal | Interrupt | undefined;
+
+const noop = (): void => undefined;
+
+function isInterrupt(stop: AbortSignal | Interrupt): stop is Interrupt {
+  return typeof (stop as Partial<Interrupt>).listen === 'function';
+}
+
+/** True when `stop` has fired. */
+export function isStopped(stop: Stop): boolean {
+  if (stop === undefined) return false;
+  return isInterrupt(stop) ? stop.interrupted : stop.aborted;
+}
+
+/** The reason of a fired `stop` (an `AbortedError` for a signal aborted without one). */
+export function stopReason(stop: AbortSignal | Interrupt): unknown {
+  return isInterrupt(stop) ? stop.reason : abortReason(stop);
+}
+
+/** Throws the reason of `stop` when it has fired. */
+export function throwIfStopped(stop: Stop): void {
+  if (stop !== undefined && isStopped(stop)) throw stopReason(stop);
+}
+
+/** Calls `fn` once when `stop` fires (not if it already has); returns the unregistration. */
+export function onStop(stop: Stop, fn: (reason: unknown) => void): () => void {
+  if (stop === undefined) return noop;
+  return isInterrupt(stop) ? stop.listen(fn) : listenToSignal(stop, fn);
+}
+
+/** The functions waiting for each signal, behind the one listener this module adds to it. */
+const signalListeners = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+
+/**
+ * Listens to a caller's signal through one shared listener per signal, so a signal passed to many
+ * concurrent acquires does not collect a listener per call (nor the `MaxListenersExceededWarning`
+ * past ten).
+ */
+function listenToSignal(signal: AbortSignal, fn: (reason: unknown) => void): () => void {
+  let listeners = signalListeners.get(signal);
+  if (listeners === undefined) {
+    const set = new Set<(reason: unknown) => void>();
+    signalListeners.set(signal, set);
+    const fire = (): void => {
+      const reason = abortReason(signal);
+      const all = [...set];
+      set.clear();
+      for (const f of all) f(reason);
+    };
+    signal.addEventListener('abort', fire, { once: true });
+    listeners = set;
+  }
+  const entry = (reason: unknown): void => fn(reason);
+  const set = listeners;
+  set.add(entry);
+  return () => void set.delete(entry);
+}
+
+/**
+ * An {@link Interrupt} fired by `close()`. Each acquire links the caller's signal to it with
+ * {@link InterruptScope.link}, which allocates nothing when there is no caller signal.
+ */
+export class InterruptScope implements Interrupt {
+  private fired = false;
+  private why: unknown;
+  private readonly listeners = new Set<(reason: unknown) => void>();
+
+  get interrupted(): boolean {
+    return this.fired;
+  }
+
+  get reason(): unknown {
+    return this.why;
+  }
+
+  listen(fn: (reason: unknown) => void): () => void {
+    if (this.fired) return noop;
+    // Wrapped so that one function registered twice stays two registrations.
+    const entry = (reason: unknown): void => fn(reason);
+    this.listeners.add(entry);
+    return () => void this.listeners.delete(entry);
+  }
+
+  /** Fires once with `reason`; later calls do nothing. */
+  interrupt(reason: unknown): void {
+    if (this.fired) return;
+    this.fired = true;
+    this.why = reason;
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const fn of listeners) fn(reason);
+  }
+
+  /** This scope, or this scope and `caller` together (whichever fires first). */
+  link(caller: AbortSignal | undefined): Interrupt {
+    return caller === undefined ? this : new LinkedInterrupt(caller, this);
+  }
+}
+
+/** A caller's signal and a scope: interrupted when either is. */
+class LinkedInterrupt implements Interrupt {
+  constructor(
+    private readonly caller: AbortSignal,
+    private readonly scope: Interrupt,
+  ) {}
+
+  get interrupted(): boolean {
+    return this.caller.aborted || this.scope.interrupted;
+  }
+
+  get reason(): unknown {
+    return this.caller.aborted ? abortReason(this.caller) : this.scope.reason;
+  }
+
+  listen(fn: (reason: unknown) => void): () => void {
+    let done = false;
+    const once = (reason: unknown): void => {
+      if (done) return;
+      done = true;
+      offCaller();
+      offScope();
+      fn(reason);
+    };
+    const offScope = this.scope.listen(once);
+    const offCaller = onStop(this.caller, once);
+    return () => {
+      done = true;
+      offCaller();
+      offScope();
+    };
+  }
+}
+
+/** A call waiting in a {@link DeadlineBucket}. */
+interface PendingCall {
+  readonly operation: string;
+  readonly timeoutMs: number;
+  fail(reason: unknown): void;
+}
+
+/** The calls whose deadlines end at the same coarse instant, with one timer and one signal. */
+interface DeadlineBucket {
+  readonly endMs: number;
+  readonly calls: Set<PendingCall>;
+  readonly controller: AbortController;
+  cancel: () => void;
+}
+
+/**
+ * Longest a call's deadline may be rounded up, in ms (and at most an eighth of its timeout):
+ * calls ending within the same slot share one timer and one abort signal.
+ */
+const DEADLINE_SLOT_MS = 16;
+/** Calls served by one reused (never aborted) bucket signal before it is replaced. */
+const SIGNAL_REUSE = 1_000;
+
+/**
+ * Deadlines of the calls of one runtime. A call joins the bucket of its rounded-up deadline; the
+ * bucket's timer is cancelled when its last call settles, and its signal (never aborted then) is
+ * reused by the next bucket. When a bucket's timer fires, every call in it is past its own
+ * deadline: its signal aborts (telling the backend to give up) and each call rejects.
+ */
+class CallDeadlines {
+  private readonly buckets = new Map<number, DeadlineBucket>();
+  private spare: AbortController | undefined;
+  private spareUses = 0;
+
+  constructor(private readonly runtime: Runtime) {}
+
+  join(call: PendingCall): DeadlineBucket {
+    const now = this.runtime.clock.monotonicMs();
+    const slot = Math.min(DEADLINE_SLOT_MS, call.timeoutMs / 8);
+    const endMs = Math.ceil((now + call.timeoutMs) / slot) * slot;
+    let bucket = this.buckets.get(endMs);
+    if (bucket === undefined) {
+      const b: DeadlineBucket = {
+        endMs,
+        calls: new Set(),
+        controller: this.signal(),
+        cancel: noop,
+      };
+      b.cancel = this.runtime.timers.setTimer(Math.max(0, endMs - now), () => this.expire(b));
+      this.buckets.set(endMs, b);
+      bucket = b;
+    }
+    bucket.calls.add(call);
+    return bucket;
+  }
+
+  leave(bucket: DeadlineBucket, call: PendingCall): void {
+    if (!bucket.calls.delete(call) || bucket.calls.size > 0) return;
+    bucket.cancel();
+    this.buckets.delete(bucket.endMs);
+    if (this.spare === undefined && this.spareUses < SIGNAL_REUSE) this.spare = bucket.controller;
+  }
+
+  private signal(): AbortController {
+    const spare = this.spare;
+    if (spare !== undefined) {
+      this.spare = undefined;
+      this.spareUses++;
+      return spare;
+    }
+    const controller = new AbortController();
+    // Every call in flight in the bucket may listen to its signal: that is expected, not a leak.
+    setMaxListeners(0, controller.signal);
+    this.spareUses = 0;
+    return controller;
+  }
+
+  private expire(bucket: DeadlineBucket): void {
+    this.buckets.delete(bucket.endMs);
+    const calls = [...bucket.calls];
+    bucket.calls.clear();
+    bucket.controller.abort(new BackendUnavailableError('call', 'no answer before its deadline'));
+    for (const call of calls) {
+      call.fail(
+        new BackendUnavailableError(call.operation, `no answer within ${call.timeoutMs} ms`),
+      );
+    }
+  }
+}
+
+const deadlinesByRuntime = new WeakMap<Runtime, CallDeadlines>();
+
+function deadlinesOf(runtime: Runtime): CallDeadlines {
+  let d = deadlinesByRuntime.get(runtime);
+  if (d === undefined) {
+    d = new CallDeadlines(runtime);
+    deadlinesByRuntime.set(runtime, d);
+  }
+  return d;
+}
+
+/**
+ * Runs one backend call with a deadline: the returned promise rejects with a
+ * {@link BackendUnavailableError} once `timeoutMs` has passed (rounded up by at most an eighth of
+ * it, and at most 16 ms, so that concurrent calls share one timer), or with the reason of `outer`
+ * as soon as it fires; it settles by then even when the backend ignores its signal, so a lost
+ * backend never leaves a caller pending. A late result of an abandoned call is dropped (and
+ * observed, so it is never unhandled).
+ *
+ * The backend's signal aborts at the deadline. It is shared with other calls ending in the same
+ * slot, so by default it does not abort when `outer` fires: the caller is released at once and the
+ * call itself ends on its own or at its deadline. Pass `exclusive: true` for a call the backend must
+ * stop as soon as the caller gives up (a queued wait): it gets its own signal and an exact timer.
  */
 export function callWithDeadline<T>(
   runtime: Runtime,
   operation: string,
   timeoutMs: number,
-  outer: AbortSignal | undefined,
+  outer: Stop,
+  fn: (options: CallOptions) => Promise<T>,
+  exclusive = false,
+): Promise<T> {
+  if (exclusive) return exclusiveCall(runtime, operation, timeoutMs, outer, fn);
+  if (outer !== undefined && isStopped(outer)) return Promise.reject(stopReason(outer));
+  const deadlines = deadlinesOf(runtime);
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let offOuter = noop;
+    const call: PendingCall = {
+      operation,
+      timeoutMs,
+      fail: (reason) => {
+        if (settled) return;
+        settled = true;
+        offOuter();
+        reject(reason);
+      },
+    };
+    const bucket = deadlines.join(call);
+    const finish = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      offOuter();
+      deadlines.leave(bucket, call);
+      return true;
+    };
+    offOuter = onStop(outer, (reason) => {
+      if (finish()) reject(reason);
+    });
+    let pending: Promise<T>;
+    try {
+      pending = fn({ signal: bucket.controller.signal });
+    } catch (error) {
+      if (finish()) reject(error);
+      return;
+    }
+    pending.then(
+      (value) => {
+        if (finish()) resolve(value);
+      },
+      (error: unknown) => {
+        if (finish()) reject(error);
+      },
+    );
+  });
+}
+
+/** {@link callWithDeadline} with a signal of its own that aborts when `outer` fires. */
+function exclusiveCall<T>(
+  runtime: Runtime,
+  operation: string,
+  timeoutMs: number,
+  outer: Stop,
   fn: (options: CallOptions) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
   return new Promise<T>((resolve, reject) => {
     let settled = false;
+    let offOuter = noop;
     const finish = (): boolean => {
       if (settled) return false;
       settled = true;
       cancelTimer();
-      outer?.removeEventListener('abort', onOuter);
+      offOuter();
       return true;
     };
     const fail = (reason: unknown): void => {
@@ -42,15 +354,14 @@ export function callWithDeadline<T>(
       controller.abort(reason);
       reject(reason);
     };
-    const onOuter = (): void => fail(abortReason(outer as AbortSignal));
     const cancelTimer = runtime.timers.setTimer(timeoutMs, () =>
       fail(new BackendUnavailableError(operation, `no answer within ${timeoutMs} ms`)),
     );
-    if (outer?.aborted) {
-      fail(abortReason(outer));
+    if (outer !== undefined && isStopped(outer)) {
+      fail(stopReason(outer));
       return;
     }
-    outer?.addEventListener('abort', onOuter, { once: true });
+    offOuter = onStop(outer, fail);
     let pending: Promise<T>;
     try {
       pending = fn({ signal: controller.signal });
@@ -69,11 +380,14 @@ export function callWithDeadline<T>(
   });
 }
 
+/** Two lowercase hex digits for every byte value. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** A fresh owner id: 128 bits from `runtime.random.bytes(16)` in lowercase hex (32 characters). */
 export function newOwnerId(runtime: Runtime): string {
   const bytes = runtime.random.bytes(16);
   let hex = '';
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
+  for (const b of bytes) hex += HEX[b] ?? '';
   return hex;
 }
 

@@ -201,7 +201,7 @@ export class Election {
     const params: AcquireParams = {
       ttlMs: this.timing.leaseDurationMs,
       waitMs: Number.POSITIVE_INFINITY,
-      signal: this.scope.signal(signal),
+      stop: this.scope.link(signal),
       renewEveryMs: this.timing.retryPeriodMs,
       maxValidityMs: this.timing.renewDeadlineMs,
       ownerSuffix: this.candidateId,

@@ -6,7 +6,7 @@
  */
 import { assert } from '../core/assert.js';
 import type { Disposable } from '../core/events.js';
-import { Emitter } from '../core/events.js';
+import { Emitter, noopDisposable } from '../core/events.js';
 import type { Cancel } from '../core/runtime.js';
 import type { ResolvedClientOptions } from './call.js';
 import { callWithDeadline, checkTtl } from './call.js';
@@ -52,18 +52,33 @@ export function clientDeadline(init: LeaseInit, sentAtMs: number, ttlMs: number)
   return sentAtMs + Math.min(validity, init.maxValidityMs ?? validity);
 }
 
-/** A held lease. Created only by the clients; see {@link Lease} for the contract. */
+/** How a lease ended: released by its holder, or lost (with the error that says why). */
+type Ending = { kind: 'released' } | { kind: 'lost'; error: LockLostError };
+
+/**
+ * A held lease. Created only by the clients; see {@link Lease} for the contract.
+ *
+ * The success path allocates no `AbortController` and no error: the controller is created the
+ * first time someone reads `signal` (already aborted if the lease has ended), the
+ * `LeaseReleasedError` only when someone asks why a released lease ended, and the loss emitter only
+ * when someone listens. `valid`, `remainingMs()` and `assertValid()` check the deadline without
+ * creating either.
+ */
 export class LeaseHandle implements Lease {
   readonly key: string;
   readonly owner: string;
   readonly token: bigint;
   private readonly init: LeaseInit;
-  private readonly controller = new AbortController();
-  private readonly lost = new Emitter<LockLostError>(100);
+  private controller: AbortController | undefined;
+  private ending: Ending | undefined;
+  private releasedError: LeaseReleasedError | undefined;
+  private lost: Emitter<LockLostError> | undefined;
+  /** The client's bookkeeping hook, called once when the lease ends (see `ClientScope`). */
+  private onEnded: (() => void) | undefined;
   private deadlineMs: number;
   private cancelDeadline: Cancel | undefined;
   private cancelWatchdog: Cancel | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
+  private chain: Promise<unknown> | undefined;
   private lastRenewalFailed = false;
   private releasing: Promise<void> | undefined;
 
@@ -85,11 +100,16 @@ export class LeaseHandle implements Lease {
 
   get signal(): AbortSignal {
     this.checkDeadline();
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.ending !== undefined) this.controller.abort(this.endReason(this.ending));
+    }
     return this.controller.signal;
   }
 
   get valid(): boolean {
-    return !this.signal.aborted;
+    this.checkDeadline();
+    return this.ending === undefined;
   }
 
   remainingMs(): number {
@@ -98,18 +118,21 @@ export class LeaseHandle implements Lease {
   }
 
   assertValid(): void {
-    const signal = this.signal;
-    if (signal.aborted) throw signal.reason;
+    this.checkDeadline();
+    if (this.ending !== undefined) throw this.endReason(this.ending);
   }
 
   onLost(listener: (error: LockLostError) => void): Disposable {
+    if (this.ending !== undefined) return noopDisposable;
+    this.lost ??= new Emitter<LockLostError>(100);
     return this.lost.on(listener);
   }
 
   extend(ttlMs?: number): Promise<void> {
     const ttl = checkTtl('ttlMs', ttlMs ?? this.init.requestedTtlMs);
     // Renewals run one at a time: the deadline must come from the renewal the server applied last.
-    const run = this.chain.then(() => this.extendNow(ttl));
+    const run =
+      this.chain === undefined ? this.extendNow(ttl) : this.chain.then(() => this.extendNow(ttl));
     this.chain = run.catch(() => undefined);
     return run;
   }
@@ -123,22 +146,47 @@ export class LeaseHandle implements Lease {
     return this.release();
   }
 
+  /** Registers the client's hook called once when the lease ends (released or lost). */
+  whenEnded(hook: () => void): void {
+    assert(this.onEnded === undefined, 'one end hook per lease');
+    if (this.ending !== undefined) hook();
+    else this.onEnded = hook;
+  }
+
   /** Ends the lease as lost (idempotent). Used by the watchdog, the deadline timer and the clients. */
   loseWith(reason: LossReason, cause?: unknown): void {
-    if (this.controller.signal.aborted) return;
+    if (this.ending !== undefined) return;
     const error = new LockLostError(
       this.key,
       this.token,
       reason,
       cause === undefined ? undefined : { cause },
     );
-    this.stopTimers();
-    this.controller.abort(error);
+    this.end({ kind: 'lost', error });
+    const lost = this.lost;
+    this.lost = undefined;
+    if (lost === undefined) return;
     try {
-      this.lost.emit(error);
+      lost.emit(error);
     } finally {
-      this.lost.clear();
+      lost.clear();
     }
+  }
+
+  /** Marks the lease ended: stops its timers, aborts a signal someone holds, calls the hook. */
+  private end(ending: Ending): void {
+    this.ending = ending;
+    this.stopTimers();
+    this.controller?.abort(this.endReason(ending));
+    const hook = this.onEnded;
+    this.onEnded = undefined;
+    hook?.();
+  }
+
+  private endReason(ending: Ending): LockLostError | LeaseReleasedError {
+    if (ending.kind === 'lost') return ending.error;
+    this.releasedError ??= new LeaseReleasedError(this.key, this.token);
+    return this.releasedError;
   }
 
   private async extendNow(ttlMs: number): Promise<void> {
@@ -167,10 +215,9 @@ export class LeaseHandle implements Lease {
 
   private async releaseNow(): Promise<void> {
     const { runtime, callTimeoutMs } = this.init.options;
-    if (!this.controller.signal.aborted) {
-      this.stopTimers();
-      this.controller.abort(new LeaseReleasedError(this.key, this.token));
-      this.lost.clear();
+    if (this.ending === undefined) {
+      this.end({ kind: 'released' });
+      this.lost = undefined;
     }
     try {
       await callWithDeadline(runtime, 'release', callTimeoutMs, undefined, (o) =>
@@ -182,7 +229,7 @@ export class LeaseHandle implements Lease {
   }
 
   private checkDeadline(): void {
-    if (this.controller.signal.aborted) return;
+    if (this.ending !== undefined) return;
     if (this.init.options.runtime.clock.monotonicMs() >= this.deadlineMs) {
       this.loseWith(this.lastRenewalFailed ? 'unreachable' : 'expired');
     }
@@ -197,7 +244,7 @@ export class LeaseHandle implements Lease {
       this.cancelDeadline = undefined;
       this.checkDeadline();
       // A timer may fire a hair early relative to the clock; re-arm until the deadline has passed.
-      if (!this.controller.signal.aborted) this.armDeadline();
+      if (this.ending === undefined) this.armDeadline();
     });
   }
 
@@ -214,7 +261,7 @@ export class LeaseHandle implements Lease {
   }
 
   private rearmWatchdog(delayMs: number): void {
-    if (this.controller.signal.aborted || this.cancelWatchdog !== undefined) return;
+    if (this.ending !== undefined || this.cancelWatchdog !== undefined) return;
     this.armWatchdog(delayMs);
   }
 

@@ -268,4 +268,118 @@ describe('Lock', () => {
     expect(client.timers.pending).toBe(0);
     expect(server.timers.pending).toBe(0);
   });
+
+  describe('without a server-side queue', () => {
+    /** The memory backend without `acquireQueued` (like Redis), counting calls. */
+    function plain(inner: MemoryLockBackend, hooks: { onBusy?: () => Promise<void> } = {}) {
+      const count = { tryAcquire: 0, waitForChange: 0 };
+      const backend: LockBackend = {
+        name: 'plain',
+        guarantees: { ...inner.guarantees, fifo: false },
+        tryAcquire: async (k, ow, t, o) => {
+          count.tryAcquire++;
+          const r = await inner.tryAcquire(k, ow, t, o);
+          if (r.kind === 'busy') await hooks.onBusy?.();
+          return r;
+        },
+        extend: (k, ow, tok, t, o) => inner.extend(k, ow, tok, t, o),
+        release: (k, ow, o) => inner.release(k, ow, o),
+        holder: (k, o) => inner.holder(k, o),
+        waitForChange: (k, o) => {
+          count.waitForChange++;
+          return inner.waitForChange(k, o);
+        },
+      };
+      return { backend, count };
+    }
+
+    it('opens no watch for an uncontended acquire and creates no lease signal', async () => {
+      const { scheduler, backend: inner, client } = setup();
+      const { backend, count } = plain(inner);
+      const lock = new Lock(backend, { runtime: client });
+      for (let i = 0; i < 5; i++) {
+        const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+        expect(lease.valid).toBe(true);
+        await lease.release();
+        expect(lease.valid).toBe(false);
+        expect(() => lease.assertValid()).toThrow(LeaseReleasedError);
+      }
+      expect(count).toEqual({ tryAcquire: 5, waitForChange: 0 });
+      expect(client.timers.pending).toBe(0);
+    });
+
+    it('after a busy answer, opens the watch and retries at once, so a release in between is not missed', async () => {
+      const { scheduler, backend: inner, client, server } = setup();
+      const holderLock = new Lock(inner, { runtime: client });
+      const held = await drive(scheduler, holderLock.acquire('k', { ttlMs: 100_000 }));
+      let released = false;
+      // The holder releases right after the waiter's first busy answer, before its watch opens.
+      const { backend, count } = plain(inner, {
+        onBusy: async () => {
+          if (released) return;
+          released = true;
+          await inner.release('k', held.owner, { signal: new AbortController().signal });
+        },
+      });
+      const lock = new Lock(backend, { runtime: client, recheckMs: 5_000 });
+      const start = scheduler.nowMs;
+      const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+      expect(scheduler.nowMs - start).toBeLessThan(5_000);
+      expect(lease.token).toBeGreaterThan(held.token);
+      expect(count).toEqual({ tryAcquire: 2, waitForChange: 1 });
+      await lease.release();
+      await holderLock.close();
+      await scheduler.run({ untilMs: scheduler.nowMs + 10 });
+      expect(client.timers.pending).toBe(0);
+      expect(server.timers.pending).toBe(0);
+    });
+
+    it('waits on the watch after the second busy answer and wakes on release', async () => {
+      const { scheduler, backend: inner, client } = setup();
+      const { backend, count } = plain(inner);
+      const lock = new Lock(backend, { runtime: client, recheckMs: 60_000 });
+      const held = await drive(scheduler, lock.acquire('k', { ttlMs: 100_000 }));
+      const waiting = lock.acquire('k', { ttlMs: 1_000 });
+      await scheduler.run({ untilMs: scheduler.nowMs + 1_000 });
+      expect(count).toEqual({ tryAcquire: 3, waitForChange: 1 });
+      const releasedAt = scheduler.nowMs;
+      await held.release();
+      const lease = await drive(scheduler, waiting);
+      expect(scheduler.nowMs - releasedAt).toBeLessThan(100);
+      expect(lease.token).toBeGreaterThan(held.token);
+      await lock.close();
+    });
+  });
+
+  it('keeps no abort listener per call on shared signals: 50 concurrent acquires, no warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const { scheduler, lock, client } = setup();
+      const caller = new AbortController();
+      const leases = await drive(
+        scheduler,
+        Promise.all(
+          Array.from({ length: 50 }, (_, i) =>
+            lock.acquire(`k${i}`, {
+              ttlMs: 10_000,
+              ...(i % 2 === 0 ? { signal: caller.signal } : {}),
+            }),
+          ),
+        ),
+      );
+      expect(new Set(leases.map((l) => l.token)).size).toBeGreaterThan(0);
+      await drive(scheduler, lock.close());
+      expect(leases.every((l) => !l.valid)).toBe(true);
+      expect(leases[0]?.signal.reason).toBeInstanceOf(LeaseReleasedError);
+      expect(client.timers.pending).toBe(0);
+      // Warnings are emitted on a later tick.
+      await new Promise<void>((resolve) => process.nextTick(resolve));
+      await Promise.resolve();
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });

@@ -3,21 +3,28 @@
  *
  * @module
  */
-import { anySignal, throwIfAborted } from '../core/abort.js';
+import { throwIfAborted } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
 import { systemRuntime } from '../core/system.js';
 import { rangeError } from '../core/validate.js';
 import type { AcquireParams, AcquireTarget } from './acquire.js';
 import { WaiterCount, acquireWithWait, tryAcquireOnce } from './acquire.js';
-import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, checkKey, checkTtl, checkWait, resolveClientOptions } from './call.js';
+import type { Interrupt, ResolvedClientOptions } from './call.js';
+import {
+  InterruptScope,
+  callWithDeadline,
+  checkKey,
+  checkTtl,
+  checkWait,
+  resolveClientOptions,
+} from './call.js';
 import type { LeaseHandle } from './lease.js';
 import type { AcquireOptions, ClientOptions, Holder, Lease, LockBackend } from './types.js';
 
 /** Validates per-call acquire options into loop parameters (RangeError naming the field). */
 export function acquireParams(
   options: AcquireOptions,
-  scopeSignal: (caller: AbortSignal | undefined) => AbortSignal | undefined,
+  scope: ClientScope,
   extra: { renewEveryMs?: number; maxValidityMs?: number; ownerSuffix?: string } = {},
 ): AcquireParams {
   if (typeof options !== 'object' || options === null)
@@ -29,37 +36,41 @@ export function acquireParams(
   return {
     ttlMs,
     waitMs,
-    signal: scopeSignal(options.signal),
+    stop: scope.link(options.signal),
     renewEveryMs: extra.renewEveryMs ?? (autoRenew ? ttlMs / 3 : undefined),
     maxValidityMs: extra.maxValidityMs,
     ownerSuffix: extra.ownerSuffix,
   };
 }
 
-/** Tracks the leases and waits of one client so `close()` can end them all. */
+/**
+ * Tracks the leases and waits of one client so `close()` can end them all. Its interruption is an
+ * {@link InterruptScope}, not an `AbortSignal`: every call and wait in flight registers in a `Set`
+ * rather than adding a listener to one shared signal.
+ */
 export class ClientScope {
-  private readonly controller = new AbortController();
+  private readonly interrupt = new InterruptScope();
   private readonly leases = new Set<LeaseHandle>();
 
-  /** The caller's signal combined with the client's own (aborted by `close()`). */
-  signal(caller: AbortSignal | undefined): AbortSignal | undefined {
-    return anySignal(caller, this.controller.signal);
+  /** The caller's signal combined with the client's own interruption (fired by `close()`). */
+  link(caller: AbortSignal | undefined): Interrupt {
+    return this.interrupt.link(caller);
   }
 
   get closed(): boolean {
-    return this.controller.signal.aborted;
+    return this.interrupt.interrupted;
   }
 
   /** Remembers `lease` until it ends. */
   track<T extends LeaseHandle>(lease: T): T {
     this.leases.add(lease);
-    lease.signal.addEventListener('abort', () => this.leases.delete(lease), { once: true });
+    lease.whenEnded(() => this.leases.delete(lease));
     return lease;
   }
 
   /** Aborts every wait and releases every lease of the client. */
   async close(): Promise<void> {
-    this.controller.abort(new AbortedError('the client was closed'));
+    this.interrupt.interrupt(new AbortedError('the client was closed'));
     await Promise.all([...this.leases].map((lease) => lease.release()));
   }
 }
@@ -99,7 +110,7 @@ export class Lock {
    */
   async acquire(key: string, options: AcquireOptions): Promise<Lease> {
     checkKey('key', key);
-    const params = acquireParams(options, (signal) => this.scope.signal(signal));
+    const params = acquireParams(options, this.scope);
     const lease = await acquireWithWait(this.options, this.target(key), params, this.waiters);
     return this.scope.track(lease);
   }
@@ -107,7 +118,7 @@ export class Lock {
   /** One attempt: the lease, or `null` when the key is held. `waitMs` is ignored. */
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
     checkKey('key', key);
-    const params = acquireParams(options, (signal) => this.scope.signal(signal));
+    const params = acquireParams(options, this.scope);
     const lease = await tryAcquireOnce(this.options, this.target(key), params);
     return lease === null ? null : this.scope.track(lease);
   }

@@ -51,7 +51,7 @@ export class Semaphore {
   /** Acquires one permit of `key`, waiting (event-driven) up to `waitMs`. */
   async acquire(key: string, options: AcquireOptions): Promise<Lease> {
     checkKey('key', key);
-    const params = acquireParams(options, (signal) => this.scope.signal(signal));
+    const params = acquireParams(options, this.scope);
     return this.scope.track(
       await acquireWithWait(this.options, this.target(key), params, this.waiters),
     );
@@ -60,7 +60,7 @@ export class Semaphore {
   /** One attempt: a permit, or `null` when all are held. */
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
     checkKey('key', key);
-    const params = acquireParams(options, (signal) => this.scope.signal(signal));
+    const params = acquireParams(options, this.scope);
     const lease = await tryAcquireOnce(this.options, this.target(key), params);
     return lease === null ? null : this.scope.track(lease);
   }
