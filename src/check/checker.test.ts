@@ -458,6 +458,19 @@ describe('limits', () => {
     expect(result).toMatchObject({ kind: 'unknown', reason: 'cache-limit' });
   });
 
+  it('bounds the cache in bytes too: 28 bytes per entry for a small partition', () => {
+    const unbounded = check(hardHistory(6), casRegister());
+    expect(unbounded.kind).toBe('illegal');
+    expect(unbounded.visited).toBeGreaterThan(50);
+    // 50 * 28 bytes hold 50 entries: too few.
+    expect(check(hardHistory(6), casRegister(), { maxCacheBytes: 50 * 28 })).toMatchObject({
+      kind: 'unknown',
+      reason: 'cache-limit',
+    });
+    const enough = unbounded.visited * 28;
+    expect(check(hardHistory(6), casRegister(), { maxCacheBytes: enough }).kind).toBe('illegal');
+  });
+
   it('still finds an illegal partition when another one fills its cache', () => {
     const events: HistoryEvent[] = [];
     for (let p = 0; p < 10; p++)
@@ -482,6 +495,7 @@ describe('limits', () => {
   it('validates its options', () => {
     expect(() => check([], casRegister(), { timeoutMs: -1 })).toThrow(/timeoutMs/);
     expect(() => check([], casRegister(), { maxCacheEntries: 0 })).toThrow(/maxCacheEntries/);
+    expect(() => check([], casRegister(), { maxCacheBytes: 0.5 })).toThrow(/maxCacheBytes.*0\.5/);
     expect(() => check([], casRegister(), { criterion: 'strict' as 'sequential' })).toThrow(
       /criterion/,
     );

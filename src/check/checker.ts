@@ -43,6 +43,13 @@ export interface CheckOptions {
    */
   readonly maxCacheEntries?: number;
   /**
+   * Upper bound on the memory of each partition's cache, in bytes (default 2^30, 1 GiB). An entry
+   * stores a bitset of the partition's operations, so a wide partition reaches this bound before
+   * `maxCacheEntries`: its entry bound becomes `maxCacheBytes / (4 * ceil(n / 32) + 24)` for
+   * `n` operations. Past it the verdict is `unknown` (reason `cache-limit`).
+   */
+  readonly maxCacheBytes?: number;
+  /**
    * Search steps per slice (default 20000): each partition runs this many steps before the next
    * one gets a turn and the clock is read. Smaller slices react faster, larger ones cost less.
    */
@@ -84,6 +91,7 @@ interface Options {
   deadline: number;
   runtime: Runtime | undefined;
   maxCacheEntries: number;
+  maxCacheBytes: number;
   sliceSteps: number;
 }
 
@@ -105,11 +113,12 @@ function validate(options: CheckOptions): Options {
     1,
     2 ** 30,
   );
+  const maxCacheBytes = integerIn('maxCacheBytes', options.maxCacheBytes ?? 2 ** 30, 1, 2 ** 40);
   const sliceSteps = integerIn('sliceSteps', options.sliceSteps ?? 20000, 1, 2 ** 30);
   const runtime = timeoutMs === undefined ? undefined : (options.runtime ?? systemRuntime());
   const deadline =
     runtime === undefined ? Infinity : runtime.clock.monotonicMs() + (timeoutMs as number);
-  return { criterion, deadline, runtime, maxCacheEntries, sliceSteps };
+  return { criterion, deadline, runtime, maxCacheEntries, maxCacheBytes, sliceSteps };
 }
 
 /**
@@ -141,7 +150,9 @@ export function check<S>(
     .map((part) => simplified(model, withoutIndeterminateReads(model, part)))
     .filter((part) => part.length > 0);
   const base = { criterion: opts.criterion, operations: ops.length, partitions: parts.length };
-  const linear = parts.map((part) => new LinearizabilitySearch(part, model, opts.maxCacheEntries));
+  const linear = parts.map(
+    (part) => new LinearizabilitySearch(part, model, cacheEntries(part.length, opts)),
+  );
   const outcome = interleave(linear, opts);
   let visited = linear.reduce((sum, s) => sum + s.visited, 0);
   if (opts.criterion === 'linearizable' || outcome.kind === 'legal')
@@ -216,14 +227,27 @@ function sequentialSearch<S>(
 ): { ops: Operation[]; search: Search } {
   if (parts.length <= 1) {
     const ops = parts[0] ?? [];
-    return { ops, search: new SequentialSearch(ops, model, opts.maxCacheEntries) };
+    return { ops, search: new SequentialSearch(ops, model, cacheEntries(ops.length, opts)) };
   }
   const ops = reindex(parts.flat());
   const product = productModel(model, ops, parts);
   return {
     ops,
-    search: new SequentialSearch(ops, product.model, opts.maxCacheEntries, product.route),
+    search: new SequentialSearch(ops, product.model, cacheEntries(ops.length, opts), product.route),
   };
+}
+
+/**
+ * The entry bound of a cache over `n` operations: `maxCacheEntries`, lowered so that the cache
+ * stays within `maxCacheBytes` (per entry: the bitset, two 4-byte slots at a load factor of at
+ * most one half, and the state reference).
+ */
+function cacheEntries(n: number, opts: Options): number {
+  const bytesPerEntry = 4 * Math.max(1, Math.ceil(n / 32)) + 24;
+  return Math.max(
+    1,
+    Math.min(opts.maxCacheEntries, Math.floor(opts.maxCacheBytes / bytesPerEntry)),
+  );
 }
 
 function verdict(
