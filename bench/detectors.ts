@@ -13,7 +13,7 @@
  * Every row is the median over 5 seeds (seed, seed+1, ...). Deterministic: the same seed gives the
  * same numbers. It measures virtual time, not the machine, so it asserts nothing about speed.
  */
-import { AdaptiveTimeout, PhiAccrualDetector, TimeoutDetector } from '../src/index.js';
+import { AdaptiveTimeoutDetector, PhiAccrualDetector, TimeoutDetector } from '../src/index.js';
 import type { FailureDetector, Runtime } from '../src/index.js';
 import { Scheduler, createSimRuntime } from '../src/sim/index.js';
 import type { BenchRow, BenchSuite } from './types.js';
@@ -32,34 +32,6 @@ interface Scenario {
   durationMs: number;
   /** Crash time window; undefined: no crash. */
   crashAfterMs?: number;
-}
-
-/** A heartbeat-interval detector driven by an AdaptiveTimeout over inter-arrival times. */
-class AdaptiveDetector implements FailureDetector {
-  private readonly timeout = new AdaptiveTimeout({
-    quantile: 0.99,
-    multiplier: 1.5,
-    floorMs: 500,
-    ceilingMs: 30_000,
-    coldStartMs: 3000,
-    minSamples: 20,
-  });
-  private last: number | undefined;
-  constructor(private readonly runtime: Runtime) {}
-  get isMonitoring(): boolean {
-    return this.last !== undefined;
-  }
-  heartbeat(): void {
-    const now = this.runtime.clock.monotonicMs();
-    if (this.last !== undefined) this.timeout.record(now - this.last);
-    this.last = now;
-  }
-  isAvailable(): boolean {
-    return (
-      this.last === undefined ||
-      this.runtime.clock.monotonicMs() - this.last <= this.timeout.timeoutMs()
-    );
-  }
 }
 
 const IMPLS: Record<string, (runtime: Runtime) => FailureDetector> = {
@@ -81,7 +53,16 @@ const IMPLS: Record<string, (runtime: Runtime) => FailureDetector> = {
       firstHeartbeatEstimateMs: INTERVAL_MS,
     }),
   'faultline/fixed': (runtime) => new TimeoutDetector({ runtime, timeoutMs: 2 * INTERVAL_MS }),
-  'faultline/adaptive': (runtime) => new AdaptiveDetector(runtime),
+  'faultline/adaptive': (runtime) =>
+    new AdaptiveTimeoutDetector({
+      runtime,
+      quantile: 0.99,
+      multiplier: 1.5,
+      floorMs: 500,
+      ceilingMs: 30_000,
+      coldStartMs: 3000,
+      minSamples: 20,
+    }),
 };
 
 interface Outcome {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../core/random.js';
-import { AdaptiveTimeout } from './adaptive.js';
+import { Scheduler, createSimRuntime } from '../sim/index.js';
+import { AdaptiveTimeout, AdaptiveTimeoutDetector } from './adaptive.js';
 
 describe('AdaptiveTimeout', () => {
   it('uses the cold-start default until minSamples, then P99 × multiplier', () => {
@@ -53,5 +54,40 @@ describe('AdaptiveTimeout', () => {
     expect(() => new AdaptiveTimeout({ floorMs: 100, ceilingMs: 10 })).toThrow(/ceilingMs/);
     expect(() => new AdaptiveTimeout({ coldStartMs: 5 })).toThrow(/coldStartMs/);
     expect(() => new AdaptiveTimeout({ windowSize: 10, minSamples: 11 })).toThrow(/minSamples/);
+  });
+});
+
+describe('AdaptiveTimeoutDetector', () => {
+  it('uses the cold-start timeout, then P99 of the inter-arrival times × multiplier', () => {
+    const scheduler = new Scheduler({ seed: 5 });
+    const runtime = createSimRuntime(scheduler, 'monitor');
+    const detector = new AdaptiveTimeoutDetector({
+      runtime,
+      minSamples: 10,
+      multiplier: 1.5,
+      floorMs: 100,
+      coldStartMs: 5000,
+    });
+    expect(detector.isMonitoring).toBe(false);
+    expect(detector.isAvailable()).toBe(true);
+    detector.heartbeat();
+    scheduler.runFor(4000);
+    expect(detector.isAvailable()).toBe(true); // within the cold-start 5000 ms
+    scheduler.runFor(1001);
+    expect(detector.isAvailable()).toBe(false);
+    detector.heartbeat(); // interval 5001 recorded
+    for (let i = 0; i < 200; i++) {
+      scheduler.runFor(1000);
+      detector.heartbeat();
+    }
+    // Window: 200 intervals of 1000 and one of 5001; the nearest-rank P99 is 1000.
+    expect(detector.timeout.count).toBe(201);
+    expect(detector.timeout.timeoutMs()).toBe(1500);
+    scheduler.runFor(1500);
+    expect(detector.isAvailable()).toBe(true);
+    scheduler.runFor(1);
+    expect(detector.isAvailable()).toBe(false);
+    expect(detector.isMonitoring).toBe(true);
+    expect(() => new AdaptiveTimeoutDetector({ multiplier: 0 })).toThrow(/multiplier/);
   });
 });

@@ -5,7 +5,10 @@
  *
  * @module
  */
+import type { Runtime } from '../core/runtime.js';
+import { systemRuntime } from '../core/system.js';
 import { integerIn, numberIn, positive, rangeError } from '../core/validate.js';
+import type { FailureDetector } from './detector.js';
 import { LatencyQuantiles } from './quantile.js';
 
 /** Options of an {@link AdaptiveTimeout}. */
@@ -105,5 +108,51 @@ export class AdaptiveTimeout {
     if (this.latencies.count < this.minSamples) return this.coldStartMs;
     const q = this.latencies.quantile(this.quantile) as number;
     return Math.min(this.ceilingMs, Math.max(this.floorMs, q * this.multiplier));
+  }
+}
+
+/** Options of an {@link AdaptiveTimeoutDetector}. */
+export interface AdaptiveTimeoutDetectorOptions extends AdaptiveTimeoutOptions {
+  /** Source of monotonic time. Default: the system runtime. */
+  runtime?: Runtime;
+}
+
+/**
+ * A heartbeat failure detector whose timeout is an {@link AdaptiveTimeout} over the observed
+ * inter-arrival times: the process is suspected once the silence since the last heartbeat exceeds
+ * P99 (by default) of recent intervals times the multiplier, clamped. Unlike a fixed timeout it
+ * follows the network's jitter; unlike phi accrual it assumes no distribution. Every interval is
+ * recorded, so a long silence that ends (a GC pause) lengthens the timeout for the next window.
+ *
+ * @example
+ * const detector = new AdaptiveTimeoutDetector({ multiplier: 1.5, floorMs: 500, coldStartMs: 3000 });
+ * onHeartbeat(() => detector.heartbeat());
+ * if (!detector.isAvailable()) markUnreachable();
+ */
+export class AdaptiveTimeoutDetector implements FailureDetector {
+  /** The adaptive timeout fed with inter-arrival times. */
+  readonly timeout: AdaptiveTimeout;
+  private readonly runtime: Runtime;
+  private lastMs: number | undefined;
+
+  constructor(options: AdaptiveTimeoutDetectorOptions = {}) {
+    const { runtime, ...timeoutOptions } = options;
+    this.timeout = new AdaptiveTimeout(timeoutOptions);
+    this.runtime = runtime ?? systemRuntime();
+  }
+
+  get isMonitoring(): boolean {
+    return this.lastMs !== undefined;
+  }
+
+  heartbeat(): void {
+    const now = this.runtime.clock.monotonicMs();
+    if (this.lastMs !== undefined) this.timeout.record(now - this.lastMs);
+    this.lastMs = now;
+  }
+
+  isAvailable(): boolean {
+    if (this.lastMs === undefined) return true;
+    return this.runtime.clock.monotonicMs() - this.lastMs <= this.timeout.timeoutMs();
   }
 }

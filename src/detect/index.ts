@@ -12,8 +12,8 @@ export { TimeoutDetector, HeartbeatSender } from './heartbeat.js';
 export type { TimeoutDetectorOptions, HeartbeatSenderOptions } from './heartbeat.js';
 export { PhiAccrualDetector, phiOf } from './phi.js';
 export type { PhiAccrualDetectorOptions } from './phi.js';
-export { AdaptiveTimeout } from './adaptive.js';
-export type { AdaptiveTimeoutOptions } from './adaptive.js';
+export { AdaptiveTimeout, AdaptiveTimeoutDetector } from './adaptive.js';
+export type { AdaptiveTimeoutOptions, AdaptiveTimeoutDetectorOptions } from './adaptive.js';
 export { HealthRegistry } from './health.js';
 export type {
   CheckOutcome,
