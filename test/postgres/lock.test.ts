@@ -50,6 +50,18 @@ async function untilListening(n: number): Promise<void> {
   throw new Error(`fewer than ${n} LISTEN sessions appeared`);
 }
 
+/** Polls the server (bounded) until at least `n` sessions wait in an advisory lock queue. */
+async function untilQueued(n: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const res = await pool.query(
+      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+    );
+    if (res.rows[0].n >= n) return;
+    await pause(5);
+  }
+  throw new Error(`fewer than ${n} sessions queued for an advisory lock`);
+}
+
 function table(): PostgresLockBackend {
   const b = new PostgresLockBackend({ pool });
   closers.push(() => b.close());
@@ -198,13 +210,7 @@ describe('PostgresAdvisoryLockBackend', () => {
         }),
       );
       // Wait until this waiter sits in the server's lock queue before the next one arrives.
-      for (;;) {
-        const res = await pool.query(
-          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-        );
-        if (res.rows[0].n >= i + 1) break;
-        await pause(5);
-      }
+      await untilQueued(i + 1);
     }
     await b.release('fifo', 'holder', call());
     await Promise.all(waits);
@@ -221,13 +227,7 @@ describe('PostgresAdvisoryLockBackend', () => {
         (r) => r.kind,
         () => 'rejected',
       );
-    for (;;) {
-      const res = await pool.query(
-        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
-      );
-      if (res.rows[0].n >= 1) break;
-      await pause(5);
-    }
+    await untilQueued(1);
     controller.abort(new Error('gave up'));
     expect(['busy', 'rejected']).toContain(await waiting);
     for (let i = 0; i < 100; i++) {

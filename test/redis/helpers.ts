@@ -36,3 +36,12 @@ export async function elapseOn(clients: readonly Redis[], ms: number): Promise<v
 
 /** A signal that never aborts, for direct SPI calls. */
 export const call = (): { signal: AbortSignal } => ({ signal: new AbortController().signal });
+
+/** Resolves once `channel` has `n` subscribers on the server (a waiter has subscribed); bounded. */
+export async function untilSubscribers(c: Redis, channel: string, n = 1): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    if ((await c.pubsub('NUMSUB', channel))[1] === n) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`${channel} never had ${n} subscriber(s)`);
+}

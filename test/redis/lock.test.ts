@@ -24,7 +24,7 @@ import {
 } from '../../src/coord/index.js';
 import type { RedisGroup } from '../services/index.js';
 import { redis, redisCluster } from '../services/index.js';
-import { call, client } from './helpers.js';
+import { call, client, untilSubscribers } from './helpers.js';
 
 let group: RedisGroup;
 let main: Redis;
@@ -102,9 +102,7 @@ describe('RedisLockBackend with the Lock client', () => {
     const held = await lock.acquire('handoff', { ttlMs: 120_000 });
     const waiter = lock.acquire('handoff', { ttlMs: 5_000 });
     // Let the waiter subscribe and find the lock busy.
-    while ((await main.pubsub('NUMSUB', lockKeys('faultline:lock:', 'handoff').channel))[1] !== 1) {
-      await new Promise((r) => setImmediate(r));
-    }
+    await untilSubscribers(main, lockKeys('faultline:lock:', 'handoff').channel);
     await held.release();
     const next = await waiter;
     expect(next.token).toBe(held.token + 1n);
@@ -227,8 +225,7 @@ describe('faults', () => {
       await lock.acquire('restart', { ttlMs: 120_000 });
       const waiter = lock.acquire('restart', { ttlMs: 5_000 });
       const channel = lockKeys('faultline:lock:', 'restart').channel;
-      while ((await c.pubsub('NUMSUB', channel))[1] !== 1)
-        await new Promise((r) => setImmediate(r));
+      await untilSubscribers(c, channel);
       // Without persistence the restart forgets the lease (and the counter: see docs/redis.md).
       await own.servers[0]!.restart();
       const lease = await waiter;
