@@ -12,7 +12,9 @@ import {
   parseEdn,
   parseHistory,
   parseJepsen,
+  register,
 } from '../../src/check/index.js';
+import type { HistoryEvent } from '../../src/check/index.js';
 
 const data = fileURLToPath(new URL('../../../shared/data/porcupine/', import.meta.url));
 
@@ -88,5 +90,68 @@ describe('Porcupine key-value histories (EDN, partitioned by key)', () => {
     });
     const jepsen = parseHistory(readFileSync(`${data}jepsen/etcd_000.log`, 'utf8'));
     expect(jepsen[0]).toMatchObject({ process: 0, type: 'invoke', f: 'read', value: null });
+  });
+});
+
+/**
+ * Porcupine's own small register tests (porcupine_test.go: TestRegisterModel, from MIT 6.824's
+ * 2017 quiz 2, section VII, and TestZeroDuration), as [process, f, value, call, output, return]
+ * with the register starting at 0. Touching intervals count as concurrent, as in Porcupine.
+ */
+type SmallOp = readonly [number, 'write' | 'read', number | null, number, number | null, number];
+
+function timed(ops: readonly SmallOp[]): HistoryEvent[] {
+  const events = ops.flatMap(([process, f, input, call, output, ret]) => [
+    { process, type: 'invoke' as const, f, value: input, time: call },
+    { process, type: 'ok' as const, f, value: f === 'write' ? input : output, time: ret },
+  ]);
+  // Invocations before completions at equal times, so that touching operations overlap.
+  const rank = (e: HistoryEvent): number => (e.type === 'invoke' ? 0 : 1);
+  return events.sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || rank(a) - rank(b));
+}
+
+describe("Porcupine's register tests", () => {
+  it.each([
+    [
+      'quiz: both reads fit',
+      true,
+      [
+        [0, 'write', 100, 0, null, 100],
+        [1, 'read', null, 25, 100, 75],
+        [2, 'read', null, 30, 0, 60],
+      ],
+    ],
+    [
+      'quiz: 0 read after 200 was read',
+      false,
+      [
+        [0, 'write', 200, 0, null, 100],
+        [1, 'read', null, 10, 200, 30],
+        [2, 'read', null, 40, 0, 90],
+      ],
+    ],
+    [
+      'zero duration: fits',
+      true,
+      [
+        [0, 'write', 100, 0, null, 100],
+        [1, 'read', null, 25, 100, 75],
+        [2, 'read', null, 30, 0, 30],
+        [3, 'read', null, 30, 0, 30],
+      ],
+    ],
+    [
+      'zero duration: does not fit',
+      false,
+      [
+        [0, 'write', 200, 0, null, 100],
+        [1, 'read', null, 10, 200, 10],
+        [2, 'read', null, 10, 200, 10],
+        [3, 'read', null, 40, 0, 90],
+      ],
+    ],
+  ] as const)('%s → linearizable: %s', (_name, expected, ops) => {
+    const result = check(timed(ops as readonly SmallOp[]), register({ initial: 0 }));
+    expect(result.kind).toBe(expected ? 'legal' : 'illegal');
   });
 });
