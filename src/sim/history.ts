@@ -6,7 +6,7 @@
  * @module
  */
 import { assert } from '../core/assert.js';
-import { rangeError } from '../core/validate.js';
+import { integerIn, rangeError } from '../core/validate.js';
 import type { Trace } from './trace.js';
 
 /** The type of a history event, as in Jepsen. */
@@ -59,7 +59,7 @@ export class History {
   constructor(now: () => number, trace?: Trace, maxEvents = 1_000_000) {
     this.now = now;
     this.trace = trace;
-    this.maxEvents = maxEvents;
+    this.maxEvents = integerIn('maxEvents', maxEvents, 0, 2 ** 31);
   }
 
   /** Every event, in order. */

@@ -67,6 +67,8 @@ describe('History', () => {
   });
 
   it('is bounded', () => {
+    expect(() => new History(() => 0, undefined, -1)).toThrow(/maxEvents.*-1/);
+    expect(() => new History(() => 0, undefined, Number.NaN)).toThrow(/maxEvents/);
     const h = new History(() => 0, undefined, 2);
     h.complete(h.invoke('c1', 'read', null), 'ok', null);
     expect(() => h.invoke('c1', 'read', null)).toThrow(RangeError);
