@@ -104,6 +104,32 @@ describe('Redis fenced set', () => {
       '{plain}:fence',
     ]);
   });
+
+  it('puts the default fence key in the data key’s slot for any key, or asks for one', async () => {
+    // The hashed part of a key, per the Redis Cluster specification ("Hash tags").
+    const hashed = (key: string): string => {
+      const open = key.indexOf('{');
+      const close = open < 0 ? -1 : key.indexOf('}', open + 1);
+      return close > open + 1 ? key.slice(open + 1, close) : key;
+    };
+    const client: RedisEvalClient = {
+      eval: async (_s, _n, key, fence) => {
+        expect(hashed(String(fence))).toBe(hashed(String(key)));
+        return [1, '1'];
+      },
+    };
+    const tagless = (key: string): boolean => hashed(key) === key;
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^[a-z{}:]{1,12}$/), async (key) => {
+        const written = redisFencedSet(client, { key }, 1n, 'x');
+        if (tagless(key) && key.includes('}')) await expect(written).rejects.toThrow(/fenceKey/);
+        else expect((await written).kind).toBe('accepted');
+      }),
+    );
+    // Where a naive `key.includes('{')` goes wrong: an empty tag, an unclosed brace.
+    await expect(redisFencedSet(client, { key: 'a{}b' }, 1n, 'x')).rejects.toThrow(RangeError);
+    expect((await redisFencedSet(client, { key: 'a{b' }, 1n, 'x')).kind).toBe('accepted');
+  });
 });
 
 describe('PostgreSQL fenced write', () => {

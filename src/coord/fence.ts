@@ -121,7 +121,10 @@ export interface RedisEvalClient {
 /** Where a fenced Redis value lives: the data key, and the key holding its newest token. */
 export interface RedisFencedTarget {
   readonly key: string;
-  /** Key holding the newest accepted token (default `${key}:fence`; same hash slot in a cluster). */
+  /**
+   * Key holding the newest accepted token. Default: `<key>:fence` when `key` has a hash tag,
+   * otherwise `{<key>}:fence` — in the data key's cluster slot either way.
+   */
   readonly fenceKey?: string;
 }
 
@@ -148,8 +151,7 @@ export async function redisFencedSet(
   value: string | Buffer,
 ): Promise<FenceResult> {
   checkKey('key', target.key);
-  const fenceKey =
-    target.fenceKey ?? (target.key.includes('{') ? `${target.key}:fence` : `{${target.key}}:fence`);
+  const fenceKey = target.fenceKey ?? defaultFenceKey(target.key);
   checkToken(token);
   const reply = await client.eval(
     REDIS_FENCED_SET_SCRIPT,
@@ -160,6 +162,20 @@ export async function redisFencedSet(
     value,
   );
   return parseRedisReply(reply, token);
+}
+
+/**
+ * The fence key of `key`, hashed to the same Redis Cluster slot. Redis hashes only a key's hash
+ * tag — the text between its first `{` and the first `}` after it, when not empty — or else the
+ * whole key (Redis Cluster specification, "Hash tags"). A key with a tag keeps it (`key:fence`);
+ * a key without one is wrapped (`{key}:fence`), which tags the whole key unless it contains a `}`:
+ * such a key needs an explicit `fenceKey`.
+ */
+function defaultFenceKey(key: string): string {
+  const open = key.indexOf('{');
+  if (open >= 0 && key.indexOf('}', open + 1) > open + 1) return `${key}:fence`;
+  if (!key.includes('}')) return `{${key}}:fence`;
+  throw rangeError('fenceKey', 'given explicitly for a key with a } but no hash tag', key);
 }
 
 // ---------------------------------------------------------------------------------------------
