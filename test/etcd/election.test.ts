@@ -33,8 +33,10 @@ function candidate(id: string): Candidate {
   const election = new Election(backend, {
     key: 'primary',
     candidateId: id,
-    leaseDurationMs: 3000,
-    renewDeadlineMs: 2000,
+    // A killed member may be etcd's leader: its re-election (500 ms timeout, longer on a loaded
+    // machine) must fit in renewDeadlineMs, or the leader rightly steps down and the test fails.
+    leaseDurationMs: 6000,
+    renewDeadlineMs: 4000,
     retryPeriodMs: 500,
     callTimeoutMs: 1500,
   });
