@@ -68,6 +68,21 @@ describe('Jepsen log reader', () => {
     expect(thrown(() => parseJepsen('garbage')).message).toMatch(/^line 1: not a Jepsen log line/);
     expect(thrown(() => parseJepsen('INFO  jepsen.util - 0\t:done\t:read\tnil')).line).toBe(1);
   });
+
+  it("skips the nemesis's operations, which are not client operations", () => {
+    const events = parseJepsen(
+      [
+        'INFO  jepsen.util - :nemesis\t:info\t:start\tnil',
+        'INFO  jepsen.util - 0\t:invoke\t:read\tnil',
+        'INFO  jepsen.util - :nemesis\t:info\t:start\t[:isolated {"n1" #{"n2"}}]',
+        'INFO  jepsen.util - 0\t:ok\t:read\t3',
+      ].join('\n'),
+    );
+    expect(events.map((e) => [e.process, e.type, e.line])).toEqual([
+      [0, 'invoke', 2],
+      [0, 'ok', 4],
+    ]);
+  });
 });
 
 describe('EDN history reader', () => {
@@ -88,6 +103,15 @@ describe('EDN history reader', () => {
       2,
     );
     expect(thrown(() => parseEdn('[1 2]')).message).toMatch(/^line 1: not a map/);
+  });
+
+  it("skips the nemesis's operations", () => {
+    const events = parseEdn(
+      '{:process :nemesis, :type :info, :f :start, :value nil}\n{:process 0, :type :invoke, :f :get, :key "1", :value nil}\n',
+    );
+    expect(events).toEqual([
+      { process: 0, type: 'invoke', f: 'get', key: '1', value: null, line: 2 },
+    ]);
   });
 });
 

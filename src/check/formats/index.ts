@@ -34,7 +34,7 @@ function jepsenValue(raw: string, line: number): unknown {
 
 /**
  * Reads a Jepsen log (`INFO  jepsen.util - <process> :<type> :<f> <value>` per line, tabs or
- * spaces). Blank lines are skipped.
+ * spaces). Blank lines and the nemesis's operations (process `:nemesis`) are skipped.
  *
  * @example
  * parseJepsen('INFO  jepsen.util - 0\t:invoke\t:read\tnil\n');
@@ -48,6 +48,9 @@ export function parseJepsen(text: string): HistoryEvent[] {
     if (m === null)
       throw new HistoryError(`not a Jepsen log line: ${JSON.stringify(raw.slice(0, 80))}`, line);
     const [, processText = '', type = '', f = '', valueText = ''] = m;
+    // The nemesis (Jepsen's fault injector) logs its own operations; they are not client
+    // operations on the object under test, and Jepsen's checkers leave them out too.
+    if (processText === ':nemesis') return;
     const process = /^-?\d+$/.test(processText) ? Number(processText) : processText;
     const value = valueText === '' ? null : jepsenValue(valueText, line);
     events.push(validateEvent({ process, type, f, value, line }, { line, index: events.length }));
@@ -79,17 +82,37 @@ function toEvent(raw: unknown, line: number | undefined, index: number): History
 
 /**
  * Reads an EDN history: one map per line, as Jepsen and Porcupine's key-value logs write it
- * (`{:process 0, :type :invoke, :f :get, :key "1", :value nil}`). Blank lines are skipped.
+ * (`{:process 0, :type :invoke, :f :get, :key "1", :value nil}`). Blank lines and the nemesis's
+ * operations (`:process :nemesis`) are skipped.
  */
 export function parseEdn(text: string): HistoryEvent[] {
-  return perLine(text, (raw) => readEdn(raw), '');
+  return perLine(
+    text,
+    (raw) => readEdn(raw),
+    '',
+    (value) => !isNemesis(value),
+  );
+}
+
+/** True for an operation of Jepsen's nemesis (`:process :nemesis`), which is not a client's. */
+function isNemesis(value: unknown): boolean {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<string, unknown>)['process'] === 'nemesis'
+  );
 }
 
 /**
  * Reads one event per non-blank line with `read`, naming the line when it throws (its message
- * after `prefix`) or when the value is not an event.
+ * after `prefix`) or when the value is not an event. Values `keep` rejects are skipped.
  */
-function perLine(text: string, read: (raw: string) => unknown, prefix: string): HistoryEvent[] {
+function perLine(
+  text: string,
+  read: (raw: string) => unknown,
+  prefix: string,
+  keep: (value: unknown) => boolean = () => true,
+): HistoryEvent[] {
   const events: HistoryEvent[] = [];
   lines(text).forEach((raw, i) => {
     const line = i + 1;
@@ -103,7 +126,7 @@ function perLine(text: string, read: (raw: string) => unknown, prefix: string): 
         line,
       );
     }
-    events.push(toEvent(value, line, events.length));
+    if (keep(value)) events.push(toEvent(value, line, events.length));
   });
   return events;
 }
