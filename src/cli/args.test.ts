@@ -23,6 +23,10 @@ describe('cli flag helpers', () => {
   it('integerFlag accepts safe integers at or above the minimum only', () => {
     expect(integerFlag('seed', undefined, 0)).toBeUndefined();
     expect(integerFlag('seed', '42', 0)).toBe(42);
+    expect(integerFlag('n', '10', 1, 10)).toBe(10);
+    expect(() => integerFlag('n', '11', 1, 10)).toThrow(
+      '--n must be an integer in [1, 10] (got "11")',
+    );
     for (const bad of ['-1', '1.5', '1e3', '', 'x', '99999999999999999999']) {
       expect(() => integerFlag('seed', bad, 0)).toThrow(`--seed must be an integer >= 0`);
     }

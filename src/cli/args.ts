@@ -68,16 +68,21 @@ export function oneOf<T extends string>(
   return value as T;
 }
 
-/** The flag's value as a safe integer `>= min`, `undefined` when absent; else a usage error. */
+/**
+ * The flag's value as a safe integer in [`min`, `max`], `undefined` when absent; else a usage
+ * error naming the flag, the bounds and the value.
+ */
 export function integerFlag(
   flag: string,
   value: string | undefined,
   min: number,
+  max = Number.MAX_SAFE_INTEGER,
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
-    throw new UsageError(`--${flag} must be an integer >= ${min} (got ${JSON.stringify(value)})`);
+  if (!/^-?\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new UsageError(`--${flag} must be an integer ${range} (got ${JSON.stringify(value)})`);
   }
   return n;
 }

@@ -134,6 +134,7 @@ describe('faultline sim', () => {
     [['--seed', 'abc']],
     [['--seed', '-1']],
     [['--duration-ms', '0']],
+    [['--duration-ms', '600001']],
     [['--faults', 'some']],
     [['--bogus']],
     [['extra']],

@@ -23,7 +23,8 @@ Runs the simulated key-value workload (one server, three clients) deterministica
 
 Options:
   --seed N           seed of the run (default 1); the same seed replays the same run
-  --duration-ms N    virtual ms during which clients issue operations (default 2000)
+  --duration-ms N    virtual ms during which clients issue operations (default 2000, at
+                     most 600000)
   --faults MODE      none (default) | random (swarm testing: the seed picks the fault kinds)
   --server KIND      correct (default: durable before acknowledged) | lossy (acknowledges
                      before it is durable and loses writes on a crash: a bug for --check to find)
@@ -50,6 +51,12 @@ export const simExitCodes = Object.freeze({
   unknown: verdictExitCodes.unknown,
   cannotCreate: verdictExitCodes.cannotCreate,
 });
+
+/**
+ * The longest workload `--duration-ms` accepts: 10 virtual minutes (about 280,000 events, a second
+ * of real time). Much longer runs outgrow the history and trace bounds of the simulation.
+ */
+const maxDurationMs = 600_000;
 
 interface Args {
   seed: number;
@@ -78,7 +85,7 @@ function parse(argv: readonly string[]): Args {
   if (values.trace === '') throw new UsageError('--trace needs a file name');
   return {
     seed: integerFlag('seed', values.seed, 0) ?? 1,
-    durationMs: integerFlag('duration-ms', values['duration-ms'], 1) ?? 2000,
+    durationMs: integerFlag('duration-ms', values['duration-ms'], 1, maxDurationMs) ?? 2000,
     faults: oneOf('faults', values.faults, ['none', 'random'] as const) ?? 'none',
     server: oneOf('server', values.server, kvServerKinds) ?? 'correct',
     cas: values.cas,
