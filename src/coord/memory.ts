@@ -293,18 +293,11 @@ function checkCall(key: string, owner: string, ttlMs?: number): void {
   if (ttlMs !== undefined) checkTtl('ttlMs', ttlMs);
 }
 
-/**
- * An in-process {@link LockBackend}: FIFO queueing, expiry on the runtime's clock, bounded keys and
- * waiters. It coordinates the tasks of one process only and loses everything on exit.
- *
- * @example
- * const lock = new Lock(new MemoryLockBackend());
- * const lease = await lock.acquire('report', { ttlMs: 30_000 });
- */
-export class MemoryLockBackend implements LockBackend {
+/** What both memory backends share: the permit table, release, waiting and close. */
+abstract class MemoryBackendBase {
   readonly name = 'memory';
   readonly guarantees = MEMORY_GUARANTEES;
-  private readonly table: PermitTable;
+  protected readonly table: PermitTable;
 
   constructor(options: MemoryBackendOptions = {}) {
     this.table = new PermitTable(options);
@@ -315,6 +308,31 @@ export class MemoryLockBackend implements LockBackend {
     return this.table.size;
   }
 
+  async release(key: string, owner: string, _o: CallOptions): Promise<void> {
+    checkCall(key, owner);
+    this.table.release(key, owner);
+  }
+
+  async waitForChange(key: string, o: CallOptions): Promise<void> {
+    checkKey('key', key);
+    return this.table.waitForChange(key, o.signal);
+  }
+
+  /** Cancels the expiry timers, fails queued waiters as busy and wakes watchers; later calls throw. */
+  close(): void {
+    this.table.close();
+  }
+}
+
+/**
+ * An in-process {@link LockBackend}: FIFO queueing, expiry on the runtime's clock, bounded keys and
+ * waiters. It coordinates the tasks of one process only and loses everything on exit.
+ *
+ * @example
+ * const lock = new Lock(new MemoryLockBackend());
+ * const lease = await lock.acquire('report', { ttlMs: 30_000 });
+ */
+export class MemoryLockBackend extends MemoryBackendBase implements LockBackend {
   async tryAcquire(
     key: string,
     owner: string,
@@ -346,24 +364,9 @@ export class MemoryLockBackend implements LockBackend {
     return this.table.extend(key, owner, token, ttlMs, 1);
   }
 
-  async release(key: string, owner: string, _o: CallOptions): Promise<void> {
-    checkCall(key, owner);
-    this.table.release(key, owner);
-  }
-
   async holder(key: string, _o: CallOptions): Promise<Holder | null> {
     checkKey('key', key);
     return this.table.holders(key)[0] ?? null;
-  }
-
-  async waitForChange(key: string, o: CallOptions): Promise<void> {
-    checkKey('key', key);
-    return this.table.waitForChange(key, o.signal);
-  }
-
-  /** Cancels the expiry timers, fails queued waiters as busy and wakes watchers; later calls throw. */
-  close(): void {
-    this.table.close();
   }
 }
 
@@ -375,20 +378,7 @@ export class MemoryLockBackend implements LockBackend {
  * const pool = new Semaphore(new MemorySemaphoreBackend(), { permits: 4 });
  * await using permit = await pool.acquire('db-connections', { ttlMs: 5_000 });
  */
-export class MemorySemaphoreBackend implements SemaphoreBackend {
-  readonly name = 'memory';
-  readonly guarantees = MEMORY_GUARANTEES;
-  private readonly table: PermitTable;
-
-  constructor(options: MemoryBackendOptions = {}) {
-    this.table = new PermitTable(options);
-  }
-
-  /** Keys with live state (for tests of boundedness). */
-  get activeKeys(): number {
-    return this.table.size;
-  }
-
+export class MemorySemaphoreBackend extends MemoryBackendBase implements SemaphoreBackend {
   async tryAcquire(
     key: string,
     owner: string,
@@ -412,23 +402,8 @@ export class MemorySemaphoreBackend implements SemaphoreBackend {
     return this.table.extend(key, owner, token, ttlMs, Number.POSITIVE_INFINITY);
   }
 
-  async release(key: string, owner: string, _o: CallOptions): Promise<void> {
-    checkCall(key, owner);
-    this.table.release(key, owner);
-  }
-
   async holders(key: string, _o: CallOptions): Promise<readonly Holder[]> {
     checkKey('key', key);
     return this.table.holders(key);
-  }
-
-  async waitForChange(key: string, o: CallOptions): Promise<void> {
-    checkKey('key', key);
-    return this.table.waitForChange(key, o.signal);
-  }
-
-  /** Cancels the expiry timers and wakes every waiter; later calls throw. */
-  close(): void {
-    this.table.close();
   }
 }
