@@ -59,6 +59,7 @@ export class BuggifyController {
 
   /** Draws whether `site` fires now: only when enabled, then with `probability`. */
   fire(site: string, probability: number): boolean {
+    numberIn('probability', probability, 0, 1);
     if (!this.enabled || !this.isSiteEnabled(site)) return false;
     const hit = this.random.next() < probability;
     if (hit) this.fired++;
@@ -82,7 +83,8 @@ export function registerBuggify(random: Random, controller: BuggifyController): 
  * if (buggify(this.runtime, 'log.append.slow')) await this.runtime.timers.sleep(50);
  */
 export function buggify(runtime: Runtime | undefined, site: string, probability = 0.25): boolean {
+  // Validated before anything else, so a bad probability fails in production as in simulation.
+  numberIn('probability', probability, 0, 1);
   if (runtime === undefined) return false;
-  const controller = controllers.get(runtime.random);
-  return controller === undefined ? false : controller.fire(site, probability);
+  return controllers.get(runtime.random)?.fire(site, probability) ?? false;
 }

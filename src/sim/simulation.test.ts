@@ -249,6 +249,16 @@ describe('buggify', () => {
     }
   });
 
+  it('rejects a probability outside [0, 1] everywhere, naming it', () => {
+    const sim = new Simulation({ seed: 1, buggify: { enabled: true } });
+    const rt = sim.node('a').runtime;
+    for (const p of [-0.1, 1.5, Number.NaN]) {
+      expect(() => buggify(systemRuntime(), 'site', p)).toThrow(/probability/);
+      expect(() => buggify(rt, 'site', p)).toThrow(/probability/);
+      expect(() => sim.buggify('site', p)).toThrow(RangeError);
+    }
+  });
+
   it('is false in a simulation that did not enable it', () => {
     const sim = new Simulation({ seed: 1 });
     const rt = sim.node('a').runtime;
