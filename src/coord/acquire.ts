@@ -86,10 +86,26 @@ interface TimedGrant {
 }
 
 /**
- * A plain attempt: the deadline counts from the request's send time. A queued grant may have been
- * made any time after the request was sent, so it is confirmed by an immediate `extend` whose send
- * time then anchors the deadline (otherwise a long queue wait would make every grant look expired).
+ * A plain attempt: the deadline counts from the request's send time. So does a queued grant's, and
+ * that is always safe: the grant happened after the send, so the server's expiry is later still.
+ * What a long queue wait can cost is liveness: when the TTL starts at the grant, a grant after a
+ * wait longer than the TTL would look expired on arrival. Such a grant is confirmed by an
+ * immediate `extend`, whose send time then anchors the deadline. A grant the backend marks
+ * `anchored` (its TTL already counts from the send: etcd's session lease) skips that round trip
+ * while at least half of the requested validity is left; otherwise it is confirmed too.
  */
+/** True when an anchored grant still has at least half of the requested validity left. */
+function anchoredLeft(
+  client: ResolvedClientOptions,
+  ttlMs: number,
+  sentAtMs: number,
+  requestedTtlMs: number,
+): boolean {
+  const validity = (ttl: number): number => ttl * (1 - client.driftFactor) - client.driftMarginMs;
+  const left = sentAtMs + validity(ttlMs) - client.runtime.clock.monotonicMs();
+  return left >= validity(requestedTtlMs) / 2;
+}
+
 async function request(
   client: ResolvedClientOptions,
   target: AcquireTarget,
@@ -125,6 +141,9 @@ async function request(
     throw error;
   }
   if (result.kind === 'busy') return result;
+  if (result.anchored === true && anchoredLeft(client, result.ttlMs, sentAtMs, p.ttlMs)) {
+    return { token: result.token, ttlMs: result.ttlMs, sentAtMs };
+  }
   sentAtMs = runtime.clock.monotonicMs();
   const ops = target.ops(owner);
   const confirmed = await callWithDeadline(runtime, 'extend', callTimeoutMs, p.stop, (o) =>

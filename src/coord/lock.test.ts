@@ -382,4 +382,64 @@ describe('Lock', () => {
       process.off('warning', onWarning);
     }
   });
+
+  describe('queued grants', () => {
+    /** The memory backend (queued), optionally marking its grants anchored, counting extends. */
+    function queued(inner: MemoryLockBackend, anchored: boolean) {
+      const count = { extend: 0 };
+      const backend: LockBackend = {
+        name: 'queued',
+        guarantees: inner.guarantees,
+        tryAcquire: (k, ow, t, o) => inner.tryAcquire(k, ow, t, o),
+        acquireQueued: async (k, ow, t, o) => {
+          const r = await inner.acquireQueued(k, ow, t, o);
+          return r.kind === 'acquired' && anchored ? { ...r, anchored: true } : r;
+        },
+        extend: (k, ow, tok, t, o) => {
+          count.extend++;
+          return inner.extend(k, ow, tok, t, o);
+        },
+        release: (k, ow, o) => inner.release(k, ow, o),
+        holder: (k, o) => inner.holder(k, o),
+        waitForChange: (k, o) => inner.waitForChange(k, o),
+      };
+      return { backend, count };
+    }
+
+    it('confirms an unanchored grant with an extend, and skips it for an anchored one', async () => {
+      for (const anchored of [false, true]) {
+        const { scheduler, backend: inner, client } = setup();
+        const { backend, count } = queued(inner, anchored);
+        const lock = new Lock(backend, { runtime: client });
+        const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+        expect(lease.valid).toBe(true);
+        expect(count.extend).toBe(anchored ? 0 : 1);
+        await lock.close();
+      }
+    });
+
+    it('anchors an anchored grant at the send time, and confirms it once half its validity is spent', async () => {
+      const { scheduler, backend: inner, client } = setup();
+      const { backend, count } = queued(inner, true);
+      const lock = new Lock(backend, { runtime: client });
+      const first = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+      // A short wait: the deadline still counts from the waiter's send time.
+      const sentAt = scheduler.nowMs;
+      const short = lock.acquire('k', { ttlMs: 1_000 });
+      await scheduler.run({ untilMs: sentAt + 200 });
+      await first.release();
+      const second = await drive(scheduler, short);
+      expect(count.extend).toBe(0);
+      expect(second.deadline).toBeLessThanOrEqual(sentAt + 1_000 * 0.99 - 2);
+      // A long wait (over half the TTL): the grant is confirmed, the deadline re-anchored.
+      const longSentAt = scheduler.nowMs;
+      const long = lock.acquire('k', { ttlMs: 1_000 });
+      await scheduler.run({ untilMs: longSentAt + 700 });
+      await second.release();
+      const third = await drive(scheduler, long);
+      expect(count.extend).toBe(1);
+      expect(third.deadline).toBeGreaterThan(longSentAt + 1_000);
+      await lock.close();
+    });
+  });
 });

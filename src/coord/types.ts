@@ -53,6 +53,15 @@ export interface Granted {
    * it. The client computes its deadline from this value, never from the requested one.
    */
   readonly ttlMs: number;
+  /**
+   * Set by a backend whose `ttlMs` counts from when the request was *sent*, however late the grant
+   * came: the lease's server-side expiry does not depend on the grant's time (etcd: the key lives on
+   * a session lease whose expiry this process tracks from its renewals' send times). A queued grant
+   * that says so needs no confirming `extend`: the client's deadline, measured from its own send
+   * time (which is before the backend's), is already a safe bound. Leave it unset when the TTL
+   * starts at the grant (the memory backend, Redis, PostgreSQL).
+   */
+  readonly anchored?: boolean;
 }
 
 /** The key (or every permit) is held by someone else. */

@@ -329,9 +329,8 @@ export class EtcdLockBackend implements LockBackend {
       : BigInt(rangeKvs(res)[0]?.create_revision ?? '0');
     if (myRev === 0n) return { kind: 'busy', retryAfterMs: undefined };
     const head = res.succeeded ? res.responses[1]?.response_range?.kvs[0] : undefined;
-    if (head !== undefined && BigInt(head.create_revision) === myRev) {
-      return { kind: 'acquired', token: myRev, ttlMs: session.trustedFor(sentAtMs) };
-    }
+    if (head !== undefined && BigInt(head.create_revision) === myRev)
+      return this.granted(session, myRev, sentAtMs);
     const waitSignal = AbortSignal.any([signal, session.signal]);
     const newest = res.succeeded ? res.responses[2]?.response_range?.kvs : undefined;
     const known =
@@ -345,7 +344,17 @@ export class EtcdLockBackend implements LockBackend {
       },
     );
     if (!granted) return { kind: 'busy', retryAfterMs: 0 };
-    return { kind: 'acquired', token: myRev, ttlMs: session.trustedFor(sentAtMs) };
+    return this.granted(session, myRev, sentAtMs);
+  }
+
+  /**
+   * A queued grant. Our key lives on the session lease, whose expiry this process tracks from its
+   * renewals' send times: `trustedFor(sentAtMs)` is that bound measured from the request's send,
+   * however long the queue wait was, so the grant is `anchored` and the client needs no confirming
+   * renewal (one read less per queued acquire).
+   */
+  private granted(session: EtcdSession, token: bigint, sentAtMs: number): AcquireResult {
+    return { kind: 'acquired', token, ttlMs: session.trustedFor(sentAtMs), anchored: true };
   }
 
   /**
