@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { FaultlineError } from '../core/errors.js';
+import { errorGuard, FaultlineError } from '../core/errors.js';
 
 /**
  * Why a lease (a lock, a semaphore permit, a leadership term) ended without its holder releasing it.
@@ -49,9 +49,7 @@ export class LockLostError extends FaultlineError {
 }
 
 /** True when `e` is a {@link LockLostError}. */
-export function isLockLostError(e: unknown): e is LockLostError {
-  return e instanceof LockLostError;
-}
+export const isLockLostError = errorGuard(LockLostError);
 
 /**
  * The lease was released by its holder (`release()`, `resign()`, `await using` ending): its
@@ -68,9 +66,7 @@ export class LeaseReleasedError extends FaultlineError {
 }
 
 /** True when `e` is a {@link LeaseReleasedError}. */
-export function isLeaseReleasedError(e: unknown): e is LeaseReleasedError {
-  return e instanceof LeaseReleasedError;
-}
+export const isLeaseReleasedError = errorGuard(LeaseReleasedError);
 
 /**
  * A lease was not granted. `acquire()` rejects with a subclass ({@link LockTimeoutError},
@@ -88,9 +84,7 @@ export class NotAcquiredError extends FaultlineError {
 }
 
 /** True when `e` is a {@link NotAcquiredError} (or one of its subclasses). */
-export function isNotAcquiredError(e: unknown): e is NotAcquiredError {
-  return e instanceof NotAcquiredError;
-}
+export const isNotAcquiredError = errorGuard(NotAcquiredError);
 
 /** `acquire()` waited `waitMs` without getting the lease. */
 export class LockTimeoutError extends NotAcquiredError {
@@ -110,9 +104,7 @@ export class LockTimeoutError extends NotAcquiredError {
 }
 
 /** True when `e` is a {@link LockTimeoutError}. */
-export function isLockTimeoutError(e: unknown): e is LockTimeoutError {
-  return e instanceof LockTimeoutError;
-}
+export const isLockTimeoutError = errorGuard(LockTimeoutError);
 
 /** The bounded queue of waiters for a key (client-side or server-side) is full. */
 export class TooManyWaitersError extends NotAcquiredError {
@@ -131,9 +123,7 @@ export class TooManyWaitersError extends NotAcquiredError {
 }
 
 /** True when `e` is a {@link TooManyWaitersError}. */
-export function isTooManyWaitersError(e: unknown): e is TooManyWaitersError {
-  return e instanceof TooManyWaitersError;
-}
+export const isTooManyWaitersError = errorGuard(TooManyWaitersError);
 
 /**
  * A backend call did not complete in time (its deadline passed) or the backend reported that it
@@ -152,9 +142,7 @@ export class BackendUnavailableError extends FaultlineError {
 }
 
 /** True when `e` is a {@link BackendUnavailableError}. */
-export function isBackendUnavailableError(e: unknown): e is BackendUnavailableError {
-  return e instanceof BackendUnavailableError;
-}
+export const isBackendUnavailableError = errorGuard(BackendUnavailableError);
 
 /**
  * A fenced write carried a token older than the newest the storage has seen: the writer is a stale
@@ -179,9 +167,7 @@ export class StaleTokenError extends FaultlineError {
 }
 
 /** True when `e` is a {@link StaleTokenError}. */
-export function isStaleTokenError(e: unknown): e is StaleTokenError {
-  return e instanceof StaleTokenError;
-}
+export const isStaleTokenError = errorGuard(StaleTokenError);
 
 /** An operation needs leadership this candidate does not hold (never elected, resigned, demoted). */
 export class NotLeaderError extends FaultlineError {
@@ -192,6 +178,4 @@ export class NotLeaderError extends FaultlineError {
 }
 
 /** True when `e` is a {@link NotLeaderError}. */
-export function isNotLeaderError(e: unknown): e is NotLeaderError {
-  return e instanceof NotLeaderError;
-}
+export const isNotLeaderError = errorGuard(NotLeaderError);
