@@ -35,15 +35,16 @@ function loadEtcd(): HistoryEvent[][] {
 }
 
 /**
- * Median time of one call of `fn`. Fast cases repeat `fn` within a round (so a round lasts about
- * 50 ms and the timer's resolution does not matter); a warm-up round lets the JIT compile first.
+ * Median time of one call of `fn`. Calls are batched so that a round lasts about 50 ms (the
+ * timer's resolution does not matter); the batch size doubles from 1 until a batch takes that
+ * long, which also warms the JIT up, so a slow first (cold) call does not shrink the batches.
  */
 async function measure(rounds: number, fn: () => void): Promise<number> {
-  const once = await timeMs(fn);
-  const repeat = Math.max(1, Math.min(10000, Math.ceil(50 / Math.max(once, 0.001))));
+  let repeat = 1;
   const round = () => {
     for (let i = 0; i < repeat; i++) fn();
   };
+  while ((await timeMs(round)) < 50 && repeat < 1 << 20) repeat *= 2;
   await timeMs(round);
   const samples: number[] = [];
   for (let r = 0; r < rounds; r++) samples.push((await timeMs(round)) / repeat);

@@ -39,9 +39,21 @@ export class ConfigurationCache<S> {
     this.bits = new Uint32Array(Math.max(1, words) * (size >> 1));
   }
 
-  /** Number of entries. */
+  /** Number of entries (after {@link release}: the number it had). */
   get size(): number {
     return this.count;
+  }
+
+  /**
+   * Frees the table's memory once its search is over; `size` keeps its final value. The cache
+   * must not be used after this.
+   */
+  release(): void {
+    this.slots = new Int32Array(16);
+    this.slotHashes = new Int32Array(16);
+    this.mask = 15;
+    this.bits = new Uint32Array(1);
+    this.states = [];
   }
 
   /**

@@ -155,6 +155,9 @@ export function check<S>(
   );
   const outcome = interleave(linear, opts);
   let visited = linear.reduce((sum, s) => sum + s.visited, 0);
+  // The sequential search below needs none of these caches (the counterexample is its own).
+  if (opts.criterion === 'sequential' && outcome.kind !== 'legal')
+    linear.forEach((s) => s.release());
   if (opts.criterion === 'linearizable' || outcome.kind === 'legal')
     return verdict(base, visited, outcome, parts, linear);
   // Not linearizable (or undecided): search for a sequentially consistent order. Linearizable
@@ -285,6 +288,8 @@ function interleave(searches: readonly Search[], opts: Options): Outcome {
       const status = (searches[i] as Search).run(opts.sliceSteps);
       if (status === 'illegal') return { kind: 'illegal', partition: i };
       if (status === 'full') full = true;
+      // A decided partition's cache is no longer needed: memory is held by undecided ones only.
+      if (status !== 'running') (searches[i] as Search).release();
       if (status === 'running') still.push(i);
       if (opts.runtime !== undefined && opts.runtime.clock.monotonicMs() > opts.deadline) {
         return { kind: 'unknown', reason: 'timeout' };

@@ -42,6 +42,8 @@ export interface Search {
   readonly visited: number;
   /** The longest partial order found (meaningful after `illegal`). */
   partial(): PartialResult;
+  /** Frees the cache once the search is over (`visited` keeps its value); do not run it again. */
+  release(): void;
 }
 
 /** The pieces both searches share: model plumbing, bitset, Zobrist hash and the cache. */
@@ -85,6 +87,10 @@ abstract class SearchBase<S> implements Search {
 
   partial(): PartialResult {
     return this.best;
+  }
+
+  release(): void {
+    this.cache.release();
   }
 
   abstract run(budget: number): SearchStatus;
