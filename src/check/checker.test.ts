@@ -588,6 +588,18 @@ describe('limits', () => {
     if (result.kind === 'illegal') expect(result.counterexample.operations[0]?.key).toBe('b');
   });
 
+  it('counts visited configurations of decided partitions after freeing their caches', () => {
+    const events: HistoryEvent[] = [];
+    for (const key of ['a', 'b', 'c']) {
+      events.push({ process: key, type: 'invoke', f: 'put', key, value: 'x' });
+      events.push({ process: key, type: 'ok', f: 'put', key, value: 'x' });
+      events.push({ process: key, type: 'invoke', f: 'get', key, value: null });
+      events.push({ process: key, type: 'ok', f: 'get', key, value: 'x' });
+    }
+    // Each partition caches one configuration per linearized operation.
+    expect(check(events, kv())).toMatchObject({ kind: 'legal', partitions: 3, visited: 6 });
+  });
+
   it('validates its options', () => {
     expect(() => check([], casRegister(), { timeoutMs: -1 })).toThrow(/timeoutMs/);
     expect(() => check([], casRegister(), { maxCacheEntries: 0 })).toThrow(/maxCacheEntries/);
