@@ -10,6 +10,7 @@ import {
   PostgresLockBackend,
 } from '../../src/adapters/postgres/index.js';
 import { lockBackendConformance } from '../../src/coord/conformance.js';
+import { isTooManyWaitersError } from '../../src/coord/errors.js';
 import { pgFencedWrite } from '../../src/coord/fence.js';
 import { Lock } from '../../src/coord/lock.js';
 import { postgres } from '../services/index.js';
@@ -243,6 +244,24 @@ describe('PostgresAdvisoryLockBackend', () => {
     expect(res.rows[0].n).toBe(0);
     await b.release('cancel', 'holder', call());
   });
+
+  it('bounds the connections it pins with maxHeld: one more attempt rejects at once', async () => {
+    const b = new PostgresAdvisoryLockBackend({ pool, maxHeld: 1 });
+    closers.push(() => b.close());
+    expect((await b.tryAcquire('bound-a', 'a', 30_000, call())).kind).toBe('acquired');
+    const refused = await b.tryAcquire('bound-b', 'b', 30_000, call()).catch((e: unknown) => e);
+    expect(isTooManyWaitersError(refused)).toBe(true);
+    // The client gives up at once instead of retrying until waitMs (far beyond the test's timeout).
+    const lock = new Lock(b);
+    const viaClient = await lock
+      .acquire('bound-b', { ttlMs: 30_000, waitMs: 120_000 })
+      .catch((e: unknown) => e);
+    expect(isTooManyWaitersError(viaClient)).toBe(true);
+    await b.release('bound-a', 'a', call());
+    expect((await b.tryAcquire('bound-b', 'b', 30_000, call())).kind).toBe('acquired');
+    await b.release('bound-b', 'b', call());
+    await lock.close();
+  }, 20_000);
 
   it('a holder whose session is terminated loses the lock; the next holder gets a larger token', async () => {
     const a = advisory();

@@ -6,7 +6,8 @@
  */
 import type { PoolClient } from 'pg';
 import { raceAbort } from '../../core/abort.js';
-import { integerIn, rangeError } from '../../core/validate.js';
+import { integerIn } from '../../core/validate.js';
+import { TooManyWaitersError } from '../../coord/errors.js';
 import type {
   AcquireResult,
   BackendGuarantees,
@@ -22,7 +23,8 @@ import type { PostgresLockBackendOptions } from './base.js';
 export interface PostgresAdvisoryLockBackendOptions extends PostgresLockBackendOptions {
   /**
    * Upper bound on locks held (or queued for) at once through this backend (default 100). Each
-   * holds one pool connection for its whole life, so keep it below the pool's size.
+   * holds one pool connection for its whole life, so keep it below the pool's size. An attempt
+   * beyond it rejects with `TooManyWaitersError`.
    */
   maxHeld?: number;
 }
@@ -224,8 +226,10 @@ export class PostgresAdvisoryLockBackend extends PostgresBackendBase implements 
     lock: (connection: PoolClient, pid: number) => Promise<boolean>,
     ttlMs: number,
   ): Promise<AcquireResult> {
+    // Every held or pending lock pins a pool connection: past the bound, refuse at once (the
+    // client does not retry this error) rather than starve the pool.
     if (this.held.size + this.busyConnections >= this.maxHeld)
-      throw rangeError('maxHeld', `at most ${this.maxHeld} locks at once`, this.held.size + 1);
+      throw new TooManyWaitersError(key, this.maxHeld);
     this.busyConnections++;
     let entry: Held | undefined;
     try {
