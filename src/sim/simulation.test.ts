@@ -15,7 +15,7 @@ import type { TraceOptions } from './trace.js';
 function gossipRun(
   seed: number,
   trace: TraceOptions | false = { record: false },
-): { hash: string; events: number } {
+): { hash: string; events: number; json: string } {
   const sim = new Simulation({
     seed,
     trace,
@@ -49,7 +49,7 @@ function gossipRun(
     randomFaultSchedule(sim.random.fork('faults'), { nodes: names, durationMs: 400 }).faults,
   );
   const events = sim.runSync({ untilMs: 500 });
-  return { hash: sim.trace.hash(), events };
+  return { hash: sim.trace.hash(), events, json: JSON.stringify(sim.trace.toJSON()) };
 }
 
 describe('Simulation determinism', () => {
@@ -63,6 +63,16 @@ describe('Simulation determinism', () => {
       hashes.add(first.hash);
     }
     expect(hashes.size).toBeGreaterThanOrEqual(198);
+  });
+
+  it('the same seed exports the same trace JSON byte for byte', () => {
+    for (const seed of [0, 1, 2, 3, 4]) {
+      const first = gossipRun(seed, { record: true, timers: true });
+      const second = gossipRun(seed, { record: true, timers: true });
+      expect(first.json.length).toBeGreaterThan(10_000);
+      expect(second.json).toBe(first.json);
+    }
+    expect(gossipRun(5, { record: true }).json).not.toBe(gossipRun(6, { record: true }).json);
   });
 
   it('recording the trace does not change the hash', () => {
