@@ -3,7 +3,9 @@
  * terms (create revisions) increase with every new leader, and observers see the leader.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noop } from 'cockatiel';
 import { Etcd3 } from 'etcd3';
+import type { IOptions } from 'etcd3';
 import { EtcdLockBackend } from '../../src/adapters/etcd/index.js';
 import { Election } from '../../src/coord/election.js';
 import type { Leadership } from '../../src/coord/types.js';
@@ -27,8 +29,16 @@ interface Candidate {
   readonly election: Election;
 }
 
+/** cockatiel's no-op policy (etcd3 bundles an older cockatiel whose types differ; same shape). */
+const noPolicy = (() => noop) as unknown as NonNullable<
+  NonNullable<IOptions['faultHandling']>['host']
+>;
+
 function candidate(id: string): Candidate {
-  const client = new Etcd3({ hosts: cluster.endpoints });
+  // etcd3's default per-host circuit breaker skips a host for 5 s after 3 failed calls: while etcd
+  // elects a new leader every member fails, so every host would be skipped for longer than the
+  // renew deadline. Without it, the global retry still moves each call to another member.
+  const client = new Etcd3({ hosts: cluster.endpoints, faultHandling: { host: noPolicy } });
   const backend = new EtcdLockBackend({ client, prefix: 'election/' });
   const election = new Election(backend, {
     key: 'primary',
