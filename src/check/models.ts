@@ -17,8 +17,21 @@ function legal<S>(next: S): StepResult<S> {
   return { ok: true, next };
 }
 
+/** The operations each built-in model understands, for error messages. */
+const operationsOf: Readonly<Record<string, readonly string[]>> = {
+  register: ['read', 'write'],
+  'cas-register': ['read', 'write', 'cas'],
+  kv: ['get', 'put', 'append'],
+  mutex: ['acquire', 'release', 'owner'],
+  set: ['add', 'read', 'contains'],
+  queue: ['enqueue', 'dequeue'],
+};
+
 function unknownFunction(model: string, input: ModelInput): never {
-  throw new HistoryError(`the ${model} model has no operation ${JSON.stringify(input.f)}`);
+  const known = operationsOf[model] ?? [];
+  throw new HistoryError(
+    `the ${model} model has no operation ${JSON.stringify(input.f)} (it has ${known.join(', ')}; is it the right model?)`,
+  );
 }
 
 function show(value: unknown): string {

@@ -161,7 +161,9 @@ describe('faultline check', () => {
     expect(wrongFormat.err).toMatch(/line 1/);
     const unknownOp = await cli(jepsen, '--model', 'queue');
     expect(unknownOp.code).toBe(65);
-    expect(unknownOp.err).toMatch(/line 1: the queue model has no operation "write"/);
+    expect(unknownOp.err).toMatch(
+      /line 1: the queue model has no operation "write" \(it has enqueue, dequeue; is it the right model\?\)/,
+    );
   });
 
   it('exits 66 for a missing file', async () => {
