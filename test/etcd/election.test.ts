@@ -53,13 +53,15 @@ function candidate(id: string): Candidate {
   return { id, client, backend, election };
 }
 
+/** Extends, retrying a failed call a few times 100 ms apart (well within the renew deadline). */
 async function extendWithRetry(leadership: Leadership): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await leadership.extend();
       return;
     } catch (error) {
-      if (attempt >= 5) throw error;
+      if (attempt >= 5 || !leadership.valid) throw error;
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }
