@@ -21,18 +21,6 @@ import { integerFlag, oneOf, parseFlags, verdictExitCode, verdictExitCodes } fro
 import type { Command, CommandIo } from './command.js';
 import { exitCodes, UsageError } from './command.js';
 
-/**
- * Exit codes of `faultline check` beyond the shared ones.
- *
- * @deprecated Use {@link verdictExitCodes}; kept as an alias of the same numbers.
- */
-export const checkExitCodes = Object.freeze({
-  linearizable: verdictExitCodes.legal,
-  notLinearizable: verdictExitCodes.illegal,
-  unknown: verdictExitCodes.unknown,
-  cannotCreate: verdictExitCodes.cannotCreate,
-});
-
 const usage = `Usage: faultline check FILE --model MODEL [options]
 
 Checks a history for linearizability (or sequential consistency).

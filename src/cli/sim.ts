@@ -42,17 +42,6 @@ bound), 64 usage error, 73 cannot write --trace.
 `;
 
 /**
- * Exit codes of `faultline sim --check` beyond the shared ones (as `faultline check`).
- *
- * @deprecated Use {@link verdictExitCodes}; kept as an alias of the same numbers.
- */
-export const simExitCodes = Object.freeze({
-  notLinearizable: verdictExitCodes.illegal,
-  unknown: verdictExitCodes.unknown,
-  cannotCreate: verdictExitCodes.cannotCreate,
-});
-
-/**
  * The longest workload `--duration-ms` accepts: 10 virtual minutes (about 280,000 events, a second
  * of real time). Much longer runs outgrow the history and trace bounds of the simulation.
  */
