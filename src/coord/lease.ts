@@ -80,6 +80,8 @@ export class LeaseHandle implements Lease {
   private cancelWatchdog: Cancel | undefined;
   private chain: Promise<unknown> | undefined;
   private lastRenewalFailed = false;
+  /** A deadline timer is armed (see `observe`). */
+  private observed = false;
   private releasing: Promise<void> | undefined;
 
   constructor(init: LeaseInit) {
@@ -89,8 +91,10 @@ export class LeaseHandle implements Lease {
     this.owner = init.owner;
     this.token = init.token;
     this.deadlineMs = clientDeadline(init, init.sentAtMs, init.grantedTtlMs);
-    this.armDeadline();
-    if (init.renewEveryMs !== undefined) this.armWatchdog(init.renewEveryMs);
+    if (init.renewEveryMs !== undefined) {
+      this.observe();
+      this.armWatchdog(init.renewEveryMs);
+    }
   }
 
   /** The monotonic time at which the client stops believing in the lease. */
@@ -103,6 +107,7 @@ export class LeaseHandle implements Lease {
     if (this.controller === undefined) {
       this.controller = new AbortController();
       if (this.ending !== undefined) this.controller.abort(this.endReason(this.ending));
+      this.observe();
     }
     return this.controller.signal;
   }
@@ -125,6 +130,7 @@ export class LeaseHandle implements Lease {
   onLost(listener: (error: LockLostError) => void): Disposable {
     if (this.ending !== undefined) return noopDisposable;
     this.lost ??= new Emitter<LockLostError>(100);
+    this.observe();
     return this.lost.on(listener);
   }
 
@@ -210,7 +216,7 @@ export class LeaseHandle implements Lease {
     }
     this.assertValid();
     this.deadlineMs = clientDeadline(this.init, sentAt, result.ttlMs);
-    this.armDeadline();
+    if (this.observed) this.armDeadline();
   }
 
   private async releaseNow(): Promise<void> {
@@ -233,6 +239,18 @@ export class LeaseHandle implements Lease {
     if (this.init.options.runtime.clock.monotonicMs() >= this.deadlineMs) {
       this.loseWith(this.lastRenewalFailed ? 'unreachable' : 'expired');
     }
+  }
+
+  /**
+   * Someone can observe the loss asynchronously (a signal, a loss listener, the watchdog): from now
+   * on a timer ends the lease at its deadline. Until then nothing can tell the difference, because
+   * every synchronous read (`valid`, `signal`, `assertValid`, `remainingMs`) checks the deadline
+   * itself; a lease nobody observes costs no timer.
+   */
+  private observe(): void {
+    if (this.observed) return;
+    this.observed = true;
+    if (this.ending === undefined) this.armDeadline();
   }
 
   private armDeadline(): void {

@@ -11,7 +11,7 @@ import {
 } from './errors.js';
 import { Lock } from './lock.js';
 import { MemoryLockBackend } from './memory.js';
-import type { LockBackend } from './types.js';
+import type { Lease, LockBackend } from './types.js';
 
 /** Runs the scheduler until `p` settles; fails (instead of hanging) when it never does. */
 async function drive<T>(s: Scheduler, p: Promise<T>, forMs = 1_000_000): Promise<T> {
@@ -430,7 +430,7 @@ describe('Lock', () => {
       await first.release();
       const second = await drive(scheduler, short);
       expect(count.extend).toBe(0);
-      expect(second.deadline).toBeLessThanOrEqual(sentAt + 1_000 * 0.99 - 2);
+      expect(scheduler.nowMs + second.remainingMs()).toBeLessThanOrEqual(sentAt + 1_000 * 0.99 - 2);
       // A long wait (over half the TTL): the grant is confirmed, the deadline re-anchored.
       const longSentAt = scheduler.nowMs;
       const long = lock.acquire('k', { ttlMs: 1_000 });
@@ -438,8 +438,66 @@ describe('Lock', () => {
       await second.release();
       const third = await drive(scheduler, long);
       expect(count.extend).toBe(1);
-      expect(third.deadline).toBeGreaterThan(longSentAt + 1_000);
+      expect(scheduler.nowMs + third.remainingMs()).toBeGreaterThan(longSentAt + 1_000);
       await lock.close();
+    });
+  });
+
+  describe('leases nobody observes', () => {
+    it('arm no deadline timer until the signal or a loss listener is asked for', async () => {
+      const { scheduler, lock, client } = setup();
+      const a = await drive(scheduler, lock.acquire('a', { ttlMs: 1_000 }));
+      const b = await drive(scheduler, lock.acquire('b', { ttlMs: 1_000 }));
+      expect(client.timers.pending).toBe(0);
+      const signal = a.signal;
+      expect(client.timers.pending).toBe(1);
+      let lost: unknown;
+      b.onLost((e) => (lost = e));
+      expect(client.timers.pending).toBe(2);
+      await scheduler.run({ untilMs: scheduler.nowMs + 1_000 });
+      expect(signal.aborted).toBe(true);
+      expect((signal.reason as LockLostError).reason).toBe('expired');
+      expect(isLockLostError(lost)).toBe(true);
+      expect(client.timers.pending).toBe(0);
+    });
+
+    it('still end at the deadline for every synchronous check', async () => {
+      const { scheduler, lock } = setup();
+      const lease = await drive(scheduler, lock.acquire('a', { ttlMs: 1_000 }));
+      expect(lease.valid).toBe(true);
+      await scheduler.run({ untilMs: scheduler.nowMs + 1_000 });
+      expect(lease.valid).toBe(false);
+      expect(lease.remainingMs()).toBe(0);
+      expect(() => lease.assertValid()).toThrow(LockLostError);
+      expect(lease.signal.aborted).toBe(true);
+    });
+
+    it('are swept from the client once expired, so close() does not release them all', async () => {
+      const { scheduler, backend: inner, client } = setup();
+      let releases = 0;
+      const backend: LockBackend = {
+        name: 'counting',
+        guarantees: inner.guarantees,
+        tryAcquire: (k, ow, t, o) => inner.tryAcquire(k, ow, t, o),
+        extend: (k, ow, tok, t, o) => inner.extend(k, ow, tok, t, o),
+        release: (k, ow, o) => {
+          releases++;
+          return inner.release(k, ow, o);
+        },
+        holder: (k, o) => inner.holder(k, o),
+        waitForChange: (k, o) => inner.waitForChange(k, o),
+      };
+      const lock = new Lock(backend, { runtime: client });
+      for (let i = 0; i < 100; i++)
+        await drive(scheduler, lock.tryAcquire(`e${i}`, { ttlMs: 100 }));
+      await scheduler.run({ untilMs: scheduler.nowMs + 1_000 });
+      let live: Lease | null = null;
+      for (let i = 0; i < 100; i++)
+        live = await drive(scheduler, lock.tryAcquire(`l${i}`, { ttlMs: 10_000 }));
+      await drive(scheduler, lock.close());
+      // Without the sweep close() would release all 200; the 100 expired ones were dropped.
+      expect(releases).toBe(100);
+      expect(live?.valid).toBe(false);
     });
   });
 });

@@ -43,6 +43,9 @@ export function acquireParams(
   };
 }
 
+/** Leases a client tracks before its first sweep of expired ones. */
+const MIN_SWEEP = 64;
+
 /**
  * Tracks the leases and waits of one client so `close()` can end them all. Its interruption is an
  * {@link InterruptScope}, not an `AbortSignal`: every call and wait in flight registers in a `Set`
@@ -51,6 +54,7 @@ export function acquireParams(
 export class ClientScope {
   private readonly interrupt = new InterruptScope();
   private readonly leases = new Set<LeaseHandle>();
+  private sweepAt = MIN_SWEEP;
 
   /** The caller's signal combined with the client's own interruption (fired by `close()`). */
   link(caller: AbortSignal | undefined): Interrupt {
@@ -61,8 +65,16 @@ export class ClientScope {
     return this.interrupt.interrupted;
   }
 
-  /** Remembers `lease` until it ends. */
+  /**
+   * Remembers `lease` until it ends. A lease nobody observes has no deadline timer, so one that
+   * expires unreleased is dropped by a sweep when the set has doubled since the last one (each
+   * lease's `valid` checks its deadline): the set stays within twice the live leases, amortized O(1).
+   */
   track<T extends LeaseHandle>(lease: T): T {
+    if (this.leases.size >= this.sweepAt) {
+      for (const held of [...this.leases]) void held.valid;
+      this.sweepAt = Math.max(MIN_SWEEP, this.leases.size * 2);
+    }
     this.leases.add(lease);
     lease.whenEnded(() => this.leases.delete(lease));
     return lease;

@@ -275,33 +275,24 @@ export class ScriptRunner {
     signal: AbortSignal,
   ): Promise<unknown> {
     if (signal.aborted) return Promise.reject(abortReason(signal));
-    const pending = this.exec(script, keys, args);
+    const client = this.client;
+    const n = keys.length;
     return new Promise<unknown>((resolve, reject) => {
       const onAbort = (): void => reject(abortReason(signal));
+      const ok = (value: unknown): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      };
+      const failed = (error: unknown): void => {
+        signal.removeEventListener('abort', onAbort);
+        reject(toUnavailable(operation, error));
+      };
       signal.addEventListener('abort', onAbort, { once: true });
-      pending.then(
-        (value) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(value);
-        },
-        (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(toUnavailable(operation, error));
-        },
-      );
-    });
-  }
-
-  private exec(
-    script: LuaScript,
-    keys: readonly string[],
-    args: readonly (string | number)[],
-  ): Promise<unknown> {
-    return this.client
-      .evalsha(script.sha, keys.length, ...keys, ...args)
-      .catch((error: unknown) => {
-        if (!isNoScript(error)) throw error;
-        return this.client.eval(script.text, keys.length, ...keys, ...args);
+      // EVAL on NOSCRIPT also loads the script for next time; no extra promise on the usual path.
+      client.evalsha(script.sha, n, ...keys, ...args).then(ok, (error: unknown) => {
+        if (!isNoScript(error)) return failed(error);
+        client.eval(script.text, n, ...keys, ...args).then(ok, failed);
       });
+    });
   }
 }
