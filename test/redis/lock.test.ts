@@ -39,8 +39,11 @@ afterAll(async () => {
   await group.cleanup();
 });
 
-/** Reads JSON lines from a child's stdout. */
-function jsonLines(stream: NodeJS.ReadableStream): () => Promise<Record<string, unknown>> {
+/** Reads JSON lines from a child's stdout; each read rejects after `timeoutMs` without a line. */
+function jsonLines(
+  stream: NodeJS.ReadableStream,
+  timeoutMs = 20_000,
+): () => Promise<Record<string, unknown>> {
   const queue: string[] = [];
   const waiting: ((line: string) => void)[] = [];
   createInterface({ input: stream }).on('line', (line) => {
@@ -49,10 +52,18 @@ function jsonLines(stream: NodeJS.ReadableStream): () => Promise<Record<string, 
     else queue.push(line);
   });
   return () =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
       const line = queue.shift();
-      if (line !== undefined) resolve(JSON.parse(line) as Record<string, unknown>);
-      else waiting.push((l) => resolve(JSON.parse(l) as Record<string, unknown>));
+      if (line !== undefined) return resolve(JSON.parse(line) as Record<string, unknown>);
+      const timer = setTimeout(() => {
+        waiting.splice(waiting.indexOf(take), 1);
+        reject(new Error(`the holder process printed nothing in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const take = (l: string): void => {
+        clearTimeout(timer);
+        resolve(JSON.parse(l) as Record<string, unknown>);
+      };
+      waiting.push(take);
     });
 }
 
