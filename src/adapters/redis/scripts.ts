@@ -15,6 +15,7 @@
 import { createHash } from 'node:crypto';
 import { abortReason } from '../../core/abort.js';
 import { isAbortedError } from '../../core/errors.js';
+import { onStop } from '../../coord/call.js';
 import { BackendUnavailableError } from '../../coord/errors.js';
 
 /** A Lua script with its SHA1, computed once. */
@@ -278,16 +279,17 @@ export class ScriptRunner {
     const client = this.client;
     const n = keys.length;
     return new Promise<unknown>((resolve, reject) => {
-      const onAbort = (): void => reject(abortReason(signal));
+      // One listener per signal, shared by every call in flight on it (the clients pass one signal
+      // to many concurrent calls): registering costs a Set insertion, not a walk of the listeners.
+      const off = onStop(signal, reject);
       const ok = (value: unknown): void => {
-        signal.removeEventListener('abort', onAbort);
+        off();
         resolve(value);
       };
       const failed = (error: unknown): void => {
-        signal.removeEventListener('abort', onAbort);
+        off();
         reject(toUnavailable(operation, error));
       };
-      signal.addEventListener('abort', onAbort, { once: true });
       // EVAL on NOSCRIPT also loads the script for next time; no extra promise on the usual path.
       client.evalsha(script.sha, n, ...keys, ...args).then(ok, (error: unknown) => {
         if (!isNoScript(error)) return failed(error);
