@@ -1,6 +1,6 @@
 /** Private etcd clusters (1 or 3 real members) for integration tests. */
 import { join } from 'node:path';
-import { freePorts, waitUntil } from './net.js';
+import { freePorts } from './net.js';
 import { ManagedServer, findBinary, tempDir } from './process.js';
 
 /** One etcd member. */
@@ -77,12 +77,7 @@ export class EtcdMember extends ManagedServer {
   }
 
   async waitHealthy(timeoutMs = 30_000): Promise<void> {
-    await waitUntil(
-      `etcd member ${this.name}`,
-      () => this.healthy(),
-      timeoutMs,
-      () => this.process.logTail(),
-    );
+    await this.waitReady(`etcd member ${this.name}`, () => this.healthy(), timeoutMs);
   }
 
   /** Launches the member and waits until it reports healthy (needs a quorum). */

@@ -1,7 +1,7 @@
 /** Private MariaDB servers for integration tests. */
 import { join } from 'node:path';
 import mariadbClient from 'mariadb';
-import { freePort, waitUntil } from './net.js';
+import { freePort } from './net.js';
 import { ManagedServer, findBinary, giveTo, runSync, tempDir } from './process.js';
 
 /** One private MariaDB server; user `root` with an empty password on 127.0.0.1. */
@@ -38,7 +38,7 @@ export class MariadbServer extends ManagedServer {
 
   async start(): Promise<void> {
     this.process.start();
-    await waitUntil(
+    await this.waitReady(
       `mariadb on port ${this.port}`,
       async () => {
         const conn = await mariadbClient.createConnection({
@@ -53,7 +53,6 @@ export class MariadbServer extends ManagedServer {
         }
       },
       60_000,
-      () => this.process.logTail(),
     );
   }
 }

@@ -2,18 +2,30 @@
 import { createServer, connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A free TCP port on 127.0.0.1 (bound and released; the OS rarely hands it out again at once). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Linux hands out outgoing ports from 32768 up; servers get ports below that, so no client takes one first. */
+const PORT_MIN = 20_000;
+const PORT_MAX = 32_000;
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A free TCP port on 127.0.0.1, drawn below the kernel's ephemeral range: a port taken from the
+ * ephemeral range can be grabbed by any outgoing connection between our check and the server's
+ * bind ("address already in use").
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_MIN + Math.floor(Math.random() * (PORT_MAX - PORT_MIN));
+    if (await canBind(port)) return port;
+  }
+  throw new Error(`no free port in [${PORT_MIN}, ${PORT_MAX}) after 200 tries`);
 }
 
 /** Distinct free ports. */
@@ -50,13 +62,15 @@ export function tcpRequest(port: number, payload: string, timeoutMs = 1000): Pro
 
 /**
  * Polls `probe` until it resolves true or `timeoutMs` passes. The harness runs real servers, so it
- * waits in real time; tests of faultline itself never do.
+ * waits in real time; tests of faultline itself never do. When `alive()` turns false (the server
+ * process exited) it fails at once instead of waiting out the timeout.
  */
 export async function waitUntil(
   what: string,
   probe: () => Promise<boolean>,
   timeoutMs: number,
   describeFailure: () => string = () => '',
+  alive: () => boolean = () => true,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -65,6 +79,11 @@ export async function waitUntil(
       if (await probe()) return;
     } catch (error) {
       lastError = error;
+    }
+    if (!alive()) {
+      throw new Error(
+        `${what}: the server process exited before it was ready\n${describeFailure()}`,
+      );
     }
     await sleep(50);
   }

@@ -1,8 +1,9 @@
 /** Private PostgreSQL servers (initdb + postgres) for integration tests. */
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, waitUntil } from './net.js';
+import { freePort } from './net.js';
 import { ManagedServer, findBinary, giveTo, runSync, tempDir } from './process.js';
 
 function pgBinDirs(): string[] {
@@ -66,9 +67,32 @@ export class PostgresServer extends ManagedServer {
     return `postgres://${this.user}@${this.host}:${this.port}/${this.database}`;
   }
 
+  /**
+   * SIGKILL, then waits (bounded) until the killed postmaster's backends have exited too: they
+   * stay attached to its shared memory for a moment, and a restart before that fails with
+   * "pre-existing shared memory block is still in use". Backends run with the data dir as their
+   * working directory, which is how they are found.
+   */
+  override async kill(): Promise<void> {
+    await super.kill();
+    const dataDir = join(this.dir, 'data');
+    const inDataDir = (pid: string): boolean => {
+      try {
+        return readlinkSync(`/proc/${pid}/cwd`) === dataDir;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 500; i++) {
+      if (!readdirSync('/proc').some((entry) => /^\d+$/.test(entry) && inDataDir(entry))) return;
+      await sleep(20);
+    }
+    throw new Error(`backends of the killed postgres still run in ${dataDir}`);
+  }
+
   async start(): Promise<void> {
     this.process.start();
-    await waitUntil(
+    await this.waitReady(
       `postgres on port ${this.port}`,
       async () => {
         const client = new pg.Client({ ...this.connection, connectionTimeoutMillis: 1000 });
@@ -81,7 +105,6 @@ export class PostgresServer extends ManagedServer {
         }
       },
       30_000,
-      () => this.process.logTail(),
     );
   }
 }

@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntil } from './net.js';
 
 /** Thrown when a server binary is missing; the message says how to install it. */
 export class MissingBinaryError extends Error {
@@ -223,6 +224,21 @@ export abstract class ManagedServer {
 
   /** Launches the server and resolves once it answers. */
   abstract start(): Promise<void>;
+
+  /** Waits until `probe` answers true; fails at once, with the log, if the process exits. */
+  protected waitReady(
+    what: string,
+    probe: () => Promise<boolean>,
+    timeoutMs: number,
+  ): Promise<void> {
+    return waitUntil(
+      what,
+      probe,
+      timeoutMs,
+      () => this.process.logTail(),
+      () => this.process.running,
+    );
+  }
 
   get pid(): number | undefined {
     return this.process.pid;

@@ -49,11 +49,10 @@ export class RedisServer extends ManagedServer {
 
   async start(): Promise<void> {
     this.process.start();
-    await waitUntil(
+    await this.waitReady(
       `redis on port ${this.port}`,
       async () => (await redisCommand(this.port, 'PING')).startsWith('+PONG'),
       15_000,
-      () => this.process.logTail(),
     );
   }
 }
