@@ -94,16 +94,24 @@ interface TimedGrant {
  * `anchored` (its TTL already counts from the send: etcd's session lease) skips that round trip
  * while at least half of the requested validity is left; otherwise it is confirmed too.
  */
-/** True when an anchored grant still has at least half of the requested validity left. */
+/**
+ * True when an anchored grant still has at least half of the requested validity left. Both sides
+ * are capped by `maxValidityMs` (an election's `renewDeadlineMs`), exactly as the lease's own
+ * deadline is, so a candidate that waited most of its renew deadline in the queue is confirmed
+ * instead of being elected with a few milliseconds left.
+ */
 function anchoredLeft(
   client: ResolvedClientOptions,
   ttlMs: number,
   sentAtMs: number,
-  requestedTtlMs: number,
+  p: AcquireParams,
 ): boolean {
-  const validity = (ttl: number): number => ttl * (1 - client.driftFactor) - client.driftMarginMs;
+  const validity = (ttl: number): number => {
+    const v = ttl * (1 - client.driftFactor) - client.driftMarginMs;
+    return Math.min(v, p.maxValidityMs ?? v);
+  };
   const left = sentAtMs + validity(ttlMs) - client.runtime.clock.monotonicMs();
-  return left >= validity(requestedTtlMs) / 2;
+  return left >= validity(p.ttlMs) / 2;
 }
 
 async function request(
@@ -141,7 +149,7 @@ async function request(
     throw error;
   }
   if (result.kind === 'busy') return result;
-  if (result.anchored === true && anchoredLeft(client, result.ttlMs, sentAtMs, p.ttlMs)) {
+  if (result.anchored === true && anchoredLeft(client, result.ttlMs, sentAtMs, p)) {
     return { token: result.token, ttlMs: result.ttlMs, sentAtMs };
   }
   sentAtMs = runtime.clock.monotonicMs();

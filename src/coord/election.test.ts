@@ -3,7 +3,7 @@ import { Scheduler, createSimRuntime } from '../sim/index.js';
 import { Election, candidateOf, checkElectionTiming } from './election.js';
 import type { Demotion } from './election.js';
 import { MemoryLockBackend } from './memory.js';
-import type { LeaderEvent } from './types.js';
+import type { LeaderEvent, LockBackend } from './types.js';
 
 async function drive<T>(s: Scheduler, p: Promise<T>, forMs = 1_000_000): Promise<T> {
   let done = false;
@@ -122,6 +122,53 @@ describe('Election', () => {
     expect(elected).toEqual([second.term]);
     expect(first.valid).toBe(false);
     await b.close();
+  });
+});
+
+describe('Election on a backend with anchored queued grants', () => {
+  it('confirms a grant that waited most of renewDeadlineMs instead of electing a leader about to expire', async () => {
+    // An etcd-like backend: queued grants are anchored at the request's send time and carry the
+    // TTL requested plus the time waited. Timing 600/400/100: A leads, B queues, A resigns after
+    // 370 ms, so B's grant has only ~30 ms of its 400 ms renew deadline left when it arrives.
+    const scheduler = new Scheduler({ seed: 5 });
+    const server = createSimRuntime(scheduler, 'server');
+    const inner = new MemoryLockBackend({ runtime: server });
+    const backend: LockBackend = {
+      name: 'anchored',
+      guarantees: inner.guarantees,
+      tryAcquire: (k, o, t, c) => inner.tryAcquire(k, o, t, c),
+      acquireQueued: async (k, o, t, c) => {
+        const sentAt = server.clock.monotonicMs();
+        const r = await inner.acquireQueued(k, o, t, c);
+        if (r.kind !== 'acquired') return r;
+        return { ...r, anchored: true, ttlMs: t + (server.clock.monotonicMs() - sentAt) };
+      },
+      extend: (k, o, tok, t, c) => inner.extend(k, o, tok, t, c),
+      release: (k, o, c) => inner.release(k, o, c),
+      holder: (k, c) => inner.holder(k, c),
+      waitForChange: (k, c) => inner.waitForChange(k, c),
+    };
+    const fast = { leaseDurationMs: 600, renewDeadlineMs: 400, retryPeriodMs: 100 };
+    const make = (id: string) =>
+      new Election(backend, {
+        key: 'primary',
+        candidateId: id,
+        runtime: createSimRuntime(scheduler, id),
+        ...fast,
+      });
+    const a = make('a');
+    const b = make('b');
+    const demoted: Demotion[] = [];
+    b.onDemoted((d) => demoted.push(d));
+    await drive(scheduler, a.campaign());
+    const queued = b.campaign();
+    await scheduler.run({ untilMs: scheduler.nowMs + 370 });
+    await a.resign();
+    const won = await drive(scheduler, queued);
+    await scheduler.run({ untilMs: scheduler.nowMs + 1_000 });
+    expect(demoted).toEqual([]);
+    expect(won.valid).toBe(true);
+    await Promise.all([a.close(), b.close()]);
   });
 });
 
