@@ -233,17 +233,20 @@ export function waitChanged(
 ): Promise<void> {
   if (stop !== undefined && isStopped(stop)) return Promise.reject(stopReason(stop));
   return new Promise<void>((resolve, reject) => {
+    // The stop listener is registered before the timer is armed, so neither callback can ever
+    // reach the other before it exists.
+    let cancel = (): void => undefined;
+    const off = onStop(stop, (reason) => {
+      cancel();
+      reject(reason);
+    });
     const done = (): void => {
       cancel();
       off();
       resolve();
     };
     // At least 1 ms between attempts, so a backend answering `retryAfterMs: 0` cannot make a hot loop.
-    const cancel = client.runtime.timers.setTimer(Math.max(ms, 1), done);
-    const off = onStop(stop, (reason) => {
-      cancel();
-      reject(reason);
-    });
+    cancel = client.runtime.timers.setTimer(Math.max(ms, 1), done);
     void watch.changed.then(done);
   });
 }
@@ -252,13 +255,14 @@ export function waitChanged(
 function pause(client: ResolvedClientOptions, ms: number, stop: Stop): Promise<void> {
   if (stop !== undefined && isStopped(stop)) return Promise.reject(stopReason(stop));
   return new Promise<void>((resolve, reject) => {
-    const cancel = client.runtime.timers.setTimer(ms, () => {
-      off();
-      resolve();
-    });
+    let cancel = (): void => undefined;
     const off = onStop(stop, (reason) => {
       cancel();
       reject(reason);
+    });
+    cancel = client.runtime.timers.setTimer(ms, () => {
+      off();
+      resolve();
     });
   });
 }

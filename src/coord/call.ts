@@ -417,7 +417,10 @@ export function checkTtl(field: string, ttlMs: number): number {
 /** Validates a wait in milliseconds: `Infinity` or a finite number >= 0. */
 export function checkWait(field: string, waitMs: number): number {
   if (waitMs === Number.POSITIVE_INFINITY) return waitMs;
-  return nonNegative(field, waitMs);
+  if (typeof waitMs !== 'number' || !Number.isFinite(waitMs) || waitMs < 0) {
+    throw rangeError(field, 'a number >= 0 or Infinity', waitMs);
+  }
+  return waitMs;
 }
 
 /** Client options with every default applied and validated. */
