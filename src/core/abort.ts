@@ -75,3 +75,30 @@ export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal 
   if (defined.length === 1) return defined[0];
   return AbortSignal.any(defined);
 }
+
+/**
+ * `Timers.sleep` written once over a timer primitive: resolves after `ms`, or rejects with the
+ * signal's reason as soon as it aborts, clearing the timer and the listener either way.
+ */
+export function sleepOn(
+  setTimer: (ms: number, fn: () => void) => () => void,
+  ms: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<void>((resolve, reject) => {
+    if (signal === undefined) {
+      setTimer(ms, resolve);
+      return;
+    }
+    const onAbortEvent = (): void => {
+      cancel();
+      reject(abortReason(signal));
+    };
+    const cancel = setTimer(ms, () => {
+      signal.removeEventListener('abort', onAbortEvent);
+      resolve();
+    });
+    signal.addEventListener('abort', onAbortEvent, { once: true });
+  });
+}

@@ -8,7 +8,7 @@ export { assert, assertNever, AssertionError } from './assert.js';
 export { FaultlineError, isFaultlineError, AbortedError, isAbortedError } from './errors.js';
 export { Emitter, disposable, noopDisposable } from './events.js';
 export type { Disposable, Listener } from './events.js';
-export { abortReason, throwIfAborted, onAbort, raceAbort, anySignal } from './abort.js';
+export { abortReason, throwIfAborted, onAbort, raceAbort, anySignal, sleepOn } from './abort.js';
 export { SeededRandom, RandomBase, hashString32 } from './random.js';
 export {
   systemRuntime,

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomFillSync } from 'node:crypto';
-import { abortReason } from './abort.js';
+import { sleepOn } from './abort.js';
 import { RandomBase, SeededRandom } from './random.js';
 import type { Cancel, Clock, Random, Runtime, Timers } from './runtime.js';
 import { rangeError } from './validate.js';
@@ -54,22 +54,7 @@ export class SystemTimers implements Timers {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise<void>((resolve, reject) => {
-      if (signal === undefined) {
-        this.setTimer(ms, resolve);
-        return;
-      }
-      const onAbort = (): void => {
-        cancel();
-        reject(abortReason(signal));
-      };
-      const cancel = this.setTimer(ms, () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOn((delay, fn) => this.setTimer(delay, fn), ms, signal);
   }
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { abortReason } from '../core/abort.js';
+import { sleepOn } from '../core/abort.js';
 import type { SeededRandom } from '../core/random.js';
 import type { Cancel, Clock, Runtime, Timers } from '../core/runtime.js';
 import { nonNegative, numberIn, rangeError } from '../core/validate.js';
@@ -151,22 +151,7 @@ export class SimTimers implements Timers {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise<void>((resolve, reject) => {
-      if (signal === undefined) {
-        this.setTimer(ms, resolve);
-        return;
-      }
-      const onAbort = (): void => {
-        cancel();
-        reject(abortReason(signal));
-      };
-      const cancel = this.setTimer(ms, () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOn((delay, fn) => this.setTimer(delay, fn), ms, signal);
   }
 
   /** Stops timers from firing; those that come due wait for {@link SimTimers.resume}. */
