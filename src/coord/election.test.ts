@@ -5,16 +5,8 @@ import type { Demotion } from './election.js';
 import { MemoryLockBackend } from './memory.js';
 import type { LeaderEvent, LockBackend } from './types.js';
 
-async function drive<T>(s: Scheduler, p: Promise<T>, forMs = 1_000_000): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await s.run({ until: () => done, untilMs: s.nowMs + forMs });
-  if (!done) throw new Error(`promise still pending at ${s.nowMs} ms`);
-  return p;
-}
+const drive = <T>(s: Scheduler, p: Promise<T>, forMs?: number): Promise<T> =>
+  s.runUntilSettled(p, forMs);
 
 const timing = { leaseDurationMs: 1_500, renewDeadlineMs: 1_000, retryPeriodMs: 200 };
 

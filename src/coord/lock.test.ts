@@ -13,17 +13,8 @@ import { Lock } from './lock.js';
 import { MemoryLockBackend } from './memory.js';
 import type { Lease, LockBackend } from './types.js';
 
-/** Runs the scheduler until `p` settles; fails (instead of hanging) when it never does. */
-async function drive<T>(s: Scheduler, p: Promise<T>, forMs = 1_000_000): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await s.run({ until: () => done, untilMs: s.nowMs + forMs });
-  if (!done) throw new Error(`promise still pending at ${s.nowMs} ms`);
-  return p;
-}
+const drive = <T>(s: Scheduler, p: Promise<T>, forMs?: number): Promise<T> =>
+  s.runUntilSettled(p, forMs);
 
 function setup(
   clientOptions: { driftPpm?: number } = {},

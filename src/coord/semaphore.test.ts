@@ -5,16 +5,8 @@ import { MemorySemaphoreBackend } from './memory.js';
 import { Semaphore } from './semaphore.js';
 import type { Lease } from './types.js';
 
-async function drive<T>(s: Scheduler, p: Promise<T>, forMs = 1_000_000): Promise<T> {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  await s.run({ until: () => done, untilMs: s.nowMs + forMs });
-  if (!done) throw new Error(`promise still pending at ${s.nowMs} ms`);
-  return p;
-}
+const drive = <T>(s: Scheduler, p: Promise<T>, forMs?: number): Promise<T> =>
+  s.runUntilSettled(p, forMs);
 
 function setup(permits: number) {
   const scheduler = new Scheduler({ seed: 5 });

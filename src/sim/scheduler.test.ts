@@ -155,3 +155,28 @@ describe('Scheduler', () => {
     expect(ran).toEqual(expected.map((e) => e.id));
   });
 });
+
+describe('Scheduler.runUntilSettled', () => {
+  it('runs until the promise settles and returns its value at that virtual time', async () => {
+    const s = new Scheduler({ seed: 'settle' });
+    const p = new Promise<number>((resolve) => s.after(250, () => resolve(s.nowMs)));
+    s.after(10_000, () => undefined);
+    await expect(s.runUntilSettled(p)).resolves.toBe(250);
+    expect(s.nowMs).toBe(250);
+    expect(s.pending).toBe(1);
+  });
+
+  it('passes a rejection through', async () => {
+    const s = new Scheduler({ seed: 1 });
+    const p = new Promise<never>((_, reject) => s.after(5, () => reject(new Error('boom'))));
+    await expect(s.runUntilSettled(p)).rejects.toThrow('boom');
+  });
+
+  it('fails with the seed instead of hanging on a promise that never settles', async () => {
+    const s = new Scheduler({ seed: 77 });
+    const never = new Promise<void>(() => undefined);
+    const error = await s.runUntilSettled(never, 1_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SimulationLimitError);
+    expect(String(error)).toMatch(/seed 77/);
+  });
+});

@@ -195,6 +195,29 @@ export class Scheduler {
   }
 
   /**
+   * Runs the simulation (as {@link Scheduler.run}) until `promise` settles, and returns its
+   * outcome. Throws a {@link SimulationLimitError} naming the seed instead of hanging when it is
+   * still pending after `limitMs` of virtual time or once no event is left.
+   *
+   * @example
+   * const lease = await scheduler.runUntilSettled(lock.acquire('k', { ttlMs: 1_000 }));
+   */
+  async runUntilSettled<T>(promise: Promise<T>, limitMs = 1_000_000): Promise<T> {
+    let done = false;
+    promise.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    await this.run({ until: () => done, untilMs: this.now + nonNegative('limitMs', limitMs) });
+    if (!done) {
+      throw new SimulationLimitError(
+        `promise still pending at ${this.now} ms (seed ${String(this.seed)})`,
+      );
+    }
+    return promise;
+  }
+
+  /**
    * Runs events one at a time and lets promises settle after each, so async code awaiting
    * simulated timers and messages runs deterministically. Stops when the queue is empty, at
    * `untilMs` (time is then set to it), when `until()` becomes true, or after `maxEvents`.
