@@ -14,7 +14,7 @@ import {
   readFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { waitUntil } from './net.js';
 
 /** Thrown when a server binary is missing; the message says how to install it. */
@@ -72,10 +72,14 @@ export function removeTempDir(dir: string): void {
  * Starts a detached shell that kills `pid` and removes `dir` once this test process is gone, so a
  * runner killed with SIGKILL leaves no orphan server or temp dir behind.
  */
-function startReaper(pid: number, dir: string | undefined): void {
+function startReaper(pid: number, command: string, dir: string | undefined): void {
+  // The pid is killed only while it still runs our server binary: after a normal stop the kernel
+  // may have given the number to an unrelated process.
+  const name = basename(command).replace(/[^A-Za-z0-9._-]/g, '');
   const script =
     `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ` +
-    `kill -CONT ${pid} 2>/dev/null; kill -9 ${pid} 2>/dev/null; ` +
+    `if grep -qa -- '${name}' /proc/${pid}/cmdline 2>/dev/null; then ` +
+    `kill -CONT ${pid} 2>/dev/null; kill -9 ${pid} 2>/dev/null; fi; ` +
     (dir === undefined ? '' : `rm -rf '${dir}'`);
   const reaper = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
   reaper.unref();
@@ -134,7 +138,7 @@ export class ServerProcess {
     liveProcesses.add(child);
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     child.once('exit', () => liveProcesses.delete(child));
-    if (child.pid !== undefined) startReaper(child.pid, this.spec.dir);
+    if (child.pid !== undefined) startReaper(child.pid, command, this.spec.dir);
   }
 
   /** The tail of the server's log, for error messages. */
