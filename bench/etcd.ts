@@ -21,11 +21,15 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Etcd3, EtcdLockFailedError } from 'etcd3';
-import { EtcdLockBackend } from '../src/adapters/etcd/index.js';
-import { Lock } from '../src/coord/lock.js';
+import type * as EtcdModule from '../src/adapters/etcd/index.js';
+import type * as CoordModule from '../src/coord/index.js';
 import { etcd } from '../test/services/index.js';
 import type { BenchRow, BenchSuite } from './types.js';
-import { interleaved } from './util.js';
+import { compiled, interleaved } from './util.js';
+
+// faultline runs from the compiled dist/ like etcd3 from node_modules (see compiled()).
+const { EtcdLockBackend } = await compiled<typeof EtcdModule>('adapters/etcd/index.js');
+const { Lock } = await compiled<typeof CoordModule>('coord/index.js');
 
 const OPS_PER_SAMPLE = 150;
 const WORKERS = 4;

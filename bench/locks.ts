@@ -21,11 +21,15 @@ import { Redis } from 'ioredis';
 // @ts-expect-error redlock 5's package.json "exports" has no "types" condition (its index.d.ts is unreachable under NodeNext).
 import RedlockModule from 'redlock';
 import { Mutex } from 'redis-semaphore';
-import { RedisLockBackend } from '../src/adapters/redis/index.js';
-import { Lock } from '../src/coord/index.js';
+import type * as RedisModule from '../src/adapters/redis/index.js';
+import type * as CoordModule from '../src/coord/index.js';
 import { redis } from '../test/services/index.js';
 import type { BenchContext, BenchRow, BenchSuite } from './types.js';
-import { interleaved, median } from './util.js';
+import { compiled, interleaved, median } from './util.js';
+
+// faultline runs from the compiled dist/ like the anchors from node_modules (see compiled()).
+const { RedisLockBackend } = await compiled<typeof RedisModule>('adapters/redis/index.js');
+const { Lock } = await compiled<typeof CoordModule>('coord/index.js');
 
 /** Acquires `key` and returns its release. */
 export type Acquire = (key: string) => Promise<() => Promise<void>>;

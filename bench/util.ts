@@ -60,3 +60,14 @@ export function formatTable(
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
+
+/**
+ * Imports a module of the compiled package (`dist/<path>`, what users run), typed as its source
+ * module: `compiled<typeof import('../src/x.js')>('x.js')`. The anchors run compiled JavaScript from
+ * node_modules; suites that compare against them load faultline the same way instead of through tsx.
+ * `npm run bench` builds `dist/` first. The path is not a literal, so type-checking never needs `dist/`.
+ */
+export async function compiled<T>(path: string): Promise<T> {
+  const url = new URL(`../dist/${path}`, import.meta.url);
+  return (await import(url.href)) as T;
+}
