@@ -135,6 +135,21 @@ export function parseSemaphoreHolders(reply: unknown): Holder[] {
   return out.sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : 0));
 }
 
+/**
+ * Parses the lock acquire script's single-integer reply (one integer is cheaper for Redis to build
+ * than a table): `> 0` is the granted token; `0` is busy by a key without a TTL; `< 0` is busy,
+ * with `-reply - 1` ms left on the holder's TTL.
+ */
+export function parseLockAcquireReply(
+  reply: unknown,
+): { granted: true; token: bigint } | { granted: false; retryAfterMs: number | undefined } {
+  if (typeof reply !== 'number' || !Number.isSafeInteger(reply)) {
+    throw new TypeError(`unexpected acquire reply from Redis: ${JSON.stringify(reply)}`);
+  }
+  if (reply > 0) return { granted: true, token: toToken(reply) };
+  return { granted: false, retryAfterMs: reply < 0 ? -reply - 1 : undefined };
+}
+
 /** Parses an `{ok, value}` acquire reply: `ok` is 1 (value = token) or 0 (value = ms left, or < 0). */
 export function parseAcquireReply(
   reply: unknown,

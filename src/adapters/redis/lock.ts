@@ -11,7 +11,7 @@ import type {
   Holder,
   LockBackend,
 } from '../../coord/types.js';
-import { lockKeys, parseAcquireReply, parseExtendReply, parseLockHolder } from './keys.js';
+import { lockKeys, parseExtendReply, parseLockAcquireReply, parseLockHolder } from './keys.js';
 import type { ChangeHub } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
 import { resolveRedisOptions } from './options.js';
@@ -85,7 +85,7 @@ export class RedisLockBackend implements LockBackend {
       [owner, ttlMs],
       options.signal,
     );
-    const parsed = parseAcquireReply(reply);
+    const parsed = parseLockAcquireReply(reply);
     if (parsed.granted) return { kind: 'acquired', token: parsed.token, ttlMs };
     return { kind: 'busy', retryAfterMs: parsed.retryAfterMs };
   }

@@ -53,21 +53,23 @@ export const WAITING_MARGIN_MS = 2_000;
 
 /**
  * Lock acquire. KEYS: lock, counter, waiting. ARGV: owner, ttlMs. Grants when the lock key is
- * absent (an expired key is absent): INCR the counter (it never expires), SET "<token>:<owner>"
- * PX ttl. When busy, marks that someone waits (so the release publishes) and returns the holder's
- * PTTL. Returns {1, token} or {0, pttl}.
+ * absent (an expired key is absent; `PTTL` is -2): INCR the counter (it never expires), SET
+ * "<token>:<owner>" PX ttl. When busy, marks that someone waits (so the release publishes).
+ * Returns one integer (cheaper for Redis than a table, see `parseLockAcquireReply`): the token
+ * (> 0) when granted; when busy, -1 - the holder's PTTL in ms, or 0 when the key has no TTL.
  */
 export const LOCK_ACQUIRE = luaScript(
   'lock-acquire',
   `
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  local p = redis.call('PTTL', KEYS[1])
+local p = redis.call('PTTL', KEYS[1])
+if p ~= -2 then
   redis.call('SET', KEYS[3], '1', 'PX', math.max(p, 0) + ${WAITING_MARGIN_MS})
-  return {0, p}
+  if p < 0 then return 0 end
+  return -1 - p
 end
 local t = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], string.format('%d:%s', t, ARGV[1]), 'PX', ARGV[2])
-return {1, t}
+return t
 `,
 );
 
