@@ -5,24 +5,15 @@
  */
 import type {
   AcquireResult,
-  BackendGuarantees,
   CallOptions,
   ExtendResult,
   Holder,
   LockBackend,
 } from '../../coord/types.js';
 import { lockKeys, parseExtendReply, parseLockAcquireReply, parseLockHolder } from './keys.js';
-import type { ChangeHub } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
-import { resolveRedisOptions } from './options.js';
-import {
-  LOCK_ACQUIRE,
-  LOCK_EXTEND,
-  LOCK_HOLDER,
-  LOCK_RAISE,
-  LOCK_RELEASE,
-  ScriptRunner,
-} from './scripts.js';
+import { RedisBackendBase } from './base.js';
+import { LOCK_ACQUIRE, LOCK_EXTEND, LOCK_HOLDER, LOCK_RAISE, LOCK_RELEASE } from './scripts.js';
 
 /**
  * A {@link LockBackend} on one Redis server or one Redis Cluster. Each operation is one Lua script,
@@ -52,23 +43,13 @@ import {
  * await using lease = await lock.acquire('orders:42', { ttlMs: 10_000 });
  * await store.write(row, { fencingToken: lease.token, signal: lease.signal });
  */
-export class RedisLockBackend implements LockBackend {
-  readonly name: string = 'redis';
-  readonly guarantees: BackendGuarantees;
-  private readonly prefix: string;
-  private readonly runner: ScriptRunner;
-  private readonly hub: ChangeHub;
-
+export class RedisLockBackend extends RedisBackendBase implements LockBackend {
   /**
    * @param client an ioredis `Redis` or `Cluster` client; the backend does not take ownership.
    * @param options see {@link RedisBackendOptions}.
    */
   constructor(client: RedisClient, options: RedisBackendOptions = {}) {
-    const resolved = resolveRedisOptions(client, options, 'faultline:lock:');
-    this.prefix = resolved.prefix;
-    this.runner = new ScriptRunner(resolved.scripts);
-    this.hub = resolved.hub;
-    this.guarantees = Object.freeze({ fifo: false, durable: resolved.durable, consensus: false });
+    super(client, options, 'faultline:lock:');
   }
 
   async tryAcquire(
@@ -97,15 +78,7 @@ export class RedisLockBackend implements LockBackend {
     ttlMs: number,
     options: CallOptions,
   ): Promise<ExtendResult> {
-    const k = lockKeys(this.prefix, key);
-    const reply = await this.runner.run(
-      'extend',
-      LOCK_EXTEND,
-      [k.lock],
-      [owner, token.toString(), ttlMs],
-      options.signal,
-    );
-    return parseExtendReply(reply, ttlMs);
+    return this.runExtend(key, owner, token.toString(), ttlMs, options.signal);
   }
 
   /**
@@ -118,13 +91,24 @@ export class RedisLockBackend implements LockBackend {
     ttlMs: number,
     options: CallOptions,
   ): Promise<ExtendResult> {
+    return this.runExtend(key, owner, '', ttlMs, options.signal);
+  }
+
+  /** The extend script; an empty `token` checks the owner only. */
+  private async runExtend(
+    key: string,
+    owner: string,
+    token: string,
+    ttlMs: number,
+    signal: AbortSignal,
+  ): Promise<ExtendResult> {
     const k = lockKeys(this.prefix, key);
     const reply = await this.runner.run(
       'extend',
       LOCK_EXTEND,
       [k.lock],
-      [owner, '', ttlMs],
-      options.signal,
+      [owner, token, ttlMs],
+      signal,
     );
     return parseExtendReply(reply, ttlMs);
   }
@@ -154,14 +138,7 @@ export class RedisLockBackend implements LockBackend {
 
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
     const k = lockKeys(this.prefix, key);
-    const reply = await this.runner.run(
-      'release',
-      LOCK_RELEASE,
-      [k.lock, k.waiting],
-      [owner, k.channel],
-      options.signal,
-    );
-    if (reply === 1 || reply === 2) this.hub.releasedHere(k.channel, owner, reply === 2);
+    await this.runRelease(LOCK_RELEASE, [k.lock, k.waiting], k.channel, owner, options.signal);
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
@@ -173,15 +150,5 @@ export class RedisLockBackend implements LockBackend {
 
   waitForChange(key: string, options: CallOptions): Promise<void> {
     return this.hub.wait(lockKeys(this.prefix, key).channel, key, options.signal);
-  }
-
-  /** Closes the subscriber connection and wakes every waiter. The client you passed stays open. */
-  close(): void {
-    this.hub.close();
-  }
-
-  /** Same as {@link RedisLockBackend.close}. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

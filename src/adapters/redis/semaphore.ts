@@ -5,7 +5,6 @@
  */
 import type {
   AcquireResult,
-  BackendGuarantees,
   CallOptions,
   ExtendResult,
   Holder,
@@ -17,11 +16,9 @@ import {
   parseSemaphoreHolders,
   semaphoreKeys,
 } from './keys.js';
-import type { ChangeHub } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
-import { resolveRedisOptions } from './options.js';
+import { RedisBackendBase } from './base.js';
 import {
-  ScriptRunner,
   SEMAPHORE_ACQUIRE,
   SEMAPHORE_EXTEND,
   SEMAPHORE_HOLDERS,
@@ -46,23 +43,13 @@ import {
  * const pool = new Semaphore(new RedisSemaphoreBackend(new Redis()), { permits: 5 });
  * await using permit = await pool.acquire('gpu', { ttlMs: 30_000, autoRenew: true });
  */
-export class RedisSemaphoreBackend implements SemaphoreBackend {
-  readonly name: string = 'redis';
-  readonly guarantees: BackendGuarantees;
-  private readonly prefix: string;
-  private readonly runner: ScriptRunner;
-  private readonly hub: ChangeHub;
-
+export class RedisSemaphoreBackend extends RedisBackendBase implements SemaphoreBackend {
   /**
    * @param client an ioredis `Redis` or `Cluster` client; the backend does not take ownership.
    * @param options see {@link RedisBackendOptions} (default prefix `faultline:semaphore:`).
    */
   constructor(client: RedisClient, options: RedisBackendOptions = {}) {
-    const resolved = resolveRedisOptions(client, options, 'faultline:semaphore:');
-    this.prefix = resolved.prefix;
-    this.runner = new ScriptRunner(resolved.scripts);
-    this.hub = resolved.hub;
-    this.guarantees = Object.freeze({ fifo: false, durable: resolved.durable, consensus: false });
+    super(client, options, 'faultline:semaphore:');
   }
 
   async tryAcquire(
@@ -107,14 +94,8 @@ export class RedisSemaphoreBackend implements SemaphoreBackend {
 
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
     const k = semaphoreKeys(this.prefix, key);
-    const reply = await this.runner.run(
-      'release',
-      SEMAPHORE_RELEASE,
-      [k.permits, k.tokens, k.waiting],
-      [owner, k.channel],
-      options.signal,
-    );
-    if (reply === 1 || reply === 2) this.hub.releasedHere(k.channel, owner, reply === 2);
+    const keys = [k.permits, k.tokens, k.waiting];
+    await this.runRelease(SEMAPHORE_RELEASE, keys, k.channel, owner, options.signal);
   }
 
   async holders(key: string, options: CallOptions): Promise<readonly Holder[]> {
@@ -131,15 +112,5 @@ export class RedisSemaphoreBackend implements SemaphoreBackend {
 
   waitForChange(key: string, options: CallOptions): Promise<void> {
     return this.hub.wait(semaphoreKeys(this.prefix, key).channel, key, options.signal);
-  }
-
-  /** Closes the subscriber connection and wakes every waiter. The client you passed stays open. */
-  close(): void {
-    this.hub.close();
-  }
-
-  /** Same as {@link RedisSemaphoreBackend.close}. */
-  [Symbol.dispose](): void {
-    this.close();
   }
 }

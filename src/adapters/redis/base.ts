@@ -1,0 +1,54 @@
+/**
+ * What the Redis lock and semaphore backends share: option resolution, the script runner, the
+ * release notification hub and its life cycle.
+ *
+ * @module
+ */
+import type { BackendGuarantees } from '../../coord/types.js';
+import type { ChangeHub } from './notify.js';
+import type { RedisBackendOptions, RedisClient } from './options.js';
+import { resolveRedisOptions } from './options.js';
+import type { LuaScript } from './scripts.js';
+import { ScriptRunner } from './scripts.js';
+
+/** The common part of {@link RedisLockBackend} and {@link RedisSemaphoreBackend}. */
+export abstract class RedisBackendBase {
+  readonly name: string = 'redis';
+  readonly guarantees: BackendGuarantees;
+  protected readonly prefix: string;
+  protected readonly runner: ScriptRunner;
+  protected readonly hub: ChangeHub;
+
+  protected constructor(client: RedisClient, options: RedisBackendOptions, defaultPrefix: string) {
+    const resolved = resolveRedisOptions(client, options, defaultPrefix);
+    this.prefix = resolved.prefix;
+    this.runner = new ScriptRunner(resolved.scripts);
+    this.hub = resolved.hub;
+    this.guarantees = Object.freeze({ fifo: false, durable: resolved.durable, consensus: false });
+  }
+
+  /**
+   * Runs a release script whose reply is 1 (released) or 2 (released while someone waited) and
+   * tells the local hub, so a waiter in this process wakes without waiting for the message.
+   */
+  protected async runRelease(
+    script: LuaScript,
+    keys: readonly string[],
+    channel: string,
+    owner: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const reply = await this.runner.run('release', script, keys, [owner, channel], signal);
+    if (reply === 1 || reply === 2) this.hub.releasedHere(channel, owner, reply === 2);
+  }
+
+  /** Closes the subscriber connection and wakes every waiter. The client you passed stays open. */
+  close(): void {
+    this.hub.close();
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
