@@ -18,7 +18,7 @@ import {
 import { isBackendUnavailableError, LockTimeoutError, TooManyWaitersError } from './errors.js';
 import type { LeaseOps } from './lease.js';
 import { LeaseHandle } from './lease.js';
-import type { AcquireResult, Busy, CallOptions } from './types.js';
+import type { AcquireResult, Busy, CallOptions, LockBackend } from './types.js';
 
 /**
  * A server-side queued wait is split into calls of at most this long (and at most `recheckMs × 10`),
@@ -34,6 +34,21 @@ export interface AcquireTarget {
     ((owner: string, ttlMs: number, options: CallOptions) => Promise<AcquireResult>) | undefined;
   waitForChange(options: CallOptions): Promise<void>;
   ops(owner: string): LeaseOps;
+}
+
+/** The {@link AcquireTarget} of `key` on a lock backend (used by `Lock` and `Election`). */
+export function lockTarget(b: LockBackend, key: string): AcquireTarget {
+  const queued = b.acquireQueued?.bind(b);
+  return {
+    key,
+    attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, ttlMs, o),
+    queued: queued === undefined ? undefined : (owner, ttlMs, o) => queued(key, owner, ttlMs, o),
+    waitForChange: (o) => b.waitForChange(key, o),
+    ops: (owner) => ({
+      extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),
+      release: (o) => b.release(key, owner, o),
+    }),
+  };
 }
 
 /** The validated parameters of one acquire. */

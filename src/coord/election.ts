@@ -11,8 +11,8 @@ import type { Disposable } from '../core/events.js';
 import { Emitter, disposable } from '../core/events.js';
 import { systemRuntime } from '../core/system.js';
 import { rangeError } from '../core/validate.js';
-import type { AcquireParams, AcquireTarget } from './acquire.js';
-import { WaiterCount, acquireWithWait, startWatch, waitChanged } from './acquire.js';
+import type { AcquireParams } from './acquire.js';
+import { WaiterCount, acquireWithWait, lockTarget, startWatch, waitChanged } from './acquire.js';
 import type { ResolvedClientOptions } from './call.js';
 import { callWithDeadline, checkKey, checkTtl, resolveClientOptions } from './call.js';
 import { isLockLostError } from './errors.js';
@@ -207,7 +207,7 @@ export class Election {
       ownerSuffix: this.candidateId,
     };
     const lease = this.scope.track(
-      await acquireWithWait(this.options, this.target(), params, this.waiters),
+      await acquireWithWait(this.options, lockTarget(this.backend, this.key), params, this.waiters),
     );
     const leadership = Object.defineProperty(lease, 'term', {
       value: lease.token,
@@ -248,7 +248,7 @@ export class Election {
 
   private async observeLoop(signal: AbortSignal): Promise<void> {
     let last: LeaderEvent | undefined;
-    const target = this.target();
+    const target = lockTarget(this.backend, this.key);
     while (!signal.aborted) {
       const watch = startWatch(target);
       try {
@@ -266,21 +266,5 @@ export class Election {
         watch.stop();
       }
     }
-  }
-
-  private target(): AcquireTarget {
-    const b = this.backend;
-    const key = this.key;
-    const queued = b.acquireQueued?.bind(b);
-    return {
-      key,
-      attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, ttlMs, o),
-      queued: queued === undefined ? undefined : (owner, ttlMs, o) => queued(key, owner, ttlMs, o),
-      waitForChange: (o) => b.waitForChange(key, o),
-      ops: (owner) => ({
-        extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),
-        release: (o) => b.release(key, owner, o),
-      }),
-    };
   }
 }

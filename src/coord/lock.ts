@@ -7,8 +7,8 @@ import { throwIfAborted } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
 import { systemRuntime } from '../core/system.js';
 import { rangeError } from '../core/validate.js';
-import type { AcquireParams, AcquireTarget } from './acquire.js';
-import { WaiterCount, acquireWithWait, tryAcquireOnce } from './acquire.js';
+import type { AcquireParams } from './acquire.js';
+import { WaiterCount, acquireWithWait, lockTarget, tryAcquireOnce } from './acquire.js';
 import type { Interrupt, ResolvedClientOptions } from './call.js';
 import {
   InterruptScope,
@@ -123,7 +123,12 @@ export class Lock {
   async acquire(key: string, options: AcquireOptions): Promise<Lease> {
     checkKey('key', key);
     const params = acquireParams(options, this.scope);
-    const lease = await acquireWithWait(this.options, this.target(key), params, this.waiters);
+    const lease = await acquireWithWait(
+      this.options,
+      lockTarget(this.backend, key),
+      params,
+      this.waiters,
+    );
     return this.scope.track(lease);
   }
 
@@ -131,7 +136,7 @@ export class Lock {
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
     checkKey('key', key);
     const params = acquireParams(options, this.scope);
-    const lease = await tryAcquireOnce(this.options, this.target(key), params);
+    const lease = await tryAcquireOnce(this.options, lockTarget(this.backend, key), params);
     return lease === null ? null : this.scope.track(lease);
   }
 
@@ -151,20 +156,5 @@ export class Lock {
   /** Aborts every pending acquire and releases every lease this client holds. */
   close(): Promise<void> {
     return this.scope.close();
-  }
-
-  private target(key: string): AcquireTarget {
-    const b = this.backend;
-    const queued = b.acquireQueued?.bind(b);
-    return {
-      key,
-      attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, ttlMs, o),
-      queued: queued === undefined ? undefined : (owner, ttlMs, o) => queued(key, owner, ttlMs, o),
-      waitForChange: (o) => b.waitForChange(key, o),
-      ops: (owner) => ({
-        extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),
-        release: (o) => b.release(key, owner, o),
-      }),
-    };
   }
 }
