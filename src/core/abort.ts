@@ -79,6 +79,14 @@ export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal 
 /**
  * `Timers.sleep` written once over a timer primitive: resolves after `ms`, or rejects with the
  * signal's reason as soon as it aborts, clearing the timer and the listener either way.
+ *
+ * @example
+ * class MyTimers implements Timers {
+ *   setTimer(ms: number, fn: () => void): Cancel { ... }
+ *   sleep(ms: number, signal?: AbortSignal): Promise<void> {
+ *     return sleepOn((delay, fn) => this.setTimer(delay, fn), ms, signal);
+ *   }
+ * }
  */
 export function sleepOn(
   setTimer: (ms: number, fn: () => void) => () => void,
