@@ -32,6 +32,8 @@ export interface AcquireTarget {
   attempt(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult>;
   readonly queued:
     ((owner: string, ttlMs: number, options: CallOptions) => Promise<AcquireResult>) | undefined;
+  /** Make a plain attempt before queueing (see `LockBackend.tryBeforeQueue`). */
+  readonly tryBeforeQueue: boolean;
   waitForChange(options: CallOptions): Promise<void>;
   ops(owner: string): LeaseOps;
 }
@@ -43,6 +45,7 @@ export function lockTarget(b: LockBackend, key: string): AcquireTarget {
     key,
     attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, ttlMs, o),
     queued: queued === undefined ? undefined : (owner, ttlMs, o) => queued(key, owner, ttlMs, o),
+    tryBeforeQueue: b.tryBeforeQueue === true,
     waitForChange: (o) => b.waitForChange(key, o),
     ops: (owner) => ({
       extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),
@@ -102,20 +105,20 @@ interface TimedGrant {
 
 /**
  * A plain attempt: the deadline counts from the request's send time. So does a queued grant's, and
- * that is always safe: the grant happened after the send, so the server's expiry is later still.
- * What a long queue wait can cost is liveness: when the TTL starts at the grant, a grant after a
- * wait longer than the TTL would look expired on arrival. Such a grant is confirmed by an
- * immediate `extend`, whose send time then anchors the deadline. A grant the backend marks
- * `anchored` (its TTL already counts from the send: etcd's session lease) skips that round trip
- * while at least half of the requested validity is left; otherwise it is confirmed too.
+ * that is always safe: the grant happened after the send, so the server's expiry is later still
+ * (a backend marking a grant `anchored` says its TTL counts from the send itself). What a long
+ * queue wait can cost is liveness: measured from the send, a grant after a long wait has little
+ * validity left, or none. A queued grant is therefore used as it is while at least half of the
+ * requested validity is left, and otherwise confirmed by an immediate `extend`, whose send time
+ * then anchors the deadline.
  */
 /**
- * True when an anchored grant still has at least half of the requested validity left. Both sides
- * are capped by `maxValidityMs` (an election's `renewDeadlineMs`), exactly as the lease's own
- * deadline is, so a candidate that waited most of its renew deadline in the queue is confirmed
- * instead of being elected with a few milliseconds left.
+ * True when a queued grant still has at least half of the requested validity left, measured from
+ * the request's send time. Both sides are capped by `maxValidityMs` (an election's
+ * `renewDeadlineMs`), exactly as the lease's own deadline is, so a candidate that waited most of
+ * its renew deadline in the queue is confirmed instead of being elected with a few milliseconds left.
  */
-function anchoredLeft(
+function enoughLeft(
   client: ResolvedClientOptions,
   ttlMs: number,
   sentAtMs: number,
@@ -164,7 +167,7 @@ async function request(
     throw error;
   }
   if (result.kind === 'busy') return result;
-  if (result.anchored === true && anchoredLeft(client, result.ttlMs, sentAtMs, p)) {
+  if (enoughLeft(client, result.ttlMs, sentAtMs, p)) {
     return { token: result.token, ttlMs: result.ttlMs, sentAtMs };
   }
   sentAtMs = runtime.clock.monotonicMs();
@@ -323,11 +326,12 @@ export async function acquireWithWait(
         const watch =
           watched && target.queued === undefined && left > 0 ? startWatch(target) : undefined;
         try {
+          const queue = target.queued !== undefined && (watched || !target.tryBeforeQueue);
           const attempt = await attemptOnce(
             client,
             target,
             p,
-            Math.min(left, QUEUED_CHUNK_MS, recheckMs * 10),
+            queue ? Math.min(left, QUEUED_CHUNK_MS, recheckMs * 10) : 0,
           );
           if (attempt.kind === 'granted') return attempt.lease;
           lastError = undefined;

@@ -397,41 +397,46 @@ describe('Lock', () => {
       return { backend, count };
     }
 
-    it('confirms an unanchored grant with an extend, and skips it for an anchored one', async () => {
+    it('uses a fresh queued grant without a confirming extend, anchored or not', async () => {
       for (const anchored of [false, true]) {
         const { scheduler, backend: inner, client } = setup();
         const { backend, count } = queued(inner, anchored);
         const lock = new Lock(backend, { runtime: client });
         const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
         expect(lease.valid).toBe(true);
-        expect(count.extend).toBe(anchored ? 0 : 1);
+        expect(count.extend).toBe(0);
         await lock.close();
       }
     });
 
-    it('anchors an anchored grant at the send time, and confirms it once half its validity is spent', async () => {
-      const { scheduler, backend: inner, client } = setup();
-      const { backend, count } = queued(inner, true);
-      const lock = new Lock(backend, { runtime: client });
-      const first = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
-      // A short wait: the deadline still counts from the waiter's send time.
-      const sentAt = scheduler.nowMs;
-      const short = lock.acquire('k', { ttlMs: 1_000 });
-      await scheduler.run({ untilMs: sentAt + 200 });
-      await first.release();
-      const second = await drive(scheduler, short);
-      expect(count.extend).toBe(0);
-      expect(scheduler.nowMs + second.remainingMs()).toBeLessThanOrEqual(sentAt + 1_000 * 0.99 - 2);
-      // A long wait (over half the TTL): the grant is confirmed, the deadline re-anchored.
-      const longSentAt = scheduler.nowMs;
-      const long = lock.acquire('k', { ttlMs: 1_000 });
-      await scheduler.run({ untilMs: longSentAt + 700 });
-      await second.release();
-      const third = await drive(scheduler, long);
-      expect(count.extend).toBe(1);
-      expect(scheduler.nowMs + third.remainingMs()).toBeGreaterThan(longSentAt + 1_000);
-      await lock.close();
-    });
+    it.each([false, true])(
+      'anchors a queued grant (anchored: %s) at the send time, and confirms it once half its validity is spent',
+      async (anchored) => {
+        const { scheduler, backend: inner, client } = setup();
+        const { backend, count } = queued(inner, anchored);
+        const lock = new Lock(backend, { runtime: client });
+        const first = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+        // A short wait: the deadline still counts from the waiter's send time.
+        const sentAt = scheduler.nowMs;
+        const short = lock.acquire('k', { ttlMs: 1_000 });
+        await scheduler.run({ untilMs: sentAt + 200 });
+        await first.release();
+        const second = await drive(scheduler, short);
+        expect(count.extend).toBe(0);
+        expect(scheduler.nowMs + second.remainingMs()).toBeLessThanOrEqual(
+          sentAt + 1_000 * 0.99 - 2,
+        );
+        // A long wait (over half the TTL): the grant is confirmed, the deadline re-anchored.
+        const longSentAt = scheduler.nowMs;
+        const long = lock.acquire('k', { ttlMs: 1_000 });
+        await scheduler.run({ untilMs: longSentAt + 700 });
+        await second.release();
+        const third = await drive(scheduler, long);
+        expect(count.extend).toBe(1);
+        expect(scheduler.nowMs + third.remainingMs()).toBeGreaterThan(longSentAt + 1_000);
+        await lock.close();
+      },
+    );
   });
 
   describe('leases nobody observes', () => {

@@ -89,6 +89,7 @@ export class Semaphore {
       key,
       attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, this.permits, ttlMs, o),
       queued: undefined,
+      tryBeforeQueue: false,
       waitForChange: (o) => b.waitForChange(key, o),
       ops: (owner) => ({
         extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),

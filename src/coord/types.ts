@@ -55,11 +55,9 @@ export interface Granted {
   readonly ttlMs: number;
   /**
    * Set by a backend whose `ttlMs` counts from when the request was *sent*, however late the grant
-   * came: the lease's server-side expiry does not depend on the grant's time (etcd: the key lives on
-   * a session lease whose expiry this process tracks from its renewals' send times). A queued grant
-   * that says so needs no confirming `extend`: the client's deadline, measured from its own send
-   * time (which is before the backend's), is already a safe bound. Leave it unset when the TTL
-   * starts at the grant (the memory backend, Redis, PostgreSQL).
+   * came (etcd: the key lives on a session lease whose expiry this process tracks from its
+   * renewals' send times). Informational: the client measures every grant's deadline from its own
+   * send time, which is safe either way (see `acquire.ts`).
    */
   readonly anchored?: boolean;
 }
@@ -176,6 +174,12 @@ export interface LockBackend {
     ttlMs: number,
     options: CallOptions,
   ): Promise<AcquireResult>;
+  /**
+   * When true, the client makes a plain `tryAcquire` first and queues only after it answered
+   * `busy`: for a backend whose queued call costs more than a plain attempt on a free key (Redis:
+   * a queued wait needs a subscription). Without it the client queues from the first attempt.
+   */
+  readonly tryBeforeQueue?: boolean;
 }
 
 /**

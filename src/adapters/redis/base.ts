@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Runtime } from '../../core/runtime.js';
 import type { BackendGuarantees } from '../../coord/types.js';
 import type { ChangeHub } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
@@ -18,18 +19,26 @@ export abstract class RedisBackendBase {
   protected readonly prefix: string;
   protected readonly runner: ScriptRunner;
   protected readonly hub: ChangeHub;
+  protected readonly runtime: Runtime;
 
-  protected constructor(client: RedisClient, options: RedisBackendOptions, defaultPrefix: string) {
+  protected constructor(
+    client: RedisClient,
+    options: RedisBackendOptions,
+    defaultPrefix: string,
+    fifo: boolean,
+  ) {
     const resolved = resolveRedisOptions(client, options, defaultPrefix);
     this.prefix = resolved.prefix;
     this.runner = new ScriptRunner(resolved.scripts);
     this.hub = resolved.hub;
-    this.guarantees = Object.freeze({ fifo: false, durable: resolved.durable, consensus: false });
+    this.runtime = resolved.runtime;
+    this.guarantees = Object.freeze({ fifo, durable: resolved.durable, consensus: false });
   }
 
   /**
-   * Runs a release script whose reply is 1 (released) or 2 (released while someone waited) and
-   * tells the local hub, so a waiter in this process wakes without waiting for the message.
+   * Runs a release script whose reply is 1 (released), 2 (released while someone waited) or 3
+   * (handed to a queued waiter, which hears of it by its grant message) and, on 1 or 2, tells the
+   * local hub, so a waiter in this process wakes without waiting for the message.
    */
   protected async runRelease(
     script: LuaScript,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { RedisLockBackend } from './lock.js';
+export { QUEUE_ENTRY_MS, QUEUE_REFRESH_MS, RedisLockBackend } from './lock.js';
 export { RedisSemaphoreBackend } from './semaphore.js';
 export type { RedisBackendOptions, RedisClient } from './options.js';
 export type { SubscriberClient } from './notify.js';

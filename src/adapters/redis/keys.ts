@@ -22,6 +22,10 @@ export interface LockKeys {
   readonly waiting: string;
   /** The pub/sub channel a release publishes on. */
   readonly channel: string;
+  /** The waiter queue: a list of owners, oldest first. */
+  readonly queue: string;
+  /** The queued waiters' entries: a hash owner -> "<deadline ms, server clock>:<ttlMs>". */
+  readonly qinfo: string;
 }
 
 /** The Redis names of one semaphore. */
@@ -63,6 +67,8 @@ export function lockKeys(prefix: string, key: string): LockKeys {
     counter: `${base}:token`,
     waiting: `${base}:waiting`,
     channel: `${base}:released`,
+    queue: `${base}:queue`,
+    qinfo: `${base}:qinfo`,
   };
 }
 
@@ -105,6 +111,14 @@ export function parseLockValue(value: string): { token: bigint; owner: string } 
   const colon = value.indexOf(':');
   if (colon <= 0) throw new TypeError(`unexpected lock value in Redis: ${JSON.stringify(value)}`);
   return { token: toToken(value.slice(0, colon)), owner: value.slice(colon + 1) };
+}
+
+/**
+ * Parses a grant message `"+<token>:<owner>"` (published when a release or an expiry hands a lock
+ * to a queued waiter), or returns undefined for any other message (a release's owner).
+ */
+export function parseGrantMessage(message: string): { token: bigint; owner: string } | undefined {
+  return message.startsWith('+') ? parseLockValue(message.slice(1)) : undefined;
 }
 
 /** Parses the holder script's reply (`null` or `[value, pttl]`). */

@@ -10,17 +10,53 @@ import type {
   Holder,
   LockBackend,
 } from '../../coord/types.js';
+import { abortReason } from '../../core/abort.js';
+import { AbortedError } from '../../core/errors.js';
+import { onStop } from '../../coord/call.js';
+import type { LockKeys } from './keys.js';
 import { lockKeys, parseExtendReply, parseLockAcquireReply, parseLockHolder } from './keys.js';
+import type { GrantEvent, GrantWatch } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
 import { RedisBackendBase } from './base.js';
-import { LOCK_ACQUIRE, LOCK_EXTEND, LOCK_HOLDER, LOCK_RAISE, LOCK_RELEASE } from './scripts.js';
+import {
+  LOCK_ACQUIRE,
+  LOCK_ENQUEUE,
+  LOCK_EXTEND,
+  LOCK_HOLDER,
+  LOCK_LEAVE,
+  LOCK_RAISE,
+  LOCK_RELEASE,
+} from './scripts.js';
+
+/**
+ * How long a queued waiter's entry lives without a refresh, in ms (server clock). A waiter that
+ * died is skipped by the next hand-over once its entry is this old; one that died less than this
+ * ago may still be handed the lock, which then stays unused until its TTL runs out.
+ */
+export const QUEUE_ENTRY_MS = 6_000;
+/** How often a queued waiter refreshes its entry and rechecks its grant with the server, in ms. */
+export const QUEUE_REFRESH_MS = 2_000;
+/** Upper bound on the background call that takes an abandoned waiter out of the queue, in ms. */
+const LEAVE_TIMEOUT_MS = 5_000;
+
+/** The script keys of the queue-aware scripts (release, enqueue, leave), in their order. */
+function queueKeys(k: LockKeys): string[] {
+  return [k.lock, k.counter, k.waiting, k.queue, k.qinfo];
+}
 
 /**
  * A {@link LockBackend} on one Redis server or one Redis Cluster. Each operation is one Lua script,
  * so one round trip: `tryAcquire` grants and issues the fencing token atomically (`INCR` of a
- * per-key counter that never expires, then `SET ... PX ttl` with the server's clock); `release`
- * deletes and publishes on the key's channel; waiting is event-driven through one shared
- * subscriber connection.
+ * per-key counter that never expires, then `SET ... PX ttl` with the server's clock).
+ *
+ * Waiting is a FIFO queue inside Redis. A waiter queues itself (`acquireQueued`) and listens on the
+ * key's channel through one shared subscriber connection; `release` hands the key straight to the
+ * first live waiter, with a fresh token, in the same script, and publishes the grant. The next
+ * holder therefore has the lock about one round trip after the release was sent, without asking
+ * again. A waiter refreshes its queue entry every {@link QUEUE_REFRESH_MS} (which also rechecks its
+ * grant, should the message be lost); an entry not refreshed for {@link QUEUE_ENTRY_MS} is skipped.
+ * When a holder's lease expires instead of being released, the first waiter to recheck hands the
+ * key to the head of the queue; until then a newcomer may take the free key ahead of the queue.
  *
  * What it guarantees: while the server keeps its data, tokens strictly increase per key, and a
  * lease expires `ttlMs` after the server granted or renewed it. What it does not: a restart without
@@ -49,8 +85,11 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
    * @param options see {@link RedisBackendOptions}.
    */
   constructor(client: RedisClient, options: RedisBackendOptions = {}) {
-    super(client, options, 'faultline:lock:');
+    super(client, options, 'faultline:lock:', true);
   }
+
+  /** A plain attempt first: it needs no queue entry and no subscription when the key is free. */
+  readonly tryBeforeQueue = true;
 
   async tryAcquire(
     key: string,
@@ -136,9 +175,87 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     );
   }
 
+  /**
+   * Queues `owner` behind the current holder and resolves with its grant: from the release (or
+   * expiry) that handed the key over, heard as a message, or from a refresh. On abort it answers
+   * `busy` at once and, in the background, leaves the queue, releasing the key if it was handed
+   * over meanwhile.
+   */
+  async acquireQueued(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
+    const { signal } = options;
+    const k = lockKeys(this.prefix, key);
+    const keys = queueKeys(k);
+    const args = [owner, ttlMs, QUEUE_ENTRY_MS, k.channel];
+    // Listening starts before the entry exists, so no grant message can come before it.
+    const watch = this.hub.watchGrant(k.channel, key, owner);
+    try {
+      for (;;) {
+        const reply = await this.runner.run('acquireQueued', LOCK_ENQUEUE, keys, args, signal);
+        const parsed = parseLockAcquireReply(reply);
+        if (parsed.granted) return { kind: 'acquired', token: parsed.token, ttlMs };
+        // An expiry publishes nothing: recheck when the holder's TTL runs out, and refresh the entry.
+        const ms = Math.min(parsed.retryAfterMs ?? QUEUE_REFRESH_MS, QUEUE_REFRESH_MS);
+        const event = await this.nextGrantEvent(watch, ms, signal);
+        if (event?.kind === 'granted') return { kind: 'acquired', token: event.token, ttlMs };
+        if (event?.kind === 'closed') throw new AbortedError('the Redis backend is closed');
+      }
+    } catch (error) {
+      // Queued or even granted by now, maybe: leave (owner-checked, so harmless if neither).
+      this.leaveQueue(keys, owner, k.channel);
+      if (signal.aborted) return { kind: 'busy', retryAfterMs: undefined };
+      throw error;
+    } finally {
+      watch.dispose();
+    }
+  }
+
+  /** The watch's next event, or undefined after `ms`; rejects with the signal's reason on abort. */
+  private nextGrantEvent(
+    watch: GrantWatch,
+    ms: number,
+    signal: AbortSignal,
+  ): Promise<GrantEvent | undefined> {
+    if (signal.aborted) return Promise.reject(abortReason(signal));
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        cancel();
+        off();
+        return true;
+      };
+      const cancel = this.runtime.timers.setTimer(Math.max(ms, 1), () => {
+        if (finish()) watch.stopWaiting();
+        resolve(undefined);
+      });
+      const off = onStop(signal, (reason) => {
+        if (finish()) watch.stopWaiting();
+        reject(reason);
+      });
+      void watch.next().then((event) => {
+        if (finish()) resolve(event);
+      });
+    });
+  }
+
+  /** Takes `owner` out of the queue (or gives back a grant it will not use), in the background. */
+  private leaveQueue(keys: readonly string[], owner: string, channel: string): void {
+    const controller = new AbortController();
+    const cancel = this.runtime.timers.setTimer(LEAVE_TIMEOUT_MS, () => controller.abort());
+    this.runner
+      .run('leave', LOCK_LEAVE, keys, [owner, channel], controller.signal)
+      .then(cancel, cancel);
+  }
+
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
     const k = lockKeys(this.prefix, key);
-    await this.runRelease(LOCK_RELEASE, [k.lock, k.waiting], k.channel, owner, options.signal);
+    await this.runRelease(LOCK_RELEASE, queueKeys(k), k.channel, owner, options.signal);
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {

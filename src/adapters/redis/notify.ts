@@ -14,6 +14,7 @@
 import { abortReason } from '../../core/abort.js';
 import { AbortedError } from '../../core/errors.js';
 import { TooManyWaitersError } from '../../coord/errors.js';
+import { parseGrantMessage } from './keys.js';
 
 /** The part of an ioredis client the subscriber connection needs. */
 export interface SubscriberClient {
@@ -31,6 +32,65 @@ interface Waiter {
   wake(): void;
 }
 
+/** What a queued waiter hears: its grant, a reason to recheck with the server, or the end. */
+export type GrantEvent =
+  | { readonly kind: 'granted'; readonly token: bigint }
+  | { readonly kind: 'recheck' }
+  | { readonly kind: 'closed' };
+
+const RECHECK: GrantEvent = Object.freeze({ kind: 'recheck' });
+const CLOSED: GrantEvent = Object.freeze({ kind: 'closed' });
+
+/**
+ * A queued waiter's subscription to its own grant message ("+<token>:<owner>" on the key's
+ * channel). Events that arrive while nobody calls {@link GrantWatch.next} are kept (a grant or the
+ * end wins over a recheck), so none is lost between two calls.
+ */
+export class GrantWatch {
+  private kept: GrantEvent | undefined;
+  private waiting: ((event: GrantEvent) => void) | undefined;
+
+  /** @internal */
+  constructor(
+    /** Registered before the channel's subscription was confirmed. */
+    public early: boolean,
+    private readonly leave: () => void,
+  ) {}
+
+  /** The next event: at once when one is kept, else when it arrives. */
+  next(): Promise<GrantEvent> {
+    const kept = this.kept;
+    if (kept !== undefined) {
+      this.kept = undefined;
+      return Promise.resolve(kept);
+    }
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+    });
+  }
+
+  /** Forgets the pending `next()` (its caller stopped waiting): events are kept for the next one. */
+  stopWaiting(): void {
+    this.waiting = undefined;
+  }
+
+  /** @internal */
+  deliver(event: GrantEvent): void {
+    const waiting = this.waiting;
+    if (waiting !== undefined) {
+      this.waiting = undefined;
+      waiting(event);
+    } else if (this.kept === undefined || this.kept.kind === 'recheck') {
+      this.kept = event;
+    }
+  }
+
+  /** Stops listening (idempotent). A pending `next()` stays pending: call it no more. */
+  dispose(): void {
+    this.leave();
+  }
+}
+
 interface Channel {
   status: 'none' | 'subscribing' | 'active';
   /**
@@ -42,6 +102,8 @@ interface Channel {
   readonly heard: string[];
   /** FIFO: the oldest waiter is woken first. */
   readonly waiters: Waiter[];
+  /** Queued waiters of this process, by owner. */
+  readonly grants: Map<string, GrantWatch>;
 }
 
 /** Upper bound on the expected and heard messages remembered per channel. */
@@ -127,12 +189,39 @@ export class ChangeHub {
     });
   }
 
+  /**
+   * Listens for the grant message of the queued waiter `owner` on `channel` (subscribing when
+   * needed). Throws {@link TooManyWaitersError} at the waiter bound, an `AbortedError` once closed.
+   * The watch hears `recheck` when the subscription is confirmed (if it was registered before) and
+   * after a reconnect, since a grant message may have been missed then.
+   */
+  watchGrant(channel: string, key: string, owner: string): GrantWatch {
+    if (this.closed) throw new AbortedError('the Redis backend is closed');
+    if (this.waiterCount >= this.limits.maxWaiters) {
+      throw new TooManyWaitersError(key, this.limits.maxWaiters);
+    }
+    const state = this.touch(channel);
+    let left = false;
+    const watch = new GrantWatch(state.status !== 'active', () => {
+      if (left) return;
+      left = true;
+      if (state.grants.get(owner) === watch) state.grants.delete(owner);
+      this.waiterCount--;
+      this.forgetIfIdle(channel, state);
+    });
+    state.grants.set(owner, watch);
+    this.waiterCount++;
+    this.subscribe(channel, state);
+    return watch;
+  }
+
   /** Wakes every waiter (their next call fails: the backend is closed) and disconnects the subscriber. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     for (const state of this.channels.values()) {
       for (const w of [...state.waiters]) w.wake();
+      for (const g of state.grants.values()) g.deliver(CLOSED);
     }
     this.channels.clear();
     this.subscribedCount = 0;
@@ -144,8 +233,9 @@ export class ChangeHub {
     let state = this.channels.get(channel);
     // Moving the most recent channel again would change nothing (the common case of a hot key).
     if (state !== undefined && channel === this.lastTouched) return state;
-    if (state === undefined) state = { status: 'none', expected: [], heard: [], waiters: [] };
-    else this.channels.delete(channel);
+    if (state === undefined) {
+      state = { status: 'none', expected: [], heard: [], waiters: [], grants: new Map() };
+    } else this.channels.delete(channel);
     this.channels.set(channel, state);
     this.lastTouched = channel;
     return state;
@@ -155,6 +245,7 @@ export class ChangeHub {
     if (
       state.status === 'none' &&
       state.waiters.length === 0 &&
+      state.grants.size === 0 &&
       this.channels.get(channel) === state
     ) {
       this.channels.delete(channel);
@@ -182,6 +273,11 @@ export class ChangeHub {
     const settle = (): void => {
       if (this.closed || this.channels.get(channel) !== state) return;
       for (const w of state.waiters.filter((x) => x.early)) w.wake();
+      for (const g of state.grants.values()) {
+        if (!g.early) continue;
+        g.early = false;
+        g.deliver(RECHECK);
+      }
     };
     connection.subscribe(channel).then(
       () => {
@@ -223,6 +319,19 @@ export class ChangeHub {
   private onMessage(channel: string, message: string): void {
     const state = this.channels.get(channel);
     if (state === undefined) return;
+    if (message.startsWith('+')) {
+      // A grant to a queued waiter: tell it, and wake one change waiter (the holder changed).
+      let grant: { token: bigint; owner: string } | undefined;
+      try {
+        grant = parseGrantMessage(message);
+      } catch {
+        grant = undefined; // Not ours to judge: some other writer on the channel.
+      }
+      if (grant !== undefined)
+        state.grants.get(grant.owner)?.deliver({ kind: 'granted', token: grant.token });
+      state.waiters[0]?.wake();
+      return;
+    }
     const i = state.expected.indexOf(message);
     if (i >= 0) return void state.expected.splice(i, 1);
     pushBounded(state.heard, message);
@@ -234,6 +343,7 @@ export class ChangeHub {
       state.expected.length = 0;
       state.heard.length = 0;
       for (const w of [...state.waiters]) w.wake();
+      for (const g of state.grants.values()) g.deliver(RECHECK);
     }
   }
 
@@ -244,7 +354,7 @@ export class ChangeHub {
     const drop: string[] = [];
     for (const [channel, state] of this.channels) {
       if (excess <= 0) break;
-      if (state.status === 'none' || state.waiters.length > 0) continue;
+      if (state.status === 'none' || state.waiters.length > 0 || state.grants.size > 0) continue;
       drop.push(channel);
       excess--;
     }

@@ -4,6 +4,8 @@
  * @module
  */
 import type { Cluster, Redis } from 'ioredis';
+import type { Runtime } from '../../core/runtime.js';
+import { systemRuntime } from '../../core/system.js';
 import { integerIn } from '../../core/validate.js';
 import { checkPrefix } from './keys.js';
 import type { SubscriberClient } from './notify.js';
@@ -43,12 +45,15 @@ export interface RedisBackendOptions {
    * it is reported in `guarantees.durable` and changes nothing else.
    */
   durable?: boolean;
+  /** Timers of queued waits (their refresh and recheck); default the system runtime. */
+  runtime?: Runtime;
 }
 
 /** Resolved options. */
 export interface ResolvedRedisOptions {
   readonly prefix: string;
   readonly durable: boolean;
+  readonly runtime: Runtime;
   readonly scripts: ScriptClient;
   readonly hub: ChangeHub;
 }
@@ -75,6 +80,7 @@ export function resolveRedisOptions(
   return {
     prefix,
     durable: options.durable ?? false,
+    runtime: options.runtime ?? systemRuntime(),
     scripts: client as unknown as ScriptClient,
     hub: new ChangeHub(open, { maxWaiters, maxSubscriptions }),
   };

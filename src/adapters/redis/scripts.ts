@@ -93,21 +93,137 @@ return 1
 );
 
 /**
- * Lock release. KEYS: lock, waiting. ARGV: owner, channel. Deletes the key when `owner` holds it
- * and, when someone waits, publishes the owner on `channel` in the same script, so waiters hear of the
- * release as it happens (and an uncontended release sends no message at all).
- * Returns 2 when it released and published, 1 when it released, 0 otherwise.
+ * The server's clock in milliseconds (Redis `TIME`). A script that calls TIME and then writes is
+ * replicated by its effects (the default since Redis 5), so a replica never re-evaluates TIME.
+ */
+const SERVER_NOW = `
+local function server_now()
+  local tm = redis.call('TIME')
+  return tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+end
+`;
+
+/**
+ * The lock's waiter queue: a list of owners (FIFO) and a hash owner -> "<deadline>:<ttlMs>", where
+ * the deadline (server ms) is when the entry dies unless its waiter refreshes it. `next_live` pops
+ * entries until a live one and returns its owner and requested TTL. `hand_over` grants the lock to
+ * the first live waiter (a fresh token, its TTL from now) and publishes "+<token>:<owner>" on the
+ * channel; it answers whether it found one.
+ *
+ * KEYS of every script that includes it: 1 lock, 2 counter, 3 waiting, 4 queue, 5 qinfo.
+ */
+const QUEUE = `${SPLIT_VALUE}${SERVER_NOW}
+local function next_live(now)
+  while true do
+    local o = redis.call('LPOP', KEYS[4])
+    if not o then return nil end
+    local info = redis.call('HGET', KEYS[5], o)
+    redis.call('HDEL', KEYS[5], o)
+    if info then
+      local c = string.find(info, ':', 1, true)
+      if tonumber(string.sub(info, 1, c - 1)) > now then return o, string.sub(info, c + 1) end
+    end
+  end
+end
+local function grant(o, ttl)
+  local t = redis.call('INCR', KEYS[2])
+  redis.call('SET', KEYS[1], string.format('%d:%s', t, o), 'PX', ttl)
+  return t
+end
+local function hand_over(now, channel)
+  local o, ttl = next_live(now)
+  if not o then return false end
+  local t = grant(o, ttl)
+  redis.call('PUBLISH', channel, string.format('+%d:%s', t, o))
+  return true
+end
+local function release_held(channel, owner)
+  if redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then
+    redis.call('DEL', KEYS[1])
+    return 1
+  end
+  if redis.call('EXISTS', KEYS[4]) == 1 and hand_over(server_now(), channel) then return 3 end
+  redis.call('DEL', KEYS[1])
+  if redis.call('EXISTS', KEYS[3]) == 1 then
+    redis.call('PUBLISH', channel, owner)
+    return 2
+  end
+  return 1
+end
+`;
+
+/**
+ * Lock release. KEYS: lock, counter, waiting, queue, qinfo. ARGV: owner, channel. When `owner`
+ * holds the key: hands it to the first live queued waiter (see `QUEUE`), or deletes it and, when
+ * someone waits without a queue entry, publishes the owner on `channel`, so those waiters hear of
+ * the release as it happens (an uncontended release sends no message at all). Returns 3 when it
+ * handed the lock over, 2 when it released and published, 1 when it released, 0 otherwise.
  */
 export const LOCK_RELEASE = luaScript(
   'lock-release',
-  `${SPLIT_VALUE}
+  `${QUEUE}
+local v = redis.call('GET', KEYS[1])
+if v and owner_of(v) == ARGV[1] then return release_held(ARGV[2], ARGV[1]) end
+return 0
+`,
+);
+
+/**
+ * Queued lock acquire, also the waiter's periodic refresh. KEYS: lock, counter, waiting, queue,
+ * qinfo. ARGV: owner, ttlMs, entryMs (how long the entry lives without a refresh), channel.
+ * - `owner` already holds the key (a grant it has not heard of yet): returns the token.
+ * - The key is free: grants it to the first live waiter; when that is `owner`, or nobody waits,
+ *   `owner` gets it (returns the token); otherwise the waiter is told by a message, and `owner`
+ *   queues as below.
+ * - The key is busy: adds `owner` at the end of the queue or refreshes its entry (position kept),
+ *   and returns -1 - the holder's PTTL in ms (0 when the key has no TTL), as `LOCK_ACQUIRE` does.
+ * The queue's keys expire with the latest entry, so abandoned entries leave nothing behind.
+ */
+export const LOCK_ENQUEUE = luaScript(
+  'lock-enqueue',
+  `${QUEUE}
+local v = redis.call('GET', KEYS[1])
+if v then
+  local p = string.find(v, ':', 1, true)
+  if string.sub(v, p + 1) == ARGV[1] then return tonumber(string.sub(v, 1, p - 1)) end
+end
+local now = server_now()
+if not v then
+  local o, ttl = next_live(now)
+  if not o or o == ARGV[1] then return grant(ARGV[1], ARGV[2]) end
+  local t = grant(o, ttl)
+  redis.call('PUBLISH', ARGV[4], string.format('+%d:%s', t, o))
+end
+local e = tonumber(ARGV[3])
+if redis.call('HSET', KEYS[5], ARGV[1], string.format('%d:%s', now + e, ARGV[2])) == 1 then
+  redis.call('RPUSH', KEYS[4], ARGV[1])
+end
+if redis.call('PTTL', KEYS[4]) < e then
+  redis.call('PEXPIRE', KEYS[4], e)
+  redis.call('PEXPIRE', KEYS[5], e)
+end
+local p = redis.call('PTTL', KEYS[1])
+if p < 0 then return 0 end
+return -1 - p
+`,
+);
+
+/**
+ * A queued waiter gives up. KEYS: lock, counter, waiting, queue, qinfo. ARGV: owner, channel.
+ * Removes `owner`'s queue entry; when it has none because the key was already handed to it, it
+ * releases the key as `LOCK_RELEASE` does (so the next waiter gets it). Returns 1 when it released
+ * a grant, 0 otherwise.
+ */
+export const LOCK_LEAVE = luaScript(
+  'lock-leave',
+  `${QUEUE}
+if redis.call('HDEL', KEYS[5], ARGV[1]) == 1 then
+  redis.call('LREM', KEYS[4], 1, ARGV[1])
+  return 0
+end
 local v = redis.call('GET', KEYS[1])
 if v and owner_of(v) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  if redis.call('EXISTS', KEYS[2]) == 1 then
-    redis.call('PUBLISH', ARGV[2], ARGV[1])
-    return 2
-  end
+  release_held(ARGV[2], ARGV[1])
   return 1
 end
 return 0
@@ -144,14 +260,9 @@ return 1
 `,
 );
 
-/**
- * The server's clock in milliseconds (Redis `TIME`), and the removal of expired permits. A script
- * that calls TIME and then writes is replicated by its effects (the default since Redis 5), so a
- * replica never re-evaluates TIME.
- */
-const SEMAPHORE_PRELUDE = `
-local tm = redis.call('TIME')
-local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+/** The server's clock in milliseconds (`SERVER_NOW`), and the removal of expired permits. */
+const SEMAPHORE_PRELUDE = `${SERVER_NOW}
+local now = server_now()
 local function purge()
   local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
   for i = 1, #gone do redis.call('HDEL', KEYS[2], gone[i]) end

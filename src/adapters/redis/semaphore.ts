@@ -49,7 +49,7 @@ export class RedisSemaphoreBackend extends RedisBackendBase implements Semaphore
    * @param options see {@link RedisBackendOptions} (default prefix `faultline:semaphore:`).
    */
   constructor(client: RedisClient, options: RedisBackendOptions = {}) {
-    super(client, options, 'faultline:semaphore:');
+    super(client, options, 'faultline:semaphore:', false);
   }
 
   async tryAcquire(

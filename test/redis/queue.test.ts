@@ -1,0 +1,189 @@
+/**
+ * The Redis lock's waiter queue against a real server: FIFO order, hand-over by the release script
+ * itself, waiters that give up or die, a lost grant message, and a holder that expires instead of
+ * releasing.
+ */
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUEUE_REFRESH_MS, RedisLockBackend } from '../../src/adapters/redis/index.js';
+import type { SubscriberClient } from '../../src/adapters/redis/index.js';
+import { lockKeys } from '../../src/adapters/redis/keys.js';
+import { Lock } from '../../src/coord/index.js';
+import type { RedisGroup } from '../services/index.js';
+import { redis } from '../services/index.js';
+import { call, client, untilSubscribers } from './helpers.js';
+
+let group: RedisGroup;
+let main: Redis;
+
+beforeAll(async () => {
+  group = await redis(1);
+  main = client(group.servers[0]!);
+});
+
+afterAll(async () => {
+  main.disconnect();
+  await group.cleanup();
+});
+
+const keysOf = (key: string) => lockKeys('faultline:lock:', key);
+
+/** Resolves once the queue of `key` holds `n` waiters; bounded. */
+async function untilQueued(key: string, n: number): Promise<void> {
+  for (let i = 0; i < 10_000; i++) {
+    if ((await main.llen(keysOf(key).queue)) === n) return;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`the queue of ${key} never held ${n} waiter(s)`);
+}
+
+/** A subscriber connection that subscribes but never delivers a message (all are "lost"). */
+function deafSubscriber(): SubscriberClient {
+  const s = main.duplicate();
+  s.on('error', () => undefined);
+  return {
+    subscribe: (...channels) => s.subscribe(...channels),
+    unsubscribe: (...channels) => s.unsubscribe(...channels),
+    on: (event: string, listener: never) => (event === 'message' ? s : s.on(event, listener)),
+    disconnect: () => s.disconnect(),
+  } as SubscriberClient;
+}
+
+/** The owner part of the lock value of `key` ("<token>:<owner>"), or null when free. */
+async function holderOwner(key: string): Promise<string | null> {
+  const v = await main.get(keysOf(key).lock);
+  return v === null ? null : v.slice(v.indexOf(':') + 1);
+}
+
+describe('RedisLockBackend queue', () => {
+  it('serves waiters in arrival order, each handed the key by the release itself', async () => {
+    const backend = new RedisLockBackend(main);
+    // Rechecks far beyond the test: only hand-overs can move the key.
+    const lock = new Lock(backend, { recheckMs: 120_000 });
+    const first = await lock.acquire('fifo', { ttlMs: 60_000 });
+    const order: number[] = [];
+    const waiters = [];
+    for (let i = 0; i < 4; i++) {
+      waiters.push(
+        lock.acquire('fifo', { ttlMs: 60_000 }).then((lease) => {
+          order.push(i);
+          return lease;
+        }),
+      );
+      await untilQueued('fifo', i + 1);
+    }
+    const owners = await main.lrange(keysOf('fifo').queue, 0, -1);
+    await first.release();
+    // The release script already gave the key to the oldest waiter, before it heard anything.
+    expect(await holderOwner('fifo')).toBe(owners[0]);
+    let previous = first.token;
+    for (let i = 0; i < 4; i++) {
+      const lease = await waiters[i]!;
+      expect(lease.token).toBeGreaterThan(previous);
+      previous = lease.token;
+      await lease.release();
+    }
+    expect(order).toEqual([0, 1, 2, 3]);
+    expect(await main.exists(keysOf('fifo').lock, keysOf('fifo').queue)).toBe(0);
+    await lock.close();
+    backend.close();
+  });
+
+  it('does not subscribe or queue for an uncontended acquire', async () => {
+    const backend = new RedisLockBackend(main);
+    const lock = new Lock(backend);
+    const lease = await lock.acquire('alone', { ttlMs: 10_000 });
+    await lease.release();
+    expect((await main.pubsub('NUMSUB', keysOf('alone').channel))[1]).toBe(0);
+    expect(await main.exists(keysOf('alone').queue, keysOf('alone').qinfo)).toBe(0);
+    await lock.close();
+    backend.close();
+  });
+
+  it('removes a waiter that gives up, so the release skips it', async () => {
+    const backend = new RedisLockBackend(main);
+    const lock = new Lock(backend, { recheckMs: 120_000 });
+    const held = await lock.acquire('quit', { ttlMs: 60_000 });
+    const controller = new AbortController();
+    const quitter = lock.acquire('quit', { ttlMs: 60_000, signal: controller.signal });
+    await untilQueued('quit', 1);
+    const stayer = lock.acquire('quit', { ttlMs: 60_000 });
+    await untilQueued('quit', 2);
+    controller.abort(new Error('gave up'));
+    await expect(quitter).rejects.toThrow('gave up');
+    await untilQueued('quit', 1);
+    expect(await main.hlen(keysOf('quit').qinfo)).toBe(1);
+    await held.release();
+    const next = await stayer;
+    expect(next.token).toBe(held.token + 1n);
+    await next.release();
+    await lock.close();
+    backend.close();
+  });
+
+  it('skips the entry of a waiter that stopped refreshing it', async () => {
+    const backend = new RedisLockBackend(main);
+    const k = keysOf('dead');
+    await backend.tryAcquire('dead', 'holder', 60_000, call());
+    // A waiter whose entry died 1 ms after the epoch (server clock), queued ahead of everyone.
+    await main.rpush(k.queue, 'ghost');
+    await main.hset(k.qinfo, 'ghost', '1:60000');
+    await backend.release('dead', 'holder', call());
+    expect(await main.exists(k.lock, k.queue, k.qinfo)).toBe(0);
+    backend.close();
+  });
+
+  it('gives back a grant that raced with the waiter giving up', async () => {
+    const backend = new RedisLockBackend(main, { subscriber: deafSubscriber });
+    await backend.tryAcquire('race', 'holder', 60_000, call());
+    const controller = new AbortController();
+    const waiting = backend.acquireQueued('race', 'waiter', 60_000, {
+      signal: controller.signal,
+    });
+    await untilQueued('race', 1);
+    await backend.release('race', 'holder', call());
+    expect(await holderOwner('race')).toBe('waiter');
+    controller.abort();
+    expect((await waiting).kind).toBe('busy');
+    for (let i = 0; i < 10_000 && (await holderOwner('race')) !== null; i++) {
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(await holderOwner('race')).toBeNull();
+    backend.close();
+  });
+
+  it(
+    'finds a grant whose message was lost by its periodic refresh',
+    async () => {
+      const backend = new RedisLockBackend(main, { subscriber: deafSubscriber });
+      const first = await backend.tryAcquire('lost', 'holder', 60_000, call());
+      const waiting = backend.acquireQueued('lost', 'waiter', 60_000, call());
+      await untilQueued('lost', 1);
+      // Subscribed and rechecked once (the subscription's confirmation): only a refresh is left.
+      await untilSubscribers(main, keysOf('lost').channel);
+      await new Promise((r) => setTimeout(r, 50));
+      await backend.release('lost', 'holder', call());
+      // Heard by the refresh (every QUEUE_REFRESH_MS), not a message: this subscriber delivers none.
+      const grant = await waiting;
+      expect(grant.kind).toBe('acquired');
+      if (grant.kind === 'acquired' && first.kind === 'acquired') {
+        expect(grant.token).toBe(first.token + 1n);
+      }
+      await backend.release('lost', 'waiter', call());
+      backend.close();
+    },
+    5_000 + QUEUE_REFRESH_MS,
+  );
+
+  it('hands the key of a holder that expired to the head of the queue', async () => {
+    const backend = new RedisLockBackend(main);
+    const lock = new Lock(backend, { recheckMs: 120_000 });
+    // The holder never releases; its 300 ms lease runs out on the server.
+    await backend.tryAcquire('expiry', 'vanished', 300, call());
+    const waiter = await lock.acquire('expiry', { ttlMs: 10_000 });
+    expect(waiter.valid).toBe(true);
+    await waiter.release();
+    await lock.close();
+    backend.close();
+  }, 10_000);
+});
