@@ -214,4 +214,64 @@ describe('ChangeHub', () => {
     expect(sub.disconnected).toBe(true);
     await expect(h.wait('ch', 'k', new AbortController().signal)).rejects.toThrow(/closed/);
   });
+
+  describe('grant watches', () => {
+    it('delivers a grant message to its owner only, and keeps it until asked', async () => {
+      const { sub, h } = hub();
+      const a = h.watchGrant('ch', 'k', 'a');
+      const b = h.watchGrant('ch', 'k', 'b');
+      sub.confirmAll();
+      await tick();
+      // Both were registered before the confirmation: each hears one recheck first.
+      expect(await a.next()).toEqual({ kind: 'recheck' });
+      expect(await b.next()).toEqual({ kind: 'recheck' });
+      sub.emit('message', 'ch', '+7:b');
+      expect(await b.next()).toEqual({ kind: 'granted', token: 7n });
+      let heard: unknown;
+      void a.next().then((e) => (heard = e));
+      await tick();
+      expect(heard).toBeUndefined();
+      a.dispose();
+      b.dispose();
+      expect(h.waiting).toBe(0);
+    });
+
+    it('keeps a grant over a later recheck, and hears recheck after a reconnect', async () => {
+      const { sub, h } = hub();
+      const a = h.watchGrant('ch', 'k', 'a');
+      sub.confirmAll();
+      await tick();
+      sub.emit('message', 'ch', '+3:a');
+      sub.emit('ready'); // The first connection.
+      sub.emit('ready'); // A reconnect: messages may have been lost.
+      expect(await a.next()).toEqual({ kind: 'granted', token: 3n });
+      sub.emit('ready');
+      expect(await a.next()).toEqual({ kind: 'recheck' });
+      a.dispose();
+    });
+
+    it('counts against maxWaiters, wakes one change waiter per grant, and hears the close', async () => {
+      const { sub, h } = hub(2);
+      const a = h.watchGrant('ch', 'k', 'a');
+      const w = watch(h.wait('ch', 'k', new AbortController().signal));
+      let full: unknown;
+      try {
+        h.watchGrant('ch', 'k', 'c');
+      } catch (error) {
+        full = error;
+      }
+      expect(isTooManyWaitersError(full)).toBe(true);
+      sub.confirmAll();
+      await tick();
+      expect(await a.next()).toEqual({ kind: 'recheck' });
+      expect(w.settled()).toBe('resolved'); // Early: woken by the confirmation.
+      const w2 = watch(h.wait('ch', 'k', new AbortController().signal));
+      sub.emit('message', 'ch', '+4:someone-else');
+      await tick();
+      expect(w2.settled()).toBe('resolved');
+      h.close();
+      expect(await a.next()).toEqual({ kind: 'closed' });
+      expect(() => h.watchGrant('ch', 'k', 'd')).toThrow('closed');
+    });
+  });
 });
