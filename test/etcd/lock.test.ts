@@ -80,6 +80,22 @@ describe('EtcdLockBackend', () => {
     await b.release('k1', 'owner-b', call());
   });
 
+  it('sends nothing for an acquire whose signal already aborted, even with a live session', async () => {
+    const b = backend();
+    // The first grant opens the session, so the next calls take the live-session path.
+    expect((await b.tryAcquire('ab1', 'warm', 2000, call())).kind).toBe('acquired');
+    await b.release('ab1', 'warm', call());
+    const aborted = { signal: AbortSignal.abort(new Error('gave up')) };
+    await expect(b.tryAcquire('ab1', 'late', 2000, aborted)).rejects.toThrow('gave up');
+    await expect(b.acquireQueued('ab1', 'late-q', 2000, aborted)).resolves.toMatchObject({
+      kind: 'busy',
+    });
+    // Neither aborted call left a key behind: the lock is free for the next owner.
+    expect(await b.holder('ab1', call())).toBeNull();
+    expect((await b.tryAcquire('ab1', 'next', 2000, call())).kind).toBe('acquired');
+    await b.release('ab1', 'next', call());
+  });
+
   it('keeps keys apart when one lock name is a prefix of another', async () => {
     const b = backend();
     expect((await b.tryAcquire('a', 'o1', 2000, call())).kind).toBe('acquired');

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Etcd3, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse } from 'etcd3';
+import type { Etcd3, ICompare, IKeyValue, IRangeRequest, IRequestOp, ITxnResponse } from 'etcd3';
 import { raceAbort } from '../../core/abort.js';
 import type { Runtime } from '../../core/runtime.js';
 import { systemRuntime } from '../../core/system.js';
@@ -55,6 +55,51 @@ const GRANT_TIMEOUT_MS = 5000;
 
 const GUARANTEES: BackendGuarantees = Object.freeze({ fifo: true, durable: true, consensus: true });
 
+/** Lock keys whose prebuilt request parts are kept (see {@link KeyRequests}). */
+const KEY_REQUESTS_KEPT = 1000;
+
+/**
+ * The request parts of one lock key that do not depend on the caller, built once and reused: etcd3
+ * serializes a request without modifying it, so sharing them between calls is safe, and the hot
+ * path (one transaction, one delete) then builds only the contender's own key.
+ */
+interface KeyRequests {
+  /** `<prefix><encoded key>/`: every contender's key starts with it. */
+  readonly prefix: string;
+  /** The prefix as bytes, and the end of its range (every contender's key lies in between). */
+  readonly start: Buffer;
+  readonly end: Buffer;
+  /** The lock is free: no key at all under the prefix (no holder and no queued waiter). */
+  readonly free: ICompare[];
+  /** The holder: the oldest key under the prefix. */
+  readonly head: IRangeRequest;
+  /** `[head]` as a transaction's operations. */
+  readonly headOps: IRequestOp[];
+  /** The two newest keys under the prefix: just after our put, ours and our predecessor. */
+  readonly newest: IRangeRequest;
+}
+
+function keyRequests(prefix: string): KeyRequests {
+  const start = Buffer.from(prefix);
+  const end = prefixEnd(start);
+  const head: IRangeRequest = {
+    key: start,
+    range_end: end,
+    sort_target: 'Create',
+    sort_order: 'Ascend',
+    limit: 1,
+  };
+  return {
+    prefix,
+    start,
+    end,
+    free: [{ key: start, range_end: end, target: 'Create', result: 'Equal', create_revision: 0 }],
+    head,
+    headOps: [{ request_range: head }],
+    newest: { ...head, sort_order: 'Descend', limit: 2 },
+  };
+}
+
 /**
  * A {@link LockBackend} (and so an election backend) on etcd v3.
  *
@@ -84,6 +129,9 @@ export class EtcdLockBackend implements LockBackend {
   private readonly maxWaiters: number;
   private readonly maxSessions: number;
   private readonly sessions = new Map<number, Promise<EtcdSession>>();
+  /** The granted sessions by TTL (whole seconds): the fast path skips the promise of `sessions`. */
+  private readonly live = new Map<number, EtcdSession>();
+  private readonly requests = new BoundedMap<string, KeyRequests>(KEY_REQUESTS_KEPT);
   /** Revision of the last answer per lock key: a later watch starts just after it, missing nothing. */
   private readonly seen = new BoundedMap<string, bigint>(10_000);
   /** Create revision of the holder's key ('0': free) in the last answer per lock key. */
@@ -109,30 +157,21 @@ export class EtcdLockBackend implements LockBackend {
     ttlMs: number,
     options: CallOptions,
   ): Promise<AcquireResult> {
+    const req = this.requestsOf(key);
     return this.withSession(ttlMs, options.signal, async (session) => {
-      const pfx = lockPrefix(this.prefix, key);
       const sentAtMs = this.runtime.clock.monotonicMs();
       const res = await this.txn('tryAcquire', key, options.signal, {
-        // Free means: no key at all under the prefix (no holder and no queued waiter).
-        compare: [
-          {
-            key: Buffer.from(pfx),
-            range_end: prefixEnd(Buffer.from(pfx)),
-            target: 'Create',
-            result: 'Equal',
-            create_revision: 0,
-          },
-        ],
+        compare: req.free,
         success: [
           {
             request_put: {
-              key: Buffer.from(pfx + owner),
+              key: Buffer.from(req.prefix + owner),
               value: Buffer.from(owner),
               lease: session.leaseId,
             },
           },
         ],
-        failure: [{ request_range: firstCreated(pfx) }],
+        failure: req.headOps,
       });
       this.heads.set(
         key,
@@ -162,7 +201,7 @@ export class EtcdLockBackend implements LockBackend {
     } catch (error) {
       if (!options.signal.aborted) throw error;
       // The caller gave up: leave the queue (or give back a grant that raced with the abort).
-      this.removeKey(lockPrefix(this.prefix, key) + owner);
+      this.removeKey(this.requestsOf(key).prefix + owner);
       return { kind: 'busy', retryAfterMs: undefined };
     } finally {
       release();
@@ -176,13 +215,13 @@ export class EtcdLockBackend implements LockBackend {
     _ttlMs: number,
     options: CallOptions,
   ): Promise<ExtendResult> {
-    const pfx = lockPrefix(this.prefix, key);
-    const mine = Buffer.from(pfx + owner);
+    const req = this.requestsOf(key);
+    const mine = Buffer.from(req.prefix + owner);
     const sentAtMs = this.runtime.clock.monotonicMs();
     const res = await this.txn('extend', key, options.signal, {
       compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: String(token) }],
       success: [{ request_range: { key: mine } }],
-      failure: [{ request_range: firstCreated(pfx) }],
+      failure: req.headOps,
     });
     if (!res.succeeded)
       return { kind: 'lost', reason: rangeKvs(res)[0] === undefined ? 'expired' : 'stolen' };
@@ -204,21 +243,21 @@ export class EtcdLockBackend implements LockBackend {
   }
 
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
-    const mine = lockPrefix(this.prefix, key) + owner;
+    const mine = Buffer.from(this.requestsOf(key).prefix + owner);
     try {
-      await raceAbort(this.client.kv.deleteRange({ key: Buffer.from(mine) }), options.signal);
+      await raceAbort(this.client.kv.deleteRange({ key: mine }), options.signal);
     } catch (error) {
       throw unavailable('release', error);
     }
-    this.retryOrphans();
+    if (this.orphans.size > 0) this.retryOrphans();
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
-    const pfx = lockPrefix(this.prefix, key);
+    const req = this.requestsOf(key);
     let kv: IKeyValue | undefined;
     let ttlSeconds: number;
     try {
-      const res = await raceAbort(this.client.kv.range(firstCreated(pfx)), options.signal);
+      const res = await raceAbort(this.client.kv.range(req.head), options.signal);
       this.note(key, res.header.revision);
       kv = res.kvs[0];
       this.heads.set(key, kv?.create_revision ?? '0');
@@ -243,33 +282,24 @@ export class EtcdLockBackend implements LockBackend {
   async waitForChange(key: string, options: CallOptions): Promise<void> {
     const release = this.enterWaiter(key);
     try {
-      const pfx = Buffer.from(lockPrefix(this.prefix, key));
+      const { head, start, end } = this.requestsOf(key);
       const seenHead = this.heads.get(key);
       if (seenHead === undefined) {
         // Nothing observed yet: replay from the last revision this backend saw for the key.
         const from = this.seen.get(key);
         await waitForEvent(
           this.client,
-          pfx,
-          prefixEnd(pfx),
+          start,
+          end,
           from === undefined ? undefined : from + 1n,
           options.signal,
         );
         return;
       }
-      const watch = await openWatch(
-        this.client,
-        pfx,
-        prefixEnd(pfx),
-        ['put', 'delete'],
-        options.signal,
-      );
+      const watch = await openWatch(this.client, start, end, ['put', 'delete'], options.signal);
       try {
         // The watch is live: if the holder changed since the caller last looked, wake at once.
-        const res = await raceAbort(
-          this.client.kv.range(firstCreated(pfx.toString())),
-          options.signal,
-        );
+        const res = await raceAbort(this.client.kv.range(head), options.signal);
         if ((res.kvs[0]?.create_revision ?? '0') !== seenHead) return;
         await raceAbort(watch.fired, options.signal);
       } finally {
@@ -288,6 +318,7 @@ export class EtcdLockBackend implements LockBackend {
     this.closed = true;
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
+    this.live.clear();
     await Promise.all(
       sessions.map((s) =>
         s.then(
@@ -311,16 +342,16 @@ export class EtcdLockBackend implements LockBackend {
     signal: AbortSignal,
   ): Promise<AcquireResult> {
     const sentAtMs = this.runtime.clock.monotonicMs();
-    const pfx = lockPrefix(this.prefix, key);
-    const mine = Buffer.from(pfx + owner);
+    const req = this.requestsOf(key);
+    const mine = Buffer.from(req.prefix + owner);
     const res = await this.txn('acquireQueued', key, signal, {
       compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: 0 }],
       // As etcd's Mutex does: put our key and read the queue's head in the same transaction.
       // The newest two keys are ours and, if any, our predecessor: the key to watch.
       success: [
         { request_put: { key: mine, value: Buffer.from(owner), lease: session.leaseId } },
-        { request_range: firstCreated(pfx) },
-        { request_range: { ...firstCreated(pfx), sort_order: 'Descend', limit: 2 } },
+        { request_range: req.head },
+        { request_range: req.newest },
       ],
       failure: [{ request_range: { key: mine } }],
     });
@@ -337,7 +368,7 @@ export class EtcdLockBackend implements LockBackend {
       newest?.[0] !== undefined && BigInt(newest[0].create_revision) === myRev
         ? newest[1]
         : undefined;
-    const granted = await this.waitPredecessors(key, pfx, mine, myRev, known, waitSignal).catch(
+    const granted = await this.waitPredecessors(key, mine, myRev, known, waitSignal).catch(
       (error: unknown) => {
         if (signal.aborted || !session.signal.aborted) throw error;
         return false;
@@ -363,7 +394,6 @@ export class EtcdLockBackend implements LockBackend {
    */
   private async waitPredecessors(
     key: string,
-    pfx: string,
     mine: Buffer,
     myRev: bigint,
     known: IKeyValue | undefined,
@@ -375,7 +405,7 @@ export class EtcdLockBackend implements LockBackend {
       let predecessor = next;
       next = undefined;
       if (predecessor === undefined) {
-        const state = await this.queueState(key, pfx, mine, myRev, signal);
+        const state = await this.queueState(key, mine, myRev, signal);
         if (state.own === undefined || BigInt(state.own.create_revision) !== myRev) return false;
         if (state.predecessor === undefined) return true;
         predecessor = state.predecessor;
@@ -395,14 +425,14 @@ export class EtcdLockBackend implements LockBackend {
   /** Our own key and the newest older contender, in one read-only transaction. */
   private async queueState(
     key: string,
-    pfx: string,
     mine: Buffer,
     myRev: bigint,
     signal: AbortSignal,
   ): Promise<{ own: IKeyValue | undefined; predecessor: IKeyValue | undefined }> {
+    const { start, end } = this.requestsOf(key);
     const older: IRangeRequest = {
-      key: Buffer.from(pfx),
-      range_end: prefixEnd(Buffer.from(pfx)),
+      key: start,
+      range_end: end,
       max_create_revision: String(myRev - 1n),
       sort_target: 'Create',
       sort_order: 'Descend',
@@ -454,7 +484,7 @@ export class EtcdLockBackend implements LockBackend {
     fn: (session: EtcdSession) => Promise<T>,
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const session = await this.session(ttlMs, signal);
+      const session = this.liveSession(ttlMs, signal) ?? (await this.session(ttlMs, signal));
       try {
         return await fn(session);
       } catch (error) {
@@ -464,11 +494,22 @@ export class EtcdLockBackend implements LockBackend {
     }
   }
 
+  /**
+   * The granted, live session for `ttlMs`, synchronously (the path of every call but the first of a
+   * TTL); `undefined` sends the caller to {@link session}, which grants or replaces it, or rejects
+   * when the backend is closed or the signal aborted (so nothing is sent after an abort).
+   */
+  private liveSession(ttlMs: number, signal: AbortSignal): EtcdSession | undefined {
+    if (this.closed || signal.aborted) return undefined;
+    const s = this.live.get(sessionSeconds(ttlMs));
+    return s !== undefined && s.alive ? s : undefined;
+  }
+
   /** The live session for `ttlMs` (whole seconds), granting one when needed. */
   private session(ttlMs: number, signal: AbortSignal): Promise<EtcdSession> {
     if (this.closed)
       return Promise.reject(new BackendUnavailableError('session', 'the etcd backend is closed'));
-    const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
+    const seconds = sessionSeconds(ttlMs);
     let pending = this.sessions.get(seconds);
     if (pending === undefined) {
       if (this.sessions.size >= this.maxSessions) {
@@ -484,7 +525,10 @@ export class EtcdLockBackend implements LockBackend {
     }
     // Each caller waits with its own signal; the shared grant is bounded by its own timer.
     return raceAbort(pending, signal).then((s) => {
-      if (s.alive) return s;
+      if (s.alive) {
+        if (this.sessions.get(seconds) === pending) this.live.set(seconds, s);
+        return s;
+      }
       if (this.sessions.get(seconds) === pending) this.sessions.delete(seconds);
       return this.session(ttlMs, signal);
     });
@@ -499,7 +543,9 @@ export class EtcdLockBackend implements LockBackend {
       ),
     );
     const forget = (): void => {
-      if (this.sessions.get(seconds) === pending) this.sessions.delete(seconds);
+      if (this.sessions.get(seconds) !== pending) return;
+      this.sessions.delete(seconds);
+      this.live.delete(seconds);
     };
     const pending: Promise<EtcdSession> = EtcdSession.grant(
       { client: this.client, runtime: this.runtime, ttlMs: seconds * 1000, onLost: forget },
@@ -538,8 +584,18 @@ export class EtcdLockBackend implements LockBackend {
     result: AcquireResult,
   ): AcquireResult {
     if (result.kind !== 'acquired' || !signal.aborted) return result;
-    this.removeKey(lockPrefix(this.prefix, key) + owner);
+    this.removeKey(this.requestsOf(key).prefix + owner);
     return { kind: 'busy', retryAfterMs: undefined };
+  }
+
+  /** The prebuilt request parts of `key` (built on first use, kept for the most recent keys). */
+  private requestsOf(key: string): KeyRequests {
+    let req = this.requests.get(key);
+    if (req === undefined) {
+      req = keyRequests(lockPrefix(this.prefix, key));
+      this.requests.set(key, req);
+    }
+    return req;
   }
 
   private enterWaiter(key: string): () => void {
@@ -578,14 +634,9 @@ function isLeaseNotFound(error: unknown): boolean {
   return cause instanceof Error && cause.message.includes('requested lease not found');
 }
 
-function firstCreated(pfx: string): IRangeRequest {
-  return {
-    key: Buffer.from(pfx),
-    range_end: prefixEnd(Buffer.from(pfx)),
-    sort_target: 'Create',
-    sort_order: 'Ascend',
-    limit: 1,
-  };
+/** A session's TTL: whole seconds, at least one (etcd grants leases in seconds). */
+function sessionSeconds(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs / 1000));
 }
 
 function rangeKvs(res: ITxnResponse): IKeyValue[] {
