@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBackendUnavailableError } from '../../coord/errors.js';
 import type { ScriptClient } from './scripts.js';
-import { LOCK_ACQUIRE, luaScript, ScriptRunner } from './scripts.js';
+import { LOCK_ACQUIRE, luaScript, MAX_BATCH, ScriptRunner } from './scripts.js';
 
 /** A client that knows scripts only after an EVAL, like a Redis after SCRIPT FLUSH. */
 function fakeClient(): ScriptClient & { calls: string[]; hang: boolean } {
@@ -66,5 +66,66 @@ describe('ScriptRunner', () => {
       .catch((e: unknown) => e);
     expect(isBackendUnavailableError(error)).toBe(true);
     expect((error as Error).message).toBe('extend: Connection is closed.');
+  });
+
+  describe('write coalescing', () => {
+    /** A connected client whose socket records, for each command, whether it was corked. */
+    function corkableClient(status = 'ready') {
+      const log: string[] = [];
+      let depth = 0;
+      const stream = {
+        cork: () => void depth++,
+        uncork: () => {
+          depth--;
+          log.push('flush');
+        },
+      };
+      const client = {
+        status,
+        stream,
+        evalsha: (_sha: string, _n: number, ...args: (string | number)[]) => {
+          log.push(depth > 0 ? `held ${args[0]}` : `sent ${args[0]}`);
+          return Promise.resolve('ok');
+        },
+        eval: () => Promise.resolve('ok'),
+      };
+      return { client, log, depth: () => depth };
+    }
+
+    it('sends the first command of a turn at once and batches the rest, flushed by size and at the end of the turn', async () => {
+      const { client, log, depth } = corkableClient();
+      const runner = new ScriptRunner(client);
+      const n = MAX_BATCH + 4;
+      const calls = Array.from({ length: n }, (_, i) =>
+        runner.run('op', LOCK_ACQUIRE, [`k${i}`], [], signal()),
+      );
+      expect(depth()).toBe(1); // Still corked: the turn has not ended.
+      await Promise.all(calls);
+      await new Promise<void>((resolve) => process.nextTick(resolve));
+      expect(depth()).toBe(0);
+      const expected = ['sent k0'];
+      for (let i = 1; i <= MAX_BATCH; i++) expected.push(`held k${i}`);
+      expected.push('flush');
+      for (let i = MAX_BATCH + 1; i < n; i++) expected.push(`held k${i}`);
+      expected.push('flush');
+      expect(log).toEqual(expected);
+      // A later turn starts afresh: its first command goes out at once.
+      await runner.run('op', LOCK_ACQUIRE, ['later'], [], signal());
+      expect(log.at(-1)).toBe('sent later');
+    });
+
+    it('never corks a client that is not connected, or has no socket of its own (a Cluster)', async () => {
+      const { client, log } = corkableClient('reconnecting');
+      const runner = new ScriptRunner(client);
+      await Promise.all(
+        [1, 2, 3].map((i) => runner.run('op', LOCK_ACQUIRE, [`k${i}`], [], signal())),
+      );
+      expect(log).toEqual(['sent k1', 'sent k2', 'sent k3']);
+      const plain = new ScriptRunner(fakeClient());
+      const results = await Promise.all(
+        [1, 2].map((i) => plain.run('op', LOCK_ACQUIRE, [`k${i}`], [], signal())),
+      );
+      expect(results).toEqual(['ok', 'ok']);
+    });
   });
 });
