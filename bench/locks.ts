@@ -8,6 +8,8 @@
  * - `hot-key-handoff/w<N>/hold<H>ms`: N workers on one key holding it H ms; the time from a release
  *   to the next acquire (median, µs), by anyone (often the releaser itself) and, in
  *   `hot-key-handoff-other`, by another worker (a real handoff to a waiter).
+ * - `hot-key-release/w<N>/hold<H>ms`: the release call's own latency (median, µs): one round trip
+ *   under the same load, the unit to read the handoff against.
  * - `hot-key-throughput/w<N>/hold<H>ms`: acquisitions per second of the same runs.
  *
  * The suite is a list of case functions over a list of implementations, so other backends (etcd)
@@ -61,9 +63,6 @@ export interface LockCase {
 
 const TTL_MS = 10_000;
 
-/** One shared abort reason: `abort()` without one builds a DOMException with a stack every time. */
-const WATCH_DONE = new Error('watch finished');
-
 /** The part of redlock 5's API the bench uses (its declarations are unreachable, see the import). */
 interface RedlockAnchor {
   acquire(resources: string[], ttlMs: number): Promise<{ release(): Promise<unknown> }>;
@@ -99,27 +98,20 @@ export const redisImpls: readonly ImplFactory[] = [
   },
   (port) => {
     // The backend alone, without the shared client's deadlines, watchdog and lease bookkeeping: the
-    // same Lua scripts and pub/sub waiting, driven by the simplest correct loop.
+    // same Lua scripts and queue, driven by the simplest correct loop (a plain attempt, then queue).
     const client = newClient(port);
     const backend = new RedisLockBackend(client);
     let seq = 0;
     return {
       name: 'faultline/backend',
       acquire: async (key) => {
-        const owner = `bench-${process.pid}-${++seq}`;
         const call = { signal: new AbortController().signal };
         for (;;) {
-          const watch = new AbortController();
-          const changed = backend
-            .waitForChange(key, { signal: watch.signal })
-            .catch(() => undefined);
+          const owner = `bench-${process.pid}-${++seq}`;
           const r = await backend.tryAcquire(key, owner, TTL_MS, call);
-          if (r.kind === 'acquired') {
-            watch.abort(WATCH_DONE);
-            return () => backend.release(key, owner, call);
-          }
-          await Promise.race([changed, sleep(Math.min(r.retryAfterMs ?? 1_000, 1_000))]);
-          watch.abort(WATCH_DONE);
+          const granted =
+            r.kind === 'acquired' ? r : await backend.acquireQueued(key, owner, TTL_MS, call);
+          if (granted.kind === 'acquired') return () => backend.release(key, owner, call);
         }
       },
       close: async () => {
@@ -220,6 +212,8 @@ interface HotKeyResult {
   readonly handoff: number;
   /** Median µs from a release to the next acquire by another worker (a real handoff). */
   readonly toOther: number;
+  /** Median µs of the release call itself (one round trip under the same load). */
+  readonly release: number;
   readonly opsPerSecond: number;
 }
 
@@ -234,6 +228,7 @@ async function hotKey(
   const until = performance.now() + durationMs;
   const handoffs: number[] = [];
   const toOther: number[] = [];
+  const releases: number[] = [];
   let releasedAt: number | undefined;
   let lastHolder = -1;
   let ops = 0;
@@ -251,8 +246,10 @@ async function hotKey(
         lastHolder = w;
         ops++;
         if (holdMs > 0) await sleep(holdMs);
-        releasedAt = performance.now();
+        const at = performance.now();
+        releasedAt = at;
         await release();
+        releases.push((performance.now() - at) * 1000);
       }
     }),
   );
@@ -260,6 +257,7 @@ async function hotKey(
   return {
     handoff: med(handoffs),
     toOther: med(toOther),
+    release: med(releases),
     opsPerSecond: ops / ((performance.now() - start) / 1000),
   };
 }
@@ -301,6 +299,13 @@ function hotKeyCase(workers: number, holdMs: number): LockCase {
             impl: i.name,
             metric: "release→another worker's acquire (median)",
             value: of((r) => r.toOther),
+            unit: 'us',
+          },
+          {
+            case: `hot-key-release/${suffix}`,
+            impl: i.name,
+            metric: 'release call, one round trip (median)',
+            value: of((r) => r.release),
             unit: 'us',
           },
           {

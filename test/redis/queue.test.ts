@@ -135,13 +135,15 @@ describe('RedisLockBackend queue', () => {
 
   it('gives back a grant that raced with the waiter giving up', async () => {
     const backend = new RedisLockBackend(main, { subscriber: deafSubscriber });
-    await backend.tryAcquire('race', 'holder', 60_000, call());
+    // The holder is another process: its release cannot tell the waiter directly either.
+    const other = new RedisLockBackend(main);
+    await other.tryAcquire('race', 'holder', 60_000, call());
     const controller = new AbortController();
     const waiting = backend.acquireQueued('race', 'waiter', 60_000, {
       signal: controller.signal,
     });
     await untilQueued('race', 1);
-    await backend.release('race', 'holder', call());
+    await other.release('race', 'holder', call());
     expect(await holderOwner('race')).toBe('waiter');
     controller.abort();
     expect((await waiting).kind).toBe('busy');
@@ -150,19 +152,21 @@ describe('RedisLockBackend queue', () => {
     }
     expect(await holderOwner('race')).toBeNull();
     backend.close();
+    other.close();
   });
 
   it(
     'finds a grant whose message was lost by its periodic refresh',
     async () => {
       const backend = new RedisLockBackend(main, { subscriber: deafSubscriber });
-      const first = await backend.tryAcquire('lost', 'holder', 60_000, call());
+      const other = new RedisLockBackend(main); // The holder, in another process.
+      const first = await other.tryAcquire('lost', 'holder', 60_000, call());
       const waiting = backend.acquireQueued('lost', 'waiter', 60_000, call());
       await untilQueued('lost', 1);
       // Subscribed and rechecked once (the subscription's confirmation): only a refresh is left.
       await untilSubscribers(main, keysOf('lost').channel);
       await new Promise((r) => setTimeout(r, 50));
-      await backend.release('lost', 'holder', call());
+      await other.release('lost', 'holder', call());
       // Heard by the refresh (every QUEUE_REFRESH_MS), not a message: this subscriber delivers none.
       const grant = await waiting;
       expect(grant.kind).toBe('acquired');
@@ -171,6 +175,7 @@ describe('RedisLockBackend queue', () => {
       }
       await backend.release('lost', 'waiter', call());
       backend.close();
+      other.close();
     },
     5_000 + QUEUE_REFRESH_MS,
   );

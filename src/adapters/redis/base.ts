@@ -36,9 +36,10 @@ export abstract class RedisBackendBase {
   }
 
   /**
-   * Runs a release script whose reply is 1 (released), 2 (released while someone waited) or 3
-   * (handed to a queued waiter, which hears of it by its grant message) and, on 1 or 2, tells the
-   * local hub, so a waiter in this process wakes without waiting for the message.
+   * Runs a release script whose reply is 1 (released), 2 (released while someone waited) or, for
+   * the lock, the grant message of the queued waiter it handed the key to. Tells the local hub, so
+   * a waiter in this process hears of it when the release answers rather than when the message
+   * comes back through the subscriber.
    */
   protected async runRelease(
     script: LuaScript,
@@ -49,6 +50,7 @@ export abstract class RedisBackendBase {
   ): Promise<void> {
     const reply = await this.runner.run('release', script, keys, [owner, channel], signal);
     if (reply === 1 || reply === 2) this.hub.releasedHere(channel, owner, reply === 2);
+    else if (typeof reply === 'string') this.hub.grantedHere(channel, reply);
   }
 
   /** Closes the subscriber connection and wakes every waiter. The client you passed stays open. */

@@ -236,6 +236,19 @@ describe('ChangeHub', () => {
       expect(h.waiting).toBe(0);
     });
 
+    it('tells a local waiter of a hand-over by this process when the release answers', async () => {
+      const { sub, h } = hub();
+      const a = h.watchGrant('ch', 'k', 'a');
+      sub.confirmAll();
+      await tick();
+      expect(await a.next()).toEqual({ kind: 'recheck' });
+      h.grantedHere('ch', '+9:a');
+      expect(await a.next()).toEqual({ kind: 'granted', token: 9n });
+      h.grantedHere('ch', 'not a grant'); // Ignored, as is a grant for nobody here.
+      h.grantedHere('ch', '+10:b');
+      a.dispose();
+    });
+
     it('keeps a grant over a later recheck, and hears recheck after a reconnect', async () => {
       const { sub, h } = hub();
       const a = h.watchGrant('ch', 'k', 'a');

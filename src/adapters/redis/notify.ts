@@ -316,19 +316,33 @@ export class ChangeHub {
     state.waiters[0]?.wake();
   }
 
+  /**
+   * A release by this process handed the key to a queued waiter (`message`: its grant message). A
+   * waiter of this process hears of it now; the message that follows finds it gone and only wakes
+   * a change waiter.
+   */
+  grantedHere(channel: string, message: string): void {
+    const state = this.channels.get(channel);
+    if (state !== undefined) this.deliverGrant(state, message);
+  }
+
+  private deliverGrant(state: Channel, message: string): void {
+    let grant: { token: bigint; owner: string } | undefined;
+    try {
+      grant = parseGrantMessage(message);
+    } catch {
+      return; // Not ours to judge: some other writer on the channel.
+    }
+    if (grant === undefined) return;
+    state.grants.get(grant.owner)?.deliver({ kind: 'granted', token: grant.token });
+  }
+
   private onMessage(channel: string, message: string): void {
     const state = this.channels.get(channel);
     if (state === undefined) return;
     if (message.startsWith('+')) {
       // A grant to a queued waiter: tell it, and wake one change waiter (the holder changed).
-      let grant: { token: bigint; owner: string } | undefined;
-      try {
-        grant = parseGrantMessage(message);
-      } catch {
-        grant = undefined; // Not ours to judge: some other writer on the channel.
-      }
-      if (grant !== undefined)
-        state.grants.get(grant.owner)?.deliver({ kind: 'granted', token: grant.token });
+      this.deliverGrant(state, message);
       state.waiters[0]?.wake();
       return;
     }

@@ -107,8 +107,8 @@ end
  * The lock's waiter queue: a list of owners (FIFO) and a hash owner -> "<deadline>:<ttlMs>", where
  * the deadline (server ms) is when the entry dies unless its waiter refreshes it. `next_live` pops
  * entries until a live one and returns its owner and requested TTL. `hand_over` grants the lock to
- * the first live waiter (a fresh token, its TTL from now) and publishes "+<token>:<owner>" on the
- * channel; it answers whether it found one.
+ * the first live waiter (a fresh token, its TTL from now), publishes the grant message
+ * "+<token>:<owner>" on the channel and returns it (false when nobody live waits).
  *
  * KEYS of every script that includes it: 1 lock, 2 counter, 3 waiting, 4 queue, 5 qinfo.
  */
@@ -133,16 +133,19 @@ end
 local function hand_over(now, channel)
   local o, ttl = next_live(now)
   if not o then return false end
-  local t = grant(o, ttl)
-  redis.call('PUBLISH', channel, string.format('+%d:%s', t, o))
-  return true
+  local grant_message = string.format('+%d:%s', grant(o, ttl), o)
+  redis.call('PUBLISH', channel, grant_message)
+  return grant_message
 end
 local function release_held(channel, owner)
   if redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then
     redis.call('DEL', KEYS[1])
     return 1
   end
-  if redis.call('EXISTS', KEYS[4]) == 1 and hand_over(server_now(), channel) then return 3 end
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    local handed = hand_over(server_now(), channel)
+    if handed then return handed end
+  end
   redis.call('DEL', KEYS[1])
   if redis.call('EXISTS', KEYS[3]) == 1 then
     redis.call('PUBLISH', channel, owner)
@@ -156,8 +159,9 @@ end
  * Lock release. KEYS: lock, counter, waiting, queue, qinfo. ARGV: owner, channel. When `owner`
  * holds the key: hands it to the first live queued waiter (see `QUEUE`), or deletes it and, when
  * someone waits without a queue entry, publishes the owner on `channel`, so those waiters hear of
- * the release as it happens (an uncontended release sends no message at all). Returns 3 when it
- * handed the lock over, 2 when it released and published, 1 when it released, 0 otherwise.
+ * the release as it happens (an uncontended release sends no message at all). Returns the grant
+ * message when it handed the lock over, 2 when it released and published, 1 when it released, 0
+ * otherwise.
  */
 export const LOCK_RELEASE = luaScript(
   'lock-release',
