@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
+import type { IKeyValue } from 'etcd3';
 import { EtcdLockBackend } from '../../src/adapters/etcd/index.js';
 import { Lock } from '../../src/coord/lock.js';
 import { isLockLostError } from '../../src/coord/errors.js';
@@ -34,6 +35,24 @@ async function untilContenders(prefix: string, key: string, count: number): Prom
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`never saw ${count} contenders`);
+}
+
+/** Every contender key under the lock's prefix (holder and waiters). */
+async function contenderKvs(prefix: string, key: string): Promise<IKeyValue[]> {
+  const res = await client
+    .getAll()
+    .prefix(`${prefix}${encodeURIComponent(key)}/`)
+    .exec();
+  return res.kvs;
+}
+
+/** The contender key of `owner` (its value is the owner), or undefined. */
+async function contenderOf(
+  prefix: string,
+  key: string,
+  owner: string,
+): Promise<IKeyValue | undefined> {
+  return (await contenderKvs(prefix, key)).find((kv) => kv.value.toString() === owner);
 }
 
 beforeAll(async () => {
@@ -94,6 +113,36 @@ describe('EtcdLockBackend', () => {
     expect(await b.holder('ab1', call())).toBeNull();
     expect((await b.tryAcquire('ab1', 'next', 2000, call())).kind).toBe('acquired');
     await b.release('ab1', 'next', call());
+  });
+
+  it('reuses its key names, so a lock taken again and again leaves no trail of deleted keys', async () => {
+    const b = backend();
+    const names = new Set<string>();
+    const tokens: bigint[] = [];
+    for (let i = 0; i < 5; i++) {
+      const g = await b.tryAcquire('reuse', `owner-${i}`, 2000, call());
+      if (g.kind !== 'acquired') throw new Error('expected a grant');
+      tokens.push(g.token);
+      const kvs = await contenderKvs('test/lock/', 'reuse');
+      expect(kvs.map((kv) => kv.value.toString())).toEqual([`owner-${i}`]);
+      names.add(kvs[0]!.key.toString());
+      await b.release('reuse', `owner-${i}`, call());
+    }
+    expect(names.size).toBe(1);
+    // A re-created key gets a new create revision: tokens still increase.
+    for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
+    // Two contenders at once get two names; a late release of the first never deletes the second.
+    const first = await b.tryAcquire('reuse', 'x', 2000, call());
+    expect(first.kind).toBe('acquired');
+    const queued = b.acquireQueued('reuse', 'y', 2000, call());
+    await untilContenders('test/lock/', 'reuse', 2);
+    await b.release('reuse', 'x', call());
+    const second = await queued;
+    expect(second.kind).toBe('acquired');
+    await b.release('reuse', 'x', call());
+    expect((await b.holder('reuse', call()))?.owner).toBe('y');
+    await b.release('reuse', 'y', call());
+    expect(await contenderKvs('test/lock/', 'reuse')).toEqual([]);
   });
 
   it('keeps keys apart when one lock name is a prefix of another', async () => {
@@ -215,10 +264,9 @@ describe('EtcdLockBackend', () => {
     const g2 = await a.tryAcquire('s2', 'a2', 2000, call());
     if (g1.kind !== 'acquired' || g2.kind !== 'acquired') throw new Error('expected grants');
     // Both locks share one lease: revoke it behind the backend's back (what an expiry does).
-    const kv = await client.get(`test/lock/s1/a1`).exec();
-    const leaseId = kv.kvs[0]?.lease;
+    const leaseId = (await contenderOf('test/lock/', 's1', 'a1'))?.lease;
     expect(leaseId).toBeDefined();
-    expect((await client.get('test/lock/s2/a2').exec()).kvs[0]?.lease).toBe(leaseId);
+    expect((await contenderOf('test/lock/', 's2', 'a2'))?.lease).toBe(leaseId);
     await client.leaseClient.leaseRevoke({ ID: leaseId! });
     expect(await a.extend('s1', 'a1', g1.token, 2000, call())).toEqual({
       kind: 'lost',
@@ -258,8 +306,8 @@ describe('Lock over etcd', () => {
   it('a lease whose session is revoked reports the loss on renewal', async () => {
     const lock = new Lock(backend('test/client2/'));
     const lease = await lock.acquire('job', { ttlMs: 3000 });
-    const kv = await client.get(`test/client2/job/${lease.owner}`).exec();
-    await client.leaseClient.leaseRevoke({ ID: kv.kvs[0]!.lease });
+    const kv = await contenderOf('test/client2/', 'job', lease.owner);
+    await client.leaseClient.leaseRevoke({ ID: kv!.lease });
     const error = await lease.extend().then(
       () => null,
       (e: unknown) => e,

@@ -2,8 +2,9 @@
  * Key layout of the etcd backend.
  *
  * A lock `key` lives under `<prefix><encodeURIComponent(key)>/`; each contender (holder or waiter)
- * puts one key `<that>/<owner>` attached to its session lease. `encodeURIComponent` escapes `/`, so
- * the ranges of two different lock keys never overlap (`a` and `a/b` stay apart).
+ * puts one key `<that><lease id>.<slot>` attached to its session lease, with its owner as the value
+ * (see `contenders.ts`). `encodeURIComponent` escapes `/`, so the ranges of two different lock keys
+ * never overlap (`a` and `a/b` stay apart).
  *
  * @module
  */

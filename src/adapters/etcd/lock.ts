@@ -1,7 +1,8 @@
 /**
  * The etcd lock backend: locks and elections as etcd's Go `concurrency` package builds them. Every
- * contender puts one key under the lock's prefix, attached to a shared session lease; the holder
- * is the key with the smallest create revision, and that revision is the fencing token. Waiters
+ * contender puts one key under the lock's prefix (named after its session lease, see
+ * `contenders.ts`; the value is the owner), attached to a shared session lease; the holder is the
+ * key with the smallest create revision, and that revision is the fencing token. Waiters
  * queue in create-revision order and each watches only its predecessor, so a release wakes one
  * waiter (no thundering herd) and the queue is FIFO.
  *
@@ -22,7 +23,10 @@ import type {
   LockBackend,
 } from '../../coord/types.js';
 import { BoundedMap } from '../common/bounded-map.js';
+import type { Contender } from './contenders.js';
+import { Contenders } from './contenders.js';
 import { lockPrefix, prefixEnd } from './keys.js';
+import type { EtcdSessionLostError } from './session.js';
 import { EtcdSession, isEtcdSessionLostError } from './session.js';
 import { openWatch, waitForEvent } from './watch.js';
 
@@ -136,8 +140,10 @@ export class EtcdLockBackend implements LockBackend {
   private readonly seen = new BoundedMap<string, bigint>(10_000);
   /** Create revision of the holder's key ('0': free) in the last answer per lock key. */
   private readonly heads = new BoundedMap<string, string>(10_000);
-  /** Waiter keys whose removal failed; retried on the next release (at most `maxWaiters` kept). */
-  private readonly orphans = new Set<string>();
+  /** The keys this backend put or may have put, with the names it reuses. */
+  private readonly contenders = new Contenders();
+  /** Contenders whose removal failed; retried on the next release (at most `maxWaiters` kept). */
+  private readonly orphans = new Set<Contender>();
   private waiters = 0;
   private closed = false;
 
@@ -159,25 +165,30 @@ export class EtcdLockBackend implements LockBackend {
   ): Promise<AcquireResult> {
     const req = this.requestsOf(key);
     return this.withSession(ttlMs, options.signal, async (session) => {
+      const { contender: c, fresh } = this.contenders.claim(
+        key,
+        req.prefix,
+        owner,
+        session.leaseId,
+      );
+      // The owner already has a key (or may have) on another session: it cannot take a second.
+      if (c.leaseId !== session.leaseId) return { kind: 'busy', retryAfterMs: undefined };
       const sentAtMs = this.runtime.clock.monotonicMs();
+      // On an error the put may have happened: the contender stays registered for the release.
       const res = await this.txn('tryAcquire', key, options.signal, {
         compare: req.free,
-        success: [
-          {
-            request_put: {
-              key: Buffer.from(req.prefix + owner),
-              value: Buffer.from(owner),
-              lease: session.leaseId,
-            },
-          },
-        ],
+        success: [{ request_put: { key: c.name, value: c.value, lease: session.leaseId } }],
         failure: req.headOps,
       });
       this.heads.set(
         key,
         res.succeeded ? res.header.revision : (rangeKvs(res)[0]?.create_revision ?? '0'),
       );
-      if (!res.succeeded) return { kind: 'busy', retryAfterMs: undefined };
+      if (!res.succeeded) {
+        // Nothing was written: a name made for this call is free again at once.
+        if (fresh) this.contenders.drop(c);
+        return { kind: 'busy', retryAfterMs: undefined };
+      }
       return this.unlessAborted(key, owner, options.signal, {
         kind: 'acquired',
         token: BigInt(res.header.revision),
@@ -201,7 +212,7 @@ export class EtcdLockBackend implements LockBackend {
     } catch (error) {
       if (!options.signal.aborted) throw error;
       // The caller gave up: leave the queue (or give back a grant that raced with the abort).
-      this.removeKey(this.requestsOf(key).prefix + owner);
+      this.removeContender(key, owner);
       return { kind: 'busy', retryAfterMs: undefined };
     } finally {
       release();
@@ -216,7 +227,9 @@ export class EtcdLockBackend implements LockBackend {
     options: CallOptions,
   ): Promise<ExtendResult> {
     const req = this.requestsOf(key);
-    const mine = Buffer.from(req.prefix + owner);
+    const mine = this.contenders.get(key, owner)?.name;
+    // No key of this owner (released, its session lost, or never granted here): read who holds.
+    if (mine === undefined) return this.lostBecause(key, req, options.signal);
     const sentAtMs = this.runtime.clock.monotonicMs();
     const res = await this.txn('extend', key, options.signal, {
       compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: String(token) }],
@@ -243,12 +256,20 @@ export class EtcdLockBackend implements LockBackend {
   }
 
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
-    const mine = Buffer.from(this.requestsOf(key).prefix + owner);
+    const c = this.contenders.get(key, owner);
+    // No key of this owner: nothing to give back (a repeated release, a lost session, not ours).
+    if (c === undefined) return;
+    this.contenders.retire(c);
     try {
-      await raceAbort(this.client.kv.deleteRange({ key: mine }), options.signal);
+      // Owner-checked: a late duplicate release never deletes the next owner's key of this name.
+      await raceAbort(this.client.kv.txn(c.deleteIfMine), options.signal);
     } catch (error) {
+      // The session would keep the key alive: retry the removal in the background.
+      this.keepOrphan(c);
       throw unavailable('release', error);
     }
+    this.orphans.delete(c);
+    this.contenders.drop(c);
     if (this.orphans.size > 0) this.retryOrphans();
   }
 
@@ -319,6 +340,8 @@ export class EtcdLockBackend implements LockBackend {
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
     this.live.clear();
+    this.contenders.clear();
+    this.orphans.clear();
     await Promise.all(
       sessions.map((s) =>
         s.then(
@@ -343,22 +366,24 @@ export class EtcdLockBackend implements LockBackend {
   ): Promise<AcquireResult> {
     const sentAtMs = this.runtime.clock.monotonicMs();
     const req = this.requestsOf(key);
-    const mine = Buffer.from(req.prefix + owner);
+    const { contender: c, fresh } = this.contenders.claim(key, req.prefix, owner, session.leaseId);
+    // A key's name and lease always match, so a lost session takes exactly its own names along.
+    if (c.leaseId !== session.leaseId) return { kind: 'busy', retryAfterMs: undefined };
+    const mine = c.name;
     const res = await this.txn('acquireQueued', key, signal, {
       compare: [{ key: mine, target: 'Create', result: 'Equal', create_revision: 0 }],
       // As etcd's Mutex does: put our key and read the queue's head in the same transaction.
       // The newest two keys are ours and, if any, our predecessor: the key to watch.
       success: [
-        { request_put: { key: mine, value: Buffer.from(owner), lease: session.leaseId } },
+        { request_put: { key: mine, value: c.value, lease: session.leaseId } },
         { request_range: req.head },
         { request_range: req.newest },
       ],
       failure: [{ request_range: { key: mine } }],
     });
-    const myRev = res.succeeded
-      ? BigInt(res.header.revision)
-      : BigInt(rangeKvs(res)[0]?.create_revision ?? '0');
+    const myRev = res.succeeded ? BigInt(res.header.revision) : this.adopt(c, fresh, res);
     if (myRev === 0n) return { kind: 'busy', retryAfterMs: undefined };
+    if (myRev < 0n) return { kind: 'busy', retryAfterMs: 0 };
     const head = res.succeeded ? res.responses[1]?.response_range?.kvs[0] : undefined;
     if (head !== undefined && BigInt(head.create_revision) === myRev)
       return this.granted(session, myRev, sentAtMs);
@@ -376,6 +401,22 @@ export class EtcdLockBackend implements LockBackend {
     );
     if (!granted) return { kind: 'busy', retryAfterMs: 0 };
     return this.granted(session, myRev, sentAtMs);
+  }
+
+  /**
+   * Our key already existed when the queued put was tried (its compare failed): a retry by the same
+   * owner finds its own key and keeps its place (its create revision). 0 when the key is gone
+   * (nothing written); -1 when the name holds another owner's key, which never happens while names
+   * are reused only after a confirmed removal: that name is then never used again (its contender
+   * stays registered until the session ends), and the caller retries on a fresh one.
+   */
+  private adopt(c: Contender, fresh: boolean, res: ITxnResponse): bigint {
+    const kv = rangeKvs(res)[0];
+    if (kv === undefined) {
+      if (fresh) this.contenders.drop(c);
+      return 0n;
+    }
+    return kv.value.equals(c.value) ? BigInt(kv.create_revision) : -1n;
   }
 
   /**
@@ -547,8 +588,14 @@ export class EtcdLockBackend implements LockBackend {
       this.sessions.delete(seconds);
       this.live.delete(seconds);
     };
+    // etcd deletes every key of a lost lease: their names are free, and there is nothing to release.
+    const onLost = (error: EtcdSessionLostError): void => {
+      forget();
+      for (const c of this.orphans) if (c.leaseId === error.leaseId) this.orphans.delete(c);
+      this.contenders.dropLease(error.leaseId);
+    };
     const pending: Promise<EtcdSession> = EtcdSession.grant(
-      { client: this.client, runtime: this.runtime, ttlMs: seconds * 1000, onLost: forget },
+      { client: this.client, runtime: this.runtime, ttlMs: seconds * 1000, onLost },
       bound.signal,
     )
       .catch((error: unknown) => {
@@ -584,7 +631,7 @@ export class EtcdLockBackend implements LockBackend {
     result: AcquireResult,
   ): AcquireResult {
     if (result.kind !== 'acquired' || !signal.aborted) return result;
-    this.removeKey(this.requestsOf(key).prefix + owner);
+    this.removeContender(key, owner);
     return { kind: 'busy', retryAfterMs: undefined };
   }
 
@@ -614,18 +661,52 @@ export class EtcdLockBackend implements LockBackend {
     if (prev === undefined || rev > prev) this.seen.set(key, rev);
   }
 
-  /** Deletes a waiter key in the background; a failure keeps it for a later retry (bounded). */
-  private removeKey(fullKey: string): void {
-    this.client.kv.deleteRange({ key: Buffer.from(fullKey) }).then(
-      () => this.orphans.delete(fullKey),
+  /** Removes the key of `owner` on `key`, if this backend has one, in the background. */
+  private removeContender(key: string, owner: string): void {
+    const c = this.contenders.get(key, owner);
+    if (c === undefined) return;
+    this.contenders.retire(c);
+    this.removeInBackground(c);
+  }
+
+  /** Deletes a contender's key; a failure keeps it for a later retry (bounded). */
+  private removeInBackground(c: Contender): void {
+    this.client.kv.txn(c.deleteIfMine).then(
       () => {
-        if (this.orphans.size < this.maxWaiters) this.orphans.add(fullKey);
+        this.orphans.delete(c);
+        this.contenders.drop(c);
       },
+      () => this.keepOrphan(c),
     );
   }
 
+  /**
+   * Keeps a contender whose removal failed for a retry. Beyond `maxWaiters` of them the key is left
+   * to its session (its name stays taken); it goes when the session ends.
+   */
+  private keepOrphan(c: Contender): void {
+    if (this.orphans.size < this.maxWaiters) this.orphans.add(c);
+  }
+
   private retryOrphans(): void {
-    for (const k of this.orphans) this.removeKey(k);
+    for (const c of this.orphans) this.removeInBackground(c);
+  }
+
+  /** The answer to an extend by an owner without a key here: who holds the lock decides why. */
+  private async lostBecause(
+    key: string,
+    req: KeyRequests,
+    signal: AbortSignal,
+  ): Promise<ExtendResult> {
+    let held: boolean;
+    try {
+      const res = await raceAbort(this.client.kv.range(req.head), signal);
+      this.note(key, res.header.revision);
+      held = res.kvs.length > 0;
+    } catch (error) {
+      throw unavailable('extend', error);
+    }
+    return { kind: 'lost', reason: held ? 'stolen' : 'expired' };
   }
 }
 
