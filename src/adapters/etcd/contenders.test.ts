@@ -67,14 +67,4 @@ describe('Contenders', () => {
     expect(c.get('j', 'b')).toBeUndefined();
     expect(c.get('k', 'c')).toBe(other);
   });
-
-  it('deletes a key only while it holds the owner', () => {
-    const { contender } = new Contenders().claim('k', 'p/k/', 'a', '7');
-    expect(contender.deleteIfMine.compare).toEqual([
-      { key: contender.name, target: 'Value', result: 'Equal', value: Buffer.from('a') },
-    ]);
-    expect(contender.deleteIfMine.success).toEqual([
-      { request_delete_range: { key: contender.name } },
-    ]);
-  });
 });

@@ -12,11 +12,13 @@
  * A name is reused only after etcd confirmed that the key under it is gone (or the write that would
  * have created it failed its comparison): until then its contender stays registered, its slot taken.
  * A contender being removed is `retired` first: its owner no longer finds it (a new acquire by that
- * owner gets a new name), but its slot stays taken until the removal is confirmed.
+ * owner gets a new name), but its slot stays taken until the removal is confirmed. The backend
+ * sends at most one delete per contender at a time and frees the name only when it answered, so no
+ * delete of a name can still be on its way when the name is given to the next contender: a plain
+ * delete by name is then as safe as an owner-checked one, and cheaper.
  *
  * @module
  */
-import type { ITxnRequest } from 'etcd3';
 import { assert } from '../../core/assert.js';
 
 /** One contender key of this backend. */
@@ -31,8 +33,8 @@ export interface Contender {
   readonly name: Buffer;
   /** The key's value: the owner. */
   readonly value: Buffer;
-  /** Deletes the key only while it still holds this owner (built once, reused). */
-  readonly deleteIfMine: ITxnRequest;
+  /** The delete of this key in flight, if any (the backend sends one at a time). */
+  deleting: Promise<void> | undefined;
 }
 
 /** The contenders of one lock key: by owner, and those being removed. */
@@ -76,19 +78,7 @@ export class Contenders {
     const slot = lowestFreeSlot(entry, leaseId);
     const name = Buffer.from(`${lockPrefix}${leaseId}.${slot}`);
     const value = Buffer.from(owner);
-    const contender: Contender = {
-      key,
-      owner,
-      leaseId,
-      slot,
-      name,
-      value,
-      deleteIfMine: {
-        compare: [{ key: name, target: 'Value', result: 'Equal', value }],
-        success: [{ request_delete_range: { key: name } }],
-        failure: [],
-      },
-    };
+    const contender: Contender = { key, owner, leaseId, slot, name, value, deleting: undefined };
     entry.owners.set(owner, contender);
     this.count++;
     return { contender, fresh: true };

@@ -259,17 +259,11 @@ export class EtcdLockBackend implements LockBackend {
     const c = this.contenders.get(key, owner);
     // No key of this owner: nothing to give back (a repeated release, a lost session, not ours).
     if (c === undefined) return;
-    this.contenders.retire(c);
     try {
-      // Owner-checked: a late duplicate release never deletes the next owner's key of this name.
-      await raceAbort(this.client.kv.txn(c.deleteIfMine), options.signal);
+      await raceAbort(this.deleteKey(c), options.signal);
     } catch (error) {
-      // The session would keep the key alive: retry the removal in the background.
-      this.keepOrphan(c);
       throw unavailable('release', error);
     }
-    this.orphans.delete(c);
-    this.contenders.drop(c);
     if (this.orphans.size > 0) this.retryOrphans();
   }
 
@@ -664,20 +658,32 @@ export class EtcdLockBackend implements LockBackend {
   /** Removes the key of `owner` on `key`, if this backend has one, in the background. */
   private removeContender(key: string, owner: string): void {
     const c = this.contenders.get(key, owner);
-    if (c === undefined) return;
-    this.contenders.retire(c);
-    this.removeInBackground(c);
+    if (c !== undefined) this.deleteKey(c).catch(() => undefined);
   }
 
-  /** Deletes a contender's key; a failure keeps it for a later retry (bounded). */
-  private removeInBackground(c: Contender): void {
-    this.client.kv.txn(c.deleteIfMine).then(
+  /**
+   * Deletes a contender's key: its owner no longer finds it at once, its name is free once etcd
+   * confirmed the delete. One delete per contender at a time (a second caller shares it), so no
+   * delete of a name is still on its way when the name is reused. A failure keeps the contender
+   * for a retry (the session would keep its key alive).
+   */
+  private deleteKey(c: Contender): Promise<void> {
+    if (c.deleting !== undefined) return c.deleting;
+    this.contenders.retire(c);
+    const deleting = this.client.kv.deleteRange({ key: c.name }).then(
       () => {
+        c.deleting = undefined;
         this.orphans.delete(c);
         this.contenders.drop(c);
       },
-      () => this.keepOrphan(c),
+      (error: unknown) => {
+        c.deleting = undefined;
+        this.keepOrphan(c);
+        throw error;
+      },
     );
+    c.deleting = deleting;
+    return deleting;
   }
 
   /**
@@ -689,7 +695,8 @@ export class EtcdLockBackend implements LockBackend {
   }
 
   private retryOrphans(): void {
-    for (const c of this.orphans) this.removeInBackground(c);
+    for (const c of this.orphans)
+      if (c.deleting === undefined) this.deleteKey(c).catch(() => undefined);
   }
 
   /** The answer to an extend by an owner without a key here: who holds the lock decides why. */
