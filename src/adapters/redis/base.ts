@@ -48,7 +48,7 @@ export abstract class RedisBackendBase {
     owner: string,
     signal: AbortSignal,
   ): Promise<void> {
-    const reply = await this.runner.run('release', script, keys, [owner, channel], signal);
+    const reply = await this.runner.run('release', script, keys, [owner], signal);
     if (reply === 1 || reply === 2) this.hub.releasedHere(channel, owner, reply === 2);
     else if (typeof reply === 'string') this.hub.grantedHere(channel, reply);
   }

@@ -13,6 +13,7 @@ import {
   semaphoreKeys,
   toToken,
 } from './keys.js';
+import { CHANNEL_SUFFIX } from './scripts.js';
 
 describe('Redis key names', () => {
   it('puts every name of a lock or semaphore in one hash slot, whatever the key (property)', () => {
@@ -25,8 +26,11 @@ describe('Redis key names', () => {
         fc.constantFrom('', 'app:', 'x}y:'),
         (key, prefix) => {
           const l = lockKeys(prefix, key);
-          expect(new Set([l.lock, l.counter, l.waiting].map(hashTag)).size).toBe(1);
+          expect(new Set(Object.values(l).map(hashTag)).size).toBe(1);
+          // The scripts publish on KEYS[1] + CHANNEL_SUFFIX: the channel must be exactly that.
+          expect(l.channel).toBe(l.lock + CHANNEL_SUFFIX);
           const s = semaphoreKeys(prefix, key);
+          expect(s.channel).toBe(s.permits + CHANNEL_SUFFIX);
           expect(new Set([s.permits, s.tokens, s.counter, s.waiting].map(hashTag)).size).toBe(1);
           // Different roles never collide.
           expect(new Set([l.lock, l.counter, l.waiting, l.channel]).size).toBe(4);

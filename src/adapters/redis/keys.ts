@@ -11,6 +11,7 @@
 import { assert } from '../../core/assert.js';
 import { rangeError } from '../../core/validate.js';
 import type { Holder } from '../../coord/types.js';
+import { CHANNEL_SUFFIX } from './scripts.js';
 
 /** The Redis names of one lock. */
 export interface LockKeys {
@@ -66,7 +67,7 @@ export function lockKeys(prefix: string, key: string): LockKeys {
     lock: base,
     counter: `${base}:token`,
     waiting: `${base}:waiting`,
-    channel: `${base}:released`,
+    channel: base + CHANNEL_SUFFIX,
     queue: `${base}:queue`,
     qinfo: `${base}:qinfo`,
   };
@@ -80,7 +81,7 @@ export function semaphoreKeys(prefix: string, key: string): SemaphoreKeys {
     tokens: `${base}:tokens`,
     counter: `${base}:token`,
     waiting: `${base}:waiting`,
-    channel: `${base}:released`,
+    channel: base + CHANNEL_SUFFIX,
   };
 }
 

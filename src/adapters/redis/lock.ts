@@ -39,10 +39,17 @@ export const QUEUE_REFRESH_MS = 2_000;
 /** Upper bound on the background call that takes an abandoned waiter out of the queue, in ms. */
 const LEAVE_TIMEOUT_MS = 5_000;
 
-/** The script keys of the queue-aware scripts (release, enqueue, leave), in their order. */
-function queueKeys(k: LockKeys): string[] {
-  return [k.lock, k.counter, k.waiting, k.queue, k.qinfo];
+/** A lock's Redis names and the key lists its scripts take, built once per key. */
+interface LockNames {
+  readonly k: LockKeys;
+  /** KEYS of the plain acquire script. */
+  readonly acquire: readonly string[];
+  /** KEYS of the queue-aware scripts (release, enqueue, leave), in their order. */
+  readonly queue: readonly string[];
 }
+
+/** Keys whose names are kept; past it the cache starts over (a hot key is rebuilt once). */
+const NAMES_KEPT = 256;
 
 /**
  * A {@link LockBackend} on one Redis server or one Redis Cluster. Each operation is one Lua script,
@@ -91,17 +98,34 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
   /** A plain attempt first: it needs no queue entry and no subscription when the key is free. */
   readonly tryBeforeQueue = true;
 
+  private readonly names = new Map<string, LockNames>();
+
+  /** The names of `key` (cached: every call on a hot key would otherwise build six strings). */
+  private namesOf(key: string): LockNames {
+    let n = this.names.get(key);
+    if (n === undefined) {
+      if (this.names.size >= NAMES_KEPT) this.names.clear();
+      const k = lockKeys(this.prefix, key);
+      n = {
+        k,
+        acquire: [k.lock, k.counter, k.waiting],
+        queue: [k.lock, k.counter, k.waiting, k.queue, k.qinfo],
+      };
+      this.names.set(key, n);
+    }
+    return n;
+  }
+
   async tryAcquire(
     key: string,
     owner: string,
     ttlMs: number,
     options: CallOptions,
   ): Promise<AcquireResult> {
-    const k = lockKeys(this.prefix, key);
     const reply = await this.runner.run(
       'tryAcquire',
       LOCK_ACQUIRE,
-      [k.lock, k.counter, k.waiting],
+      this.namesOf(key).acquire,
       [owner, ttlMs],
       options.signal,
     );
@@ -141,11 +165,10 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     ttlMs: number,
     signal: AbortSignal,
   ): Promise<ExtendResult> {
-    const k = lockKeys(this.prefix, key);
     const reply = await this.runner.run(
       'extend',
       LOCK_EXTEND,
-      [k.lock],
+      [this.namesOf(key).k.lock],
       [owner, token, ttlMs],
       signal,
     );
@@ -162,7 +185,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     token: bigint,
     options: CallOptions,
   ): Promise<boolean> {
-    const k = lockKeys(this.prefix, key);
+    const k = this.namesOf(key).k;
     const args = [owner, token.toString()];
     return (
       (await this.runner.run(
@@ -188,9 +211,8 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     options: CallOptions,
   ): Promise<AcquireResult> {
     const { signal } = options;
-    const k = lockKeys(this.prefix, key);
-    const keys = queueKeys(k);
-    const args = [owner, ttlMs, QUEUE_ENTRY_MS, k.channel];
+    const { k, queue: keys } = this.namesOf(key);
+    const args = [owner, ttlMs, QUEUE_ENTRY_MS];
     // Listening starts before the entry exists, so no grant message can come before it.
     const watch = this.hub.watchGrant(k.channel, key, owner);
     try {
@@ -206,7 +228,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
       }
     } catch (error) {
       // Queued or even granted by now, maybe: leave (owner-checked, so harmless if neither).
-      this.leaveQueue(keys, owner, k.channel);
+      this.leaveQueue(keys, owner);
       if (signal.aborted) return { kind: 'busy', retryAfterMs: undefined };
       throw error;
     } finally {
@@ -245,27 +267,25 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
   }
 
   /** Takes `owner` out of the queue (or gives back a grant it will not use), in the background. */
-  private leaveQueue(keys: readonly string[], owner: string, channel: string): void {
+  private leaveQueue(keys: readonly string[], owner: string): void {
     const controller = new AbortController();
     const cancel = this.runtime.timers.setTimer(LEAVE_TIMEOUT_MS, () => controller.abort());
-    this.runner
-      .run('leave', LOCK_LEAVE, keys, [owner, channel], controller.signal)
-      .then(cancel, cancel);
+    this.runner.run('leave', LOCK_LEAVE, keys, [owner], controller.signal).then(cancel, cancel);
   }
 
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
-    const k = lockKeys(this.prefix, key);
-    await this.runRelease(LOCK_RELEASE, queueKeys(k), k.channel, owner, options.signal);
+    const n = this.namesOf(key);
+    await this.runRelease(LOCK_RELEASE, n.queue, n.k.channel, owner, options.signal);
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
-    const k = lockKeys(this.prefix, key);
+    const lockName = this.namesOf(key).k.lock;
     return parseLockHolder(
-      await this.runner.run('holder', LOCK_HOLDER, [k.lock], [], options.signal),
+      await this.runner.run('holder', LOCK_HOLDER, [lockName], [], options.signal),
     );
   }
 
   waitForChange(key: string, options: CallOptions): Promise<void> {
-    return this.hub.wait(lockKeys(this.prefix, key).channel, key, options.signal);
+    return this.hub.wait(this.namesOf(key).k.channel, key, options.signal);
   }
 }

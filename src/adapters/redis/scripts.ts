@@ -18,6 +18,13 @@ import { isAbortedError } from '../../core/errors.js';
 import { onStop } from '../../coord/call.js';
 import { BackendUnavailableError } from '../../coord/errors.js';
 
+/**
+ * The pub/sub channel of a lock or semaphore is its first key's name plus this suffix (see
+ * `keys.ts`); the scripts derive it from `KEYS[1]` rather than take it as an argument (a channel is
+ * not a key: it needs no hash slot), which keeps every call one argument shorter.
+ */
+export const CHANNEL_SUFFIX = ':released';
+
 /** A Lua script with its SHA1, computed once. */
 export interface LuaScript {
   readonly name: string;
@@ -130,25 +137,25 @@ local function grant(o, ttl)
   redis.call('SET', KEYS[1], string.format('%d:%s', t, o), 'PX', ttl)
   return t
 end
-local function hand_over(now, channel)
+local function hand_over(now)
   local o, ttl = next_live(now)
   if not o then return false end
   local grant_message = string.format('+%d:%s', grant(o, ttl), o)
-  redis.call('PUBLISH', channel, grant_message)
+  redis.call('PUBLISH', KEYS[1] .. '${CHANNEL_SUFFIX}', grant_message)
   return grant_message
 end
-local function release_held(channel, owner)
+local function release_held(owner)
   if redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then
     redis.call('DEL', KEYS[1])
     return 1
   end
   if redis.call('EXISTS', KEYS[4]) == 1 then
-    local handed = hand_over(server_now(), channel)
+    local handed = hand_over(server_now())
     if handed then return handed end
   end
   redis.call('DEL', KEYS[1])
   if redis.call('EXISTS', KEYS[3]) == 1 then
-    redis.call('PUBLISH', channel, owner)
+    redis.call('PUBLISH', KEYS[1] .. '${CHANNEL_SUFFIX}', owner)
     return 2
   end
   return 1
@@ -156,9 +163,9 @@ end
 `;
 
 /**
- * Lock release. KEYS: lock, counter, waiting, queue, qinfo. ARGV: owner, channel. When `owner`
+ * Lock release. KEYS: lock, counter, waiting, queue, qinfo. ARGV: owner. When `owner`
  * holds the key: hands it to the first live queued waiter (see `QUEUE`), or deletes it and, when
- * someone waits without a queue entry, publishes the owner on `channel`, so those waiters hear of
+ * someone waits without a queue entry, publishes the owner on the key's channel, so those waiters hear of
  * the release as it happens (an uncontended release sends no message at all). Returns the grant
  * message when it handed the lock over, 2 when it released and published, 1 when it released, 0
  * otherwise.
@@ -167,14 +174,14 @@ export const LOCK_RELEASE = luaScript(
   'lock-release',
   `${QUEUE}
 local v = redis.call('GET', KEYS[1])
-if v and owner_of(v) == ARGV[1] then return release_held(ARGV[2], ARGV[1]) end
+if v and owner_of(v) == ARGV[1] then return release_held(ARGV[1]) end
 return 0
 `,
 );
 
 /**
  * Queued lock acquire, also the waiter's periodic refresh. KEYS: lock, counter, waiting, queue,
- * qinfo. ARGV: owner, ttlMs, entryMs (how long the entry lives without a refresh), channel.
+ * qinfo. ARGV: owner, ttlMs, entryMs (how long the entry lives without a refresh).
  * - `owner` already holds the key (a grant it has not heard of yet): returns the token.
  * - The key is free: grants it to the first live waiter; when that is `owner`, or nobody waits,
  *   `owner` gets it (returns the token); otherwise the waiter is told by a message, and `owner`
@@ -196,7 +203,7 @@ if not v then
   local o, ttl = next_live(now)
   if not o or o == ARGV[1] then return grant(ARGV[1], ARGV[2]) end
   local t = grant(o, ttl)
-  redis.call('PUBLISH', ARGV[4], string.format('+%d:%s', t, o))
+  redis.call('PUBLISH', KEYS[1] .. '${CHANNEL_SUFFIX}', string.format('+%d:%s', t, o))
 end
 local e = tonumber(ARGV[3])
 if redis.call('HSET', KEYS[5], ARGV[1], string.format('%d:%s', now + e, ARGV[2])) == 1 then
@@ -213,7 +220,7 @@ return -1 - p
 );
 
 /**
- * A queued waiter gives up. KEYS: lock, counter, waiting, queue, qinfo. ARGV: owner, channel.
+ * A queued waiter gives up. KEYS: lock, counter, waiting, queue, qinfo. ARGV: owner.
  * Removes `owner`'s queue entry; when it has none because the key was already handed to it, it
  * releases the key as `LOCK_RELEASE` does (so the next waiter gets it). Returns 1 when it released
  * a grant, 0 otherwise.
@@ -227,7 +234,7 @@ if redis.call('HDEL', KEYS[5], ARGV[1]) == 1 then
 end
 local v = redis.call('GET', KEYS[1])
 if v and owner_of(v) == ARGV[1] then
-  release_held(ARGV[2], ARGV[1])
+  release_held(ARGV[1])
   return 1
 end
 return 0
@@ -323,8 +330,8 @@ return 1
 );
 
 /**
- * Semaphore release. KEYS: permits, tokens, waiting. ARGV: owner, channel. Removes the owner's
- * permit and publishes on `channel` when it held one and someone waits. Returns 2 when it released
+ * Semaphore release. KEYS: permits, tokens, waiting. ARGV: owner. Removes the owner's
+ * permit and publishes on the key's channel when it held one and someone waits. Returns 2 when it released
  * and published, 1 when it released, 0 otherwise.
  */
 export const SEMAPHORE_RELEASE = luaScript(
@@ -333,7 +340,7 @@ export const SEMAPHORE_RELEASE = luaScript(
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 if removed == 1 and redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('PUBLISH', ARGV[2], ARGV[1])
+  redis.call('PUBLISH', KEYS[1] .. '${CHANNEL_SUFFIX}', ARGV[1])
   return 2
 end
 return removed
