@@ -8,9 +8,14 @@
  * every lock to one shared session lease:
  * - `faultline`: `Lock.tryAcquire` + `release` over `EtcdLockBackend`, the same one-attempt
  *   semantics as the anchor: one transaction and one delete (two Raft writes);
- * - `faultline/queued`: `Lock.acquire` (willing to wait, FIFO): the queued transaction plus the
- *   client's confirming renewal (a linearizable read) and the delete;
+ * - `faultline/queued`: `Lock.acquire` (willing to wait, FIFO): the queued transaction (which also
+ *   reads the queue's head) and the delete; its grant is anchored, so no confirming renewal;
  * - `faultline/backend`: the backend's SPI calls alone, without the client.
+ *
+ * Row `etcd3/txn+delete` is the floor, not a lock: the same two writes (a transaction putting one key
+ * on a lease, then its delete) through the same etcd3 client with prebuilt requests and nothing
+ * around them. No lock that costs two sequential Raft writes per op can beat it on this client, so
+ * `etcd3 / floor` bounds what such a lock can reach against the anchor.
  *
  * Case `etcd-lock-contended`: 4 workers in one process contend for one key, each repeating acquire +
  * release, in completed ops/s over all workers. Ours waits in etcd's FIFO queue (one key per waiter,
@@ -82,6 +87,16 @@ const suite: BenchSuite = {
     const lock = new Lock(backend);
     const signal = new AbortController().signal;
     let n = 0;
+    const floorLease = await client.leaseClient.leaseGrant({ TTL: 600 });
+    const floorKey = Buffer.from('bench/floor/job');
+    const floorPut = {
+      compare: [
+        { key: floorKey, target: 'Create' as const, result: 'Equal' as const, create_revision: 0 },
+      ],
+      success: [{ request_put: { key: floorKey, value: floorKey, lease: floorLease.ID } }],
+      failure: [],
+    };
+    const floorDelete = { key: floorKey };
     try {
       const impls = {
         faultline: () =>
@@ -107,6 +122,12 @@ const suite: BenchSuite = {
             const l = client.lock('bench/etcd3/job').ttl(10);
             await l.acquire();
             await l.release();
+          }),
+        'etcd3/txn+delete': () =>
+          opsPerSecond(OPS_PER_SAMPLE, async () => {
+            const res = await client.kv.txn(floorPut);
+            if (!res.succeeded) throw new Error('floor key was busy');
+            await client.kv.deleteRange(floorDelete);
           }),
       };
       // One warm-up sample each (connections, session lease).
@@ -140,6 +161,7 @@ const suite: BenchSuite = {
       }
       return rows;
     } finally {
+      await client.leaseClient.leaseRevoke({ ID: floorLease.ID }).catch(() => undefined);
       await lock.close();
       await backend.close();
       client.close();
