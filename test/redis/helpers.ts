@@ -1,7 +1,9 @@
 /** Helpers shared by the Redis integration tests. */
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import type { RedisServer } from '../services/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import type { RedisGroup, RedisServer } from '../services/index.js';
+import { redis } from '../services/index.js';
 
 /** A client that fails fast: no retries of queued commands, a short connect timeout. */
 export function client(server: RedisServer, options: RedisOptions = {}): Redis {
@@ -44,4 +46,33 @@ export async function untilSubscribers(c: Redis, channel: string, n = 1): Promis
     await new Promise((r) => setImmediate(r));
   }
   throw new Error(`${channel} never had ${n} subscriber(s)`);
+}
+
+/**
+ * One private Redis for a test file: started before its tests, stopped after them. Read `main` (a
+ * fail-fast client) and `group` inside tests, once `beforeAll` has run.
+ */
+export function privateRedis(): { readonly group: RedisGroup; readonly main: Redis } {
+  let group: RedisGroup | undefined;
+  let main: Redis | undefined;
+  beforeAll(async () => {
+    group = await redis(1);
+    main = client(group.servers[0]!);
+  });
+  afterAll(async () => {
+    main?.disconnect();
+    await group?.cleanup();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('privateRedis() is read before its beforeAll ran');
+    return value;
+  };
+  return {
+    get group() {
+      return started(group);
+    },
+    get main() {
+      return started(main);
+    },
+  };
 }

@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from 'ioredis';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { describe, expect, it } from 'vitest';
 import {
   RedisLockBackend,
   RedisSemaphoreBackend,
@@ -22,22 +22,10 @@ import {
   redisFencedSet,
   Semaphore,
 } from '../../src/coord/index.js';
-import type { RedisGroup } from '../services/index.js';
 import { redis, redisCluster } from '../services/index.js';
-import { call, client, untilSubscribers } from './helpers.js';
+import { call, client, privateRedis, untilSubscribers } from './helpers.js';
 
-let group: RedisGroup;
-let main: Redis;
-
-beforeAll(async () => {
-  group = await redis(1);
-  main = client(group.servers[0]!);
-});
-
-afterAll(async () => {
-  main.disconnect();
-  await group.cleanup();
-});
+const srv = privateRedis();
 
 /** Reads JSON lines from a child's stdout; each read rejects after `timeoutMs` without a line. */
 function jsonLines(
@@ -72,7 +60,7 @@ describe('RedisLockBackend with the Lock client', () => {
     const script = fileURLToPath(new URL('./holder-process.ts', import.meta.url));
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', script, String(group.servers[0]!.port), 'gc-pause', '800'],
+      ['--import', 'tsx', script, String(srv.group.servers[0]!.port), 'gc-pause', '800'],
       {
         stdio: ['pipe', 'pipe', 'inherit'],
       },
@@ -83,20 +71,20 @@ describe('RedisLockBackend with the Lock client', () => {
       const staleToken = BigInt(first.token as string);
       child.kill('SIGSTOP'); // A long GC pause: the holder runs nothing, its lease runs out on the server.
 
-      const backend = new RedisLockBackend(main);
+      const backend = new RedisLockBackend(srv.main);
       const lock = new Lock(backend);
       // Waits (event-driven, then the expiry timer from PTTL) until the server expires the frozen lease.
       const lease = await lock.acquire('gc-pause', { ttlMs: 10_000, waitMs: 20_000 });
       expect(lease.token).toBeGreaterThan(staleToken);
-      expect((await redisFencedSet(main, { key: 'report' }, lease.token, 'new holder')).kind).toBe(
-        'accepted',
-      );
+      expect(
+        (await redisFencedSet(srv.main, { key: 'report' }, lease.token, 'new holder')).kind,
+      ).toBe('accepted');
 
       child.kill('SIGCONT');
       child.stdin.write('write\n');
       const outcome = await next();
       expect(outcome).toEqual({ signalAborted: true, result: 'rejected' });
-      expect(await main.get('report')).toBe('new holder');
+      expect(await srv.main.get('report')).toBe('new holder');
       await lease.release();
       await lock.close();
       backend.close();
@@ -107,13 +95,13 @@ describe('RedisLockBackend with the Lock client', () => {
   });
 
   it('hands a released lock to a waiter through pub/sub, not the recheck timer', async () => {
-    const backend = new RedisLockBackend(main);
+    const backend = new RedisLockBackend(srv.main);
     // Rechecks and the holder's expiry are far beyond the test's timeout: only the release event can wake the waiter.
     const lock = new Lock(backend, { recheckMs: 120_000 });
     const held = await lock.acquire('handoff', { ttlMs: 120_000 });
     const waiter = lock.acquire('handoff', { ttlMs: 5_000 });
     // Let the waiter subscribe and find the lock busy.
-    await untilSubscribers(main, lockKeys('faultline:lock:', 'handoff').channel);
+    await untilSubscribers(srv.main, lockKeys('faultline:lock:', 'handoff').channel);
     await held.release();
     const next = await waiter;
     expect(next.token).toBe(held.token + 1n);
@@ -123,9 +111,9 @@ describe('RedisLockBackend with the Lock client', () => {
   }, 10_000);
 
   it('publishes a release only while someone waits (lock and semaphore)', async () => {
-    const locks = new RedisLockBackend(main);
-    const sems = new RedisSemaphoreBackend(main);
-    const sub = main.duplicate();
+    const locks = new RedisLockBackend(srv.main);
+    const sems = new RedisSemaphoreBackend(srv.main);
+    const sub = srv.main.duplicate();
     sub.on('error', () => undefined);
     const heard: string[] = [];
     sub.on('message', (channel: string) => heard.push(channel));
@@ -156,7 +144,7 @@ describe('RedisLockBackend with the Lock client', () => {
   });
 
   it('serves a semaphore: permits bounded, distinct increasing tokens, released permits reused', async () => {
-    const backend = new RedisSemaphoreBackend(main);
+    const backend = new RedisSemaphoreBackend(srv.main);
     const pool = new Semaphore(backend, { permits: 2, recheckMs: 120_000 });
     const a = await pool.acquire('pool', { ttlMs: 60_000 });
     const b = await pool.acquire('pool', { ttlMs: 60_000 });
@@ -175,7 +163,7 @@ describe('RedisLockBackend with the Lock client', () => {
   }, 10_000);
 
   it('expires a semaphore permit by the server clock and grants it again with a newer token', async () => {
-    const backend = new RedisSemaphoreBackend(main);
+    const backend = new RedisSemaphoreBackend(srv.main);
     const pool = new Semaphore(backend, { permits: 1, recheckMs: 120_000 });
     const stale = await pool.acquire('expiring', { ttlMs: 300 });
     // Nobody releases: the waiter is woken by the retry timer the server's remaining TTL set.
@@ -189,7 +177,7 @@ describe('RedisLockBackend with the Lock client', () => {
   });
 
   it('elects one leader whose term is the fencing token', async () => {
-    const backend = new RedisLockBackend(main);
+    const backend = new RedisLockBackend(srv.main);
     const options = {
       key: 'leader',
       leaseDurationMs: 3_000,

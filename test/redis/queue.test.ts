@@ -3,35 +3,21 @@
  * itself, waiters that give up or die, a lost grant message, and a holder that expires instead of
  * releasing.
  */
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { QUEUE_REFRESH_MS, RedisLockBackend } from '../../src/adapters/redis/index.js';
 import type { SubscriberClient } from '../../src/adapters/redis/index.js';
 import { lockKeys } from '../../src/adapters/redis/keys.js';
 import { Lock } from '../../src/coord/index.js';
-import type { RedisGroup } from '../services/index.js';
-import { redis } from '../services/index.js';
-import { call, client, untilSubscribers } from './helpers.js';
+import { call, privateRedis, untilSubscribers } from './helpers.js';
 
-let group: RedisGroup;
-let main: Redis;
-
-beforeAll(async () => {
-  group = await redis(1);
-  main = client(group.servers[0]!);
-});
-
-afterAll(async () => {
-  main.disconnect();
-  await group.cleanup();
-});
+const srv = privateRedis();
 
 const keysOf = (key: string) => lockKeys('faultline:lock:', key);
 
 /** Resolves once the queue of `key` holds `n` waiters; bounded. */
 async function untilQueued(key: string, n: number): Promise<void> {
   for (let i = 0; i < 10_000; i++) {
-    if ((await main.llen(keysOf(key).queue)) === n) return;
+    if ((await srv.main.llen(keysOf(key).queue)) === n) return;
     await new Promise((r) => setImmediate(r));
   }
   throw new Error(`the queue of ${key} never held ${n} waiter(s)`);
@@ -39,7 +25,7 @@ async function untilQueued(key: string, n: number): Promise<void> {
 
 /** A subscriber connection that subscribes but never delivers a message (all are "lost"). */
 function deafSubscriber(): SubscriberClient {
-  const s = main.duplicate();
+  const s = srv.main.duplicate();
   s.on('error', () => undefined);
   return {
     subscribe: (...channels) => s.subscribe(...channels),
@@ -51,13 +37,13 @@ function deafSubscriber(): SubscriberClient {
 
 /** The owner part of the lock value of `key` ("<token>:<owner>"), or null when free. */
 async function holderOwner(key: string): Promise<string | null> {
-  const v = await main.get(keysOf(key).lock);
+  const v = await srv.main.get(keysOf(key).lock);
   return v === null ? null : v.slice(v.indexOf(':') + 1);
 }
 
 describe('RedisLockBackend queue', () => {
   it('serves waiters in arrival order, each handed the key by the release itself', async () => {
-    const backend = new RedisLockBackend(main);
+    const backend = new RedisLockBackend(srv.main);
     // Rechecks far beyond the test: only hand-overs can move the key.
     const lock = new Lock(backend, { recheckMs: 120_000 });
     const first = await lock.acquire('fifo', { ttlMs: 60_000 });
@@ -72,7 +58,7 @@ describe('RedisLockBackend queue', () => {
       );
       await untilQueued('fifo', i + 1);
     }
-    const owners = await main.lrange(keysOf('fifo').queue, 0, -1);
+    const owners = await srv.main.lrange(keysOf('fifo').queue, 0, -1);
     await first.release();
     // The release script already gave the key to the oldest waiter, before it heard anything.
     expect(await holderOwner('fifo')).toBe(owners[0]);
@@ -84,24 +70,24 @@ describe('RedisLockBackend queue', () => {
       await lease.release();
     }
     expect(order).toEqual([0, 1, 2, 3]);
-    expect(await main.exists(keysOf('fifo').lock, keysOf('fifo').queue)).toBe(0);
+    expect(await srv.main.exists(keysOf('fifo').lock, keysOf('fifo').queue)).toBe(0);
     await lock.close();
     backend.close();
   });
 
   it('does not subscribe or queue for an uncontended acquire', async () => {
-    const backend = new RedisLockBackend(main);
+    const backend = new RedisLockBackend(srv.main);
     const lock = new Lock(backend);
     const lease = await lock.acquire('alone', { ttlMs: 10_000 });
     await lease.release();
-    expect((await main.pubsub('NUMSUB', keysOf('alone').channel))[1]).toBe(0);
-    expect(await main.exists(keysOf('alone').queue, keysOf('alone').qinfo)).toBe(0);
+    expect((await srv.main.pubsub('NUMSUB', keysOf('alone').channel))[1]).toBe(0);
+    expect(await srv.main.exists(keysOf('alone').queue, keysOf('alone').qinfo)).toBe(0);
     await lock.close();
     backend.close();
   });
 
   it('removes a waiter that gives up, so the release skips it', async () => {
-    const backend = new RedisLockBackend(main);
+    const backend = new RedisLockBackend(srv.main);
     const lock = new Lock(backend, { recheckMs: 120_000 });
     const held = await lock.acquire('quit', { ttlMs: 60_000 });
     const controller = new AbortController();
@@ -112,7 +98,7 @@ describe('RedisLockBackend queue', () => {
     controller.abort(new Error('gave up'));
     await expect(quitter).rejects.toThrow('gave up');
     await untilQueued('quit', 1);
-    expect(await main.hlen(keysOf('quit').qinfo)).toBe(1);
+    expect(await srv.main.hlen(keysOf('quit').qinfo)).toBe(1);
     await held.release();
     const next = await stayer;
     expect(next.token).toBe(held.token + 1n);
@@ -122,21 +108,21 @@ describe('RedisLockBackend queue', () => {
   });
 
   it('skips the entry of a waiter that stopped refreshing it', async () => {
-    const backend = new RedisLockBackend(main);
+    const backend = new RedisLockBackend(srv.main);
     const k = keysOf('dead');
     await backend.tryAcquire('dead', 'holder', 60_000, call());
     // A waiter whose entry died 1 ms after the epoch (server clock), queued ahead of everyone.
-    await main.rpush(k.queue, 'ghost');
-    await main.hset(k.qinfo, 'ghost', '1:60000');
+    await srv.main.rpush(k.queue, 'ghost');
+    await srv.main.hset(k.qinfo, 'ghost', '1:60000');
     await backend.release('dead', 'holder', call());
-    expect(await main.exists(k.lock, k.queue, k.qinfo)).toBe(0);
+    expect(await srv.main.exists(k.lock, k.queue, k.qinfo)).toBe(0);
     backend.close();
   });
 
   it('gives back a grant that raced with the waiter giving up', async () => {
-    const backend = new RedisLockBackend(main, { subscriber: deafSubscriber });
+    const backend = new RedisLockBackend(srv.main, { subscriber: deafSubscriber });
     // The holder is another process: its release cannot tell the waiter directly either.
-    const other = new RedisLockBackend(main);
+    const other = new RedisLockBackend(srv.main);
     await other.tryAcquire('race', 'holder', 60_000, call());
     const controller = new AbortController();
     const waiting = backend.acquireQueued('race', 'waiter', 60_000, {
@@ -158,13 +144,13 @@ describe('RedisLockBackend queue', () => {
   it(
     'finds a grant whose message was lost by its periodic refresh',
     async () => {
-      const backend = new RedisLockBackend(main, { subscriber: deafSubscriber });
-      const other = new RedisLockBackend(main); // The holder, in another process.
+      const backend = new RedisLockBackend(srv.main, { subscriber: deafSubscriber });
+      const other = new RedisLockBackend(srv.main); // The holder, in another process.
       const first = await other.tryAcquire('lost', 'holder', 60_000, call());
       const waiting = backend.acquireQueued('lost', 'waiter', 60_000, call());
       await untilQueued('lost', 1);
       // Subscribed and rechecked once (the subscription's confirmation): only a refresh is left.
-      await untilSubscribers(main, keysOf('lost').channel);
+      await untilSubscribers(srv.main, keysOf('lost').channel);
       await new Promise((r) => setTimeout(r, 50));
       await other.release('lost', 'holder', call());
       // Heard by the refresh (every QUEUE_REFRESH_MS), not a message: this subscriber delivers none.
@@ -181,7 +167,7 @@ describe('RedisLockBackend queue', () => {
   );
 
   it('hands the key of a holder that expired to the head of the queue', async () => {
-    const backend = new RedisLockBackend(main);
+    const backend = new RedisLockBackend(srv.main);
     const lock = new Lock(backend, { recheckMs: 120_000 });
     // The holder never releases; its 300 ms lease runs out on the server.
     await backend.tryAcquire('expiry', 'vanished', 300, call());

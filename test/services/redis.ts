@@ -65,11 +65,12 @@ export interface RedisGroup {
 
 async function startServers(
   n: number,
-  extraArgs: (port: number) => string[],
+  extraArgs: (port: number, index: number) => string[],
+  given?: readonly number[],
 ): Promise<RedisServer[]> {
-  const ports = await freePorts(n);
+  const ports = given ?? (await freePorts(n));
   const servers = ports.map(
-    (port) => new RedisServer(port, tempDir(`redis-${port}`), extraArgs(port)),
+    (port, i) => new RedisServer(port, tempDir(`redis-${port}`), extraArgs(port, i)),
   );
   try {
     await Promise.all(servers.map((s) => s.start()));
@@ -101,14 +102,24 @@ export async function redis(n = 1): Promise<RedisGroup> {
  */
 export async function redisCluster(options: { masters?: number } = {}): Promise<RedisGroup> {
   const masters = options.masters ?? 3;
-  const servers = await startServers(masters, (port) => [
-    '--cluster-enabled',
-    'yes',
-    '--cluster-config-file',
-    `nodes-${port}.conf`,
-    '--cluster-node-timeout',
-    '2000',
-  ]);
+  // The bus port defaults to port + 10,000, which lands in the kernel's ephemeral range, where an
+  // outgoing connection can take it first ("address already in use"): draw it like the others.
+  const drawn = await freePorts(2 * masters);
+  const buses = drawn.slice(masters);
+  const servers = await startServers(
+    masters,
+    (port, i) => [
+      '--cluster-port',
+      String(buses[i]),
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '2000',
+    ],
+    drawn.slice(0, masters),
+  );
   const cleanup = () => Promise.all(servers.map((s) => s.cleanup())).then(() => undefined);
   try {
     const per = Math.floor(16384 / masters);
@@ -117,8 +128,9 @@ export async function redisCluster(options: { masters?: number } = {}): Promise<
       const last = i === masters - 1 ? 16383 : first + per - 1;
       await redisCommand(servers[i]!.port, 'CLUSTER', 'ADDSLOTSRANGE', String(first), String(last));
     }
-    for (const s of servers.slice(1)) {
-      await redisCommand(servers[0]!.port, 'CLUSTER', 'MEET', '127.0.0.1', String(s.port));
+    for (let i = 1; i < masters; i++) {
+      const port = String(servers[i]!.port);
+      await redisCommand(servers[0]!.port, 'CLUSTER', 'MEET', '127.0.0.1', port, String(buses[i]));
     }
     await waitUntil(
       'redis cluster',
