@@ -18,7 +18,7 @@ import {
 import { isBackendUnavailableError, LockTimeoutError, TooManyWaitersError } from './errors.js';
 import type { LeaseOps } from './lease.js';
 import { LeaseHandle } from './lease.js';
-import type { AcquireResult, Busy, CallOptions, LockBackend } from './types.js';
+import type { AcquireResult, Busy, CallOptions, ExtendResult, LockBackend } from './types.js';
 
 /**
  * A server-side queued wait is split into calls of at most this long (and at most `recheckMs × 10`),
@@ -30,28 +30,71 @@ export const QUEUED_CHUNK_MS = 30_000;
 export interface AcquireTarget {
   readonly key: string;
   attempt(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult>;
-  readonly queued:
-    ((owner: string, ttlMs: number, options: CallOptions) => Promise<AcquireResult>) | undefined;
+  /** The backend queues waiters itself (`queue` may be called). */
+  readonly queues: boolean;
+  /** A queued acquire (only when `queues`). */
+  queue(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult>;
   /** Make a plain attempt before queueing (see `LockBackend.tryBeforeQueue`). */
   readonly tryBeforeQueue: boolean;
   waitForChange(options: CallOptions): Promise<void>;
   ops(owner: string): LeaseOps;
 }
 
+/** The {@link LeaseOps} of one owner's lease on a lock backend. */
+class LockLeaseOps implements LeaseOps {
+  constructor(
+    private readonly b: LockBackend,
+    private readonly key: string,
+    private readonly owner: string,
+  ) {}
+
+  extend(token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
+    return this.b.extend(this.key, this.owner, token, ttlMs, options);
+  }
+
+  release(options: CallOptions): Promise<void> {
+    return this.b.release(this.key, this.owner, options);
+  }
+}
+
+/**
+ * The {@link AcquireTarget} of one key on a lock backend: one object with methods, built on every
+ * acquire (closures per call would cost an allocation each on the hot path).
+ */
+class LockTarget implements AcquireTarget {
+  readonly queues: boolean;
+  readonly tryBeforeQueue: boolean;
+
+  constructor(
+    private readonly b: LockBackend,
+    readonly key: string,
+  ) {
+    this.queues = b.acquireQueued !== undefined;
+    this.tryBeforeQueue = b.tryBeforeQueue === true;
+  }
+
+  attempt(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+    return this.b.tryAcquire(this.key, owner, ttlMs, options);
+  }
+
+  queue(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
+    const queued = this.b.acquireQueued;
+    if (queued === undefined) return this.attempt(owner, ttlMs, options);
+    return queued.call(this.b, this.key, owner, ttlMs, options);
+  }
+
+  waitForChange(options: CallOptions): Promise<void> {
+    return this.b.waitForChange(this.key, options);
+  }
+
+  ops(owner: string): LeaseOps {
+    return new LockLeaseOps(this.b, this.key, owner);
+  }
+}
+
 /** The {@link AcquireTarget} of `key` on a lock backend (used by `Lock` and `Election`). */
 export function lockTarget(b: LockBackend, key: string): AcquireTarget {
-  const queued = b.acquireQueued?.bind(b);
-  return {
-    key,
-    attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, ttlMs, o),
-    queued: queued === undefined ? undefined : (owner, ttlMs, o) => queued(key, owner, ttlMs, o),
-    tryBeforeQueue: b.tryBeforeQueue === true,
-    waitForChange: (o) => b.waitForChange(key, o),
-    ops: (owner) => ({
-      extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),
-      release: (o) => b.release(key, owner, o),
-    }),
-  };
+  return new LockTarget(b, key);
 }
 
 /** The validated parameters of one acquire. */
@@ -141,13 +184,12 @@ async function request(
 ): Promise<TimedGrant | Busy> {
   const { runtime, callTimeoutMs } = client;
   let sentAtMs = runtime.clock.monotonicMs();
-  if (target.queued === undefined || queuedForMs <= 0) {
+  if (!target.queues || queuedForMs <= 0) {
     const result = await callWithDeadline(runtime, 'tryAcquire', callTimeoutMs, p.stop, (o) =>
       target.attempt(owner, p.ttlMs, o),
     );
     return result.kind === 'busy' ? result : { token: result.token, ttlMs: result.ttlMs, sentAtMs };
   }
-  const queued = target.queued;
   let result: AcquireResult;
   try {
     // Exclusive: the backend must leave its queue as soon as the caller gives up.
@@ -156,7 +198,7 @@ async function request(
       'acquireQueued',
       queuedForMs,
       p.stop,
-      (o) => queued(owner, p.ttlMs, o),
+      (o) => target.queue(owner, p.ttlMs, o),
       true,
     );
   } catch (error) {
@@ -323,10 +365,9 @@ export async function acquireWithWait(
     for (;;) {
       const left = waitUntil - runtime.clock.monotonicMs();
       try {
-        const watch =
-          watched && target.queued === undefined && left > 0 ? startWatch(target) : undefined;
+        const watch = watched && !target.queues && left > 0 ? startWatch(target) : undefined;
         try {
-          const queue = target.queued !== undefined && (watched || !target.tryBeforeQueue);
+          const queue = target.queues && (watched || !target.tryBeforeQueue);
           const attempt = await attemptOnce(
             client,
             target,

@@ -88,7 +88,8 @@ export class Semaphore {
     return {
       key,
       attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, this.permits, ttlMs, o),
-      queued: undefined,
+      queues: false,
+      queue: (owner, ttlMs, o) => b.tryAcquire(key, owner, this.permits, ttlMs, o),
       tryBeforeQueue: false,
       waitForChange: (o) => b.waitForChange(key, o),
       ops: (owner) => ({
