@@ -36,6 +36,8 @@ export interface AcquireTarget {
   queue(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult>;
   /** Make a plain attempt before queueing (see `LockBackend.tryBeforeQueue`). */
   readonly tryBeforeQueue: boolean;
+  /** The chunks of one queued wait may share an owner (see `LockBackend.keepsQueuePlace`). */
+  readonly keepsQueuePlace: boolean;
   waitForChange(options: CallOptions): Promise<void>;
   ops(owner: string): LeaseOps;
 }
@@ -64,6 +66,7 @@ class LockLeaseOps implements LeaseOps {
 class LockTarget implements AcquireTarget {
   readonly queues: boolean;
   readonly tryBeforeQueue: boolean;
+  readonly keepsQueuePlace: boolean;
 
   constructor(
     private readonly b: LockBackend,
@@ -71,6 +74,7 @@ class LockTarget implements AcquireTarget {
   ) {
     this.queues = b.acquireQueued !== undefined;
     this.tryBeforeQueue = b.tryBeforeQueue === true;
+    this.keepsQueuePlace = b.keepsQueuePlace === true;
   }
 
   attempt(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
@@ -137,7 +141,13 @@ function ownerFor(client: ResolvedClientOptions, p: AcquireParams): string {
 }
 
 type Attempt =
-  { kind: 'granted'; lease: LeaseHandle } | { kind: 'busy'; retryAfterMs: number | undefined };
+  | { kind: 'granted'; lease: LeaseHandle }
+  | {
+      kind: 'busy';
+      retryAfterMs: number | undefined;
+      /** The owner the backend answered busy to (its queue entry may live on); unset otherwise. */
+      owner?: string;
+    };
 
 /** A grant with the local send time its client-side deadline is measured from. */
 interface TimedGrant {
@@ -221,14 +231,17 @@ async function request(
   return { token: result.token, ttlMs: confirmed.ttlMs, sentAtMs };
 }
 
-/** One attempt (plain or queued); a grant that arrives already past its deadline is given back. */
+/**
+ * One attempt (plain or queued) as `owner` (a fresh one by default); a grant that arrives already
+ * past its deadline is given back.
+ */
 async function attemptOnce(
   client: ResolvedClientOptions,
   target: AcquireTarget,
   p: AcquireParams,
   queuedForMs: number,
+  owner: string = ownerFor(client, p),
 ): Promise<Attempt> {
-  const owner = ownerFor(client, p);
   let grant: TimedGrant | Busy;
   try {
     grant = await request(client, target, p, owner, queuedForMs);
@@ -241,7 +254,7 @@ async function attemptOnce(
     throwIfStopped(p.stop);
     throw error;
   }
-  if ('kind' in grant) return grant;
+  if ('kind' in grant) return { kind: 'busy', retryAfterMs: grant.retryAfterMs, owner };
   const lease = new LeaseHandle({
     key: target.key,
     owner,
@@ -361,6 +374,8 @@ export async function acquireWithWait(
   let lastError: unknown;
   // Backends with a server-side queue wait inside the attempt; the others wait on a watch.
   let watched = false;
+  // The owner whose queue entry the next chunk of a queued wait takes up (keepsQueuePlace).
+  let placeOwner: string | undefined;
   try {
     for (;;) {
       const left = waitUntil - runtime.clock.monotonicMs();
@@ -368,13 +383,17 @@ export async function acquireWithWait(
         const watch = watched && !target.queues && left > 0 ? startWatch(target) : undefined;
         try {
           const queue = target.queues && (watched || !target.tryBeforeQueue);
+          const owner = queue ? placeOwner : undefined;
+          placeOwner = undefined;
           const attempt = await attemptOnce(
             client,
             target,
             p,
             queue ? Math.min(left, QUEUED_CHUNK_MS, recheckMs * 10) : 0,
+            owner,
           );
           if (attempt.kind === 'granted') return attempt.lease;
+          if (queue && target.keepsQueuePlace) placeOwner = attempt.owner;
           lastError = undefined;
           const now = runtime.clock.monotonicMs();
           if (now >= waitUntil) break;

@@ -172,10 +172,12 @@ interface PendingCall {
 
 /** The calls whose deadlines end at the same coarse instant, with one timer and one signal. */
 interface DeadlineBucket {
-  readonly endMs: number;
+  endMs: number;
   readonly calls: Set<PendingCall>;
-  readonly controller: AbortController;
+  controller: AbortController;
   cancel: () => void;
+  /** Expires this bucket (its timer's callback, made once per bucket object). */
+  readonly expire: () => void;
 }
 
 /**
@@ -194,7 +196,8 @@ const SIGNAL_REUSE = 1_000;
  */
 class CallDeadlines {
   private readonly buckets = new Map<number, DeadlineBucket>();
-  private spare: AbortController | undefined;
+  /** A bucket that emptied without expiring (its signal never aborted), kept for the next one. */
+  private spare: DeadlineBucket | undefined;
   private spareUses = 0;
 
   constructor(private readonly runtime: Runtime) {}
@@ -205,15 +208,9 @@ class CallDeadlines {
     const endMs = Math.ceil((now + call.timeoutMs) / slot) * slot;
     let bucket = this.buckets.get(endMs);
     if (bucket === undefined) {
-      const b: DeadlineBucket = {
-        endMs,
-        calls: new Set(),
-        controller: this.signal(),
-        cancel: noop,
-      };
-      b.cancel = this.runtime.timers.setTimer(Math.max(0, endMs - now), () => this.expire(b));
-      this.buckets.set(endMs, b);
-      bucket = b;
+      bucket = this.fresh(endMs);
+      bucket.cancel = this.runtime.timers.setTimer(Math.max(0, endMs - now), bucket.expire);
+      this.buckets.set(endMs, bucket);
     }
     bucket.calls.add(call);
     return bucket;
@@ -223,20 +220,39 @@ class CallDeadlines {
     if (!bucket.calls.delete(call) || bucket.calls.size > 0) return;
     bucket.cancel();
     this.buckets.delete(bucket.endMs);
-    if (this.spare === undefined && this.spareUses < SIGNAL_REUSE) this.spare = bucket.controller;
+    this.spare ??= bucket;
   }
 
-  private signal(): AbortController {
+  /**
+   * An empty bucket for `endMs`: the spare one (object, call set and signal reused: a sequential
+   * caller would otherwise build all three per call), with a new signal every
+   * {@link SIGNAL_REUSE} uses so listeners a careless backend leaves on it stay bounded.
+   */
+  private fresh(endMs: number): DeadlineBucket {
     const spare = this.spare;
     if (spare !== undefined) {
       this.spare = undefined;
-      this.spareUses++;
+      spare.endMs = endMs;
+      if (++this.spareUses >= SIGNAL_REUSE) {
+        spare.controller = this.signal();
+        this.spareUses = 0;
+      }
       return spare;
     }
+    const b: DeadlineBucket = {
+      endMs,
+      calls: new Set(),
+      controller: this.signal(),
+      cancel: noop,
+      expire: () => this.expire(b),
+    };
+    return b;
+  }
+
+  private signal(): AbortController {
     const controller = new AbortController();
     // Every call in flight in the bucket may listen to its signal: that is expected, not a leak.
     setMaxListeners(0, controller.signal);
-    this.spareUses = 0;
     return controller;
   }
 

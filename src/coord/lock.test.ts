@@ -397,6 +397,34 @@ describe('Lock', () => {
       return { backend, count };
     }
 
+    it.each([false, true])(
+      'gives every chunk of a long queued wait the same owner only when the backend keeps places (%s)',
+      async (keepsQueuePlace) => {
+        const { scheduler, backend: inner, client } = setup();
+        const owners: string[] = [];
+        const backend: LockBackend = {
+          ...queued(inner, false).backend,
+          keepsQueuePlace,
+          acquireQueued: (k, ow, t, o) => {
+            owners.push(ow);
+            return inner.acquireQueued(k, ow, t, o);
+          },
+        };
+        // recheckMs 20: each queued chunk lasts at most 200 ms.
+        const lock = new Lock(backend, { runtime: client, recheckMs: 20 });
+        const held = await drive(scheduler, lock.acquire('k', { ttlMs: 10_000 }));
+        owners.length = 0; // The holder's own (immediately granted) queued call.
+        const waiting = lock.acquire('k', { ttlMs: 10_000 });
+        await scheduler.run({ untilMs: scheduler.nowMs + 1_000 });
+        await held.release();
+        const next = await drive(scheduler, waiting);
+        expect(owners.length).toBeGreaterThanOrEqual(5);
+        expect(new Set(owners).size).toBe(keepsQueuePlace ? 1 : owners.length);
+        expect(next.owner).toBe(owners.at(-1));
+        await lock.close();
+      },
+    );
+
     it('uses a fresh queued grant without a confirming extend, anchored or not', async () => {
       for (const anchored of [false, true]) {
         const { scheduler, backend: inner, client } = setup();

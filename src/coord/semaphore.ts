@@ -91,6 +91,7 @@ export class Semaphore {
       queues: false,
       queue: (owner, ttlMs, o) => b.tryAcquire(key, owner, this.permits, ttlMs, o),
       tryBeforeQueue: false,
+      keepsQueuePlace: false,
       waitForChange: (o) => b.waitForChange(key, o),
       ops: (owner) => ({
         extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),

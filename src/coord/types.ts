@@ -180,6 +180,14 @@ export interface LockBackend {
    * a queued wait needs a subscription). Without it the client queues from the first attempt.
    */
   readonly tryBeforeQueue?: boolean;
+  /**
+   * When true, the chunks of one queued wait keep their place in the queue. The client cuts a long
+   * wait into chunks (each a separate `acquireQueued` whose signal aborts at the chunk's end) and
+   * passes the same owner to every chunk of one acquire; the backend keeps an aborted owner's queue
+   * entry for a short grace, so the next chunk takes it up instead of queueing again at the back.
+   * Without it every chunk gets a fresh owner and a fresh place.
+   */
+  readonly keepsQueuePlace?: boolean;
 }
 
 /**

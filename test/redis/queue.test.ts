@@ -14,11 +14,12 @@ const srv = privateRedis();
 
 const keysOf = (key: string) => lockKeys('faultline:lock:', key);
 
-/** Resolves once the queue of `key` holds `n` waiters; bounded. */
+/** Resolves once the queue of `key` holds `n` waiters; gives up after 10 s. */
 async function untilQueued(key: string, n: number): Promise<void> {
-  for (let i = 0; i < 10_000; i++) {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
     if ((await srv.main.llen(keysOf(key).queue)) === n) return;
-    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setTimeout(r, 1));
   }
   throw new Error(`the queue of ${key} never held ${n} waiter(s)`);
 }
@@ -71,6 +72,34 @@ describe('RedisLockBackend queue', () => {
     }
     expect(order).toEqual([0, 1, 2, 3]);
     expect(await srv.main.exists(keysOf('fifo').lock, keysOf('fifo').queue)).toBe(0);
+    await lock.close();
+    backend.close();
+  });
+
+  it("keeps a waiter's place across the chunks of a long wait", async () => {
+    const backend = new RedisLockBackend(srv.main);
+    // recheckMs 30: the client cuts each wait into chunks of at most 300 ms.
+    const lock = new Lock(backend, { recheckMs: 30 });
+    const held = await lock.acquire('chunks', { ttlMs: 60_000 });
+    const order: string[] = [];
+    const first = lock.acquire('chunks', { ttlMs: 60_000 }).then((l) => {
+      order.push('first');
+      return l;
+    });
+    await untilQueued('chunks', 1);
+    const firstOwner = (await srv.main.lrange(keysOf('chunks').queue, 0, 0))[0];
+    // The first waiter lives through several chunk ends before the second one queues.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const second = lock.acquire('chunks', { ttlMs: 60_000 }).then((l) => {
+      order.push('second');
+      return l;
+    });
+    await untilQueued('chunks', 2);
+    expect((await srv.main.lrange(keysOf('chunks').queue, 0, 0))[0]).toBe(firstOwner);
+    await held.release();
+    await (await first).release();
+    await (await second).release();
+    expect(order).toEqual(['first', 'second']);
     await lock.close();
     backend.close();
   });
@@ -133,8 +162,9 @@ describe('RedisLockBackend queue', () => {
     expect(await holderOwner('race')).toBe('waiter');
     controller.abort();
     expect((await waiting).kind).toBe('busy');
-    for (let i = 0; i < 10_000 && (await holderOwner('race')) !== null; i++) {
-      await new Promise((r) => setImmediate(r));
+    // It leaves after QUEUE_LEAVE_GRACE_MS (the grace a next chunk of the same wait would use).
+    for (let i = 0; i < 500 && (await holderOwner('race')) !== null; i++) {
+      await new Promise((r) => setTimeout(r, 10));
     }
     expect(await holderOwner('race')).toBeNull();
     backend.close();

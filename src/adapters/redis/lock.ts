@@ -38,6 +38,13 @@ export const QUEUE_ENTRY_MS = 6_000;
 export const QUEUE_REFRESH_MS = 2_000;
 /** Upper bound on the background call that takes an abandoned waiter out of the queue, in ms. */
 const LEAVE_TIMEOUT_MS = 5_000;
+/**
+ * How long the queue entry of a waiter whose signal aborted is kept before it is removed, in ms:
+ * the shared client cuts a long wait into chunks and its next chunk (same owner) takes the entry
+ * up at once, keeping its place. A waiter that really gave up leaves after this grace; a hand-over
+ * to it meanwhile is given back then.
+ */
+export const QUEUE_LEAVE_GRACE_MS = 250;
 
 /** A lock's Redis names and the key lists its scripts take, built once per key. */
 interface LockNames {
@@ -97,6 +104,12 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
 
   /** A plain attempt first: it needs no queue entry and no subscription when the key is free. */
   readonly tryBeforeQueue = true;
+
+  /** The chunks of one wait keep their place (see {@link QUEUE_LEAVE_GRACE_MS}). */
+  readonly keepsQueuePlace = true;
+
+  /** Owners whose wait aborted, with their pending leave. */
+  private readonly leaving = new Map<string, { cancel: () => void; now: () => void }>();
 
   private readonly names = new Map<string, LockNames>();
 
@@ -213,6 +226,12 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     const { signal } = options;
     const { k, queue: keys } = this.namesOf(key);
     const args = [owner, ttlMs, QUEUE_ENTRY_MS];
+    // The next chunk of an aborted wait: its entry (and place) is still there.
+    const pendingLeave = this.leaving.get(owner);
+    if (pendingLeave !== undefined) {
+      this.leaving.delete(owner);
+      pendingLeave.cancel();
+    }
     // Listening starts before the entry exists, so no grant message can come before it.
     const watch = this.hub.watchGrant(k.channel, key, owner);
     try {
@@ -227,10 +246,14 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
         if (event?.kind === 'closed') throw new AbortedError('the Redis backend is closed');
       }
     } catch (error) {
-      // Queued or even granted by now, maybe: leave (owner-checked, so harmless if neither).
-      this.leaveQueue(keys, owner);
-      if (signal.aborted) return { kind: 'busy', retryAfterMs: undefined };
-      throw error;
+      // Queued or even granted by now, maybe: leave (owner-checked, so harmless if neither); after
+      // a grace when the wait was aborted, in case the next chunk of the same wait comes.
+      if (!signal.aborted) {
+        this.leaveQueue(keys, owner);
+        throw error;
+      }
+      this.leaveLater(keys, owner);
+      return { kind: 'busy', retryAfterMs: undefined };
     } finally {
       watch.dispose();
     }
@@ -264,6 +287,28 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
         if (finish()) resolve(event);
       });
     });
+  }
+
+  /** {@link RedisLockBackend.leaveQueue} after {@link QUEUE_LEAVE_GRACE_MS}, unless `owner` comes back. */
+  private leaveLater(keys: readonly string[], owner: string): void {
+    this.leaving.get(owner)?.cancel();
+    const now = (): void => {
+      this.leaving.delete(owner);
+      this.leaveQueue(keys, owner);
+    };
+    this.leaving.set(owner, {
+      cancel: this.runtime.timers.setTimer(QUEUE_LEAVE_GRACE_MS, now),
+      now,
+    });
+  }
+
+  /** Sends the pending leaves at once, then closes the subscriber connection (see the base class). */
+  override close(): void {
+    for (const pending of [...this.leaving.values()]) {
+      pending.cancel();
+      pending.now();
+    }
+    super.close();
   }
 
   /** Takes `owner` out of the queue (or gives back a grant it will not use), in the background. */
