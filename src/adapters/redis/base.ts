@@ -41,16 +41,17 @@ export abstract class RedisBackendBase {
    * a waiter in this process hears of it when the release answers rather than when the message
    * comes back through the subscriber.
    */
-  protected async runRelease(
+  protected runRelease(
     script: LuaScript,
     keys: readonly string[],
     channel: string,
     owner: string,
     signal: AbortSignal,
   ): Promise<void> {
-    const reply = await this.runner.run('release', script, keys, [owner], signal);
-    if (reply === 1 || reply === 2) this.hub.releasedHere(channel, owner, reply === 2);
-    else if (typeof reply === 'string') this.hub.grantedHere(channel, reply);
+    return this.runner.run('release', script, keys, [owner], signal).then((reply) => {
+      if (reply === 1 || reply === 2) this.hub.releasedHere(channel, owner, reply === 2);
+      else if (typeof reply === 'string') this.hub.grantedHere(channel, reply);
+    });
   }
 
   /** Closes the subscriber connection and wakes every waiter. The client you passed stays open. */

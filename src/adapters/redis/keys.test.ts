@@ -84,12 +84,12 @@ describe('Redis reply parsing', () => {
     expect(parseAcquireReply([0, 120])).toEqual({ granted: false, retryAfterMs: 120 });
     expect(parseAcquireReply([0, -1])).toEqual({ granted: false, retryAfterMs: undefined });
     expect(() => parseAcquireReply([2, 1])).toThrow(TypeError);
-    expect(parseLockAcquireReply(4)).toEqual({ granted: true, token: 4n });
-    expect(parseLockAcquireReply(-121)).toEqual({ granted: false, retryAfterMs: 120 });
-    expect(parseLockAcquireReply(-1)).toEqual({ granted: false, retryAfterMs: 0 });
-    expect(parseLockAcquireReply(0)).toEqual({ granted: false, retryAfterMs: undefined });
-    expect(() => parseLockAcquireReply([1, 4])).toThrow(TypeError);
-    expect(() => parseLockAcquireReply(2 ** 60)).toThrow(TypeError);
+    expect(parseLockAcquireReply(4, 50)).toEqual({ kind: 'acquired', token: 4n, ttlMs: 50 });
+    expect(parseLockAcquireReply(-121, 50)).toEqual({ kind: 'busy', retryAfterMs: 120 });
+    expect(parseLockAcquireReply(-1, 50)).toEqual({ kind: 'busy', retryAfterMs: 0 });
+    expect(parseLockAcquireReply(0, 50)).toEqual({ kind: 'busy', retryAfterMs: undefined });
+    expect(() => parseLockAcquireReply([1, 4], 50)).toThrow(TypeError);
+    expect(() => parseLockAcquireReply(2 ** 60, 50)).toThrow(TypeError);
     expect(parseExtendReply(1, 70)).toEqual({ kind: 'extended', ttlMs: 70 });
     expect(parseExtendReply(0, 70)).toEqual({ kind: 'lost', reason: 'expired' });
     expect(parseExtendReply(-1, 70)).toEqual({ kind: 'lost', reason: 'stolen' });

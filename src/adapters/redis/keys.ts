@@ -10,7 +10,7 @@
  */
 import { assert } from '../../core/assert.js';
 import { rangeError } from '../../core/validate.js';
-import type { Holder } from '../../coord/types.js';
+import type { AcquireResult, Holder } from '../../coord/types.js';
 import { CHANNEL_SUFFIX } from './scripts.js';
 
 /** The Redis names of one lock. */
@@ -151,18 +151,17 @@ export function parseSemaphoreHolders(reply: unknown): Holder[] {
 }
 
 /**
- * Parses the lock acquire script's single-integer reply (one integer is cheaper for Redis to build
- * than a table): `> 0` is the granted token; `0` is busy by a key without a TTL; `< 0` is busy,
- * with `-reply - 1` ms left on the holder's TTL.
+ * Parses the lock acquire (and enqueue) script's single-integer reply (one integer is cheaper for
+ * Redis to build than a table) into the SPI's answer for a request of `ttlMs`: `> 0` is the granted
+ * token; `0` is busy by a key without a TTL; `< 0` is busy, with `-reply - 1` ms left on the
+ * holder's TTL.
  */
-export function parseLockAcquireReply(
-  reply: unknown,
-): { granted: true; token: bigint } | { granted: false; retryAfterMs: number | undefined } {
+export function parseLockAcquireReply(reply: unknown, ttlMs: number): AcquireResult {
   if (typeof reply !== 'number' || !Number.isSafeInteger(reply)) {
     throw new TypeError(`unexpected acquire reply from Redis: ${JSON.stringify(reply)}`);
   }
-  if (reply > 0) return { granted: true, token: toToken(reply) };
-  return { granted: false, retryAfterMs: reply < 0 ? -reply - 1 : undefined };
+  if (reply > 0) return { kind: 'acquired', token: toToken(reply), ttlMs };
+  return { kind: 'busy', retryAfterMs: reply < 0 ? -reply - 1 : undefined };
 }
 
 /** Parses an `{ok, value}` acquire reply: `ok` is 1 (value = token) or 0 (value = ms left, or < 0). */

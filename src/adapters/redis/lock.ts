@@ -129,22 +129,15 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     return n;
   }
 
-  async tryAcquire(
+  tryAcquire(
     key: string,
     owner: string,
     ttlMs: number,
     options: CallOptions,
   ): Promise<AcquireResult> {
-    const reply = await this.runner.run(
-      'tryAcquire',
-      LOCK_ACQUIRE,
-      this.namesOf(key).acquire,
-      [owner, ttlMs],
-      options.signal,
-    );
-    const parsed = parseLockAcquireReply(reply);
-    if (parsed.granted) return { kind: 'acquired', token: parsed.token, ttlMs };
-    return { kind: 'busy', retryAfterMs: parsed.retryAfterMs };
+    return this.runner
+      .run('tryAcquire', LOCK_ACQUIRE, this.namesOf(key).acquire, [owner, ttlMs], options.signal)
+      .then((reply) => parseLockAcquireReply(reply, ttlMs));
   }
 
   async extend(
@@ -237,8 +230,8 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     try {
       for (;;) {
         const reply = await this.runner.run('acquireQueued', LOCK_ENQUEUE, keys, args, signal);
-        const parsed = parseLockAcquireReply(reply);
-        if (parsed.granted) return { kind: 'acquired', token: parsed.token, ttlMs };
+        const parsed = parseLockAcquireReply(reply, ttlMs);
+        if (parsed.kind === 'acquired') return parsed;
         // An expiry publishes nothing: recheck when the holder's TTL runs out, and refresh the entry.
         const ms = Math.min(parsed.retryAfterMs ?? QUEUE_REFRESH_MS, QUEUE_REFRESH_MS);
         const event = await this.nextGrantEvent(watch, ms, signal);
@@ -318,9 +311,9 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     this.runner.run('leave', LOCK_LEAVE, keys, [owner], controller.signal).then(cancel, cancel);
   }
 
-  async release(key: string, owner: string, options: CallOptions): Promise<void> {
+  release(key: string, owner: string, options: CallOptions): Promise<void> {
     const n = this.namesOf(key);
-    await this.runRelease(LOCK_RELEASE, n.queue, n.k.channel, owner, options.signal);
+    return this.runRelease(LOCK_RELEASE, n.queue, n.k.channel, owner, options.signal);
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
