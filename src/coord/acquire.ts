@@ -26,6 +26,9 @@ import type { AcquireResult, Busy, CallOptions, ExtendResult, LockBackend } from
  */
 export const QUEUED_CHUNK_MS = 30_000;
 
+/** How much earlier than its delay a timer may fire, as the monotonic clock sees it, in ms. */
+const TIMER_SLACK_MS = 2;
+
 /** One key of one backend, as the acquire loop sees it. */
 export interface AcquireTarget {
   readonly key: string;
@@ -212,8 +215,10 @@ async function request(
       true,
     );
   } catch (error) {
-    // The chunk's own deadline is the normal end of a queued wait, not a failure.
-    if (isBackendUnavailableError(error) && runtime.clock.monotonicMs() - sentAtMs >= queuedForMs) {
+    // The chunk's own deadline is the normal end of a queued wait, not a failure. (A system timer
+    // can fire up to a millisecond before the monotonic clock shows its delay as passed.)
+    const elapsed = runtime.clock.monotonicMs() - sentAtMs;
+    if (isBackendUnavailableError(error) && elapsed >= queuedForMs - TIMER_SLACK_MS) {
       return { kind: 'busy', retryAfterMs: 0 };
     }
     throw error;

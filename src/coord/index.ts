@@ -25,7 +25,7 @@ export type {
   SemaphoreBackend,
   SemaphoreOptions,
 } from './types.js';
-export { MAX_OWNER_LENGTH } from './types.js';
+export { MAX_OWNER_LENGTH, QUEUE_PLACE_GRACE_MS } from './types.js';
 export {
   LOSS_REASONS,
   LockLostError,

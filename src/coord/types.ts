@@ -185,7 +185,8 @@ export interface LockBackend {
    * wait into chunks (each a separate `acquireQueued` whose signal aborts at the chunk's end) and
    * passes the same owner to every chunk of one acquire; the backend keeps an aborted owner's queue
    * entry for a short grace, so the next chunk takes it up instead of queueing again at the back.
-   * Without it every chunk gets a fresh owner and a fresh place.
+   * Without it every chunk gets a fresh owner and a fresh place. The grace is
+   * {@link QUEUE_PLACE_GRACE_MS}.
    */
   readonly keepsQueuePlace?: boolean;
 }
@@ -248,6 +249,14 @@ export interface BackendGuarantees {
 
 /** The longest owner string a backend must store. */
 export const MAX_OWNER_LENGTH = 256;
+
+/**
+ * How long a backend that `keepsQueuePlace` keeps the queue entry of a waiter whose signal aborted,
+ * in ms: the client's next chunk of the same wait (same owner) comes at once and takes it up. A
+ * waiter that really gave up leaves after this grace; a key handed to it meanwhile is given back
+ * then.
+ */
+export const QUEUE_PLACE_GRACE_MS = 250;
 
 // ---------------------------------------------------------------------------------------------
 // Public API

@@ -303,6 +303,31 @@ describe('Lock over etcd', () => {
     await lock.close();
   });
 
+  it("keeps a waiter's place across the chunks of a long wait", async () => {
+    // recheckMs 30: the client cuts each wait into chunks of at most 300 ms.
+    const lock = new Lock(backend('test/chunks/'), { recheckMs: 30 });
+    const held = await lock.acquire('q', { ttlMs: 5000 });
+    const order: string[] = [];
+    const first = lock.acquire('q', { ttlMs: 5000 }).then((l) => {
+      order.push('first');
+      return l;
+    });
+    await untilContenders('test/chunks/', 'q', 2);
+    await new Promise((r) => setTimeout(r, 700));
+    const second = lock.acquire('q', { ttlMs: 5000 }).then((l) => {
+      order.push('second');
+      return l;
+    });
+    await untilContenders('test/chunks/', 'q', 3);
+    // Long enough for the first waiter's current chunk to end after the second one queued.
+    await new Promise((r) => setTimeout(r, 400));
+    await held.release();
+    await (await first).release();
+    await (await second).release();
+    expect(order).toEqual(['first', 'second']);
+    await lock.close();
+  });
+
   it('a lease whose session is revoked reports the loss on renewal', async () => {
     const lock = new Lock(backend('test/client2/'));
     const lease = await lock.acquire('job', { ttlMs: 3000 });

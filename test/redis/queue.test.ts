@@ -95,6 +95,9 @@ describe('RedisLockBackend queue', () => {
       return l;
     });
     await untilQueued('chunks', 2);
+    // Long enough for the first waiter's current chunk to end after the second one queued.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await srv.main.lrange(keysOf('chunks').queue, 0, -1)).toHaveLength(2);
     expect((await srv.main.lrange(keysOf('chunks').queue, 0, 0))[0]).toBe(firstOwner);
     await held.release();
     await (await first).release();

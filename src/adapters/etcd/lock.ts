@@ -23,6 +23,7 @@ import type {
   LockBackend,
 } from '../../coord/types.js';
 import { BoundedMap } from '../common/bounded-map.js';
+import { QueuePlaces } from '../common/queue-places.js';
 import type { Contender } from './contenders.js';
 import { Contenders } from './contenders.js';
 import { lockPrefix, prefixEnd } from './keys.js';
@@ -127,6 +128,10 @@ function keyRequests(prefix: string): KeyRequests {
 export class EtcdLockBackend implements LockBackend {
   readonly name = 'etcd';
   readonly guarantees = GUARANTEES;
+  /** The chunks of one wait keep their place: an aborted waiter's key lives on for a grace. */
+  readonly keepsQueuePlace = true;
+  /** Waits per owner and the removals their aborted chunks left pending. */
+  private readonly places: QueuePlaces;
   private readonly client: Etcd3;
   private readonly prefix: string;
   private readonly runtime: Runtime;
@@ -153,6 +158,7 @@ export class EtcdLockBackend implements LockBackend {
     this.client = options.client;
     this.prefix = nonEmptyString('prefix', options.prefix ?? 'faultline/lock/');
     this.runtime = options.runtime ?? systemRuntime();
+    this.places = new QueuePlaces(this.runtime.timers);
     this.maxWaiters = integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000);
     this.maxSessions = integerIn('maxSessions', options.maxSessions ?? 8, 1, 1000);
   }
@@ -203,19 +209,23 @@ export class EtcdLockBackend implements LockBackend {
     ttlMs: number,
     options: CallOptions,
   ): Promise<AcquireResult> {
+    // The next chunk of an aborted wait finds its key (its place: the create revision) still there.
+    const ticket = this.places.begin(owner);
     const release = this.enterWaiter(key);
     try {
       const result = await this.withSession(ttlMs, options.signal, (session) =>
         this.queue(session, key, owner, options.signal),
       );
-      return this.unlessAborted(key, owner, options.signal, result);
+      return this.unlessAborted(key, owner, options.signal, result, ticket);
     } catch (error) {
       if (!options.signal.aborted) throw error;
-      // The caller gave up: leave the queue (or give back a grant that raced with the abort).
-      this.removeContender(key, owner);
+      // The caller gave up, or a chunk of its wait ended: leave the queue (or give back a grant
+      // that raced with the abort) unless the same owner comes back within the grace.
+      this.places.leaveLater(owner, ticket, () => this.removeContender(key, owner));
       return { kind: 'busy', retryAfterMs: undefined };
     } finally {
       release();
+      this.places.end(owner, ticket);
     }
   }
 
@@ -331,6 +341,8 @@ export class EtcdLockBackend implements LockBackend {
    */
   async close(): Promise<void> {
     this.closed = true;
+    // Closing the sessions below deletes every key on them, pending removals included.
+    this.places.flush(false);
     const sessions = [...this.sessions.values()];
     this.sessions.clear();
     this.live.clear();
@@ -623,9 +635,13 @@ export class EtcdLockBackend implements LockBackend {
     owner: string,
     signal: AbortSignal,
     result: AcquireResult,
+    ticket?: number,
   ): AcquireResult {
     if (result.kind !== 'acquired' || !signal.aborted) return result;
-    this.removeContender(key, owner);
+    // Given back, unless a newer chunk of the same queued wait took over (it finds the grant).
+    if (ticket === undefined || this.places.isLatest(owner, ticket)) {
+      this.removeContender(key, owner);
+    }
     return { kind: 'busy', retryAfterMs: undefined };
   }
 

@@ -13,6 +13,7 @@ import type {
 import { abortReason } from '../../core/abort.js';
 import { AbortedError } from '../../core/errors.js';
 import { onStop } from '../../coord/call.js';
+import { QueuePlaces } from '../common/queue-places.js';
 import type { LockKeys } from './keys.js';
 import { lockKeys, parseExtendReply, parseLockAcquireReply, parseLockHolder } from './keys.js';
 import type { GrantEvent, GrantWatch } from './notify.js';
@@ -38,13 +39,6 @@ export const QUEUE_ENTRY_MS = 6_000;
 export const QUEUE_REFRESH_MS = 2_000;
 /** Upper bound on the background call that takes an abandoned waiter out of the queue, in ms. */
 const LEAVE_TIMEOUT_MS = 5_000;
-/**
- * How long the queue entry of a waiter whose signal aborted is kept before it is removed, in ms:
- * the shared client cuts a long wait into chunks and its next chunk (same owner) takes the entry
- * up at once, keeping its place. A waiter that really gave up leaves after this grace; a hand-over
- * to it meanwhile is given back then.
- */
-export const QUEUE_LEAVE_GRACE_MS = 250;
 
 /** A lock's Redis names and the key lists its scripts take, built once per key. */
 interface LockNames {
@@ -105,11 +99,11 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
   /** A plain attempt first: it needs no queue entry and no subscription when the key is free. */
   readonly tryBeforeQueue = true;
 
-  /** The chunks of one wait keep their place (see {@link QUEUE_LEAVE_GRACE_MS}). */
+  /** The chunks of one wait keep their place (see `QUEUE_PLACE_GRACE_MS` in `faultline/coord`). */
   readonly keepsQueuePlace = true;
 
-  /** Owners whose wait aborted, with their pending leave. */
-  private readonly leaving = new Map<string, { cancel: () => void; now: () => void }>();
+  /** Waits per owner and the leaves their aborted chunks left pending. */
+  private readonly places = new QueuePlaces(this.runtime.timers);
 
   private readonly names = new Map<string, LockNames>();
 
@@ -219,12 +213,8 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     const { signal } = options;
     const { k, queue: keys } = this.namesOf(key);
     const args = [owner, ttlMs, QUEUE_ENTRY_MS];
-    // The next chunk of an aborted wait: its entry (and place) is still there.
-    const pendingLeave = this.leaving.get(owner);
-    if (pendingLeave !== undefined) {
-      this.leaving.delete(owner);
-      pendingLeave.cancel();
-    }
+    // The next chunk of an aborted wait finds its entry (and place) still there.
+    const ticket = this.places.begin(owner);
     // Listening starts before the entry exists, so no grant message can come before it.
     const watch = this.hub.watchGrant(k.channel, key, owner);
     try {
@@ -240,14 +230,16 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
       }
     } catch (error) {
       // Queued or even granted by now, maybe: leave (owner-checked, so harmless if neither); after
-      // a grace when the wait was aborted, in case the next chunk of the same wait comes.
+      // a grace when the wait was aborted, in case the next chunk of the same wait comes. Only the
+      // owner's latest call may: an older chunk ending late must not take its successor's place.
       if (!signal.aborted) {
-        this.leaveQueue(keys, owner);
+        if (this.places.isLatest(owner, ticket)) this.leaveQueue(keys, owner);
         throw error;
       }
-      this.leaveLater(keys, owner);
+      this.places.leaveLater(owner, ticket, () => this.leaveQueue(keys, owner));
       return { kind: 'busy', retryAfterMs: undefined };
     } finally {
+      this.places.end(owner, ticket);
       watch.dispose();
     }
   }
@@ -282,25 +274,9 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     });
   }
 
-  /** {@link RedisLockBackend.leaveQueue} after {@link QUEUE_LEAVE_GRACE_MS}, unless `owner` comes back. */
-  private leaveLater(keys: readonly string[], owner: string): void {
-    this.leaving.get(owner)?.cancel();
-    const now = (): void => {
-      this.leaving.delete(owner);
-      this.leaveQueue(keys, owner);
-    };
-    this.leaving.set(owner, {
-      cancel: this.runtime.timers.setTimer(QUEUE_LEAVE_GRACE_MS, now),
-      now,
-    });
-  }
-
   /** Sends the pending leaves at once, then closes the subscriber connection (see the base class). */
   override close(): void {
-    for (const pending of [...this.leaving.values()]) {
-      pending.cancel();
-      pending.now();
-    }
+    this.places.flush(true);
     super.close();
   }
 
