@@ -188,12 +188,18 @@ function enoughLeft(
   return left >= validity(p.ttlMs) / 2;
 }
 
+/**
+ * One request as `owner`. A queued grant's deadline counts from `placeSinceMs` when given: the
+ * send time of the owner's first queued call, when earlier chunks of the same wait (same owner)
+ * may have been handed the key already — its TTL then started before this call was sent.
+ */
 async function request(
   client: ResolvedClientOptions,
   target: AcquireTarget,
   p: AcquireParams,
   owner: string,
   queuedForMs: number,
+  placeSinceMs: number | undefined,
 ): Promise<TimedGrant | Busy> {
   const { runtime, callTimeoutMs } = client;
   let sentAtMs = runtime.clock.monotonicMs();
@@ -224,8 +230,9 @@ async function request(
     throw error;
   }
   if (result.kind === 'busy') return result;
-  if (enoughLeft(client, result.ttlMs, sentAtMs, p)) {
-    return { token: result.token, ttlMs: result.ttlMs, sentAtMs };
+  const anchorMs = Math.min(sentAtMs, placeSinceMs ?? sentAtMs);
+  if (enoughLeft(client, result.ttlMs, anchorMs, p)) {
+    return { token: result.token, ttlMs: result.ttlMs, sentAtMs: anchorMs };
   }
   sentAtMs = runtime.clock.monotonicMs();
   const ops = target.ops(owner);
@@ -237,8 +244,8 @@ async function request(
 }
 
 /**
- * One attempt (plain or queued) as `owner` (a fresh one by default); a grant that arrives already
- * past its deadline is given back.
+ * One attempt (plain or queued) as `owner` (a fresh one by default; `placeSinceMs` as in
+ * `request`); a grant that arrives already past its deadline is given back.
  */
 async function attemptOnce(
   client: ResolvedClientOptions,
@@ -246,10 +253,11 @@ async function attemptOnce(
   p: AcquireParams,
   queuedForMs: number,
   owner: string = ownerFor(client, p),
+  placeSinceMs?: number,
 ): Promise<Attempt> {
   let grant: TimedGrant | Busy;
   try {
-    grant = await request(client, target, p, owner, queuedForMs);
+    grant = await request(client, target, p, owner, queuedForMs, placeSinceMs);
   } catch (error) {
     // The outcome is unknown: the grant may exist. Give it back in the background (owner-checked).
     const ops = target.ops(owner);
@@ -379,8 +387,10 @@ export async function acquireWithWait(
   let lastError: unknown;
   // Backends with a server-side queue wait inside the attempt; the others wait on a watch.
   let watched = false;
-  // The owner whose queue entry the next chunk of a queued wait takes up (keepsQueuePlace).
+  // The owner whose queue entry the next chunk of a queued wait takes up (keepsQueuePlace), and
+  // when that owner's first queued call was sent (no grant to it can be older).
   let placeOwner: string | undefined;
+  let placeSinceMs = 0;
   try {
     for (;;) {
       const left = waitUntil - runtime.clock.monotonicMs();
@@ -390,12 +400,14 @@ export async function acquireWithWait(
           const queue = target.queues && (watched || !target.tryBeforeQueue);
           const owner = queue ? placeOwner : undefined;
           placeOwner = undefined;
+          if (owner === undefined) placeSinceMs = runtime.clock.monotonicMs();
           const attempt = await attemptOnce(
             client,
             target,
             p,
             queue ? Math.min(left, QUEUED_CHUNK_MS, recheckMs * 10) : 0,
             owner,
+            queue ? placeSinceMs : undefined,
           );
           if (attempt.kind === 'granted') return attempt.lease;
           if (queue && target.keepsQueuePlace) placeOwner = attempt.owner;

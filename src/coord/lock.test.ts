@@ -425,6 +425,40 @@ describe('Lock', () => {
       },
     );
 
+    it("anchors a grant a later chunk finds at the first chunk's send time (its TTL started then)", async () => {
+      const { scheduler, backend: inner, client } = setup();
+      let grantedAt: number | undefined;
+      const backend: LockBackend = {
+        ...queued(inner, false).backend,
+        keepsQueuePlace: true,
+        acquireQueued: (_k, _ow, ttlMs, o) => {
+          if (grantedAt !== undefined) {
+            // What the Redis backend answers when its owner already holds the key: the token.
+            return Promise.resolve({ kind: 'acquired', token: 7n, ttlMs });
+          }
+          // The first chunk: the server hands the key over 150 ms in; the answer is lost.
+          client.timers.setTimer(150, () => {
+            grantedAt = scheduler.nowMs;
+          });
+          return new Promise((resolve) => {
+            o.signal.addEventListener(
+              'abort',
+              () => resolve({ kind: 'busy', retryAfterMs: undefined }),
+              { once: true },
+            );
+          });
+        },
+      };
+      // recheckMs 20: chunks of 200 ms, so the second chunk finds the grant of the first.
+      const lock = new Lock(backend, { runtime: client, recheckMs: 20 });
+      const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+      expect(grantedAt).toBe(150);
+      expect(scheduler.nowMs).toBeGreaterThanOrEqual(200);
+      // The server expires the key at grantedAt + 1000; the client must stop believing before.
+      expect(scheduler.nowMs + lease.remainingMs()).toBeLessThanOrEqual(150 + 1_000);
+      await lock.close();
+    });
+
     it('uses a fresh queued grant without a confirming extend, anchored or not', async () => {
       for (const anchored of [false, true]) {
         const { scheduler, backend: inner, client } = setup();
