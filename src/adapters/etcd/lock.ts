@@ -209,9 +209,9 @@ export class EtcdLockBackend implements LockBackend {
     ttlMs: number,
     options: CallOptions,
   ): Promise<AcquireResult> {
+    const release = this.enterWaiter(key);
     // The next chunk of an aborted wait finds its key (its place: the create revision) still there.
     const ticket = this.places.begin(owner);
-    const release = this.enterWaiter(key);
     try {
       const result = await this.withSession(ttlMs, options.signal, (session) =>
         this.queue(session, key, owner, options.signal),

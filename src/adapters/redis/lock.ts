@@ -213,10 +213,10 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     const { signal } = options;
     const { k, queue: keys } = this.namesOf(key);
     const args = [owner, ttlMs, QUEUE_ENTRY_MS];
-    // The next chunk of an aborted wait finds its entry (and place) still there.
-    const ticket = this.places.begin(owner);
     // Listening starts before the entry exists, so no grant message can come before it.
     const watch = this.hub.watchGrant(k.channel, key, owner);
+    // The next chunk of an aborted wait finds its entry (and place) still there.
+    const ticket = this.places.begin(owner);
     try {
       for (;;) {
         const reply = await this.runner.run('acquireQueued', LOCK_ENQUEUE, keys, args, signal);
