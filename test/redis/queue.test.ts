@@ -165,7 +165,7 @@ describe('RedisLockBackend queue', () => {
     expect(await holderOwner('race')).toBe('waiter');
     controller.abort();
     expect((await waiting).kind).toBe('busy');
-    // It leaves after QUEUE_LEAVE_GRACE_MS (the grace a next chunk of the same wait would use).
+    // It leaves after QUEUE_PLACE_GRACE_MS (the grace a next chunk of the same wait would use).
     for (let i = 0; i < 500 && (await holderOwner('race')) !== null; i++) {
       await new Promise((r) => setTimeout(r, 10));
     }
