@@ -175,6 +175,8 @@ interface DeadlineBucket {
   endMs: number;
   readonly calls: Set<PendingCall>;
   controller: AbortController;
+  /** The `CallOptions` handed to every call of the bucket (its controller's signal). */
+  options: CallOptions;
   cancel: () => void;
   /** Expires this bucket (its timer's callback, made once per bucket object). */
   readonly expire: () => void;
@@ -235,14 +237,17 @@ class CallDeadlines {
       spare.endMs = endMs;
       if (++this.spareUses >= SIGNAL_REUSE) {
         spare.controller = this.signal();
+        spare.options = { signal: spare.controller.signal };
         this.spareUses = 0;
       }
       return spare;
     }
+    const controller = this.signal();
     const b: DeadlineBucket = {
       endMs,
       calls: new Set(),
-      controller: this.signal(),
+      controller,
+      options: { signal: controller.signal },
       cancel: noop,
       expire: () => this.expire(b),
     };
@@ -305,45 +310,55 @@ export function callWithDeadline<T>(
   if (outer !== undefined && isStopped(outer)) return Promise.reject(stopReason(outer));
   const deadlines = deadlinesOf(runtime);
   return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    let offOuter = noop;
-    const call: PendingCall = {
-      operation,
-      timeoutMs,
-      fail: (reason) => {
-        if (settled) return;
-        settled = true;
-        offOuter();
-        reject(reason);
-      },
-    };
+    const call = new DeadlineCall<T>(operation, timeoutMs, deadlines, resolve, reject);
     const bucket = deadlines.join(call);
-    const finish = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      offOuter();
-      deadlines.leave(bucket, call);
-      return true;
-    };
-    offOuter = onStop(outer, (reason) => {
-      if (finish()) reject(reason);
-    });
+    call.bucket = bucket;
+    if (outer !== undefined) call.offOuter = onStop(outer, (reason) => call.settle(reason, false));
     let pending: Promise<T>;
     try {
-      pending = fn({ signal: bucket.controller.signal });
+      pending = fn(bucket.options);
     } catch (error) {
-      if (finish()) reject(error);
+      call.settle(error, false);
       return;
     }
     pending.then(
-      (value) => {
-        if (finish()) resolve(value);
-      },
-      (error: unknown) => {
-        if (finish()) reject(error);
-      },
+      (value) => call.settle(value, true),
+      (error: unknown) => call.settle(error, false),
     );
   });
+}
+
+/** One call of {@link callWithDeadline}: a class, so a call costs one object, not a closure per step. */
+class DeadlineCall<T> implements PendingCall {
+  private settled = false;
+  offOuter: () => void = noop;
+  bucket: DeadlineBucket | undefined;
+
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+    private readonly deadlines: CallDeadlines,
+    private readonly resolve: (value: T) => void,
+    private readonly reject: (reason: unknown) => void,
+  ) {}
+
+  /** The bucket's deadline passed (the bucket has already dropped this call). */
+  fail(reason: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.offOuter();
+    this.reject(reason);
+  }
+
+  /** The backend answered (`ok`: with a value), or the caller stopped first. */
+  settle(result: unknown, ok: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.offOuter();
+    if (this.bucket !== undefined) this.deadlines.leave(this.bucket, this);
+    if (ok) this.resolve(result as T);
+    else this.reject(result);
+  }
 }
 
 /** {@link callWithDeadline} with a signal of its own that aborts when `outer` fires. */
