@@ -317,6 +317,17 @@ export function waitChanged(
   ms: number,
   stop: Stop,
 ): Promise<void> {
+  // At least 1 ms between attempts, so a backend answering `retryAfterMs: 0` cannot make a hot loop.
+  return delay(client, Math.max(ms, 1), stop, watch.changed);
+}
+
+/** Resolves after `ms`, or sooner when `wake` resolves; rejects when `stop` fires first. */
+function delay(
+  client: ResolvedClientOptions,
+  ms: number,
+  stop: Stop,
+  wake?: Promise<void>,
+): Promise<void> {
   if (stop !== undefined && isStopped(stop)) return Promise.reject(stopReason(stop));
   return new Promise<void>((resolve, reject) => {
     // The stop listener is registered before the timer is armed, so neither callback can ever
@@ -331,25 +342,8 @@ export function waitChanged(
       off();
       resolve();
     };
-    // At least 1 ms between attempts, so a backend answering `retryAfterMs: 0` cannot make a hot loop.
-    cancel = client.runtime.timers.setTimer(Math.max(ms, 1), done);
-    void watch.changed.then(done);
-  });
-}
-
-/** Sleeps `ms`; rejects when `stop` fires first. */
-function pause(client: ResolvedClientOptions, ms: number, stop: Stop): Promise<void> {
-  if (stop !== undefined && isStopped(stop)) return Promise.reject(stopReason(stop));
-  return new Promise<void>((resolve, reject) => {
-    let cancel = (): void => undefined;
-    const off = onStop(stop, (reason) => {
-      cancel();
-      reject(reason);
-    });
-    cancel = client.runtime.timers.setTimer(ms, () => {
-      off();
-      resolve();
-    });
+    cancel = client.runtime.timers.setTimer(ms, done);
+    void wake?.then(done);
   });
 }
 
@@ -431,7 +425,7 @@ export async function acquireWithWait(
         lastError = error;
         const now = runtime.clock.monotonicMs();
         if (now >= waitUntil) break;
-        await pause(client, Math.min(recheckMs, waitUntil - now), p.stop);
+        await delay(client, Math.min(recheckMs, waitUntil - now), p.stop);
       }
     }
   } finally {
