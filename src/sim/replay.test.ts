@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runKvWorkload } from './examples/kv.js';
+import { runKvWorkload } from '../lab/kv/kv.js';
 import { checkReplay, NondeterminismError } from './replay.js';
 import { Simulation } from './simulation.js';
 

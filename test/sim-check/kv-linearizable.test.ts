@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult, Model, Operation } from '../../src/check/index.js';
 import { casRegister, check, explainResult, register } from '../../src/check/index.js';
-import type { KvServerKind, KvWorkloadResult } from '../../src/sim/examples/kv.js';
-import { runKvWorkload } from '../../src/sim/examples/kv.js';
+import type { KvServerKind, KvWorkloadResult } from '../../src/lab/kv/kv.js';
+import { runKvWorkload } from '../../src/lab/kv/kv.js';
 import { randomFaultKinds } from '../../src/sim/faults.js';
 
 const model = register();

@@ -8,43 +8,19 @@
 import { FaultlineError } from '../../core/errors.js';
 import type { Runtime } from '../../core/runtime.js';
 import { integerIn, positive, rangeError } from '../../core/validate.js';
-import { randomFaultSchedule } from '../faults.js';
-import type { RandomFaultKind, RandomFaultSchedule, ScheduledFault } from '../faults.js';
-import type { OpEvent } from '../history.js';
-import type { NetworkOptions } from '../network.js';
-import type { Envelope, Node, Transport } from '../node.js';
-import { Simulation } from '../simulation.js';
-import type { TraceOptions } from '../trace.js';
+import { randomFaultSchedule } from '../../sim/faults.js';
+import type { RandomFaultKind, RandomFaultSchedule, ScheduledFault } from '../../sim/faults.js';
+import type { OpEvent } from '../../sim/history.js';
+import type { NetworkOptions } from '../../sim/network.js';
+import type { Envelope, Node, Transport } from '../../sim/node.js';
+import { Simulation } from '../../sim/simulation.js';
+import type { TraceOptions } from '../../sim/trace.js';
 import { LossyKvServer } from './lossy-kv.js';
+import { kvReply } from './messages.js';
+import type { KvReply, KvRequest } from './messages.js';
 
-/** A request to the server. */
-export type KvRequest =
-  | { readonly type: 'read'; readonly id: number; readonly key: string }
-  | { readonly type: 'write'; readonly id: number; readonly key: string; readonly value: number }
-  | {
-      readonly type: 'cas';
-      readonly id: number;
-      readonly key: string;
-      readonly from: number | null;
-      readonly to: number;
-    };
-
-/** The server's answer to the request with the same id. */
-export interface KvReply {
-  readonly type: 'reply';
-  readonly id: number;
-  /** The value read or written; for a cas, the value it found (`to` when it swapped). */
-  readonly value: number | null;
-  /** Cas only: whether the register held `from` and now holds `to`. */
-  readonly swapped?: boolean;
-}
-
-/** Builds a reply; `swapped` only for a cas. */
-export function kvReply(id: number, value: number | null, swapped?: boolean): KvReply {
-  return swapped === undefined
-    ? { type: 'reply', id, value }
-    : { type: 'reply', id, value, swapped };
-}
+export { kvReply } from './messages.js';
+export type { KvReply, KvRequest } from './messages.js';
 
 /** A request got no reply in time; a write may or may not have taken effect. */
 export class KvTimeoutError extends FaultlineError {
@@ -231,6 +207,11 @@ export interface KvWorkloadOptions {
    * and the CAS register model read it.
    */
   cas?: boolean;
+  /**
+   * Run in this simulation instead of a new one (the lab passes the one it traces); `seed`,
+   * `network` and `trace` are then the simulation's own. It must have no nodes yet.
+   */
+  simulation?: Simulation;
 }
 
 /** What a kv run produced. */
@@ -264,11 +245,14 @@ export async function runKvWorkload(options: KvWorkloadOptions): Promise<KvWorkl
   const cas = options.cas ?? false;
   if (!kvServerKinds.includes(serverKind))
     throw rangeError('server', 'correct or lossy', serverKind);
-  const sim = new Simulation({
-    seed: options.seed,
-    network: options.network ?? { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
-    ...(options.trace === undefined ? {} : { trace: options.trace }),
-  });
+  const sim =
+    options.simulation ??
+    new Simulation({
+      seed: options.seed,
+      network: options.network ?? { latency: { kind: 'uniform', minMs: 1, maxMs: 10 } },
+      ...(options.trace === undefined ? {} : { trace: options.trace }),
+    });
+  if (sim.nodes.length > 0) throw rangeError('simulation', 'a simulation without nodes', sim.seed);
   const server = sim.node('server', { disk: { syncLatencyMs: 2 } });
   server.start((node) =>
     serverKind === 'correct' ? void new KvServer(node) : void new LossyKvServer(node),

@@ -9,9 +9,9 @@
  */
 import { integerIn, positive } from '../../core/validate.js';
 import type { Cancel } from '../../core/runtime.js';
-import type { Envelope, Node, Transport } from '../node.js';
-import type { KvRequest } from './kv.js';
-import { kvReply } from './kv.js';
+import type { Envelope, Node, Transport } from '../../sim/node.js';
+import type { KvRequest } from './messages.js';
+import { kvReply } from './messages.js';
 
 /** Options of a {@link LossyKvServer}. */
 export interface LossyKvServerOptions {

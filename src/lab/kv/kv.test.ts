@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { OpEvent } from '../history.js';
+import type { OpEvent } from '../../sim/history.js';
 import { KvClient, KvServer, runKvWorkload } from './kv.js';
 import { LossyKvServer } from './lossy-kv.js';
-import { Simulation } from '../simulation.js';
+import { Simulation } from '../../sim/simulation.js';
 
 /** Checks the history's shape: per process, invoke and completion alternate, times never decrease. */
 function checkWellFormed(history: readonly OpEvent[]): void {

@@ -1,0 +1,16 @@
+/**
+ * The lab's catalogue: every scenario, in the order the table lists them. Adding a scenario is
+ * one module in `scenarios/` and one line here.
+ *
+ * @module
+ */
+import type { Scenario } from './types.js';
+import { lostWrite } from './scenarios/lost-write.js';
+
+/** Every scenario of the lab. */
+export const catalogue: readonly Scenario[] = [lostWrite];
+
+/** The scenario named `name`, or undefined. */
+export function scenarioByName(name: string): Scenario | undefined {
+  return catalogue.find((s) => s.name === name);
+}
