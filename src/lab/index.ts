@@ -38,3 +38,11 @@ export type {
 export { historyVerdict, percentile } from './checks.js';
 export type { HistoryVerdict } from './checks.js';
 export { catalogue, scenarioByName } from './catalogue.js';
+export { buildReport, diagramSeed, scenarioMeta } from './report.js';
+export type {
+  BuildReportOptions,
+  LabReport,
+  ScenarioMeta,
+  ScenarioReport,
+  VariantMeta,
+} from './report.js';
