@@ -26,6 +26,8 @@ export class UsageError extends Error {
 export interface CommandIo {
   out(text: string): void;
   err(text: string): void;
+  /** True when `err` is a terminal: long commands then draw a progress line there. */
+  readonly errIsTty?: boolean;
 }
 
 /** A subcommand of `faultline`. */

@@ -11,6 +11,7 @@ import { runCli } from './run.js';
 const io = {
   out: (text: string) => void process.stdout.write(text),
   err: (text: string) => void process.stderr.write(text),
+  errIsTty: process.stderr.isTTY,
 };
 
 runCli(process.argv.slice(2), commands, io).then(

@@ -5,7 +5,8 @@
  */
 import { checkCommand } from './check.js';
 import type { Command } from './command.js';
+import { labCommand } from './lab.js';
 import { simCommand } from './sim.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: readonly Command[] = [checkCommand, simCommand];
+export const commands: readonly Command[] = [labCommand, checkCommand, simCommand];
