@@ -16,8 +16,11 @@ import type { KvServerKind, KvWorkloadResult } from '../lab/kv/kv.js';
 import { integerFlag, oneOf, parseFlags, verdictExitCode, verdictExitCodes } from './args.js';
 import type { Command, CommandIo } from './command.js';
 import { exitCodes, UsageError } from './command.js';
+import { protocols } from './protocols.js';
+import { protocolUsage, runProtocol } from './sim-protocol.js';
 
-const usage = `Usage: faultline sim [options]
+const kvUsage = `Usage: faultline sim [options]
+       faultline sim <protocol> --seeds N [--seed S] [--variant NAME] [--json] [--list-variants]
 
 Runs the simulated key-value workload (one server, three clients) deterministically from a seed.
 
@@ -40,6 +43,8 @@ Options:
 Exit codes: 0 success (linearizable with --check), 1 not linearizable, 2 check undecided (cache
 bound), 64 usage error, 73 cannot write --trace.
 `;
+
+const usage = `${kvUsage}\n${protocolUsage(protocols)}`;
 
 /**
  * The longest workload `--duration-ms` accepts: 10 virtual minutes (about 280,000 events, a second
@@ -181,6 +186,15 @@ export const simCommand: Command = {
   summary: 'run the simulated key-value workload from a seed (deterministic replay, --check)',
   usage,
   async run(argv: readonly string[], io: CommandIo): Promise<number> {
+    const [first, ...rest] = argv;
+    if (first !== undefined && !first.startsWith('-')) {
+      const protocol = protocols.find((p) => p.name === first);
+      if (protocol === undefined)
+        throw new UsageError(
+          `unknown protocol ${JSON.stringify(first)} (one of ${protocols.map((p) => p.name).join(', ')})`,
+        );
+      return runProtocol(protocol, rest, io);
+    }
     const args = parse(argv);
     const result = await runKvWorkload({
       seed: args.seed,
