@@ -7,9 +7,18 @@
 import type { Scenario } from './types.js';
 import { lostWrite } from './scenarios/lost-write.js';
 import { staleRead } from './scenarios/stale-read.js';
+import { leaseGcPause } from './scenarios/lease-gc-pause.js';
+import { splitBrainLeader } from './scenarios/split-brain-leader.js';
+import { twoGenerals } from './scenarios/two-generals.js';
 
 /** Every scenario of the lab. */
-export const catalogue: readonly Scenario[] = [lostWrite, staleRead];
+export const catalogue: readonly Scenario[] = [
+  lostWrite,
+  staleRead,
+  twoGenerals,
+  leaseGcPause,
+  splitBrainLeader,
+];
 
 /** The scenario named `name`, or undefined. */
 export function scenarioByName(name: string): Scenario | undefined {
