@@ -10,6 +10,7 @@ import { staleRead } from './scenarios/stale-read.js';
 import { leaseGcPause } from './scenarios/lease-gc-pause.js';
 import { splitBrainLeader } from './scenarios/split-brain-leader.js';
 import { twoGenerals } from './scenarios/two-generals.js';
+import { redlockClockJump } from './scenarios/redlock-clock-jump.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -18,6 +19,7 @@ export const catalogue: readonly Scenario[] = [
   twoGenerals,
   leaseGcPause,
   splitBrainLeader,
+  redlockClockJump,
 ];
 
 /** The scenario named `name`, or undefined. */

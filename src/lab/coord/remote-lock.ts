@@ -19,6 +19,7 @@ import type {
   Holder,
   LockBackend,
 } from '../../coord/types.js';
+import type { RedlockNode } from '../../adapters/redis/redlock-core.js';
 import type { Envelope, Node } from '../../sim/node.js';
 
 /** One SPI call, as a message to the lock server. */
@@ -41,6 +42,18 @@ type LockCall =
       readonly owner: string;
       readonly token: bigint;
       readonly ttlMs: number;
+    }
+  | {
+      readonly op: 'extendOwner';
+      readonly key: string;
+      readonly owner: string;
+      readonly ttlMs: number;
+    }
+  | {
+      readonly op: 'raiseToken';
+      readonly key: string;
+      readonly owner: string;
+      readonly token: bigint;
     }
   | { readonly op: 'release'; readonly key: string; readonly owner: string }
   | { readonly op: 'holder'; readonly key: string }
@@ -88,7 +101,7 @@ export interface AppliedCall {
  */
 export function serveLocks(
   node: Node,
-  backend: LockBackend,
+  backend: LockBackend | RedlockNode,
   onApplied?: (applied: AppliedCall) => void,
   maxInFlight = 1_000,
 ): void {
@@ -124,7 +137,7 @@ export function serveLocks(
   });
 }
 
-function run(backend: LockBackend, call: LockCall, o: CallOptions): Promise<unknown> {
+function run(backend: LockBackend | RedlockNode, call: LockCall, o: CallOptions): Promise<unknown> {
   switch (call.op) {
     case 'tryAcquire':
       return backend.tryAcquire(call.key, call.owner, call.ttlMs, o);
@@ -134,6 +147,12 @@ function run(backend: LockBackend, call: LockCall, o: CallOptions): Promise<unkn
       return backend.acquireQueued(call.key, call.owner, call.ttlMs, o);
     case 'extend':
       return backend.extend(call.key, call.owner, call.token, call.ttlMs, o);
+    case 'extendOwner':
+      if (!('extendOwner' in backend)) return Promise.reject(new Error('not a Redlock instance'));
+      return backend.extendOwner(call.key, call.owner, call.ttlMs, o);
+    case 'raiseToken':
+      if (!('raiseToken' in backend)) return Promise.reject(new Error('not a Redlock instance'));
+      return backend.raiseToken(call.key, call.owner, call.token, o);
     case 'release':
       return backend.release(call.key, call.owner, o);
     case 'holder':
@@ -150,7 +169,7 @@ function run(backend: LockBackend, call: LockCall, o: CallOptions): Promise<unkn
  * server is then told to stop waiting). An error on the server arrives as
  * {@link BackendUnavailableError}: the outcome is unknown to the client.
  */
-export class RemoteLockBackend implements LockBackend {
+export class RemoteLockBackend implements RedlockNode {
   readonly name = 'remote-memory';
   readonly guarantees = Object.freeze({ fifo: true, durable: false, consensus: false });
   private readonly pending = new Map<
@@ -219,6 +238,16 @@ export class RemoteLockBackend implements LockBackend {
 
   release(key: string, owner: string, o: CallOptions): Promise<void> {
     return this.call({ op: 'release', key, owner }, o);
+  }
+
+  /** Redlock's extend by owner alone (the server must be a Redlock instance). */
+  extendOwner(key: string, owner: string, ttlMs: number, o: CallOptions): Promise<ExtendResult> {
+    return this.call({ op: 'extendOwner', key, owner, ttlMs }, o);
+  }
+
+  /** Redlock's second phase: raise a grant's token (the server must be a Redlock instance). */
+  raiseToken(key: string, owner: string, token: bigint, o: CallOptions): Promise<boolean> {
+    return this.call({ op: 'raiseToken', key, owner, token }, o);
   }
 
   holder(key: string, o: CallOptions): Promise<Holder | null> {

@@ -89,6 +89,11 @@ export class LeaseTruth {
       const result = applied.result as ExtendResult;
       const lease = this.byOwner.get(call.owner);
       if (result.kind === 'extended' && lease !== undefined) lease.endsAtMs = now + result.ttlMs;
+    } else if (call.op === 'raiseToken' && applied.result === true) {
+      this.context.note(
+        this.serverNode,
+        `raise ${this.tokenName} to ${call.token} for ${applied.from}`,
+      );
     } else if (call.op === 'release') {
       const lease = this.byOwner.get(call.owner);
       if (lease !== undefined && lease.endsAtMs > now) lease.endsAtMs = now;
@@ -119,7 +124,7 @@ export class StaleWriteChecker {
   constructor(
     private readonly context: LabContext,
     private readonly nowMs: () => number,
-    private readonly truth: LeaseTruth,
+    private readonly truth: LeaseTruth | undefined,
     /** What a token is called in the notes: `token` or `term`. */
     private readonly tokenName = 'token',
   ) {}
@@ -142,7 +147,7 @@ export class StaleWriteChecker {
     if (write.token < this.highest) {
       this.stale++;
       if (this.evidence === undefined) {
-        const ended = this.truth.endedAt(write.token, now);
+        const ended = this.truth?.endedAt(write.token, now);
         const why =
           ended === undefined
             ? ''

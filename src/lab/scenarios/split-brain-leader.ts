@@ -12,7 +12,7 @@ import { LeaseTruth, StaleWriteChecker, sendWrite, serveStorage } from '../coord
 import type { StorageMode } from '../coord/storage.js';
 import type { LabContext, Scenario, VariantOutcome } from '../types.js';
 
-const HORIZON_MS = 1_200;
+const HORIZON_MS = 1_500;
 const CANDIDATES = ['n1', 'n2', 'n3'] as const;
 /** Lease 300 ms, step down after 200 ms without a renewal, renew every 50 ms (client-go's rule). */
 const TIMING = { leaseDurationMs: 300, renewDeadlineMs: 200, retryPeriodMs: 50 };
@@ -159,7 +159,7 @@ export const splitBrainLeader: Scenario = {
       name: 'pauseMs',
       label: 'leader GC pause (mean)',
       min: 0,
-      max: 900,
+      max: 800,
       step: 10,
       default: 500,
       unit: 'ms',
