@@ -167,7 +167,7 @@ export const splitBrainLeader: Scenario = {
   ],
   variants: {
     unsafe: {
-      summary: 'Leaders write without their term; the storage accepts every write.',
+      summary: 'The storage does not look at the leader’s term: it accepts every write.',
       run: (context) => run(context, 'unfenced'),
     },
     safe: {
