@@ -134,7 +134,7 @@ function table(scenarios: readonly Scenario[], summaries: readonly ScenarioSumma
     'unsafe',
     ...(textbook ? ['textbook'] : []),
     'safe',
-    'key figures (unsafe → safe, mean per seed)',
+    `key figures (unsafe → ${textbook ? 'textbook → ' : ''}safe, mean per seed)`,
   ];
   const rows = summaries.map((s) => {
     const scenario = scenarios.find((x) => x.name === s.name) as Scenario;
@@ -178,7 +178,7 @@ async function evidenceLines(args: Args, summaries: readonly ScenarioSummary[]):
 function verdictLines(summaries: readonly ScenarioSummary[]): string {
   if (labPassed(summaries)) {
     const n = summaries.length;
-    return `\nEvery safe variant held on every seed, and every unsafe variant failed on at least one (${n} scenario${n === 1 ? '' : 's'}).\n`;
+    return `\nEvery safe variant held on every seed, and every unsafe and textbook variant failed on at least one (${n} scenario${n === 1 ? '' : 's'}).\n`;
   }
   return `\n${summaries.flatMap((s) => s.problems.map((p) => `faultline lab: ${p}`)).join('\n')}\n`;
 }
