@@ -6,9 +6,10 @@
  */
 import type { Scenario } from './types.js';
 import { lostWrite } from './scenarios/lost-write.js';
+import { lwwClockSkew } from './scenarios/lww-clock-skew.js';
 
 /** Every scenario of the lab. */
-export const catalogue: readonly Scenario[] = [lostWrite];
+export const catalogue: readonly Scenario[] = [lostWrite, lwwClockSkew];
 
 /** The scenario named `name`, or undefined. */
 export function scenarioByName(name: string): Scenario | undefined {
