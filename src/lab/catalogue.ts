@@ -5,11 +5,12 @@
  * @module
  */
 import type { Scenario } from './types.js';
+import { causality } from './scenarios/causality.js';
 import { lostWrite } from './scenarios/lost-write.js';
 import { lwwClockSkew } from './scenarios/lww-clock-skew.js';
 
 /** Every scenario of the lab. */
-export const catalogue: readonly Scenario[] = [lostWrite, lwwClockSkew];
+export const catalogue: readonly Scenario[] = [lostWrite, lwwClockSkew, causality];
 
 /** The scenario named `name`, or undefined. */
 export function scenarioByName(name: string): Scenario | undefined {
