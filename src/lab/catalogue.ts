@@ -6,11 +6,12 @@
  */
 import type { Scenario } from './types.js';
 import { causality } from './scenarios/causality.js';
+import { commitWait } from './scenarios/commit-wait.js';
 import { lostWrite } from './scenarios/lost-write.js';
 import { lwwClockSkew } from './scenarios/lww-clock-skew.js';
 
 /** Every scenario of the lab. */
-export const catalogue: readonly Scenario[] = [lostWrite, lwwClockSkew, causality];
+export const catalogue: readonly Scenario[] = [lostWrite, lwwClockSkew, causality, commitWait];
 
 /** The scenario named `name`, or undefined. */
 export function scenarioByName(name: string): Scenario | undefined {
