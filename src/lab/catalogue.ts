@@ -7,11 +7,18 @@
 import type { Scenario } from './types.js';
 import { causality } from './scenarios/causality.js';
 import { commitWait } from './scenarios/commit-wait.js';
+import { failureDetection } from './scenarios/failure-detection.js';
 import { lostWrite } from './scenarios/lost-write.js';
 import { lwwClockSkew } from './scenarios/lww-clock-skew.js';
 
 /** Every scenario of the lab. */
-export const catalogue: readonly Scenario[] = [lostWrite, lwwClockSkew, causality, commitWait];
+export const catalogue: readonly Scenario[] = [
+  lostWrite,
+  lwwClockSkew,
+  causality,
+  commitWait,
+  failureDetection,
+];
 
 /** The scenario named `name`, or undefined. */
 export function scenarioByName(name: string): Scenario | undefined {
