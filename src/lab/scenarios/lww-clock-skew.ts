@@ -15,6 +15,7 @@ import {
   dvvValues,
 } from '../../clocks/dvvset.js';
 import type { DvvContext, DvvSet } from '../../clocks/dvvset.js';
+import { isClockOffsetError } from '../../clocks/errors.js';
 import { HybridLogicalClock } from '../../clocks/hlc.js';
 import type { HlcTimestamp } from '../../clocks/hlc.js';
 import { HlcLwwRegister, WallClockLwwRegister } from '../../clocks/registers.js';
@@ -36,6 +37,8 @@ const END_MS = 1_500;
 const MAX_POLLS = 40;
 const POLL_MS = 5;
 const REPLICAS = ['a', 'b'] as const;
+/** When the optional wall-clock step of replica b happens. */
+const STEP_AT_MS = 250;
 
 type ReplicaName = (typeof REPLICAS)[number];
 
@@ -66,7 +69,7 @@ type Request =
 type Reply = { type: 'ack'; id: number } | ({ type: 'value'; id: number } & ReadResult);
 
 const wallText = (ms: number): string => `${(ms - EPOCH_MS).toFixed(1)} ms`;
-const hlcText = (ts: HlcTimestamp): string => `${ts.wallMs - EPOCH_MS}.${ts.logical} ms`;
+const hlcText = (ts: HlcTimestamp): string => `l=${ts.wallMs - EPOCH_MS} ms, c=${ts.logical}`;
 
 /** The naive design: one `WallClockLwwRegister` per key, stamped with the replica's wall clock. */
 function wallClockStore(node: Node): ReplicaStore {
@@ -158,6 +161,7 @@ interface World {
 
 function startReplica(world: World, node: Node, peer: string, store: ReplicaStore): void {
   const antiEntropyMs = world.context.knobs['antiEntropyMs'] ?? 20;
+  let rejected = false;
   node.onMessage((m: Envelope<Request>) => {
     const r = m.payload;
     switch (r.type) {
@@ -175,7 +179,14 @@ function startReplica(world: World, node: Node, peer: string, store: ReplicaStor
         node.send(m.from, { type: 'value', id: r.id, ...store.read(r.key) } satisfies Reply);
         return;
       case 'sync':
-        store.merge(r.snapshot);
+        try {
+          store.merge(r.snapshot);
+        } catch (error) {
+          // An HLC refuses stamps further ahead than maxOffsetMs: the replica drops the message.
+          if (!isClockOffsetError(error)) throw error;
+          if (!rejected) world.context.note(node.name, `rejects anti-entropy: ${error.message}`);
+          rejected = true;
+        }
         return;
     }
   });
@@ -368,6 +379,12 @@ async function run(context: LabContext, design: 'wall' | 'hlc'): Promise<Variant
   // Replica b's wall clock runs skewMs behind a's (an NTP offset, a VM that resumed late).
   const a = sim.node('a');
   const b = sim.node('b', { offsetMs: -skewMs });
+  const stepBackMs = context.knobs['stepBackMs'] ?? 0;
+  // Optionally, an NTP correction steps b's wall clock further back in the middle of the run.
+  if (stepBackMs > 0)
+    sim.schedule([
+      { atMs: STEP_AT_MS, fault: { kind: 'clock-step', node: 'b', deltaMs: -stepBackMs } },
+    ]);
   const make = design === 'wall' ? wallClockStore : hlcStore;
   const stores = { a: make(a), b: make(b) };
   startReplica(world, a, 'b', stores.a);
@@ -454,6 +471,15 @@ export const lwwClockSkew: Scenario = {
       max: 400,
       step: 10,
       default: 100,
+      unit: 'ms',
+    },
+    {
+      name: 'stepBackMs',
+      label: 'b’s clock steps back at 250 ms by',
+      min: 0,
+      max: 400,
+      step: 10,
+      default: 0,
       unit: 'ms',
     },
     {
