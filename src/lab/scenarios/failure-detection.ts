@@ -55,6 +55,8 @@ interface Suspicion {
 class Watch {
   readonly suspicions: Suspicion[] = [];
   private suspected = false;
+  /** The first poll after the crash at which the detector suspected the worker. */
+  private detectedAtMs: number | undefined;
   lastHeartbeatMs = 0;
 
   constructor(
@@ -64,6 +66,7 @@ class Watch {
 
   poll(nowMs: number, workerCrashed: boolean): void {
     const available = this.detector.isAvailable();
+    if (workerCrashed && !available) this.detectedAtMs ??= nowMs;
     if (available || this.suspected) {
       this.suspected = !available;
       return;
@@ -78,10 +81,9 @@ class Watch {
     return this.suspicions.filter((s) => s.live);
   }
 
-  /** Time from the crash to the first suspicion after it; the rest of the run if none. */
+  /** Time from the crash until the detector suspects the worker; the rest of the run if never. */
   detectMs(): number {
-    const after = this.suspicions.find((s) => !s.live);
-    return after === undefined ? END_MS - CRASH_MS : after.timeMs - CRASH_MS;
+    return (this.detectedAtMs ?? END_MS) - CRASH_MS;
   }
 }
 

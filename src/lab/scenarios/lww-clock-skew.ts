@@ -324,6 +324,9 @@ function check(world: World, stores: Record<ReplicaName, ReplicaStore>): Finding
     for (const key of keys) {
       const writes = world.acked.filter((w) => w.key === key);
       const lww = stores[replica].read(key).lww;
+      const last = writes[writes.length - 1];
+      if (lww === undefined && last !== undefined)
+        findings.push({ write: last, replica, kind: 'lost-sibling', held: [] });
       for (const w of writes) {
         const before = anc.get(`${key}=${w.value}`) ?? new Set<string>();
         if (lww !== undefined && before.has(lww))
@@ -412,7 +415,7 @@ async function run(context: LabContext, design: 'wall' | 'hlc'): Promise<Variant
     violated: first !== undefined,
     ...(first === undefined ? {} : { evidence: evidenceOf(world, first) }),
     figures: {
-      lostWrites: [...lost].filter((w) => w.key.startsWith('k')).length,
+      lostWrites: lost.size,
       siblingsKept,
       acknowledgedWrites: world.acked.length,
     },
