@@ -50,4 +50,10 @@ describe('lab scenario failure-detection', () => {
     // The adaptive P99 timeout follows jitter but suspects every GC pause.
     expect(safe.figures['adaptiveFalseSuspicionsPerHour']).toBeGreaterThan(0);
   });
+
+  it('does not hold suspicions during pauses longer than the stated bound against a detector', async () => {
+    const run = await runVariant(failureDetection, 'safe', { seed: 1, knobs: { pauseMs: 5_000 } });
+    expect(run.figures['falseSuspicionsPerHour']).toBeGreaterThan(0);
+    expect(run.violated).toBe(false);
+  });
 });
