@@ -31,8 +31,8 @@ const EPOCH_MS = 1_700_000_000_000;
 const CAUSAL_KEYS = 8;
 /** Keys written concurrently at both replicas by two clients that saw nothing. */
 const CONCURRENT_KEYS = 3;
-/** The workload ends well before this; the rest lets anti-entropy converge. */
-const END_MS = 1_500;
+/** Upper bound on the workload's virtual time (it ends well before, even at the slowest knobs). */
+const MAX_WORKLOAD_MS = 20_000;
 /** Reads at the second replica until the first write shows up, at most this many. */
 const MAX_POLLS = 40;
 const POLL_MS = 5;
@@ -397,14 +397,20 @@ async function run(context: LabContext, design: 'wall' | 'hlc'): Promise<Variant
   const c2 = new Client(world, sim.node('c2'));
   const c3 = new Client(world, sim.node('c3'));
   const errors: unknown[] = [];
-  for (const task of [
-    causalClient(c1, random),
-    concurrentClient(c2, 'a'),
-    concurrentClient(c3, 'b'),
-  ])
-    task.catch((e: unknown) => errors.push(e));
-  await sim.run({ untilMs: END_MS });
+  let finished = 0;
+  const tasks = [causalClient(c1, random), concurrentClient(c2, 'a'), concurrentClient(c3, 'b')];
+  for (const task of tasks)
+    task.then(
+      () => finished++,
+      (e: unknown) => errors.push(e),
+    );
+  // Run the workload to its end, then let anti-entropy converge: two full rounds after the last write.
+  await sim.run({
+    untilMs: MAX_WORKLOAD_MS,
+    until: () => finished === tasks.length || errors.length > 0,
+  });
   if (errors.length > 0) throw errors[0];
+  await sim.run({ forMs: 2 * (context.knobs['antiEntropyMs'] ?? 20) + 20 });
   const findings = check(world, stores);
   const lost = new Set(findings.filter((f) => f.kind !== 'stale-sibling').map((f) => f.write));
   let siblingsKept = 0;
