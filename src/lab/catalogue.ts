@@ -5,21 +5,29 @@
  * @module
  */
 import type { Scenario } from './types.js';
-import { lostWrite } from './scenarios/lost-write.js';
-import { staleRead } from './scenarios/stale-read.js';
+import { causality } from './scenarios/causality.js';
+import { commitWait } from './scenarios/commit-wait.js';
+import { failureDetection } from './scenarios/failure-detection.js';
 import { leaseGcPause } from './scenarios/lease-gc-pause.js';
-import { splitBrainLeader } from './scenarios/split-brain-leader.js';
-import { twoGenerals } from './scenarios/two-generals.js';
+import { lostWrite } from './scenarios/lost-write.js';
+import { lwwClockSkew } from './scenarios/lww-clock-skew.js';
 import { redlockClockJump } from './scenarios/redlock-clock-jump.js';
+import { splitBrainLeader } from './scenarios/split-brain-leader.js';
+import { staleRead } from './scenarios/stale-read.js';
+import { twoGenerals } from './scenarios/two-generals.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
-  lostWrite,
-  staleRead,
   twoGenerals,
   leaseGcPause,
   splitBrainLeader,
   redlockClockJump,
+  lwwClockSkew,
+  causality,
+  failureDetection,
+  lostWrite,
+  staleRead,
+  commitWait,
 ];
 
 /** The scenario named `name`, or undefined. */
