@@ -112,16 +112,19 @@ function verdictCell(summary: VariantSummary | undefined, seeds: number): string
   return summary.violated ? `FAILED ${summary.violatedSeeds}/${seeds}` : `held ${seeds}/${seeds}`;
 }
 
-function keyFigures(scenario: Scenario, summary: ScenarioSummary): string {
+function keyFigures(scenario: Scenario, summary: ScenarioSummary, textbook: boolean): string {
   const keys = scenario.figures.filter((f) => f.key === true);
   const shown = keys.length > 0 ? keys : scenario.figures.slice(0, 1);
-  return shown.map((f) => figureText(f, summary)).join('; ');
+  return shown.map((f) => figureText(f, summary, textbook)).join('; ');
 }
 
-function figureText(figure: FigureSpec, summary: ScenarioSummary): string {
-  const values = [summary.unsafe, summary.textbook, summary.safe]
-    .filter((v): v is VariantSummary => v !== undefined)
-    .map((v) => fmtNumber(v.figures[figure.name] ?? 0));
+/** `label unsafe → [textbook →] safe unit`; a dash where the table has a textbook column and this scenario has none. */
+function figureText(figure: FigureSpec, summary: ScenarioSummary, textbook: boolean): string {
+  const value = (v: VariantSummary | undefined): string =>
+    v === undefined ? '–' : fmtNumber(v.figures[figure.name] ?? 0);
+  const values = textbook
+    ? [value(summary.unsafe), value(summary.textbook), value(summary.safe)]
+    : [value(summary.unsafe), value(summary.safe)];
   const unit = figure.unit === '' ? '' : ` ${figure.unit}`;
   return `${figure.label} ${values.join(' → ')}${unit}`;
 }
@@ -144,7 +147,7 @@ function table(scenarios: readonly Scenario[], summaries: readonly ScenarioSumma
       verdictCell(s.unsafe, s.seeds),
       ...(textbook ? [verdictCell(s.textbook, s.seeds)] : []),
       verdictCell(s.safe, s.seeds),
-      keyFigures(scenario, s),
+      keyFigures(scenario, s, textbook),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
