@@ -6,9 +6,10 @@
  */
 import type { Scenario } from './types.js';
 import { lostWrite } from './scenarios/lost-write.js';
+import { retryStorm } from './scenarios/retry-storm.js';
 
 /** Every scenario of the lab. */
-export const catalogue: readonly Scenario[] = [lostWrite];
+export const catalogue: readonly Scenario[] = [lostWrite, retryStorm];
 
 /** The scenario named `name`, or undefined. */
 export function scenarioByName(name: string): Scenario | undefined {
