@@ -7,9 +7,10 @@
 import type { Scenario } from './types.js';
 import { lostWrite } from './scenarios/lost-write.js';
 import { retryStorm } from './scenarios/retry-storm.js';
+import { cascadingFailure } from './scenarios/cascading-failure.js';
 
 /** Every scenario of the lab. */
-export const catalogue: readonly Scenario[] = [lostWrite, retryStorm];
+export const catalogue: readonly Scenario[] = [lostWrite, retryStorm, cascadingFailure];
 
 /** The scenario named `name`, or undefined. */
 export function scenarioByName(name: string): Scenario | undefined {
