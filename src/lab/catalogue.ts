@@ -8,9 +8,15 @@ import type { Scenario } from './types.js';
 import { lostWrite } from './scenarios/lost-write.js';
 import { retryStorm } from './scenarios/retry-storm.js';
 import { cascadingFailure } from './scenarios/cascading-failure.js';
+import { tailLatency } from './scenarios/tail-latency.js';
 
 /** Every scenario of the lab. */
-export const catalogue: readonly Scenario[] = [lostWrite, retryStorm, cascadingFailure];
+export const catalogue: readonly Scenario[] = [
+  lostWrite,
+  retryStorm,
+  cascadingFailure,
+  tailLatency,
+];
 
 /** The scenario named `name`, or undefined. */
 export function scenarioByName(name: string): Scenario | undefined {
