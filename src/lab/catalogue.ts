@@ -9,6 +9,7 @@ import { lostWrite } from './scenarios/lost-write.js';
 import { retryStorm } from './scenarios/retry-storm.js';
 import { cascadingFailure } from './scenarios/cascading-failure.js';
 import { tailLatency } from './scenarios/tail-latency.js';
+import { readiness } from './scenarios/readiness.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -16,6 +17,7 @@ export const catalogue: readonly Scenario[] = [
   retryStorm,
   cascadingFailure,
   tailLatency,
+  readiness,
 ];
 
 /** The scenario named `name`, or undefined. */
