@@ -8,6 +8,11 @@ describe('cascading-failure scenario', () => {
     expect(runs.filter((r) => r.violated).length).toBeGreaterThanOrEqual(9);
   });
 
+  it('the textbook variant (a breaker without a timeout) violates on most seeds', async () => {
+    const runs = await runSeeds(cascadingFailure, 'textbook', 1, 10);
+    expect(runs.filter((r) => r.violated).length).toBeGreaterThanOrEqual(9);
+  });
+
   it('the safe variant (breaker + bulkhead + timeout) holds on seeds 1..200', async () => {
     const runs = await runSeeds(cascadingFailure, 'safe', 1, 200);
     expect(runs.filter((r) => r.violated).map((r) => r.seed)).toEqual([]);
@@ -28,5 +33,6 @@ describe('cascading-failure scenario', () => {
 
   it('points its evidence at a note of the trace', async () => {
     expect(await evidenceProblems(cascadingFailure, 'unsafe', 1)).toEqual([]);
+    expect(await evidenceProblems(cascadingFailure, 'textbook', 1)).toEqual([]);
   });
 });

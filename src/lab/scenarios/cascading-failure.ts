@@ -29,7 +29,7 @@ const INDEPENDENT_SUCCESS_BOUND = 0.99;
 /** ...and the front's queue of waiting requests never grows past this. */
 const QUEUE_BOUND = WORKERS;
 
-type Design = 'unsafe' | 'safe';
+type Design = 'unsafe' | 'textbook' | 'safe';
 
 interface UserRequest {
   readonly id: number;
@@ -64,6 +64,8 @@ function dependencyPolicy(design: Design, node: Node, context: LabContext): Poli
     runtime,
   });
   breaker.onStateChange(({ from, to }) => context.note(node.name, `breaker ${from} -> ${to}`));
+  // A breaker alone counts failures, and a call that hangs never fails: it never opens.
+  if (design === 'textbook') return breaker;
   return pipeline(
     breaker,
     new Bulkhead({ maxConcurrent: 4, maxQueue: 4 }),
@@ -331,6 +333,12 @@ export const cascadingFailure: Scenario = {
       summary:
         'The front service calls the dependency with no timeout, no breaker and no bulkhead; a waiting call holds its worker.',
       run: (context) => run(context, 'unsafe'),
+    },
+    textbook: {
+      summary:
+        'The front service calls the dependency through a circuit breaker, without a timeout or a bulkhead.',
+      why: 'A breaker opens on failed calls, and a hung call never fails: the breaker stays closed while every worker waits.',
+      run: (context) => run(context, 'textbook'),
     },
     safe: {
       summary:

@@ -8,6 +8,13 @@ describe('retry-storm scenario', () => {
     expect(runs.filter((r) => r.violated).length).toBeGreaterThanOrEqual(9);
   });
 
+  it('the textbook variant (exponential backoff without jitter) violates on most seeds', async () => {
+    const runs = await runSeeds(retryStorm, 'textbook', 1, 10);
+    expect(runs.filter((r) => r.violated).length).toBeGreaterThanOrEqual(9);
+    // The synchronised waves do not finish within the horizon.
+    expect(meanOf(runs, 'completionMs')).toBe(3_000);
+  });
+
   it('the safe variant (full jitter + retry budget) holds on seeds 1..200', async () => {
     const runs = await runSeeds(retryStorm, 'safe', 1, 200);
     expect(runs.filter((r) => r.violated).map((r) => r.seed)).toEqual([]);
@@ -28,5 +35,6 @@ describe('retry-storm scenario', () => {
 
   it('points its evidence at a note of the trace', async () => {
     expect(await evidenceProblems(retryStorm, 'unsafe', 1)).toEqual([]);
+    expect(await evidenceProblems(retryStorm, 'textbook', 1)).toEqual([]);
   });
 });

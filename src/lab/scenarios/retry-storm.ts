@@ -22,7 +22,7 @@ const CALLS_PER_ITEM_BOUND = 2;
 const SERVICE_MIN_MS = 4;
 const SERVICE_MAX_MS = 6;
 
-type Design = 'unsafe' | 'safe';
+type Design = 'unsafe' | 'textbook' | 'safe';
 
 const OVERLOADED = new Refusal('overloaded');
 
@@ -34,6 +34,15 @@ function clientPolicy(design: Design, node: Node): Retry {
     return new Retry({
       maxAttempts: 10,
       backoff: { kind: 'constant', baseMs: 1, jitter: 'none' },
+      runtime,
+    });
+  }
+  if (design === 'textbook') {
+    // Exponential backoff as often taught: the same schedule, but without jitter.
+    return new Retry({
+      maxAttempts: 10,
+      backoff: { kind: 'exponential', baseMs: 100, capMs: 2_000, jitter: 'none' },
+      budget: new RetryBudget({ ratio: 0.5, minPerSecond: 10, runtime }),
       runtime,
     });
   }
@@ -240,6 +249,12 @@ export const retryStorm: Scenario = {
       summary:
         'Each client retries a refused request after 1 ms, up to 10 attempts: no backoff, no jitter, no budget.',
       run: (context) => run(context, 'unsafe'),
+    },
+    textbook: {
+      summary:
+        'Each client retries with exponential backoff (base 100 ms, cap 2 s) under a retry budget, but without jitter.',
+      why: 'Clients refused together wait exactly as long and come back together: each wave collides again, so work drags past the horizon.',
+      run: (context) => run(context, 'textbook'),
     },
     safe: {
       summary:

@@ -8,6 +8,11 @@ describe('tail-latency scenario', () => {
     expect(runs.filter((r) => r.violated).length).toBeGreaterThanOrEqual(8);
   });
 
+  it('the textbook variant (adaptive P99 timeout + retry, no hedging) violates on most seeds', async () => {
+    const runs = await runSeeds(tailLatency, 'textbook', 1, 10);
+    expect(runs.filter((r) => r.violated).length).toBeGreaterThanOrEqual(8);
+  });
+
   it('the safe variant (hedging after the p95, adaptive timeout) holds on seeds 1..200', async () => {
     const runs = await runSeeds(tailLatency, 'safe', 1, 200);
     expect(runs.filter((r) => r.violated).map((r) => r.seed)).toEqual([]);
@@ -29,5 +34,6 @@ describe('tail-latency scenario', () => {
 
   it('points its evidence at a note of the trace', async () => {
     expect(await evidenceProblems(tailLatency, 'unsafe', 1)).toEqual([]);
+    expect(await evidenceProblems(tailLatency, 'textbook', 1)).toEqual([]);
   });
 });

@@ -11,7 +11,8 @@ import { LatencyQuantiles } from '../../detect/quantile.js';
 import { RetryBudget } from '../../resilience/budget.js';
 import { isTimeoutError } from '../../resilience/errors.js';
 import { Hedge } from '../../resilience/hedge.js';
-import type { ExecuteContext } from '../../resilience/policy.js';
+import type { ExecuteContext, Policy } from '../../resilience/policy.js';
+import { Retry } from '../../resilience/retry.js';
 import { Timeout } from '../../resilience/timeout.js';
 import type { Node } from '../../sim/node.js';
 import type { Simulation } from '../../sim/simulation.js';
@@ -32,7 +33,7 @@ const SERVICE_MAX_MS = 10;
 const MEDIAN_SERVICE_MS = 8;
 const REPLICAS = ['b1', 'b2', 'b3'] as const;
 
-type Design = 'unsafe' | 'safe';
+type Design = 'unsafe' | 'textbook' | 'safe';
 
 /** What the client observed, measured outside the policies: one latency per request. */
 interface Observed {
@@ -61,27 +62,57 @@ function startReplica(sim: Simulation, name: string, slowShare: number, seen: Ob
 /** How the client calls: `call(n)` makes request n and resolves when it is answered. */
 function clientCall(design: Design, node: Node, rpc: RpcClient): (n: number) => Promise<unknown> {
   const runtime = node.runtime;
-  const replica = (n: number): string => REPLICAS[n % REPLICAS.length] as string;
   if (design === 'unsafe') {
     const timeout = new Timeout({ timeoutMs: FIXED_TIMEOUT_MS, strategy: 'aggressive', runtime });
-    return (n) => timeout.execute(({ signal }) => rpc.call(replica(n), n, signal));
+    return (n) => timeout.execute(({ signal }) => rpc.call(replicaOf(n), n, signal));
   }
+  const attempt = adaptiveAttempt(node, rpc);
+  const budget = new RetryBudget({ ratio: 0.1, minPerSecond: 5, runtime });
+  // Textbook: give up on an attempt at the adaptive P99 timeout, then retry on the next replica.
+  // Safe: hedge to the next replica after the p95, each attempt under the same adaptive timeout.
+  const policy: Policy =
+    design === 'textbook'
+      ? new Retry({
+          maxAttempts: 2,
+          backoff: { kind: 'constant', baseMs: 1, jitter: 'none' },
+          budget,
+          runtime,
+        })
+      : new Hedge({
+          maxHedges: 1,
+          quantile: 0.95,
+          estimator: new LatencyQuantiles({ windowSize: 512 }),
+          initialDelayMs: 20,
+          budget,
+          runtime,
+        });
+  return (n) => {
+    let attempts = 0;
+    return policy.execute((context) => attempt(n + attempts++, context));
+  };
+}
+
+function replicaOf(n: number): string {
+  return REPLICAS[n % REPLICAS.length] as string;
+}
+
+/**
+ * One attempt of request `n`, sent to replica `n`, under a timeout from a P99 x 2
+ * `AdaptiveTimeout`; a completed attempt's latency feeds the estimate, a timed-out one a censored
+ * sample.
+ */
+function adaptiveAttempt(
+  node: Node,
+  rpc: RpcClient,
+): (n: number, context: ExecuteContext) => Promise<unknown> {
+  const runtime = node.runtime;
   const adaptive = new AdaptiveTimeout({
     quantile: 0.99,
     multiplier: 2,
     floorMs: 20,
     coldStartMs: 100,
   });
-  const hedge = new Hedge({
-    maxHedges: 1,
-    quantile: 0.95,
-    estimator: new LatencyQuantiles({ windowSize: 512 }),
-    initialDelayMs: 20,
-    budget: new RetryBudget({ ratio: 0.1, minPerSecond: 5, runtime }),
-    runtime,
-  });
-  /** One attempt, to the next replica, under the adaptive timeout; its latency feeds the estimate. */
-  const attempt = async (n: number, context: ExecuteContext): Promise<unknown> => {
+  return async (n, context) => {
     const timeout = new Timeout({
       timeoutMs: adaptive.timeoutMs(),
       strategy: 'aggressive',
@@ -89,17 +120,16 @@ function clientCall(design: Design, node: Node, rpc: RpcClient): (n: number) => 
     });
     const startMs = runtime.clock.monotonicMs();
     try {
-      const value = await timeout.execute(({ signal }) => rpc.call(replica(n), n, signal), context);
+      const value = await timeout.execute(
+        ({ signal }) => rpc.call(replicaOf(n), n, signal),
+        context,
+      );
       adaptive.record(runtime.clock.monotonicMs() - startMs);
       return value;
     } catch (error) {
       if (isTimeoutError(error)) adaptive.recordTimeout();
       throw error;
     }
-  };
-  return (n) => {
-    let attempts = 0;
-    return hedge.execute((context) => attempt(n + attempts++, context));
   };
 }
 
@@ -240,6 +270,12 @@ export const tailLatency: Scenario = {
       summary:
         'The client sends each request to one replica and waits, under a fixed 1 s timeout; no hedging.',
       run: (context) => run(context, 'unsafe'),
+    },
+    textbook: {
+      summary:
+        'The client gives up on an attempt at a P99 x 2 adaptive timeout and retries it once on the next replica; no hedging.',
+      why: 'With 2% of requests slow, the P99 is the slow tail itself: the adaptive timeout grows past it, so the retry comes too late or never.',
+      run: (context) => run(context, 'textbook'),
     },
     safe: {
       summary:
