@@ -16,7 +16,7 @@ describe('cascading-failure scenario', () => {
   it('the safe variant (breaker + bulkhead + timeout) holds on seeds 1..200', async () => {
     const runs = await runSeeds(cascadingFailure, 'safe', 1, 200);
     expect(runs.filter((r) => r.violated).map((r) => r.seed)).toEqual([]);
-  });
+  }, 180_000);
 
   it('without protection the front queue grows and local requests fail; with it they do not', async () => {
     const unsafe = await runSeeds(cascadingFailure, 'unsafe', 1, 10);

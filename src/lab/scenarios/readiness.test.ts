@@ -11,7 +11,7 @@ describe('readiness scenario', () => {
   it('the safe variant (readiness from the circuit breaker) holds on seeds 1..200', async () => {
     const runs = await runSeeds(readiness, 'safe', 1, 200);
     expect(runs.filter((r) => r.violated).map((r) => r.seed)).toEqual([]);
-  });
+  }, 180_000);
 
   it('readiness from the breaker takes the instance out of rotation and fails far fewer requests', async () => {
     const unsafe = await runSeeds(readiness, 'unsafe', 1, 10);

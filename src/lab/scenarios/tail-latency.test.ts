@@ -16,7 +16,7 @@ describe('tail-latency scenario', () => {
   it('the safe variant (hedging after the p95, adaptive timeout) holds on seeds 1..200', async () => {
     const runs = await runSeeds(tailLatency, 'safe', 1, 200);
     expect(runs.filter((r) => r.violated).map((r) => r.seed)).toEqual([]);
-  });
+  }, 180_000);
 
   it('hedging cuts the p99 several times over for a bounded share of extra backend calls', async () => {
     const unsafe = await runSeeds(tailLatency, 'unsafe', 1, 10);
