@@ -64,6 +64,11 @@ export class RpcClient {
   private readonly node: Node;
   private readonly maxPending: number;
   private readonly pending = new Map<number, (response: RpcResponse) => void>();
+  /**
+   * One refusal error per server and reason, reused: a shedding server refuses hundreds of
+   * requests a run, and a stack trace per refusal would dominate the run's cost.
+   */
+  private readonly refusals = new Map<string, RpcRefusedError>();
   private nextId = 1;
 
   constructor(node: Node, options: { maxPending?: number } = {}) {
@@ -100,11 +105,21 @@ export class RpcClient {
         this.pending.delete(id);
         signal?.removeEventListener('abort', onAbort);
         if (response.ok) resolve(response.body);
-        else reject(new RpcRefusedError(to, String(response.body)));
+        else reject(this.refusal(to, String(response.body)));
       });
       const request: RpcRequest = { rpc: 'request', id, body };
       this.node.send(to, request);
     });
+  }
+
+  private refusal(server: string, reason: string): RpcRefusedError {
+    const key = `${server}\u0000${reason}`;
+    let error = this.refusals.get(key);
+    if (error === undefined) {
+      error = new RpcRefusedError(server, reason);
+      if (this.refusals.size < 1_000) this.refusals.set(key, error);
+    }
+    return error;
   }
 }
 
