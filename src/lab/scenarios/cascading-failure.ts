@@ -1,7 +1,8 @@
 /**
  * Cascading failure: a front service whose calls to a hung dependency have no timeout fills its
  * worker pool with waiting calls, and then fails even the requests that never needed the
- * dependency. A timeout, a circuit breaker and a bulkhead keep the failure contained.
+ * dependency. A circuit breaker alone does not help (a hung call never fails); a timeout, a
+ * circuit breaker and a bulkhead together keep the failure contained.
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
  * Retry storm: many clients contend for a server of bounded capacity; clients that retry at once
- * multiply the load on it, clients that back off with full jitter under a retry budget do not.
+ * multiply the load on it; clients that back off exponentially without jitter come back in
+ * synchronised waves; clients that back off with full jitter under a retry budget do neither.
  * After Marc Brooker's experiment in "Exponential Backoff And Jitter" (AWS Architecture Blog, 2015).
  *
  * @module

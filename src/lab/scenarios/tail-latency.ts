@@ -2,7 +2,8 @@
  * Tail latency: a backend where one request in fifty takes 10-50 times longer than usual. With a
  * fixed, generous timeout the client's p99 is the backend's slow tail; hedging after the p95 of
  * recent latencies, with a P99-adaptive timeout on each attempt, cuts the tail for a few percent
- * of extra load. After Dean and Barroso, "The Tail at Scale" (CACM, 2013).
+ * of extra load. A P99 timeout with a retry does not: with 2% of requests slow, the P99 is the
+ * tail itself. After Dean and Barroso, "The Tail at Scale" (CACM, 2013).
  *
  * @module
  */
