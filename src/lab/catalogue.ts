@@ -5,19 +5,25 @@
  * @module
  */
 import type { Scenario } from './types.js';
+import { cascadingFailure } from './scenarios/cascading-failure.js';
 import { causality } from './scenarios/causality.js';
 import { commitWait } from './scenarios/commit-wait.js';
 import { failureDetection } from './scenarios/failure-detection.js';
 import { leaseGcPause } from './scenarios/lease-gc-pause.js';
 import { lostWrite } from './scenarios/lost-write.js';
 import { lwwClockSkew } from './scenarios/lww-clock-skew.js';
+import { readiness } from './scenarios/readiness.js';
 import { redlockClockJump } from './scenarios/redlock-clock-jump.js';
+import { retryStorm } from './scenarios/retry-storm.js';
 import { splitBrainLeader } from './scenarios/split-brain-leader.js';
 import { staleRead } from './scenarios/stale-read.js';
+import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
+  retryStorm,
+  cascadingFailure,
   twoGenerals,
   leaseGcPause,
   splitBrainLeader,
@@ -25,9 +31,11 @@ export const catalogue: readonly Scenario[] = [
   lwwClockSkew,
   causality,
   failureDetection,
+  tailLatency,
   lostWrite,
   staleRead,
   commitWait,
+  readiness,
 ];
 
 /** The scenario named `name`, or undefined. */

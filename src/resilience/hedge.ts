@@ -185,7 +185,10 @@ class HedgeRace<A, T> {
     if (this.settled) return;
     this.hedge.estimator.record(latencyMs);
     this.hedge.budget?.deposit();
-    this.finish(new AbortedError('another hedged attempt won'), winner);
+    // Only a call that actually hedged has losers to abort: an un-hedged success (most calls)
+    // allocates no error.
+    const losers = this.controllers.length > 1;
+    this.finish(losers ? new AbortedError('another hedged attempt won') : undefined, winner);
     this.resolve(value);
   }
 
