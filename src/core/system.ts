@@ -61,7 +61,7 @@ export class SystemTimers implements Timers {
  * Fills `bytes` from the platform's CSPRNG (Web Crypto, present in Node 20 and in browsers alike,
  * so the lab's page can bundle this file). `getRandomValues` takes at most 65,536 bytes a call.
  */
-function fillRandom<T extends Uint8Array | Uint32Array>(bytes: T): T {
+function fillRandom<T extends Uint8Array<ArrayBuffer> | Uint32Array<ArrayBuffer>>(bytes: T): T {
   const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let start = 0; start < view.length; start += MAX_RANDOM_FILL_BYTES) {
     globalThis.crypto.getRandomValues(
