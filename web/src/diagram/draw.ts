@@ -10,7 +10,7 @@
  */
 import type { TraceEvent } from '../../../src/sim/trace.js';
 import type { DiagramModel, Interval, MessageArrow, OperationBar } from './model.js';
-import { formatMs, lowerBound, short } from './model.js';
+import { formatMs, lowerBound, niceStep, short, visibleMessageRange } from './model.js';
 
 /** Geometry of the drawing, in CSS pixels. */
 export const GEOMETRY = {
@@ -327,13 +327,6 @@ function* visibleOperations(model: DiagramModel, v0: number, v1: number): Genera
   }
 }
 
-/** Arrows that intersect [v0, v1]: sends from v0 - longest message to v1. */
-export function visibleMessageRange(model: DiagramModel, v0: number, v1: number): [number, number] {
-  const from = lowerBound(model.messageStarts, v0 - model.longestMessageMs);
-  const to = lowerBound(model.messageStarts, v1 + Number.EPSILON);
-  return [from, to];
-}
-
 function paintMessages(f: Frame, scale: Scale): void {
   const { ctx, model } = f;
   const [from, to] = visibleMessageRange(model, f.viewStartMs, f.viewEndMs);
@@ -562,14 +555,6 @@ function paintAxis(f: Frame, scale: Scale): void {
   }
   ctx.textAlign = 'left';
   ctx.fillText('time →', 6, g.axisHeight / 2 - 1);
-}
-
-/** A round step (1, 2 or 5 times a power of ten) at least `raw`. */
-export function niceStep(raw: number): number {
-  if (!(raw > 0) || !Number.isFinite(raw)) return 1;
-  const p = 10 ** Math.floor(Math.log10(raw));
-  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
-  return 10 * p;
 }
 
 function roundTo(t: number, step: number): number {

@@ -542,3 +542,18 @@ export function initialWindow(
   const pad = Math.max((t1 - t0) * 0.06, 1e-3);
   return [Math.max(model.startMs, t0 - pad), Math.min(end, t1 + pad)];
 }
+
+/** Arrows that intersect [v0, v1]: sends from v0 - longest message to v1. */
+export function visibleMessageRange(model: DiagramModel, v0: number, v1: number): [number, number] {
+  const from = lowerBound(model.messageStarts, v0 - model.longestMessageMs);
+  const to = lowerBound(model.messageStarts, v1 + Number.EPSILON);
+  return [from, to];
+}
+
+/** A round step (1, 2 or 5 times a power of ten) at least `raw`. */
+export function niceStep(raw: number): number {
+  if (!(raw > 0) || !Number.isFinite(raw)) return 1;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
