@@ -332,49 +332,161 @@ function paintMessages(f: Frame, scale: Scale): void {
   const [from, to] = visibleMessageRange(model, f.viewStartMs, f.viewEndMs);
   const dense = to - from > 1500;
   ctx.globalAlpha = dense ? 0.55 : 0.9;
+  const paths = new ArrowPaths(ctx, dense ? 1 : 1.4, dense);
+  // Zoomed out, many arrows land on the same pixels: draw each pixel-identical arrow once.
+  const seen = dense ? new Set<number>() : undefined;
   for (let k = from; k < to; k++) {
     const m = model.messages[k] as MessageArrow;
     if (m.endMs < f.viewStartMs) continue;
-    paintMessage(ctx, scale, m, dense ? 1 : 1.4);
+    if (seen !== undefined) {
+      const key = pixelKey(scale, m);
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
+    paths.add(scale, m);
   }
+  paths.flush();
   ctx.globalAlpha = 1;
 }
 
-/** Draws one message arrow with its fate's line style and end marker. */
+/** The arrow's pixels as one number: ends (x clamped to ±32,768), lanes (mod 256) and style. */
+function pixelKey(scale: Scale, m: MessageArrow): number {
+  const px = (t: number): number => Math.min(65_535, Math.max(0, Math.round(scale.x(t)) + 32_768));
+  const style = m.fate === 'dropped' ? 1 : m.fate === 'in-flight' ? 2 : m.duplicate ? 3 : 0;
+  return (
+    (((px(m.sendMs) * 65_536 + px(m.endMs)) * 256 + (m.fromLane & 255)) * 256 + (m.toLane & 255)) *
+      4 +
+    style
+  );
+}
+
+/** Arrows per batch of {@link ArrowPaths}. */
+const ARROW_BATCH = 256;
+
+/** Message arrows gathered by style into a few paths, each stroked or filled once. */
+class ArrowPaths {
+  private delivered = new Path2D();
+  private duplicate = new Path2D();
+  private inFlight = new Path2D();
+  private dropped = new Path2D();
+  private heads = new Path2D();
+  private duplicateHeads = new Path2D();
+  private crosses = new Path2D();
+  private count = 0;
+
+  constructor(
+    private readonly ctx: CanvasRenderingContext2D,
+    private readonly width: number,
+    /** Zoomed far out: lines only, the arrowheads would be a smudge. */
+    private readonly dense = false,
+  ) {}
+
+  add(scale: Scale, m: MessageArrow): void {
+    if (m.fromLane < 0 || m.toLane < 0) return;
+    // Small batches: one path of thousands of overlapping arrows rasterises far slower.
+    if (++this.count > ARROW_BATCH) this.flush();
+    this.place(scale, m);
+  }
+
+  private place(scale: Scale, m: MessageArrow): void {
+    const x0 = scale.x(m.sendMs);
+    const y0 = laneY(m.fromLane);
+    const y1 = laneY(m.toLane);
+    if (m.fate === 'dropped') {
+      // Refused at once: a short stub from the sender with the cross at the sender's side.
+      const atOnce = m.endMs - m.sendMs <= 0;
+      const xe = atOnce ? x0 + 10 : scale.x(m.endMs);
+      const ye = atOnce ? y0 + (y1 >= y0 ? 16 : -16) : y0 + (y1 - y0) * 0.85;
+      segment(this.dropped, x0, y0, xe, ye);
+      crossPath(this.crosses, xe, ye, 4.5);
+      return;
+    }
+    const x1 = scale.x(m.endMs);
+    if (m.fate === 'in-flight') {
+      segment(this.inFlight, x0, y0, x1, y1);
+      return;
+    }
+    if (m.duplicate) {
+      segment(this.duplicate, x0, y0, x1, y1);
+      if (this.dense) return;
+      headPath(this.duplicateHeads, x0, y0, x1, y1, 7);
+      headPath(this.duplicateHeads, x0, y0, x1 - (x1 - x0) * 0.12, y1 - (y1 - y0) * 0.12, 6);
+      return;
+    }
+    segment(this.delivered, x0, y0, x1, y1);
+    if (!this.dense) headPath(this.heads, x0, y0, x1, y1, 7);
+  }
+
+  flush(): void {
+    this.paint(this.ctx, this.width);
+    this.delivered = new Path2D();
+    this.duplicate = new Path2D();
+    this.inFlight = new Path2D();
+    this.dropped = new Path2D();
+    this.heads = new Path2D();
+    this.duplicateHeads = new Path2D();
+    this.crosses = new Path2D();
+    this.count = 1;
+  }
+
+  private paint(ctx: CanvasRenderingContext2D, width: number): void {
+    ctx.lineWidth = width;
+    const stroke = (path: Path2D, colour: string, dash: number[]): void => {
+      ctx.strokeStyle = colour;
+      ctx.setLineDash(dash);
+      ctx.stroke(path);
+    };
+    stroke(this.delivered, COLOURS.message, []);
+    stroke(this.inFlight, COLOURS.message, [1.5, 3]);
+    stroke(this.duplicate, COLOURS.duplicate, [8, 2, 2, 2]);
+    stroke(this.dropped, COLOURS.drop, [4, 3]);
+    ctx.setLineDash([]);
+    ctx.lineWidth = Math.max(width, 1.4);
+    stroke(this.crosses, COLOURS.drop, []);
+    ctx.fillStyle = COLOURS.message;
+    ctx.fill(this.heads);
+    ctx.fillStyle = COLOURS.duplicate;
+    ctx.fill(this.duplicateHeads);
+  }
+}
+
+/** Draws one message arrow (the selected one, bold). */
 export function paintMessage(
   ctx: CanvasRenderingContext2D,
   scale: Scale,
   m: MessageArrow,
   width: number,
 ): void {
-  if (m.fromLane < 0 || m.toLane < 0) return;
-  const x0 = scale.x(m.sendMs);
-  const y0 = laneY(m.fromLane);
-  const y1 = laneY(m.toLane);
-  ctx.lineWidth = width;
-  if (m.fate === 'dropped') {
-    ctx.strokeStyle = COLOURS.drop;
-    ctx.fillStyle = COLOURS.drop;
-    ctx.setLineDash([4, 3]);
-    // Refused at once: a short stub from the sender with the cross at the sender's side.
-    const atOnce = m.endMs - m.sendMs <= 0;
-    const dir = y1 >= y0 ? 1 : -1;
-    const xe = atOnce ? x0 + 10 : scale.x(m.endMs);
-    const ye = atOnce ? y0 + dir * 16 : y0 + (y1 - y0) * 0.85;
-    line(ctx, x0, y0, xe, ye);
-    ctx.setLineDash([]);
-    cross(ctx, xe, ye, 4.5);
-    return;
-  }
-  const x1 = scale.x(m.endMs);
-  ctx.strokeStyle = m.duplicate ? COLOURS.duplicate : COLOURS.message;
-  ctx.fillStyle = ctx.strokeStyle;
-  ctx.setLineDash(m.fate === 'in-flight' ? [1.5, 3] : m.duplicate ? [8, 2, 2, 2] : []);
-  line(ctx, x0, y0, x1, y1);
-  ctx.setLineDash([]);
-  if (m.fate === 'in-flight') return;
-  arrowHead(ctx, x0, y0, x1, y1, 7);
-  if (m.duplicate) arrowHead(ctx, x0, y0, x1 - (x1 - x0) * 0.12, y1 - (y1 - y0) * 0.12, 6);
+  const paths = new ArrowPaths(ctx, width);
+  paths.add(scale, m);
+  paths.flush();
+}
+
+function segment(path: Path2D, x0: number, y0: number, x1: number, y1: number): void {
+  path.moveTo(x0, y0);
+  path.lineTo(x1, y1);
+}
+
+function crossPath(path: Path2D, x: number, y: number, r: number): void {
+  path.moveTo(x - r, y - r);
+  path.lineTo(x + r, y + r);
+  path.moveTo(x - r, y + r);
+  path.lineTo(x + r, y - r);
+}
+
+function headPath(
+  path: Path2D,
+  x0: number,
+  y0: number,
+  x1: number,
+  y1: number,
+  size: number,
+): void {
+  const angle = Math.atan2(y1 - y0, x1 - x0);
+  path.moveTo(x1, y1);
+  path.lineTo(x1 - size * Math.cos(angle - 0.45), y1 - size * Math.sin(angle - 0.45));
+  path.lineTo(x1 - size * Math.cos(angle + 0.45), y1 - size * Math.sin(angle + 0.45));
+  path.closePath();
 }
 
 function paintPoints(f: Frame, scale: Scale): void {
@@ -382,14 +494,28 @@ function paintPoints(f: Frame, scale: Scale): void {
   const i0 = lowerBound(model.times, f.viewStartMs);
   const i1 = lowerBound(model.times, f.viewEndMs + Number.EPSILON);
   const lastLabelEnd = new Map<number, number>();
-  const manyPoints = i1 - i0 > 4000;
+  // Send dots gathered into one path; zoomed far out they are left to the arrows.
+  const sends = i1 - i0 > 4000 ? undefined : new Path2D();
   for (let i = i0; i < i1; i++) {
     const e = model.events[i] as TraceEvent;
-    if (manyPoints && (e.kind === 'send' || e.kind === 'deliver' || e.kind === 'op')) continue;
-    const x = scale.x(e.timeMs);
     const lane = model.eventLanes[i] as number;
+    if (e.kind === 'send') {
+      if (sends !== undefined && lane >= 0) {
+        const x = scale.x(e.timeMs);
+        sends.moveTo(x + 2.2, laneY(lane));
+        sends.arc(x, laneY(lane), 2.2, 0, Math.PI * 2);
+      }
+      continue;
+    }
+    if (e.kind === 'deliver' || e.kind === 'op' || e.kind === 'drop' || e.kind === 'duplicate')
+      continue;
+    const x = scale.x(e.timeMs);
     const y = lane < 0 ? GEOMETRY.axisHeight + GEOMETRY.faultRowHeight / 2 : laneY(lane);
     paintPoint(ctx, e, x, y, lastLabelEnd, lane);
+  }
+  if (sends !== undefined) {
+    ctx.fillStyle = COLOURS.message;
+    ctx.fill(sends);
   }
 }
 
@@ -402,10 +528,6 @@ function paintPoint(
   lane: number,
 ): void {
   switch (e.kind) {
-    case 'send':
-      ctx.fillStyle = COLOURS.message;
-      dot(ctx, x, y, 2.2);
-      return;
     case 'crash':
       ctx.strokeStyle = COLOURS.crash;
       ctx.lineWidth = 2.5;
@@ -440,6 +562,7 @@ function paintPoint(
       ctx.lineWidth = 1;
       line(ctx, x, y - 4, x, y + 4);
       return;
+    case 'send':
     case 'deliver':
     case 'drop':
     case 'duplicate':
@@ -603,12 +726,6 @@ function line(ctx: CanvasRenderingContext2D, x0: number, y0: number, x1: number,
   ctx.stroke();
 }
 
-function dot(ctx: CanvasRenderingContext2D, x: number, y: number, r: number): void {
-  ctx.beginPath();
-  ctx.arc(x, y, r, 0, Math.PI * 2);
-  ctx.fill();
-}
-
 /** An ✕ of half-size `r`. */
 export function cross(ctx: CanvasRenderingContext2D, x: number, y: number, r: number): void {
   ctx.beginPath();
@@ -645,21 +762,4 @@ function bracket(ctx: CanvasRenderingContext2D, x: number, y: number, dir: 1 | -
   ctx.lineTo(x, y + 15);
   ctx.lineTo(x + dir * 4, y + 15);
   ctx.stroke();
-}
-
-function arrowHead(
-  ctx: CanvasRenderingContext2D,
-  x0: number,
-  y0: number,
-  x1: number,
-  y1: number,
-  size: number,
-): void {
-  const angle = Math.atan2(y1 - y0, x1 - x0);
-  ctx.beginPath();
-  ctx.moveTo(x1, y1);
-  ctx.lineTo(x1 - size * Math.cos(angle - 0.45), y1 - size * Math.sin(angle - 0.45));
-  ctx.lineTo(x1 - size * Math.cos(angle + 0.45), y1 - size * Math.sin(angle + 0.45));
-  ctx.closePath();
-  ctx.fill();
 }
