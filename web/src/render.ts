@@ -54,7 +54,7 @@ export function listItem(view: ScenarioView, current: boolean): HTMLElement {
         h(
           'span',
           { class: 'badge pending' },
-          `${variant}: ${view.status === 'error' ? 'error' : 'running…'}`,
+          `${variant}: ${view.status === 'error' ? 'error' : view.status === 'running' ? 'running…' : 'waiting…'}`,
         ),
       );
       continue;
@@ -376,9 +376,12 @@ function rerunForm(view: ScenarioView, actions: DetailActions): HTMLElement {
       h(
         'button',
         {
+          id: 'rerun-button',
           type: 'submit',
           class: 'primary',
-          disabled: !rerunnable || running,
+          // aria-disabled while running, not disabled: a disabled button would drop the focus.
+          disabled: !rerunnable,
+          'aria-disabled': running ? 'true' : undefined,
           'aria-describedby': 'run-status',
         },
         running ? 'Running…' : '▶ Re-run',
@@ -470,7 +473,7 @@ function diagramOf(
     return { element };
   }
   const model = buildDiagram(run.trace, run.endMs, run.evidence);
-  const diagram = new SpaceTimeDiagram(model, title, centreMs);
+  const diagram = new SpaceTimeDiagram(model, title, centreMs, `diagram-${run.variant}`);
   const truncated = run.trace.truncated
     ? ` (the first ${run.trace.events.length.toLocaleString('en')} of ${run.trace.count.toLocaleString('en')} events are stored)`
     : '';

@@ -51,9 +51,12 @@ export class SpaceTimeDiagram {
     private readonly title: string,
     /** Where the first view is centred (e.g. the scenario's evidence), default the start. */
     centreMs?: number,
+    /** The canvas's id (so that focus can return to it after the page re-renders). */
+    id?: string,
   ) {
     [this.viewStartMs, this.viewEndMs] = initialWindow(model, centreMs);
     this.canvas = h('canvas', {
+      id,
       class: 'diagram-canvas',
       tabindex: '0',
       role: 'application',
