@@ -2,6 +2,7 @@
  * Builds the lab's page into ONE self-contained HTML file (`dist/web/index.html`): the script and
  * the stylesheet are inlined, nothing is fetched, so the report opens from `file://` offline.
  */
+import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 import { defineConfig } from 'vite';
@@ -50,6 +51,26 @@ function inlineEverything(): Plugin {
   };
 }
 
+/**
+ * Fails the build when anything the page bundles imports a Node built-in: Vite would otherwise
+ * swap in a stub that throws only when the page runs. The lab's catalogue must stay portable.
+ */
+function noNodeBuiltins(): Plugin {
+  const builtins = new Set(builtinModules);
+  return {
+    name: 'faultline-no-node-builtins',
+    enforce: 'pre',
+    resolveId(source, importer) {
+      if (source.startsWith('node:') || builtins.has(source)) {
+        this.error(
+          `${importer ?? '?'} imports ${source}: the lab page bundles this file for the browser, where Node built-ins do not exist (use a Web API, or keep the import out of what src/lab/catalogue.ts reaches)`,
+        );
+      }
+      return null;
+    },
+  };
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -58,7 +79,7 @@ export default defineConfig({
   root,
   base: './',
   logLevel: 'warn',
-  plugins: [inlineEverything()],
+  plugins: [noNodeBuiltins(), inlineEverything()],
   build: {
     outDir: fileURLToPath(new URL('../dist/web', import.meta.url)),
     emptyOutDir: true,
