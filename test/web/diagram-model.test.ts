@@ -143,6 +143,17 @@ describe('buildDiagram', () => {
     expect(nearestEvent(byTime, 0.4)).toBe(0);
   });
 
+  it('ends a truncated trace at its last stored event', () => {
+    const t = { ...trace([send(0, 'a', 'b', 1), send(4, 'a', 'b', 2)]), truncated: true, count: 9 };
+    const m = buildDiagram(t, 100);
+    expect(m.endMs).toBe(4);
+    expect(m.truncated).toBe(true);
+    expect(m.messages.map((a) => [a.fate, a.endMs])).toEqual([
+      ['in-flight', 4],
+      ['in-flight', 4],
+    ]);
+  });
+
   it('adds lanes for nodes that appear only in events', () => {
     const m = buildDiagram(trace([send(0, 'x', 'a', 1)], ['a']), 1);
     expect(m.lanes).toEqual(['a', 'x']);

@@ -144,7 +144,8 @@ describe('the lab page', () => {
       // Re-run with another seed: the page's verdicts and trace hashes are Node's.
       const seed = 7;
       await page.locator('#seed').fill(String(seed));
-      await page.getByRole('button', { name: /Re-run/ }).click();
+      // From the keyboard: Enter in the seed field submits; the focus stays there afterwards.
+      await page.locator('#seed').press('Enter');
       await expect
         .poll(() => runVerdicts(page), { timeout: 60_000 })
         .toEqual(expect.arrayContaining([expect.stringContaining(`Seed ${seed}:`)]));
@@ -158,6 +159,9 @@ describe('the lab page', () => {
         expect(after[i]).toContain(node.violated ? 'violated' : 'held');
       }
       expect(await page.locator('#run-status').innerText()).toMatch(/Ran seed 7 in \d+ ms/);
+      expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe(
+        'seed',
+      );
       await expect.poll(() => canvasDrawn(page, 0)).toBe(true);
       await page.screenshot({ path: join(artifacts, 'lab-rerun.png'), fullPage: true });
       expect(errors).toEqual([]);

@@ -107,7 +107,8 @@ export function buildDiagram(trace: TraceJson, endMs: number, evidence?: Evidenc
     eventLanes[i] = laneOfName(e.node);
   }
   const last = events.length > 0 ? (times[events.length - 1] as number) : 0;
-  const end = Math.max(endMs, last, 0);
+  // A truncated trace says nothing past its last stored event: the diagram ends there.
+  const end = trace.truncated ? last : Math.max(endMs, last, 0);
   const { messages, messageOf } = buildMessages(events, laneOfName, end);
   let longest = 0;
   for (const m of messages) longest = Math.max(longest, m.endMs - m.sendMs);
