@@ -632,7 +632,33 @@ function paintEvidence(f: Frame, scale: Scale): void {
   ctx.fillStyle = '#ffffff';
   ctx.textAlign = 'left';
   ctx.fillText(text, bx + 5, by + (g.faultRowHeight - 6) / 2);
+  paintEvidenceSummary(ctx, scale, ev.summary, bx, bx + w, by + (g.faultRowHeight - 6) / 2);
   ctx.font = '12px system-ui, -apple-system, "Segoe UI", sans-serif';
+}
+
+/** The checker's summary beside the evidence tag: right of it when there is room, else left. */
+function paintEvidenceSummary(
+  ctx: CanvasRenderingContext2D,
+  scale: Scale,
+  summary: string,
+  tagLeft: number,
+  tagRight: number,
+  y: number,
+): void {
+  ctx.font = '600 11px system-ui, -apple-system, "Segoe UI", sans-serif';
+  const right = scale.left + scale.plotWidth - tagRight - 8;
+  const left = tagLeft - scale.left - 8;
+  const onRight = right >= 160 || right >= left;
+  const room = Math.min(onRight ? right : left, 460);
+  if (room < 60) return;
+  const text = fit(ctx, summary, room);
+  const w = ctx.measureText(text).width;
+  const x = onRight ? tagRight + 4 : tagLeft - 4 - w;
+  ctx.fillStyle = 'rgba(255,255,255,0.92)';
+  ctx.fillRect(x - 2, y - 8, w + 4, 16);
+  ctx.fillStyle = COLOURS.evidence;
+  ctx.textAlign = 'left';
+  ctx.fillText(text, x, y);
 }
 
 function paintSelection(f: Frame, scale: Scale): void {
