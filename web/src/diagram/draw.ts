@@ -62,19 +62,18 @@ export interface Patterns {
   readonly loss: CanvasPattern | string;
 }
 
+/** Lane height for a number of lanes: 48 px, shrinking (to 16) so that many nodes stay in view. */
+export function laneHeightFor(lanes: number): number {
+  return Math.max(16, Math.min(GEOMETRY.laneHeight, Math.floor(720 / Math.max(1, lanes))));
+}
+
 /** Canvas height for a number of lanes, CSS pixels. */
 export function diagramHeight(lanes: number): number {
   const g = GEOMETRY;
-  return g.axisHeight + g.faultRowHeight + Math.max(1, lanes) * g.laneHeight + g.bottomPad;
+  return g.axisHeight + g.faultRowHeight + Math.max(1, lanes) * laneHeightFor(lanes) + g.bottomPad;
 }
 
-/** Y of the middle of lane `i`. */
-export function laneY(i: number): number {
-  const g = GEOMETRY;
-  return g.axisHeight + g.faultRowHeight + i * g.laneHeight + g.laneHeight / 2;
-}
-
-/** Maps times to x and back for a frame. */
+/** Maps times to x and back, and lanes to y, for a frame. */
 export class Scale {
   readonly left = GEOMETRY.labelWidth;
   readonly plotWidth: number;
@@ -82,6 +81,8 @@ export class Scale {
     readonly startMs: number,
     readonly endMs: number,
     width: number,
+    /** Height of one lane (see {@link laneHeightFor}). */
+    readonly laneHeight: number = GEOMETRY.laneHeight,
   ) {
     this.plotWidth = Math.max(10, width - GEOMETRY.labelWidth - GEOMETRY.rightPad);
   }
@@ -90,6 +91,18 @@ export class Scale {
   }
   time(x: number): number {
     return this.startMs + ((x - this.left) / this.plotWidth) * (this.endMs - this.startMs);
+  }
+  /** Y of the middle of lane `i`. */
+  laneY(i: number): number {
+    return GEOMETRY.axisHeight + GEOMETRY.faultRowHeight + (i + 0.5) * this.laneHeight;
+  }
+  /** The lane at `y`, negative above the lanes. */
+  laneAt(y: number): number {
+    return Math.floor((y - GEOMETRY.axisHeight - GEOMETRY.faultRowHeight) / this.laneHeight);
+  }
+  /** Half the height of a band drawn on a lane. */
+  get bandHalf(): number {
+    return Math.min(15, this.laneHeight / 2 - 2);
   }
 }
 
@@ -148,7 +161,7 @@ export function makePatterns(ctx: CanvasRenderingContext2D): Patterns {
 /** Paints one frame. */
 export function paint(f: Frame): void {
   const { ctx } = f;
-  const scale = new Scale(f.viewStartMs, f.viewEndMs, f.width);
+  const scale = new Scale(f.viewStartMs, f.viewEndMs, f.width, laneHeightFor(f.model.lanes.length));
   ctx.save();
   ctx.clearRect(0, 0, f.width, f.height);
   ctx.fillStyle = '#ffffff';
@@ -175,10 +188,10 @@ function paintLanes(f: Frame, scale: Scale): void {
   const { ctx, model } = f;
   const g = GEOMETRY;
   for (let i = 0; i < model.lanes.length; i++) {
-    const y = laneY(i);
+    const y = scale.laneY(i);
     if (i % 2 === 1) {
       ctx.fillStyle = '#f6f7f9';
-      ctx.fillRect(0, y - g.laneHeight / 2, f.width, g.laneHeight);
+      ctx.fillRect(0, y - scale.laneHeight / 2, f.width, scale.laneHeight);
     }
     ctx.strokeStyle = COLOURS.lane;
     ctx.lineWidth = 1;
@@ -209,12 +222,15 @@ function paintIntervals(f: Frame, scale: Scale): void {
   const { ctx, model } = f;
   const g = GEOMETRY;
   const top = g.axisHeight + g.faultRowHeight;
-  const bottom = top + model.lanes.length * g.laneHeight;
+  const bottom = top + model.lanes.length * scale.laneHeight;
   for (const iv of model.intervals) {
     if (iv.endMs < f.viewStartMs || iv.startMs > f.viewEndMs) continue;
     const x0 = scale.x(iv.startMs);
     const x1 = Math.max(x0 + 2, scale.x(iv.endMs));
-    const [y0, y1] = iv.lane < 0 ? [top, bottom] : [laneY(iv.lane) - 15, laneY(iv.lane) + 15];
+    const [y0, y1] =
+      iv.lane < 0
+        ? [top, bottom]
+        : [scale.laneY(iv.lane) - scale.bandHalf, scale.laneY(iv.lane) + scale.bandHalf];
     ctx.fillStyle = patternOf(f.patterns, iv);
     ctx.fillRect(x0, y0, x1 - x0, y1 - y0);
     ctx.strokeStyle = intervalColour(iv);
@@ -270,7 +286,7 @@ function paintOperations(f: Frame, scale: Scale): void {
   const { ctx, model } = f;
   const lastLabelEnd = new Map<number, number>();
   for (const op of visibleOperations(model, f.viewStartMs, f.viewEndMs)) {
-    const y = laneY(op.lane) - 9;
+    const y = scale.laneY(op.lane) - Math.min(9, scale.laneHeight / 2 - 3);
     const x0 = scale.x(op.startMs);
     const x1 = Math.max(x0 + 1, scale.x(op.endMs));
     ctx.strokeStyle = COLOURS.op;
@@ -288,7 +304,11 @@ function paintOperations(f: Frame, scale: Scale): void {
     ctx.stroke();
     paintOutcome(ctx, op, x1, y);
     const labelStart = Math.max(x0, scale.left) + 2;
-    if (labelStart > (lastLabelEnd.get(op.lane) ?? -Infinity) && x1 - x0 > 0) {
+    if (
+      scale.laneHeight >= 30 &&
+      labelStart > (lastLabelEnd.get(op.lane) ?? -Infinity) &&
+      x1 - x0 > 0
+    ) {
       ctx.fillStyle = COLOURS.op;
       ctx.textAlign = 'left';
       ctx.font = '11px system-ui, -apple-system, "Segoe UI", sans-serif';
@@ -390,8 +410,8 @@ class ArrowPaths {
 
   private place(scale: Scale, m: MessageArrow): void {
     const x0 = scale.x(m.sendMs);
-    const y0 = laneY(m.fromLane);
-    const y1 = laneY(m.toLane);
+    const y0 = scale.laneY(m.fromLane);
+    const y1 = scale.laneY(m.toLane);
     if (m.fate === 'dropped') {
       // Refused at once: a short stub from the sender with the cross at the sender's side.
       const atOnce = m.endMs - m.sendMs <= 0;
@@ -502,15 +522,15 @@ function paintPoints(f: Frame, scale: Scale): void {
     if (e.kind === 'send') {
       if (sends !== undefined && lane >= 0) {
         const x = scale.x(e.timeMs);
-        sends.moveTo(x + 2.2, laneY(lane));
-        sends.arc(x, laneY(lane), 2.2, 0, Math.PI * 2);
+        sends.moveTo(x + 2.2, scale.laneY(lane));
+        sends.arc(x, scale.laneY(lane), 2.2, 0, Math.PI * 2);
       }
       continue;
     }
     if (e.kind === 'deliver' || e.kind === 'op' || e.kind === 'drop' || e.kind === 'duplicate')
       continue;
     const x = scale.x(e.timeMs);
-    const y = lane < 0 ? GEOMETRY.axisHeight + GEOMETRY.faultRowHeight / 2 : laneY(lane);
+    const y = lane < 0 ? GEOMETRY.axisHeight + GEOMETRY.faultRowHeight / 2 : scale.laneY(lane);
     paintPoint(ctx, e, x, y, lastLabelEnd, lane);
   }
   if (sends !== undefined) {
@@ -619,7 +639,7 @@ function paintEvidence(f: Frame, scale: Scale): void {
   if (ev.lane >= 0) {
     ctx.lineWidth = 2.5;
     ctx.beginPath();
-    ctx.arc(x, laneY(ev.lane), 11, 0, Math.PI * 2);
+    ctx.arc(x, scale.laneY(ev.lane), Math.min(11, scale.laneHeight / 2), 0, Math.PI * 2);
     ctx.stroke();
   }
   const text = '⚠ evidence';
@@ -672,7 +692,7 @@ function paintSelection(f: Frame, scale: Scale): void {
   }
   const x = scale.x(e.timeMs);
   const lane = model.eventLanes[f.selected] as number;
-  const y = lane < 0 ? GEOMETRY.axisHeight + GEOMETRY.faultRowHeight / 2 : laneY(lane);
+  const y = lane < 0 ? GEOMETRY.axisHeight + GEOMETRY.faultRowHeight / 2 : scale.laneY(lane);
   ctx.strokeStyle = COLOURS.selection;
   ctx.lineWidth = 1;
   ctx.setLineDash([2, 2]);

@@ -529,7 +529,12 @@ export function initialWindow(
 ): [number, number] {
   const n = model.times.length;
   const end = model.endMs > model.startMs ? model.endMs : model.startMs + 1;
-  if (n <= events * 1.5) return [model.startMs, end];
+  if (n <= events * 1.5) {
+    // A short trace: all of it, but not the idle stretch after its last event.
+    const last = n > 0 ? (model.times[n - 1] as number) : end;
+    const pad = Math.max((last - model.startMs) * 0.08, 1);
+    return [model.startMs, Math.min(end, last + pad)];
+  }
   const at = centreMs === undefined ? 0 : Math.min(n - 1, lowerBound(model.times, centreMs));
   const from = Math.max(0, at - (centreMs === undefined ? 0 : events / 2));
   const to = Math.min(n - 1, from + events);

@@ -8,7 +8,15 @@
 import type { TraceEvent } from '../../../src/sim/trace.js';
 import { h } from '../dom.js';
 import type { Patterns } from './draw.js';
-import { GEOMETRY, Scale, diagramHeight, faultText, laneY, makePatterns, paint } from './draw.js';
+import {
+  GEOMETRY,
+  Scale,
+  diagramHeight,
+  faultText,
+  laneHeightFor,
+  makePatterns,
+  paint,
+} from './draw.js';
 import type { DiagramModel } from './model.js';
 import { formatMs, initialWindow, lowerBound, short } from './model.js';
 
@@ -252,7 +260,7 @@ export class SpaceTimeDiagram {
       (e) => {
         if (!(e.ctrlKey || e.metaKey || e.altKey)) return;
         e.preventDefault();
-        const scale = new Scale(this.viewStartMs, this.viewEndMs, this.width);
+        const scale = this.scale();
         this.zoom(e.deltaY < 0 ? 1.25 : 0.8, scale.time(e.offsetX));
       },
       { passive: false },
@@ -264,7 +272,12 @@ export class SpaceTimeDiagram {
     window.addEventListener('pointerup', () => (dragFrom = undefined));
     this.canvas.addEventListener('pointermove', (e) => {
       if (dragFrom === undefined || e.buttons === 0) return;
-      const scale = new Scale(dragFrom.start, dragFrom.end, this.width);
+      const scale = new Scale(
+        dragFrom.start,
+        dragFrom.end,
+        this.width,
+        laneHeightFor(this.model.lanes.length),
+      );
       const dt = ((e.clientX - dragFrom.x) / scale.plotWidth) * (dragFrom.end - dragFrom.start);
       if (Math.abs(e.clientX - dragFrom.x) > 3)
         this.setView(dragFrom.start - dt, dragFrom.end - dt);
@@ -314,12 +327,21 @@ export class SpaceTimeDiagram {
     }
   }
 
+  private scale(): Scale {
+    return new Scale(
+      this.viewStartMs,
+      this.viewEndMs,
+      this.width,
+      laneHeightFor(this.model.lanes.length),
+    );
+  }
+
   /** The event nearest to a click (within a few pixels), or -1. */
   private hit(px: number, py: number): number {
-    const scale = new Scale(this.viewStartMs, this.viewEndMs, this.width);
+    const scale = this.scale();
     const m = this.model;
     const lane = Math.floor(
-      (py - GEOMETRY.axisHeight - GEOMETRY.faultRowHeight) / GEOMETRY.laneHeight,
+      (py - GEOMETRY.axisHeight - GEOMETRY.faultRowHeight) / scale.laneHeight,
     );
     const i0 = lowerBound(m.times, scale.time(px - 8));
     const i1 = lowerBound(m.times, scale.time(px + 8));
@@ -328,7 +350,7 @@ export class SpaceTimeDiagram {
     for (let i = i0; i < i1 && i < i0 + 2000; i++) {
       const l = m.eventLanes[i] as number;
       if (l !== lane && !(lane < 0 && l < 0)) continue;
-      const y = l < 0 ? GEOMETRY.axisHeight + GEOMETRY.faultRowHeight / 2 : laneY(l);
+      const y = l < 0 ? GEOMETRY.axisHeight + GEOMETRY.faultRowHeight / 2 : scale.laneY(l);
       const d = Math.hypot(scale.x(m.times[i] as number) - px, (y - py) / 3);
       if (d < bestD) {
         bestD = d;
