@@ -10,9 +10,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v etcd >/dev/null || need+=(etcd-server)
 have_pg || need+=(postgresql)
 command -v mariadbd >/dev/null || need+=(mariadb-server)
-if [[ "${FAULTLINE_BROWSER_TESTS:-0}" == "1" ]]; then
-  command -v chromium >/dev/null || need+=(chromium)
-fi
+# The lab page's browser test (test/web/lab-page.test.ts) drives Debian's chromium.
+command -v chromium >/dev/null || need+=(chromium)
 
 if [[ ${#need[@]} -eq 0 ]]; then
   echo "provision: all system packages present"

@@ -34,6 +34,32 @@ function settledAt(
 }
 
 describe('callWithDeadline', () => {
+  it('lets every call of a bucket listen to its shared signal without a listener warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const { scheduler, runtime } = setup();
+      let aborted = 0;
+      const listening = (o: CallOptions): Promise<never> => {
+        o.signal.addEventListener('abort', () => aborted++);
+        return new Promise<never>(() => undefined);
+      };
+      const results = Array.from({ length: 50 }, () =>
+        settledAt(scheduler, callWithDeadline(runtime, 'tryAcquire', 2_000, undefined, listening)),
+      );
+      await scheduler.run({ untilMs: 2_016 });
+      expect(results.every((r) => r.error instanceof BackendUnavailableError)).toBe(true);
+      expect(aborted).toBe(50);
+      // Warnings are emitted on a later tick.
+      await new Promise<void>((resolve) => process.nextTick(resolve));
+      await Promise.resolve();
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('concurrent calls share one timer and one signal, and all time out after their deadline', async () => {
     const { scheduler, runtime } = setup();
     const signals: AbortSignal[] = [];

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { setMaxListeners } from 'node:events';
 import { abortReason } from '../core/abort.js';
 import type { Runtime } from '../core/runtime.js';
 import { integerIn, nonNegative, numberIn, positive, rangeError } from '../core/validate.js';
@@ -257,7 +256,7 @@ class CallDeadlines {
   private signal(): AbortController {
     const controller = new AbortController();
     // Every call in flight in the bucket may listen to its signal: that is expected, not a leak.
-    setMaxListeners(0, controller.signal);
+    unlimitedListeners(controller.signal);
     return controller;
   }
 
@@ -272,6 +271,27 @@ class CallDeadlines {
       );
     }
   }
+}
+
+/** Node's `events.setMaxListeners`, when this runs on Node; browsers have no listener limit. */
+type SetMaxListeners = (n: number, ...targets: EventTarget[]) => void;
+
+let setMaxListenersOfHost: SetMaxListeners | null | undefined;
+
+/**
+ * Lifts Node's listener warning threshold (ten) on `signal`. Node's `events` module is looked up
+ * through `process.getBuiltinModule` rather than imported, so that the lab's page can bundle this
+ * file for a browser, where EventTarget has no such limit and this does nothing.
+ */
+function unlimitedListeners(signal: AbortSignal): void {
+  if (setMaxListenersOfHost === undefined) {
+    const host = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+      .process;
+    const events = host?.getBuiltinModule?.('node:events') as
+      { setMaxListeners?: SetMaxListeners } | undefined;
+    setMaxListenersOfHost = events?.setMaxListeners ?? null;
+  }
+  setMaxListenersOfHost?.(0, signal);
 }
 
 const deadlinesByRuntime = new WeakMap<Runtime, CallDeadlines>();

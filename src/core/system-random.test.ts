@@ -1,20 +1,15 @@
-import type * as NodeCrypto from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
+import { RANDOM_POOL_BYTES, SystemRandom } from './system.js';
 
-// Counts the CSPRNG calls behind SystemRandom.bytes (the real randomFillSync still fills the bytes).
-const calls = vi.hoisted(() => ({ sizes: [] as number[] }));
-vi.mock('node:crypto', async (importOriginal) => {
-  const real = await importOriginal<typeof NodeCrypto>();
-  return {
-    ...real,
-    randomFillSync: <T extends NodeJS.ArrayBufferView>(buffer: T): T => {
-      calls.sizes.push(buffer.byteLength);
-      return real.randomFillSync(buffer);
-    },
-  };
-});
-
-const { RANDOM_POOL_BYTES, SystemRandom } = await import('./system.js');
+// Counts the CSPRNG calls behind SystemRandom.bytes (the real getRandomValues still fills the bytes).
+const calls = { sizes: [] as number[] };
+const realGetRandomValues = globalThis.crypto.getRandomValues.bind(globalThis.crypto);
+vi.spyOn(globalThis.crypto, 'getRandomValues').mockImplementation(
+  <T extends ArrayBufferView>(array: T): T => {
+    calls.sizes.push(array.byteLength);
+    return realGetRandomValues(array as unknown as Uint8Array) as unknown as T;
+  },
+);
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -64,6 +59,17 @@ describe('SystemRandom.bytes pool', () => {
     expect(r.bytes(0)).toHaveLength(0);
     expect(() => r.bytes(-1)).toThrow(RangeError);
     expect(() => r.bytes(1.5)).toThrow(RangeError);
+  });
+
+  it('fills requests beyond Web Crypto’s 65,536-byte limit in chunks, every byte random', () => {
+    const r = new SystemRandom();
+    calls.sizes.length = 0;
+    const big = r.bytes(150_000);
+    expect(big).toHaveLength(150_000);
+    expect(calls.sizes).toEqual([65_536, 65_536, 150_000 - 2 * 65_536]);
+    // A chunk left unfilled would stay zero: 64 zero bytes in a row at its end are p = 2^-512.
+    expect(big.subarray(149_936).some((b) => b !== 0)).toBe(true);
+    expect(big.subarray(65_472, 65_536).some((b) => b !== 0)).toBe(true);
   });
 
   it('looks uniform: byte frequencies over 256 KiB of pooled draws stay near 1/256', () => {

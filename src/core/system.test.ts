@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { createSystemRuntime, SystemRandom } from './system.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createSystemRuntime, SystemRandom, yieldToEventLoop } from './system.js';
 import { isAbortedError } from './errors.js';
 
 // These tests exercise the real timers with zero delays only: no test waits for real time.
@@ -66,5 +66,30 @@ describe('system runtime', () => {
     expect(a).not.toBe(b);
     const u = r.next();
     expect(u >= 0 && u < 1).toBe(true);
+  });
+});
+
+describe('yieldToEventLoop', () => {
+  afterEach(() => void vi.unstubAllGlobals());
+
+  async function yieldsAfterMicrotasks(): Promise<void> {
+    const order: string[] = [];
+    const turn = yieldToEventLoop().then(() => order.push('yield'));
+    void Promise.resolve()
+      .then(() => order.push('micro 1'))
+      .then(() => order.push('micro 2'));
+    await turn;
+    expect(order).toEqual(['micro 1', 'micro 2', 'yield']);
+  }
+
+  it('runs every pending microtask first (setImmediate on Node)', yieldsAfterMicrotasks);
+
+  it('falls back to a MessageChannel turn where setImmediate is missing (browsers)', async () => {
+    vi.stubGlobal('setImmediate', undefined);
+    await yieldsAfterMicrotasks();
+    // Concurrent yields resolve in the order they were asked for.
+    const order: number[] = [];
+    await Promise.all([0, 1, 2, 3].map((i) => yieldToEventLoop().then(() => order.push(i))));
+    expect(order).toEqual([0, 1, 2, 3]);
   });
 });

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { randomFillSync } from 'node:crypto';
 import { sleepOn } from './abort.js';
 import { RandomBase, SeededRandom } from './random.js';
 import type { Cancel, Clock, Random, Runtime, Timers } from './runtime.js';
@@ -58,6 +57,23 @@ export class SystemTimers implements Timers {
   }
 }
 
+/**
+ * Fills `bytes` from the platform's CSPRNG (Web Crypto, present in Node 20 and in browsers alike,
+ * so the lab's page can bundle this file). `getRandomValues` takes at most 65,536 bytes a call.
+ */
+function fillRandom<T extends Uint8Array<ArrayBuffer> | Uint32Array<ArrayBuffer>>(bytes: T): T {
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let start = 0; start < view.length; start += MAX_RANDOM_FILL_BYTES) {
+    globalThis.crypto.getRandomValues(
+      view.subarray(start, Math.min(view.length, start + MAX_RANDOM_FILL_BYTES)),
+    );
+  }
+  return bytes;
+}
+
+/** The most bytes one `crypto.getRandomValues` call may fill (Web Crypto's limit). */
+const MAX_RANDOM_FILL_BYTES = 65_536;
+
 /** Bytes drawn from the CSPRNG at a time by {@link SystemRandom.bytes}. */
 export const RANDOM_POOL_BYTES = 4096;
 
@@ -66,7 +82,7 @@ export const RANDOM_POOL_BYTES = 4096;
  * always comes from the CSPRNG, so owner ids and idempotency keys are unguessable.
  *
  * `bytes(n)` for small `n` is served from a pool of {@link RANDOM_POOL_BYTES} CSPRNG bytes drawn in
- * one `randomFillSync` call (one system call per 256 owner ids instead of one each; Node's
+ * one `crypto.getRandomValues` call (one system call per 256 owner ids instead of one each; Node's
  * `crypto.randomUUID` caches entropy the same way). Every byte is handed out once: the bytes
  * returned are a copy, and the pool's copy is zeroed as it is consumed, so no earlier value stays
  * in the pool. Requests larger than a quarter of the pool go straight to the CSPRNG.
@@ -80,7 +96,7 @@ export class SystemRandom extends RandomBase {
   constructor() {
     super();
     const seed = new Uint32Array(4);
-    randomFillSync(seed);
+    fillRandom(seed);
     this.fast = SeededRandom.fromState(seed[0] ?? 1, seed[1] ?? 2, seed[2] ?? 3, seed[3] ?? 4);
   }
 
@@ -90,9 +106,9 @@ export class SystemRandom extends RandomBase {
 
   override bytes(n: number): Uint8Array {
     if (!Number.isInteger(n) || n < 0) throw rangeError('n', 'an integer >= 0', n);
-    if (n > RANDOM_POOL_BYTES / 4) return randomFillSync(new Uint8Array(n));
+    if (n > RANDOM_POOL_BYTES / 4) return fillRandom(new Uint8Array(n));
     if (RANDOM_POOL_BYTES - this.offset < n) {
-      randomFillSync(this.pool);
+      fillRandom(this.pool);
       this.offset = 0;
     }
     const start = this.offset;
@@ -124,7 +140,39 @@ export function systemRuntime(): Runtime {
  * Resolves after every pending microtask has run (one macrotask turn). The simulator uses it to let
  * async production code settle between virtual events; in simulation nothing else is in flight, so
  * the outcome is deterministic.
+ *
+ * Node has `setImmediate`; browsers do not, and `setTimeout(0)` is clamped to 4 ms there once
+ * nested, so they get a `MessageChannel` turn instead (a task, not clamped).
  */
 export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+  if (typeof globalThis.setImmediate === 'function')
+    return new Promise((resolve) => setImmediate(resolve));
+  return channelYield();
+}
+
+/** Resolvers waiting for their `MessageChannel` turn, in posting order (ports keep that order). */
+const channelWaiters: (() => void)[] = [];
+
+/** What {@link channelYield} uses of a `MessagePort`, common to browsers and Node. */
+interface YieldPort {
+  onmessage: (() => void) | null;
+  postMessage(message: unknown): void;
+  unref?: () => void;
+}
+
+let channel: { readonly port1: YieldPort; readonly port2: YieldPort } | undefined;
+
+function channelYield(): Promise<void> {
+  if (channel === undefined) {
+    const created = new MessageChannel() as unknown as { port1: YieldPort; port2: YieldPort };
+    created.port1.onmessage = () => channelWaiters.shift()?.();
+    // Where ports can keep a process alive (Node), this one must not: it only serves waiters.
+    created.port1.unref?.();
+    channel = created;
+  }
+  const port = channel.port2;
+  return new Promise((resolve) => {
+    channelWaiters.push(resolve);
+    port.postMessage(0);
+  });
 }
