@@ -6,12 +6,14 @@
  * @module
  */
 import { catalogue, scenarioByName } from '../lab/catalogue.js';
+import { buildReport } from '../lab/report.js';
 import type { LabProgress, ScenarioSummary, VariantSummary } from '../lab/run.js';
 import { DEFAULT_SEEDS, labPassed, runLab, runVariant, variantsOf } from '../lab/run.js';
 import type { FigureSpec, Scenario } from '../lab/types.js';
-import { integerFlag, parseFlags } from './args.js';
+import { integerFlag, parseFlags, verdictExitCodes } from './args.js';
 import type { Command, CommandIo } from './command.js';
 import { exitCodes, UsageError } from './command.js';
+import { isLabPageMissingError, serveLab, writeReport } from './lab-web.js';
 
 const MAX_CLI_SEEDS = 100_000;
 
@@ -44,6 +46,9 @@ interface Args {
   firstSeed: number;
   single: boolean;
   json: boolean;
+  report: string | undefined;
+  serve: boolean;
+  port: number;
 }
 
 function parse(argv: readonly string[]): Args {
@@ -53,9 +58,14 @@ function parse(argv: readonly string[]): Args {
     seeds: { type: 'string' },
     seed: { type: 'string' },
     json: { type: 'boolean', default: false },
+    report: { type: 'string' },
+    serve: { type: 'boolean', default: false },
+    port: { type: 'string' },
   });
   if (positionals.length > 0)
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  if (values.report === '') throw new UsageError('--report needs a directory');
+  if (values.port !== undefined && !values.serve) throw new UsageError('--port needs --serve');
   const names = values.scenario ?? [];
   const scenarios: Scenario[] = [];
   for (const name of names) {
@@ -73,6 +83,9 @@ function parse(argv: readonly string[]): Args {
     firstSeed: seed ?? 1,
     single: seed !== undefined && seeds === undefined,
     json: values.json,
+    report: values.report,
+    serve: values.serve,
+    port: integerFlag('port', values.port, 0, 65_535) ?? 0,
   };
 }
 
@@ -211,7 +224,57 @@ async function runLabCommand(argv: readonly string[], io: CommandIo): Promise<nu
     if (!passed) io.err(verdictLines(summaries));
     else io.out(verdictLines(summaries));
   }
-  return passed ? exitCodes.ok : 1;
+  const code = passed ? exitCodes.ok : 1;
+  if (args.report === undefined && !args.serve) return code;
+  return publish(args, summaries, io, code);
+}
+
+/** Writes the report page and/or serves it; resolves to the exit code. */
+async function publish(
+  args: Args,
+  summaries: readonly ScenarioSummary[],
+  io: CommandIo,
+  code: number,
+): Promise<number> {
+  const report = await buildReport(
+    args.scenarios,
+    summaries,
+    args.single ? { seed: args.firstSeed } : {},
+  );
+  try {
+    if (args.report !== undefined) {
+      const path = await writeReport(args.report, report);
+      io.err(`faultline lab: report written to ${path}\n`);
+    }
+    if (args.serve) await serveUntilStopped(report, args.port, io);
+  } catch (error) {
+    if (isLabPageMissingError(error)) {
+      io.err(`faultline lab: ${error.message}\n`);
+      return exitCodes.software;
+    }
+    io.err(`faultline lab: ${(error as Error).message}\n`);
+    return verdictExitCodes.cannotCreate;
+  }
+  return code;
+}
+
+async function serveUntilStopped(
+  report: Awaited<ReturnType<typeof buildReport>>,
+  port: number,
+  io: CommandIo,
+): Promise<void> {
+  const server = await serveLab(report, { port });
+  io.err(`faultline lab: serving ${server.url} (Ctrl-C stops)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await server.close();
 }
 
 /** The `lab` subcommand. */
