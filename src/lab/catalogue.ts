@@ -21,6 +21,7 @@ import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
 // Idempotency keys and lost updates (issue 11).
 import { duplicatePayment } from './scenarios/duplicate-payment.js';
+import { lostUpdate } from './scenarios/lost-update.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -40,6 +41,7 @@ export const catalogue: readonly Scenario[] = [
   readiness,
   // Idempotency keys and lost updates (issue 11).
   duplicatePayment,
+  lostUpdate,
 ];
 
 /** The scenario named `name`, or undefined. */
