@@ -11,3 +11,6 @@ export { PostgresAdvisoryLockBackend } from './advisory.js';
 export type { PostgresAdvisoryLockBackendOptions } from './advisory.js';
 export { ensureSchema, schemaNames } from './schema.js';
 export type { SchemaNames } from './schema.js';
+// Idempotency keys and lost updates (issue 11).
+export { PostgresIdempotencyStore } from './idempotency.js';
+export type { PostgresIdempotencyStoreOptions } from './idempotency.js';
