@@ -14,3 +14,5 @@ export type { SchemaNames } from './schema.js';
 // Idempotency keys and lost updates (issue 11).
 export { PostgresIdempotencyStore } from './idempotency.js';
 export type { PostgresIdempotencyStoreOptions } from './idempotency.js';
+export { runPhases, FIRST_RECOVERY_POINT } from './phases.js';
+export type { Phase, PhaseContext, PhaseStep, PhasedOptions } from './phases.js';

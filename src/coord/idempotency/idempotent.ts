@@ -106,7 +106,8 @@ export interface IdempotentResult<T> {
   readonly epoch: number | undefined;
 }
 
-interface Resolved<T> {
+/** Validated options (internal: shared with the PostgreSQL multi-phase runner). */
+export interface Resolved<T> {
   readonly store: IdempotencyStore;
   readonly ttlMs: number;
   readonly leaseMs: number;
@@ -128,7 +129,8 @@ const jsonCodec: IdempotencyCodec<never> = {
   decode: (data) => JSON.parse(data) as never,
 };
 
-function resolveOptions<T>(options: IdempotentOptions<T>): Resolved<T> {
+/** Validates options into {@link Resolved} (RangeError naming the field). */
+export function resolveOptions<T>(options: IdempotentOptions<T>): Resolved<T> {
   if (typeof options !== 'object' || options === null)
     throw rangeError('options', 'an object', options);
   const store = options.store;
@@ -246,6 +248,21 @@ export async function runIdempotent<T>(
   checkIdempotencyKey(key);
   if (typeof fn !== 'function') throw rangeError('fn', 'a function', fn);
   const o = resolveOptions(options);
+  const claimed = await claimKey(key, request, o);
+  if (claimed.kind === 'replayed')
+    return { value: claimed.value, replayed: true, epoch: undefined };
+  return execute(o, fn, claimed.claim);
+}
+
+/**
+ * Claims `key` for a new invocation, waiting while another one runs: the claim, or the stored
+ * outcome replayed (internal: shared with the PostgreSQL multi-phase runner).
+ */
+export async function claimKey<T>(
+  key: string,
+  request: unknown,
+  o: Resolved<T>,
+): Promise<{ kind: 'replayed'; value: T } | { kind: 'claimed'; claim: Claim }> {
   const fingerprint = fingerprintFor(o as Resolved<unknown>, request);
   const owner = newOwner(o.runtime);
   const { clock } = o.runtime;
@@ -260,9 +277,12 @@ export async function runIdempotent<T>(
       case 'mismatch':
         throw new IdempotencyMismatchError(key, begun.storedFingerprint, fingerprint);
       case 'completed':
-        return { value: replay(o, key, begun.outcome), replayed: true, epoch: undefined };
+        return { kind: 'replayed', value: replay(o, key, begun.outcome) };
       case 'started':
-        return execute(o, fn, { key, owner, epoch: begun.epoch, takeover: begun.takeover, sentMs });
+        return {
+          kind: 'claimed',
+          claim: { key, owner, epoch: begun.epoch, takeover: begun.takeover, sentMs },
+        };
       case 'in-progress': {
         const waitedMs = clock.monotonicMs() - startMs;
         if (o.concurrent === 'error' || waitedMs >= o.waitMs)
@@ -299,7 +319,8 @@ function describeError(error: unknown): string {
   return JSON.stringify(code === undefined ? { name, message } : { name, message, code });
 }
 
-interface Claim {
+/** A granted claim on a key (internal: shared with the PostgreSQL multi-phase runner). */
+export interface Claim {
   readonly key: string;
   readonly owner: string;
   readonly epoch: number;
@@ -353,7 +374,7 @@ async function execute<T>(
  * The lease of a running invocation on the client: a deadline timer (from the send time of the
  * call that granted or renewed it) that aborts `signal`, and an optional renewal loop.
  */
-class LeaseGuard {
+export class LeaseGuard {
   private readonly controller = new AbortController();
   /** Aborted by `stop()`: ends the renewal loop's sleep and call at once. */
   private readonly halt = new AbortController();
