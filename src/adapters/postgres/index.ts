@@ -16,3 +16,19 @@ export { PostgresIdempotencyStore } from './idempotency.js';
 export type { PostgresIdempotencyStoreOptions } from './idempotency.js';
 export { runPhases, FIRST_RECOVERY_POINT } from './phases.js';
 export type { Phase, PhaseContext, PhaseStep, PhasedOptions } from './phases.js';
+export {
+  updateForUpdate,
+  updateOptimistic,
+  updateUnderLock,
+  conditionalUpdate,
+  OptimisticConflictError,
+  isOptimisticConflictError,
+} from './lost-update.js';
+export type {
+  Change,
+  ConditionalUpdate,
+  FencedLockOptions,
+  OptimisticOptions,
+  RowTarget,
+  UpdateOutcome,
+} from './lost-update.js';
