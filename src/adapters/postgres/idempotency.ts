@@ -6,7 +6,7 @@
  * @module
  */
 import type { Pool } from 'pg';
-import { raceAbort } from '../../core/abort.js';
+import { abortReason } from '../../core/abort.js';
 import { rangeError } from '../../core/validate.js';
 import { BackendUnavailableError } from '../../coord/errors.js';
 import type {
@@ -283,8 +283,7 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
     text: string,
     values: unknown[],
   ): Promise<{ rowCount: number | null; rows: unknown[] }> {
-    if (options.signal.aborted)
-      return raceAbort(Promise.resolve({ rowCount: 0, rows: [] }), options.signal);
+    if (options.signal.aborted) return Promise.reject(abortReason(options.signal));
     return settle(operation, this.pool.query(text, values), options.signal);
   }
 }

@@ -110,7 +110,10 @@ export async function runPhases<R>(
     for (let n = 0; n < maxPhases; n++) {
       if (guard.signal.aborted) throw guard.signal.reason;
       const result = await runOnePhase(options.store, o, claim, phases, guard.signal);
-      if (result.finished) return { value: result.value, replayed: false, epoch: claim.epoch };
+      if (result.finished) {
+        o.emit({ kind: 'completed', key, epoch: claim.epoch });
+        return { value: result.value, replayed: false, epoch: claim.epoch };
+      }
     }
     throw rangeError('phases', `at most ${maxPhases} phases per invocation`, maxPhases + 1);
   } catch (error) {

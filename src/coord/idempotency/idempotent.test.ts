@@ -278,6 +278,41 @@ describe('idempotent', () => {
     expect(runs).toBe(1);
   });
 
+  it('reports what happened through onEvent, and ignores a listener that throws', async () => {
+    const { runtime, options, settle } = setup();
+    const events: string[] = [];
+    const onEvent = (e: { kind: string; epoch?: number }): void => {
+      events.push(e.epoch === undefined ? e.kind : `${e.kind}@${e.epoch}`);
+      throw new Error('listener bug');
+    };
+    const late = settle(
+      idempotent(
+        'k',
+        'r',
+        async () => {
+          await runtime.timers.sleep(300);
+          return 'late';
+        },
+        options({ leaseMs: 100, renew: false, onEvent }),
+      ),
+    );
+    await settle(
+      runtime.timers
+        .sleep(150)
+        .then(() => idempotent('k', 'r', async () => 'retry', options({ onEvent }))),
+    );
+    await late;
+    await settle(idempotent('k', 'r', async () => 'again', options({ onEvent })));
+    expect(events).toEqual([
+      'started@1',
+      'fenced@1', // its lease ran out on its own clock at 100 ms
+      'started@2',
+      'completed@2',
+      'fenced@1', // its completion at 300 ms was refused by the store
+      'replayed',
+    ]);
+  });
+
   it('leaves no timer running after it settles', async () => {
     const { scheduler, options, settle } = setup();
     await settle(idempotent('k', 'r', async () => 1, options({ leaseMs: 100 })));

@@ -54,6 +54,30 @@ export interface IdempotentContext {
   readonly signal: AbortSignal;
 }
 
+/** What happened to one call of {@link idempotent}, for logs and metrics (`onEvent`). */
+export type IdempotencyEvent =
+  | {
+      readonly kind: 'started';
+      readonly key: string;
+      readonly epoch: number;
+      readonly takeover: boolean;
+    }
+  | { readonly kind: 'replayed'; readonly key: string }
+  | { readonly kind: 'waiting'; readonly key: string; readonly retryAfterMs: number }
+  | { readonly kind: 'completed'; readonly key: string; readonly epoch: number }
+  | {
+      readonly kind: 'failed';
+      readonly key: string;
+      readonly epoch: number;
+      readonly policy: FailurePolicy;
+    }
+  | {
+      readonly kind: 'fenced';
+      readonly key: string;
+      readonly epoch: number;
+      readonly reason: FenceLoss;
+    };
+
 /** What to do with the record when `fn` throws. */
 export type FailurePolicy = 'forget' | 'record';
 
@@ -95,6 +119,11 @@ export interface IdempotentOptions<T> {
   runtime?: Runtime;
   /** Cancels waiting and aborts `fn`'s signal. */
   signal?: AbortSignal;
+  /**
+   * Called with each {@link IdempotencyEvent} of the call (started, replayed, waiting — once per
+   * call —, completed, failed, fenced). A listener that throws is ignored.
+   */
+  onEvent?: (event: IdempotencyEvent) => void;
 }
 
 /** The outcome of {@link runIdempotent}. */
@@ -121,6 +150,7 @@ export interface Resolved<T> {
   readonly callTimeoutMs: number;
   readonly runtime: Runtime;
   readonly signal: AbortSignal | undefined;
+  readonly emit: (event: IdempotencyEvent) => void;
 }
 
 const MAX_MS = 2 ** 31 - 1;
@@ -158,6 +188,19 @@ export function resolveOptions<T>(options: IdempotentOptions<T>): Resolved<T> {
     callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs ?? 5_000),
     runtime: options.runtime ?? systemRuntime(),
     signal: options.signal,
+    emit: emitterOf(options.onEvent),
+  };
+}
+
+function emitterOf(listener: unknown): (event: IdempotencyEvent) => void {
+  if (listener === undefined) return () => undefined;
+  if (typeof listener !== 'function') throw rangeError('onEvent', 'a function', listener);
+  return (event) => {
+    try {
+      (listener as (event: IdempotencyEvent) => void)(event);
+    } catch {
+      // A failing listener must not change the outcome of the request.
+    }
   };
 }
 
@@ -267,6 +310,7 @@ export async function claimKey<T>(
   const owner = newOwner(o.runtime);
   const { clock } = o.runtime;
   const startMs = clock.monotonicMs();
+  let waited = false;
   for (;;) {
     if (o.signal?.aborted) throw abortReason(o.signal);
     const sentMs = clock.monotonicMs();
@@ -277,8 +321,10 @@ export async function claimKey<T>(
       case 'mismatch':
         throw new IdempotencyMismatchError(key, begun.storedFingerprint, fingerprint);
       case 'completed':
+        o.emit({ kind: 'replayed', key });
         return { kind: 'replayed', value: replay(o, key, begun.outcome) };
       case 'started':
+        o.emit({ kind: 'started', key, epoch: begun.epoch, takeover: begun.takeover });
         return {
           kind: 'claimed',
           claim: { key, owner, epoch: begun.epoch, takeover: begun.takeover, sentMs },
@@ -291,6 +337,8 @@ export async function claimKey<T>(
             o.concurrent === 'error' ? 0 : waitedMs,
             begun.retryAfterMs,
           );
+        if (!waited) o.emit({ kind: 'waiting', key, retryAfterMs: begun.retryAfterMs });
+        waited = true;
         const pause = Math.min(o.pollMs, Math.max(begun.retryAfterMs, 1), o.waitMs - waitedMs);
         await o.runtime.timers.sleep(Math.max(pause, 1), o.signal);
         break;
@@ -351,7 +399,9 @@ async function execute<T>(
     });
   } catch (error) {
     guard.stop();
-    if (o.onError(error) === 'forget') {
+    const policy = o.onError(error);
+    o.emit({ kind: 'failed', key, epoch, policy });
+    if (policy === 'forget') {
       await call('release', (c) => o.store.release(key, owner, epoch, c)).catch(() => undefined);
     } else {
       const outcome: StoredOutcome = { kind: 'error', data: describeError(error) };
@@ -366,7 +416,11 @@ async function execute<T>(
   const written = await call('complete', (c) =>
     o.store.complete(key, owner, epoch, outcome, o.ttlMs, c),
   );
-  if (written === 'fenced') throw new IdempotencyFencedError(key, epoch, 'taken-over');
+  if (written === 'fenced') {
+    o.emit({ kind: 'fenced', key, epoch, reason: 'taken-over' });
+    throw new IdempotencyFencedError(key, epoch, 'taken-over');
+  }
+  o.emit({ kind: 'completed', key, epoch });
   return { value, replayed: false, epoch };
 }
 
@@ -406,6 +460,7 @@ export class LeaseGuard {
   private lose(reason: FenceLoss): void {
     if (this.stopped) return;
     this.stop();
+    this.o.emit({ kind: 'fenced', key: this.claim.key, epoch: this.claim.epoch, reason });
     this.controller.abort(new IdempotencyFencedError(this.claim.key, this.claim.epoch, reason));
   }
 

@@ -11,6 +11,7 @@ export {
 } from './idempotent.js';
 export type {
   FailurePolicy,
+  IdempotencyEvent,
   IdempotencyCodec,
   IdempotentContext,
   IdempotentOptions,
