@@ -10,4 +10,13 @@ describe('cascading-failure scenario', () => {
     expect(meanOf(unsafe, 'independentFailed')).toBeGreaterThan(0);
     expect(meanOf(safe, 'independentFailed')).toBe(0);
   });
+
+  it('the textbook breaker never opens: a hung call is not a failure, so it fails like no breaker', async () => {
+    const unsafe = await runSeeds(cascadingFailure, 'unsafe', 1, 10);
+    const textbook = await runSeeds(cascadingFailure, 'textbook', 1, 10);
+    const safe = await runSeeds(cascadingFailure, 'safe', 1, 10);
+    expect(meanOf(textbook, 'breakerOpens')).toBe(0);
+    expect(meanOf(safe, 'breakerOpens')).toBeGreaterThan(0);
+    expect(meanOf(textbook, 'maxQueued')).toBe(meanOf(unsafe, 'maxQueued'));
+  });
 });
