@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { exitCodes, UsageError } from './command.js';
 import type { Command, CommandIo } from './command.js';
+import { terminalSafe } from './text.js';
 
 function version(): string {
   const url = new URL('../../package.json', import.meta.url);
@@ -54,7 +55,7 @@ export async function runCli(
   const command = commands.find((c) => c.name === first);
   if (command === undefined) {
     const what = first.startsWith('-') ? `unknown option ${first}` : `unknown command ${first}`;
-    io.err(`faultline: ${what} (see faultline --help)\n`);
+    io.err(`faultline: ${terminalSafe(what)} (see faultline --help)\n`);
     return exitCodes.usage;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
@@ -65,7 +66,9 @@ export async function runCli(
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
-      io.err(`faultline ${command.name}: ${(error as Error).message.split('\n')[0]}\n`);
+      io.err(
+        `faultline ${command.name}: ${terminalSafe((error as Error).message.split('\n')[0] ?? '')}\n`,
+      );
       return exitCodes.usage;
     }
     throw error;
