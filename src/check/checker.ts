@@ -58,6 +58,24 @@ export interface CheckOptions {
    * steps are expensive (the clock is read between slices).
    */
   readonly sliceSteps?: number;
+  /**
+   * Called between slices of the search with how far it got, for a progress display (the command
+   * line draws one on a terminal). It must not throw; throttle expensive work, since it may be
+   * called thousands of times a second.
+   */
+  readonly onProgress?: (progress: CheckProgress) => void;
+}
+
+/** How far a check got, for {@link CheckOptions.onProgress}. */
+export interface CheckProgress {
+  /** Which search runs: linearizability first, sequential consistency after it when asked. */
+  readonly phase: Criterion;
+  /** Partitions searched in this phase. */
+  readonly partitions: number;
+  /** Of them, those not decided yet. */
+  readonly undecided: number;
+  /** Configurations cached so far in this phase, over its partitions. */
+  readonly visited: number;
 }
 
 /** Why an illegal history is illegal: the deepest point the search reached in one partition. */
@@ -98,6 +116,7 @@ interface Options {
   maxCacheBytes: number;
   sliceSteps: number;
   budget: CacheBudget;
+  onProgress: ((progress: CheckProgress) => void) | undefined;
 }
 
 function validate(options: CheckOptions): Options {
@@ -126,7 +145,19 @@ function validate(options: CheckOptions): Options {
   const deadline =
     runtime === undefined ? Infinity : runtime.clock.monotonicMs() + (timeoutMs as number);
   const budget = new CacheBudget(maxCacheBytes);
-  return { criterion, deadline, runtime, maxCacheEntries, maxCacheBytes, sliceSteps, budget };
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw rangeError('onProgress', 'a function', onProgress);
+  return {
+    criterion,
+    deadline,
+    runtime,
+    maxCacheEntries,
+    maxCacheBytes,
+    sliceSteps,
+    budget,
+    onProgress,
+  };
 }
 
 /**
@@ -163,7 +194,7 @@ export function check<S>(
   const linear = parts.map((part) =>
     shared(new LinearizabilitySearch(part, model, cacheEntries(part.length, opts)), part, opts),
   );
-  const outcome = interleave(linear, opts);
+  const outcome = interleave(linear, opts, 'linearizable');
   let visited = linear.reduce((sum, s) => sum + s.visited, 0);
   // The sequential search below needs none of these caches (the counterexample is its own).
   if (opts.criterion === 'sequential' && outcome.kind !== 'legal')
@@ -174,7 +205,7 @@ export function check<S>(
   // histories never get here, since a linearization is a sequentially consistent order too.
   const whole = sequentialSearch(model, parts, opts);
   shared(whole.search, whole.ops, opts);
-  const second = interleave([whole.search], opts);
+  const second = interleave([whole.search], opts, 'sequential');
   visited += whole.search.visited;
   return verdict(base, visited, second, [whole.ops], [whole.search]);
 }
@@ -338,13 +369,17 @@ const sliceTargetMs = 1;
  * Runs the searches round-robin, one slice each, until one is illegal or all are legal. With a
  * timeout, slices start at one step and double or halve towards {@link sliceTargetMs}.
  */
-function interleave(searches: readonly Search[], opts: Options): Outcome {
+function interleave(searches: readonly Search[], opts: Options, phase: Criterion): Outcome {
   let active = searches.map((_, i) => i);
   // A partition that fills its cache is undecided, but another one may still prove illegality.
   let full = false;
   const clock = opts.runtime?.clock;
   let steps = clock === undefined ? opts.sliceSteps : 1;
   while (active.length > 0) {
+    if (opts.onProgress !== undefined) {
+      const visited = searches.reduce((sum, search) => sum + search.visited, 0);
+      opts.onProgress({ phase, partitions: searches.length, undecided: active.length, visited });
+    }
     const still: number[] = [];
     for (const i of active) {
       const before = clock?.monotonicMs() ?? 0;

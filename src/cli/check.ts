@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { systemRuntime } from '../core/system.js';
-import type { CheckResult, Criterion } from '../check/checker.js';
+import type { CheckProgress, CheckResult, Criterion } from '../check/checker.js';
 import { check } from '../check/checker.js';
 import type { HistoryFormat } from '../check/formats/index.js';
 import { historyFormats, parseHistory } from '../check/formats/index.js';
@@ -21,6 +21,7 @@ import { integerFlag, oneOf, parseFlags, verdictExitCode, verdictExitCodes } fro
 import type { Command, CommandIo } from './command.js';
 import { exitCodes, UsageError } from './command.js';
 import { readInputFile } from './input.js';
+import { progressLine } from './progress.js';
 import { terminalSafe } from './text.js';
 
 /** The default of `--max-input-mb`. */
@@ -165,11 +166,21 @@ async function verdictOf(
   }
   let ops: Operation[];
   let result: CheckResult;
+  const progress = progressLine(io, clock);
   try {
     ops = toOperations(parseHistory(input.text, args.format));
     const options = {
       criterion: args.criterion,
       maxCacheBytes: args.maxMemoryMb * 2 ** 20,
+      ...(progress === undefined
+        ? {}
+        : {
+            onProgress: (p: CheckProgress) =>
+              progress.update(
+                () =>
+                  `${args.file}: ${p.phase} search, ${p.partitions - p.undecided}/${p.partitions} partitions decided, ${p.visited} configurations`,
+              ),
+          }),
     };
     const left = deadline - clock.monotonicMs();
     result =
@@ -182,6 +193,8 @@ async function verdictOf(
     if (!isHistoryError(error)) throw error;
     io.err(`faultline check: ${name}: ${terminalSafe(error.message)}\n`);
     return exitCodes.dataError;
+  } finally {
+    progress?.done();
   }
   return { ops, result, ms: clock.monotonicMs() - started };
 }
