@@ -71,3 +71,5 @@ export type {
 export { callWithDeadline, newOwnerId, MAX_KEY_LENGTH } from './call.js';
 export { lockBackendConformance } from './conformance.js';
 export type { ConformanceFixture, TestApi } from './conformance.js';
+// Idempotency keys (issue 11).
+export * from './idempotency/index.js';

@@ -19,6 +19,9 @@ import { splitBrainLeader } from './scenarios/split-brain-leader.js';
 import { staleRead } from './scenarios/stale-read.js';
 import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
+// Idempotency keys and lost updates (issue 11).
+import { duplicatePayment } from './scenarios/duplicate-payment.js';
+import { lostUpdate } from './scenarios/lost-update.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -36,6 +39,9 @@ export const catalogue: readonly Scenario[] = [
   staleRead,
   commitWait,
   readiness,
+  // Idempotency keys and lost updates (issue 11).
+  duplicatePayment,
+  lostUpdate,
 ];
 
 /** The scenario named `name`, or undefined. */
