@@ -7,6 +7,16 @@
  */
 export { Singleflight } from './singleflight.js';
 export type { FlightOptions, Loader, SingleflightOptions } from './singleflight.js';
+export { Cache } from './cache.js';
+export type {
+  CacheEvent,
+  CacheOptions,
+  EntryOptions,
+  GetOrLoadOptions,
+  SetOptions,
+} from './cache.js';
+export { approximateSize } from './lru.js';
+export type { EvictionReason } from './lru.js';
 export {
   MAX_CACHE_KEY_LENGTH,
   TooManyFlightsError,
