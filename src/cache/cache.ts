@@ -24,7 +24,6 @@ import { TimeoutError } from '../resilience/errors.js';
 import { CacheClosedError, CachedFailureError, checkCacheKey } from './errors.js';
 import type { EvictionReason } from './lru.js';
 import { approximateSize, LruStore } from './lru.js';
-import type { Loader } from './singleflight.js';
 import { Singleflight } from './singleflight.js';
 
 /** Options that can be set for the whole cache and overridden per `getOrLoad` call. */
@@ -84,6 +83,23 @@ export interface CacheOptions<V> extends EntryOptions {
   /** Clock, timers and XFetch's randomness (default: the system runtime). */
   runtime?: Runtime;
 }
+
+/** What a loader may learn and decide about the entry it loads. */
+export interface LoadContext {
+  /** The key being loaded. */
+  readonly key: string;
+  /**
+   * How long the loaded value stays fresh, in ms: the call's `ttlMs`, which the loader may lower
+   * or raise (a second tier sets it to the remaining TTL of the shared copy).
+   */
+  ttlMs: number;
+}
+
+/**
+ * Loads a key's value from the origin. `signal` aborts when every caller waiting for the load has
+ * left, at the hard timeout, or when the cache closes.
+ */
+export type CacheLoader<V> = (signal: AbortSignal, context: LoadContext) => V | PromiseLike<V>;
 
 /** Options of one `getOrLoad` call. */
 export interface GetOrLoadOptions extends EntryOptions {
@@ -270,7 +286,11 @@ export class Cache<V> {
    * The value of `key`: fresh (or within its stale-while-revalidate grace) from the cache, or from
    * one call of `loader` shared by every concurrent caller of the key.
    */
-  getOrLoad(key: string, loader: Loader<V>, options: GetOrLoadOptions = NO_OPTIONS): Promise<V> {
+  getOrLoad(
+    key: string,
+    loader: CacheLoader<V>,
+    options: GetOrLoadOptions = NO_OPTIONS,
+  ): Promise<V> {
     if (this.closed) return Promise.reject(new CacheClosedError());
     checkCacheKey(key);
     const o = hasOverrides(options) ? resolveEntryOptions(options, this.defaults) : this.defaults;
@@ -393,7 +413,7 @@ export class Cache<V> {
     key: string,
     entry: ValueEntry<V>,
     now: number,
-    loader: Loader<V>,
+    loader: CacheLoader<V>,
     o: Resolved,
   ): Promise<V> {
     this.store.touch(key, entry);
@@ -420,7 +440,7 @@ export class Cache<V> {
   }
 
   /** Starts one background load of `key` unless one is running (the try-lock). */
-  private refresh(key: string, loader: Loader<V>, o: Resolved): void {
+  private refresh(key: string, loader: CacheLoader<V>, o: Resolved): void {
     if (this.coalesce && this.flights.waiters(key) > 0) return;
     const controller = new AbortController();
     this.background.add(controller);
@@ -431,7 +451,7 @@ export class Cache<V> {
 
   private async miss(
     key: string,
-    loader: Loader<V>,
+    loader: CacheLoader<V>,
     o: Resolved,
     call: GetOrLoadOptions,
     entry: Entry<V> | undefined,
@@ -474,7 +494,12 @@ export class Cache<V> {
   }
 
   /** One caller's share of a load: coalesced through the singleflight unless turned off. */
-  private fetch(key: string, loader: Loader<V>, o: Resolved, call: GetOrLoadOptions): Promise<V> {
+  private fetch(
+    key: string,
+    loader: CacheLoader<V>,
+    o: Resolved,
+    call: GetOrLoadOptions,
+  ): Promise<V> {
     const flight = {
       ...(call.signal === undefined ? {} : { signal: call.signal }),
       ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
@@ -490,7 +515,12 @@ export class Cache<V> {
   }
 
   /** Calls the origin once, under the hard timeout, and stores what it returns. */
-  private async load(key: string, loader: Loader<V>, o: Resolved, signal: AbortSignal): Promise<V> {
+  private async load(
+    key: string,
+    loader: CacheLoader<V>,
+    o: Resolved,
+    signal: AbortSignal,
+  ): Promise<V> {
     const state = this.beginLoad(key);
     const generation = state.generation;
     const started = this.runtime.clock.monotonicMs();
@@ -502,12 +532,17 @@ export class Cache<V> {
       hardMs === undefined
         ? undefined
         : this.runtime.timers.setTimer(hardMs, () => controller.abort(new TimeoutError(hardMs)));
+    const context: LoadContext = { key, ttlMs: o.ttlMs };
     try {
-      const value = await raceAbort(Promise.resolve(loader(controller.signal)), controller.signal);
+      const value = await raceAbort(
+        Promise.resolve(loader(controller.signal, context)),
+        controller.signal,
+      );
       const deltaMs = this.runtime.clock.monotonicMs() - started;
       this.emit('load', { kind: 'load', key, durationMs: deltaMs, ok: true });
       if (!this.closed && generation === state.generation) {
-        this.put(key, value, o, deltaMs);
+        const ttlMs = positive('ttlMs (set by the loader)', context.ttlMs);
+        this.put(key, value, ttlMs === o.ttlMs ? o : { ...o, ttlMs }, deltaMs);
       }
       return value;
     } catch (error) {

@@ -10,6 +10,8 @@ export type { FlightOptions, Loader, SingleflightOptions } from './singleflight.
 export { Cache } from './cache.js';
 export type {
   CacheEvent,
+  CacheLoader,
+  LoadContext,
   CacheOptions,
   EntryOptions,
   GetOrLoadOptions,

@@ -19,6 +19,10 @@ import { splitBrainLeader } from './scenarios/split-brain-leader.js';
 import { staleRead } from './scenarios/stale-read.js';
 import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
+// cache (issue 11)
+import { cacheStampedeCold } from './scenarios/cache-stampede-cold.js';
+import { cacheStampedeExpiry } from './scenarios/cache-stampede-expiry.js';
+import { cacheRevalidationHerd } from './scenarios/cache-revalidation-herd.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -36,6 +40,10 @@ export const catalogue: readonly Scenario[] = [
   staleRead,
   commitWait,
   readiness,
+  // cache (issue 11)
+  cacheStampedeCold,
+  cacheStampedeExpiry,
+  cacheRevalidationHerd,
 ];
 
 /** The scenario named `name`, or undefined. */
