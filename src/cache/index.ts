@@ -29,3 +29,11 @@ export {
   isCacheClosedError,
   checkCacheKey,
 } from './errors.js';
+export { TieredCache } from './tiered.js';
+export type {
+  LeaseSource,
+  RemoteHit,
+  RemoteMessage,
+  RemoteTier,
+  TieredCacheOptions,
+} from './tiered.js';

@@ -11,3 +11,5 @@ export type { RedisBackendOptions, RedisClient } from './options.js';
 export type { SubscriberClient } from './notify.js';
 export { RedlockBackend } from './redlock.js';
 export type { RedlockNode, RedlockOptions } from './redlock.js';
+export { RedisCacheTier } from './cache.js';
+export type { RedisCacheTierOptions } from './cache.js';
