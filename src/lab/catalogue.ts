@@ -23,6 +23,7 @@ import { twoGenerals } from './scenarios/two-generals.js';
 import { cacheStampedeCold } from './scenarios/cache-stampede-cold.js';
 import { cacheStampedeExpiry } from './scenarios/cache-stampede-expiry.js';
 import { cacheRevalidationHerd } from './scenarios/cache-revalidation-herd.js';
+import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -44,6 +45,7 @@ export const catalogue: readonly Scenario[] = [
   cacheStampedeCold,
   cacheStampedeExpiry,
   cacheRevalidationHerd,
+  cacheCrossInstance,
 ];
 
 /** The scenario named `name`, or undefined. */

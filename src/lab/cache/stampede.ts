@@ -32,7 +32,7 @@ export interface Design {
 export type DesignFactory = (node: Node) => Design;
 
 /** What the origin and the app observed. */
-interface Observed {
+export interface Observed {
   originCalls: number;
   running: number;
   maxRunning: number;
@@ -58,10 +58,28 @@ export const stampedeFigures: readonly FigureSpec[] = [
   },
 ];
 
-const KEY = 'product:42';
+/** The hot key every request asks for. */
+export const KEY = 'product:42';
+
+/** A fresh record of observations. */
+export function observed(): Observed {
+  return { originCalls: 0, running: 0, maxRunning: 0, latencies: [], first: undefined };
+}
+
+/** Occasional origin stalls (a slow query, a GC pause): probability per load and length. */
+export interface Stall {
+  readonly probability: number;
+  readonly ms: number;
+}
 
 /** The origin: each load takes `originMs` ± 10 %; the checker counts overlapping loads. */
-function startOrigin(sim: Simulation, context: LabContext, originMs: number, seen: Observed): void {
+export function startOrigin(
+  sim: Simulation,
+  context: LabContext,
+  originMs: number,
+  seen: Observed,
+  stall?: Stall,
+): void {
   const origin = sim.node('origin');
   const random = origin.runtime.random;
   serve(origin, async (body, from) => {
@@ -79,7 +97,12 @@ function startOrigin(sim: Simulation, context: LabContext, originMs: number, see
         operations: [`${from}: ${text} at ${sim.nowMs.toFixed(1)} ms`],
       };
     }
-    await origin.runtime.timers.sleep(originMs * (0.9 + 0.2 * random.next()));
+    // The first load (the cold start) never stalls, so the figures show expiries, not warm-up.
+    const stalled = stall !== undefined && call > 1 && random.next() < stall.probability;
+    if (stalled) context.note('origin', `load ${call} stalls for ${stall.ms} ms`);
+    await origin.runtime.timers.sleep(
+      (stalled ? stall.ms : 0) + originMs * (0.9 + 0.2 * random.next()),
+    );
     seen.running--;
     return `${String(body)}@${call}`;
   });
@@ -135,13 +158,7 @@ export async function runStampede(
   const sim = context.simulation({
     network: { latency: { kind: 'uniform', minMs: 0.5, maxMs: 1.5 } },
   });
-  const seen: Observed = {
-    originCalls: 0,
-    running: 0,
-    maxRunning: 0,
-    latencies: [],
-    first: undefined,
-  };
+  const seen = observed();
   const done = { requests: 0, answered: 0, arrived: false };
   startOrigin(sim, context, originMs, seen);
   startApp(sim, arrivals, factory, seen, done);
@@ -150,6 +167,11 @@ export async function runStampede(
     untilMs: horizon,
     until: () => done.arrived && done.answered === done.requests,
   });
+  return outcome(context, seen);
+}
+
+/** The verdict and figures of a run. */
+export function outcome(context: LabContext, seen: Observed): VariantOutcome {
   if (seen.first === undefined) {
     context.note('origin', `${seen.originCalls} loads, never two at once`);
   }
