@@ -22,6 +22,11 @@ import { twoGenerals } from './scenarios/two-generals.js';
 // Idempotency keys and lost updates (issue 11).
 import { duplicatePayment } from './scenarios/duplicate-payment.js';
 import { lostUpdate } from './scenarios/lost-update.js';
+// cache (issue 11)
+import { cacheStampedeCold } from './scenarios/cache-stampede-cold.js';
+import { cacheStampedeExpiry } from './scenarios/cache-stampede-expiry.js';
+import { cacheRevalidationHerd } from './scenarios/cache-revalidation-herd.js';
+import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -42,6 +47,11 @@ export const catalogue: readonly Scenario[] = [
   // Idempotency keys and lost updates (issue 11).
   duplicatePayment,
   lostUpdate,
+  // cache (issue 11)
+  cacheStampedeCold,
+  cacheStampedeExpiry,
+  cacheRevalidationHerd,
+  cacheCrossInstance,
 ];
 
 /** The scenario named `name`, or undefined. */
