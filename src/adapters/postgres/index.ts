@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL adapter (`faultline/postgres`): locks and elections on a lease table or on
- * session-bound advisory locks, through the `pg` client (an optional peer dependency the caller
- * installs and passes in).
+ * session-bound advisory locks, two-phase commit (`PostgresParticipant`, `PostgresDecisionLog`),
+ * through the `pg` client (an optional peer dependency the caller installs and passes in).
  *
  * @module
  */
@@ -11,3 +11,5 @@ export { PostgresAdvisoryLockBackend } from './advisory.js';
 export type { PostgresAdvisoryLockBackendOptions } from './advisory.js';
 export { ensureSchema, schemaNames } from './schema.js';
 export type { SchemaNames } from './schema.js';
+export { PostgresBranch, PostgresDecisionLog, PostgresParticipant } from './txn.js';
+export type { PostgresDecisionLogOptions, PostgresParticipantOptions } from './txn.js';
