@@ -21,6 +21,7 @@ import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
 // Transactions (issue 15).
 import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
+import { sagaCompensation } from './scenarios/saga-compensation.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -40,6 +41,7 @@ export const catalogue: readonly Scenario[] = [
   readiness,
   // Transactions (issue 15).
   twoPhaseCrash,
+  sagaCompensation,
 ];
 
 /** The scenario named `name`, or undefined. */

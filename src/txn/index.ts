@@ -18,3 +18,21 @@ export {
 } from './errors.js';
 export { TxnCallTimeoutError } from './call.js';
 export { MAX_GID_BYTES, MAX_COORDINATOR_ID_LENGTH, gidPrefix, isGid, newGid } from './gid.js';
+export { SagaOrchestrator } from './saga.js';
+export type {
+  SagaDefinition,
+  SagaEvent,
+  SagaLog,
+  SagaOrchestratorOptions,
+  SagaRecord,
+  SagaResumeReport,
+  SagaStepContext,
+  SagaStepDefinition,
+} from './saga.js';
+export { MemorySagaLog } from './memory.js';
+export {
+  SagaCompensatedError,
+  isSagaCompensatedError,
+  SagaStuckError,
+  isSagaStuckError,
+} from './errors.js';

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { SagaLog, SagaRecord } from './saga.js';
 import type { Branch, DecisionLog, Participant } from './types.js';
 
 /** A branch of a {@link MemoryParticipant}: `set` buffers writes until commit. */
@@ -83,5 +84,24 @@ export class MemoryDecisionLog implements DecisionLog {
   forget(gid: string): Promise<void> {
     this.records.delete(gid);
     return Promise.resolve();
+  }
+}
+
+/** A saga log in memory (durable only as long as the object lives). */
+export class MemorySagaLog implements SagaLog {
+  readonly records = new Map<string, SagaRecord>();
+
+  save(record: SagaRecord): Promise<void> {
+    this.records.set(record.sagaId, { ...record });
+    return Promise.resolve();
+  }
+
+  remove(sagaId: string): Promise<void> {
+    this.records.delete(sagaId);
+    return Promise.resolve();
+  }
+
+  list(prefix: string): Promise<SagaRecord[]> {
+    return Promise.resolve([...this.records.values()].filter((r) => r.sagaId.startsWith(prefix)));
   }
 }

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const script = fileURLToPath(new URL('./coordinator-child.ts', import.meta.url));
+const sagaScript = fileURLToPath(new URL('./saga-child.ts', import.meta.url));
 
 /** How the child ended and what it printed. */
 export interface ChildRun {
@@ -18,15 +19,24 @@ export interface ChildRun {
 
 /** Runs the child with `config` (see coordinator-child.ts); resolves when it has exited. */
 export function runCoordinatorChild(config: object, timeoutMs = 40_000): Promise<ChildRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(config)], {
+  return runChild(script, config, timeoutMs);
+}
+
+/** Runs the saga child with `config` (see saga-child.ts); `gid` is the saga id. */
+export function runSagaChild(config: object, timeoutMs = 40_000): Promise<ChildRun> {
+  return runChild(sagaScript, config, timeoutMs);
+}
+
+function runChild(path: string, config: object, timeoutMs: number): Promise<ChildRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path, JSON.stringify(config)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let gid: string | undefined;
   let acknowledged = false;
   let stderr = '';
   createInterface({ input: child.stdout }).on('line', (line) => {
-    if (line.startsWith('GID ')) gid = line.slice(4);
-    if (line.startsWith('ACK ')) acknowledged = true;
+    if (line.startsWith('GID ') || line.startsWith('SAGA ')) gid = line.split(' ')[1];
+    if (line.startsWith('ACK ') || line.startsWith('DONE ')) acknowledged = true;
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {

@@ -11,5 +11,14 @@ export { PostgresAdvisoryLockBackend } from './advisory.js';
 export type { PostgresAdvisoryLockBackendOptions } from './advisory.js';
 export { ensureSchema, schemaNames } from './schema.js';
 export type { SchemaNames } from './schema.js';
-export { PostgresBranch, PostgresDecisionLog, PostgresParticipant } from './txn.js';
-export type { PostgresDecisionLogOptions, PostgresParticipantOptions } from './txn.js';
+export {
+  PostgresBranch,
+  PostgresDecisionLog,
+  PostgresParticipant,
+  PostgresSagaLog,
+} from './txn.js';
+export type {
+  PostgresDecisionLogOptions,
+  PostgresParticipantOptions,
+  PostgresSagaLogOptions,
+} from './txn.js';

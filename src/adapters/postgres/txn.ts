@@ -9,6 +9,7 @@ import type { Pool, PoolClient } from 'pg';
 import { assert } from '../../core/assert.js';
 import { nonEmptyString, rangeError } from '../../core/validate.js';
 import { isGid } from '../../txn/gid.js';
+import type { SagaLog, SagaRecord } from '../../txn/saga.js';
 import type { Branch, DecisionLog, Participant } from '../../txn/types.js';
 
 /** SQLSTATE 42704 (undefined_object): "prepared transaction with identifier ... does not exist". */
@@ -173,22 +174,11 @@ export class PostgresDecisionLog implements DecisionLog {
   }
 
   async recordCommit(gid: string, participants: readonly string[]): Promise<void> {
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      await client.query('SET LOCAL synchronous_commit TO on');
-      await client.query(
-        `INSERT INTO ${this.table} (gid, participants) VALUES ($1, $2) ON CONFLICT (gid) DO NOTHING`,
-        [gid, [...participants]],
-      );
-      await client.query('COMMIT');
-    } catch (error) {
-      broken = true;
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    await durably(
+      this.pool,
+      `INSERT INTO ${this.table} (gid, participants) VALUES ($1, $2) ON CONFLICT (gid) DO NOTHING`,
+      [gid, [...participants]],
+    );
   }
 
   async committed(prefix: string): Promise<string[]> {
@@ -201,5 +191,98 @@ export class PostgresDecisionLog implements DecisionLog {
 
   async forget(gid: string): Promise<void> {
     await this.pool.query(`DELETE FROM ${this.table} WHERE gid = $1`, [gid]);
+  }
+}
+
+/** Options of a {@link PostgresSagaLog}. */
+export interface PostgresSagaLogOptions {
+  pool: Pool;
+  /** The table (default `faultline_saga_log`): a lowercase SQL identifier. */
+  table?: string;
+}
+
+/**
+ * A saga orchestrator's log as a PostgreSQL table: one row per unfinished saga, upserted with
+ * `synchronous_commit` on before each step runs and deleted when the saga ends.
+ *
+ * @example
+ * const log = new PostgresSagaLog({ pool });
+ * await log.ensureSchema();
+ * const sagas = new SagaOrchestrator({ orchestratorId: 'trips-1', log, definitions: [trip] });
+ */
+export class PostgresSagaLog implements SagaLog {
+  readonly table: string;
+  private readonly pool: Pool;
+
+  constructor(options: PostgresSagaLogOptions) {
+    this.pool = validPool(options.pool);
+    const table = options.table ?? 'faultline_saga_log';
+    if (typeof table !== 'string' || !IDENTIFIER.test(table))
+      throw rangeError('table', 'a lowercase SQL identifier ([a-z_][a-z0-9_]*)', table);
+    this.table = table;
+  }
+
+  /** Creates the table if missing (idempotent). */
+  async ensureSchema(): Promise<void> {
+    await this.pool.query(
+      `CREATE TABLE IF NOT EXISTS ${this.table} (
+         saga_id text PRIMARY KEY,
+         name text NOT NULL,
+         input text NOT NULL,
+         phase text NOT NULL CHECK (phase IN ('forward', 'compensating')),
+         started int NOT NULL CHECK (started >= 0),
+         updated_at timestamptz NOT NULL DEFAULT now())`,
+    );
+  }
+
+  async save(record: SagaRecord): Promise<void> {
+    await durably(
+      this.pool,
+      `INSERT INTO ${this.table} (saga_id, name, input, phase, started) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (saga_id) DO UPDATE SET phase = EXCLUDED.phase, started = EXCLUDED.started, updated_at = now()`,
+      [record.sagaId, record.name, record.input, record.phase, record.started],
+    );
+  }
+
+  async remove(sagaId: string): Promise<void> {
+    await durably(this.pool, `DELETE FROM ${this.table} WHERE saga_id = $1`, [sagaId]);
+  }
+
+  async list(prefix: string): Promise<SagaRecord[]> {
+    const result = await this.pool.query<{
+      saga_id: string;
+      name: string;
+      input: string;
+      phase: 'forward' | 'compensating';
+      started: number;
+    }>(
+      `SELECT saga_id, name, input, phase, started FROM ${this.table}
+       WHERE starts_with(saga_id, $1) ORDER BY updated_at`,
+      [prefix],
+    );
+    return result.rows.map((r) => ({
+      sagaId: r.saga_id,
+      name: r.name,
+      input: r.input,
+      phase: r.phase,
+      started: r.started,
+    }));
+  }
+}
+
+/** Runs one statement in a transaction of its own with `synchronous_commit` on. */
+async function durably(pool: Pool, sql: string, params: unknown[]): Promise<void> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    await client.query('SET LOCAL synchronous_commit TO on');
+    await client.query(sql, params);
+    await client.query('COMMIT');
+  } catch (error) {
+    broken = true;
+    throw error;
+  } finally {
+    client.release(broken);
   }
 }

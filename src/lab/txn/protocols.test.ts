@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { twoPhaseProtocol } from './protocols.js';
+import { sagaProtocol, twoPhaseProtocol } from './protocols.js';
+import type { ProtocolSim } from '../../protocols/contract.js';
 
-async function failingSeeds(variant: string, seeds: number): Promise<number[]> {
+async function failingSeeds(
+  variant: string,
+  seeds: number,
+  protocol: ProtocolSim = twoPhaseProtocol,
+): Promise<number[]> {
   const out: number[] = [];
   for (let seed = 1; seed <= seeds; seed++)
-    if ((await twoPhaseProtocol.run({ seed, variant })).violations > 0) out.push(seed);
+    if ((await protocol.run({ seed, variant })).violations > 0) out.push(seed);
   return out;
 }
 
@@ -27,5 +32,16 @@ describe('faultline sim 2pc', () => {
     const b = await twoPhaseProtocol.run({ seed: 7, variant: 'correct' });
     expect(b).toEqual(a);
     expect(a.figures['inDoubtLeft']).toBe(0);
+  });
+});
+
+describe('faultline sim saga', () => {
+  it('the correct variant ends every saga all or nothing under crashes on seeds 1..40', async () => {
+    expect(await failingSeeds('correct', 40, sagaProtocol)).toEqual([]);
+  });
+
+  it('catches the saga without compensation and the one whose log dies with it', async () => {
+    expect((await failingSeeds('no-compensation', 10, sagaProtocol)).length).toBe(10);
+    expect((await failingSeeds('volatile-log', 40, sagaProtocol)).length).toBeGreaterThanOrEqual(4);
   });
 });

@@ -1,13 +1,13 @@
 /**
- * The transaction protocols as {@link ProtocolSim}s: `faultline sim 2pc` (and `saga` once it
- * lands), each run under seeded crashes and judged by the atomicity truth outside the code under
- * test.
+ * The transaction protocols as {@link ProtocolSim}s: `faultline sim 2pc` and `faultline sim saga`, each
+ * run under seeded crashes and judged by a truth recorded outside the code under test.
  *
  * @module
  */
 import type { ScheduledFault } from '../../sim/faults.js';
 import { Simulation } from '../../sim/simulation.js';
 import type { ProtocolSim } from '../../protocols/contract.js';
+import { SAGA_SERVICES, runSagaWorkload } from './saga-workload.js';
 import { RESOURCE_MANAGERS, runTwoPhaseWorkload } from './two-phase-workload.js';
 
 const WORKLOAD_MS = 1_000;
@@ -84,6 +84,66 @@ export const twoPhaseProtocol: ProtocolSim = {
         lockHeldMaxMs: Math.round(truth.lockHeldMaxMs * 10) / 10,
         inDoubtLeft: result.inDoubtLeft,
         crashes: faults.length + (targeted ? 1 : 0),
+      },
+    };
+  },
+};
+
+/** Sagas under crashes: `violations` counts sagas left half done. */
+export const sagaProtocol: ProtocolSim = {
+  name: 'saga',
+  summary:
+    'a saga orchestrator (compensations, durable log, resume) under crashes, checked for all-or-nothing',
+  variants: ['correct', 'no-compensation', 'volatile-log'],
+  async run({ seed, variant }) {
+    const sim = new Simulation({
+      seed,
+      trace: false,
+      network: { latency: { kind: 'uniform', minMs: 1, maxMs: 5 } },
+    });
+    const random = sim.random.fork('saga-crashes');
+    const nodes = ['orch', ...SAGA_SERVICES];
+    const faults: ScheduledFault[] = [];
+    for (let i = 0, n = 1 + random.int(4); i < n; i++)
+      faults.push({
+        atMs: 50 + random.int(WORKLOAD_MS - 100),
+        fault: {
+          kind: 'crash',
+          node: nodes[random.int(nodes.length)] ?? 'orch',
+          restartAfterMs: 20 + random.int(200),
+        },
+      });
+    faults.sort((a, b) => a.atMs - b.atMs);
+    const result = await runSagaWorkload({
+      sim,
+      mode:
+        variant === 'no-compensation'
+          ? 'naive'
+          : variant === 'volatile-log'
+            ? 'volatile'
+            : 'durable',
+      declineProbability: 0.2,
+      workloadMs: WORKLOAD_MS,
+      horizonMs: HORIZON_MS,
+      note: () => -1,
+      faults,
+    });
+    const first = result.firstPartial;
+    return {
+      violations: result.partial,
+      ...(first === undefined
+        ? {}
+        : {
+            firstViolation: {
+              timeMs: HORIZON_MS,
+              summary: `saga ${first.sagaId} ended half done (${first.applied.join(', ')} applied)`,
+            },
+          }),
+      figures: {
+        sagas: result.sagas,
+        completed: result.completed,
+        intermediateVisiblePercent: Math.round(result.intermediateVisible * 1000) / 10,
+        crashes: faults.length,
       },
     };
   },
