@@ -3,7 +3,7 @@
  * own table (idempotent by key), each compensated by deleting it. The card step fails when the
  * input says the card is declined.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { SagaDefinition } from '../../src/txn/index.js';
 
 export const STEPS = ['flight', 'hotel', 'card'] as const;
