@@ -4,7 +4,8 @@
  * @module
  */
 import { kvProtocol } from '../lab/kv/protocol.js';
+import { sagaProtocol, twoPhaseProtocol } from '../lab/txn/protocols.js';
 import type { ProtocolSim } from '../protocols/contract.js';
 
 /** Every protocol, in the order the help lists them. */
-export const protocols: readonly ProtocolSim[] = [kvProtocol];
+export const protocols: readonly ProtocolSim[] = [kvProtocol, twoPhaseProtocol, sagaProtocol];

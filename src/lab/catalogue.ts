@@ -27,6 +27,9 @@ import { cacheStampedeCold } from './scenarios/cache-stampede-cold.js';
 import { cacheStampedeExpiry } from './scenarios/cache-stampede-expiry.js';
 import { cacheRevalidationHerd } from './scenarios/cache-revalidation-herd.js';
 import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
+// Transactions (issue 15).
+import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
+import { sagaCompensation } from './scenarios/saga-compensation.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -52,6 +55,9 @@ export const catalogue: readonly Scenario[] = [
   cacheStampedeExpiry,
   cacheRevalidationHerd,
   cacheCrossInstance,
+  // Transactions (issue 15).
+  twoPhaseCrash,
+  sagaCompensation,
 ];
 
 /** The scenario named `name`, or undefined. */
