@@ -19,6 +19,8 @@ import { splitBrainLeader } from './scenarios/split-brain-leader.js';
 import { staleRead } from './scenarios/stale-read.js';
 import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
+import { gossipSpread } from './scenarios/gossip-spread.js';
+import { swimSlowMember } from './scenarios/swim-slow-member.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -36,6 +38,9 @@ export const catalogue: readonly Scenario[] = [
   staleRead,
   commitWait,
   readiness,
+  // gossip and membership (issue 14)
+  gossipSpread,
+  swimSlowMember,
 ];
 
 /** The scenario named `name`, or undefined. */

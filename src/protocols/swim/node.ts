@@ -479,7 +479,7 @@ export class SwimNode {
     const m = this.members.get(u.node);
     if (m === undefined) return;
     const check = this.flaw !== 'no-incarnation-check';
-    if (check && u.incarnation < m.incarnation) return;
+    if (check && u.incarnation < m.incarnation) return this.staleAccusation(u);
     if (m.state === 'dead' || m.state === 'left') return;
     if (u.node === this.name) {
       if (this.flaw !== 'no-refute' && !this.leaving) this.refute(u.incarnation);
@@ -497,7 +497,8 @@ export class SwimNode {
   private applyDead(u: SwimUpdate): void {
     const m = this.members.get(u.node);
     if (m === undefined) return;
-    if (this.flaw !== 'no-incarnation-check' && u.incarnation < m.incarnation) return;
+    if (this.flaw !== 'no-incarnation-check' && u.incarnation < m.incarnation)
+      return this.staleAccusation(u);
     if (m.state === 'dead' || m.state === 'left') return;
     if (u.node === this.name) {
       if (u.from !== this.name && this.flaw !== 'no-refute' && !this.leaving)
@@ -506,6 +507,21 @@ export class SwimNode {
     }
     this.set(u.node, m, u.from === u.node ? 'left' : 'dead', u.incarnation);
     this.broadcasts.enqueue(u);
+  }
+
+  /**
+   * An accusation of ours at an incarnation we already refuted: whoever still repeats it missed the
+   * refutation (its retransmissions ran out), so announce the current incarnation again.
+   */
+  private staleAccusation(u: SwimUpdate): void {
+    if (u.node !== this.name || this.leaving || this.flaw === 'no-refute') return;
+    const me = this.self();
+    this.broadcasts.enqueue({
+      kind: 'alive',
+      node: this.name,
+      incarnation: me.incarnation,
+      from: this.name,
+    });
   }
 
   private refute(incarnation: number): void {
