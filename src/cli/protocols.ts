@@ -6,6 +6,14 @@
 import { kvProtocol } from '../lab/kv/protocol.js';
 import { sagaProtocol, twoPhaseProtocol } from '../lab/txn/protocols.js';
 import type { ProtocolSim } from '../protocols/contract.js';
+import { gossipProtocol } from '../protocols/gossip/protocol.js';
+import { swimProtocol } from '../protocols/swim/protocol.js';
 
 /** Every protocol, in the order the help lists them. */
-export const protocols: readonly ProtocolSim[] = [kvProtocol, twoPhaseProtocol, sagaProtocol];
+export const protocols: readonly ProtocolSim[] = [
+  kvProtocol,
+  twoPhaseProtocol,
+  sagaProtocol,
+  gossipProtocol,
+  swimProtocol,
+];

@@ -30,6 +30,8 @@ import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
 // Transactions (issue 15).
 import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
 import { sagaCompensation } from './scenarios/saga-compensation.js';
+import { gossipSpread } from './scenarios/gossip-spread.js';
+import { swimSlowMember } from './scenarios/swim-slow-member.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -58,6 +60,9 @@ export const catalogue: readonly Scenario[] = [
   // Transactions (issue 15).
   twoPhaseCrash,
   sagaCompensation,
+  // gossip and membership (issue 14)
+  gossipSpread,
+  swimSlowMember,
 ];
 
 /** The scenario named `name`, or undefined. */
