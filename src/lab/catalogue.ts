@@ -19,6 +19,8 @@ import { splitBrainLeader } from './scenarios/split-brain-leader.js';
 import { staleRead } from './scenarios/stale-read.js';
 import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
+import { paxosDurablePromise } from './scenarios/paxos-durable-promise.js';
+import { flpDuelling } from './scenarios/flp-duelling.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -36,6 +38,8 @@ export const catalogue: readonly Scenario[] = [
   staleRead,
   commitWait,
   readiness,
+  paxosDurablePromise,
+  flpDuelling,
 ];
 
 /** The scenario named `name`, or undefined. */
