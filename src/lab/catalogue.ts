@@ -21,6 +21,8 @@ import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
 import { paxosDurablePromise } from './scenarios/paxos-durable-promise.js';
 import { flpDuelling } from './scenarios/flp-duelling.js';
+import { byzantineGenerals } from './scenarios/byzantine-generals.js';
+import { byzantine3m } from './scenarios/byzantine-3m.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -40,6 +42,8 @@ export const catalogue: readonly Scenario[] = [
   readiness,
   paxosDurablePromise,
   flpDuelling,
+  byzantineGenerals,
+  byzantine3m,
 ];
 
 /** The scenario named `name`, or undefined. */
