@@ -32,6 +32,10 @@ import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
 import { sagaCompensation } from './scenarios/saga-compensation.js';
 import { gossipSpread } from './scenarios/gossip-spread.js';
 import { swimSlowMember } from './scenarios/swim-slow-member.js';
+import { paxosDurablePromise } from './scenarios/paxos-durable-promise.js';
+import { flpDuelling } from './scenarios/flp-duelling.js';
+import { byzantineGenerals } from './scenarios/byzantine-generals.js';
+import { byzantine3m } from './scenarios/byzantine-3m.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -63,6 +67,10 @@ export const catalogue: readonly Scenario[] = [
   // gossip and membership (issue 14)
   gossipSpread,
   swimSlowMember,
+  paxosDurablePromise,
+  flpDuelling,
+  byzantineGenerals,
+  byzantine3m,
 ];
 
 /** The scenario named `name`, or undefined. */
