@@ -3,13 +3,13 @@
  *
  * @module
  */
-import { throwIfAborted } from '../core/abort.js';
+import { checkSignal, throwIfAborted } from '../core/abort.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
 import type { AcquireTarget } from './acquire.js';
 import { WaiterCount, acquireWithWait, tryAcquireOnce } from './acquire.js';
 import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, checkKey, resolveClientOptions } from './call.js';
+import { callWithDeadline, checkBackendKey, resolveClientOptions } from './call.js';
 import { ClientScope, acquireParams } from './lock.js';
 import type { AcquireOptions, Holder, Lease, SemaphoreBackend, SemaphoreOptions } from './types.js';
 
@@ -50,8 +50,8 @@ export class Semaphore {
 
   /** Acquires one permit of `key`, waiting (event-driven) up to `waitMs`. */
   async acquire(key: string, options: AcquireOptions): Promise<Lease> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
     return this.scope.track(
       await acquireWithWait(this.options, this.target(key), params, this.waiters),
     );
@@ -59,16 +59,16 @@ export class Semaphore {
 
   /** One attempt: a permit, or `null` when all are held. */
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
     const lease = await tryAcquireOnce(this.options, this.target(key), params);
     return lease === null ? null : this.scope.track(lease);
   }
 
   /** The unexpired permits of `key`, by token. */
-  holders(key: string, signal?: AbortSignal): Promise<readonly Holder[]> {
-    checkKey('key', key);
-    throwIfAborted(signal);
+  async holders(key: string, signal?: AbortSignal): Promise<readonly Holder[]> {
+    checkBackendKey(this.backend, 'key', key);
+    throwIfAborted(checkSignal('signal', signal));
     return callWithDeadline(
       this.options.runtime,
       'holders',

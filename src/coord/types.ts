@@ -123,6 +123,13 @@ export interface LockBackend {
   /** What the backend promises; see {@link BackendGuarantees}. */
   readonly guarantees: BackendGuarantees;
   /**
+   * Optional: throws a `RangeError` naming `field` for a key this backend cannot store faithfully
+   * (PostgreSQL: a NUL character). The clients call it before any other call with the key, after
+   * their own check (a non-empty, well-formed string of at most 1,024 characters); two distinct
+   * keys that pass both must never name one lock.
+   */
+  checkKey?(field: string, key: string): void;
+  /**
    * Grants `key` to `owner` for `ttlMs` (server clock) with a fresh fencing token when nobody holds
    * it (a lease whose server-side TTL ran out counts as free); otherwise answers `busy`. Re-acquiring
    * a key `owner` already holds answers `busy` too: owners are per acquisition.
@@ -202,6 +209,8 @@ export interface SemaphoreBackend {
   readonly name: string;
   /** What the backend promises. */
   readonly guarantees: BackendGuarantees;
+  /** Optional: refuses keys this backend cannot store (see {@link LockBackend.checkKey}). */
+  checkKey?(field: string, key: string): void;
   /** Grants one permit of `key` to `owner` when fewer than `limit` unexpired permits are held. */
   tryAcquire(
     key: string,
