@@ -56,6 +56,7 @@ export {
   assertAccepted,
   REDIS_FENCED_SET_SCRIPT,
   redisFencedSet,
+  redisFenceKey,
   pgFencedWrite,
   pgFencedWriteSql,
   quoteIdent,
