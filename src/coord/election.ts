@@ -201,6 +201,11 @@ export class Election {
     await this.scope.close();
   }
 
+  /** Same as {@link Election.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private async run(signal: AbortSignal | undefined): Promise<Leadership> {
     const params: AcquireParams = {
       ttlMs: this.timing.leaseDurationMs,

@@ -154,3 +154,74 @@ describe('keys no backend can store faithfully', () => {
     expect(calls).toBe(0);
   });
 });
+
+describe('holder reports', () => {
+  it('never reveal the owner id, which would let anyone release the lease', async () => {
+    const { scheduler, lock, semaphore, backend } = setup();
+    const lease = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000 }));
+    const seen = await drive(scheduler, lock.holder('k'));
+    expect(seen).toEqual({ token: lease.token, remainingMs: expect.any(Number) });
+    expect(
+      JSON.stringify(seen, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}` : v)),
+    ).not.toContain(lease.owner);
+    const permit = await drive(scheduler, semaphore.acquire('p', { ttlMs: 1_000 }));
+    const permits = await drive(scheduler, semaphore.holders('p'));
+    expect(permits).toEqual([{ token: permit.token, remainingMs: expect.any(Number) }]);
+    // The backend (the trusted layer) still knows the owner.
+    const o = { signal: new AbortController().signal };
+    expect((await backend.holder('k', o))?.owner).toBe(lease.owner);
+  });
+});
+
+describe('with(key, options, fn)', () => {
+  it('passes the lease, releases on return and on throw, and refuses a non-function first', async () => {
+    const { scheduler, lock, semaphore } = setup();
+    let seen: bigint | undefined;
+    const result = await drive(
+      scheduler,
+      lock.with('k', { ttlMs: 1_000 }, (lease) => {
+        seen = lease.token;
+        expect(lease.valid).toBe(true);
+        return 42;
+      }),
+    );
+    expect(result).toBe(42);
+    expect(await drive(scheduler, lock.holder('k'))).toBeNull();
+    const failure = new Error('work failed');
+    await expect(
+      drive(
+        scheduler,
+        lock.with('k', { ttlMs: 1_000 }, async (lease) => {
+          expect(lease.token > (seen ?? 0n)).toBe(true);
+          await Promise.resolve();
+          throw failure;
+        }),
+      ),
+    ).rejects.toBe(failure);
+    expect(await drive(scheduler, lock.holder('k'))).toBeNull();
+    await expect(lock.with('k', { ttlMs: 1_000 }, 'nope' as never)).rejects.toThrow(
+      /fn must be a function/,
+    );
+    expect(await drive(scheduler, lock.holder('k'))).toBeNull();
+    expect(
+      await drive(
+        scheduler,
+        semaphore.with('p', { ttlMs: 1_000 }, (p) => p.token),
+      ),
+    ).toBeGreaterThan(0n);
+    expect(await drive(scheduler, semaphore.holders('p'))).toEqual([]);
+  });
+
+  it('lets clients be disposed with await using', async () => {
+    const { scheduler, lock } = setup();
+    let held: { valid: boolean } | undefined;
+    {
+      await using scoped = lock;
+      held = await drive(scheduler, scoped.acquire('k', { ttlMs: 1_000 }));
+    }
+    expect(held.valid).toBe(false);
+    const election = new Election(new MemoryLockBackend(), { key: 'e', candidateId: 'a' });
+    await election[Symbol.asyncDispose]();
+    await expect(election.campaign()).rejects.toThrow(/closed/);
+  });
+});

@@ -17,6 +17,8 @@ export type {
   ExtendResult,
   Granted,
   Holder,
+  HolderInfo,
+  LeaseCallback,
   LeaderEvent,
   Leadership,
   Lease,

@@ -19,7 +19,15 @@ import {
   resolveClientOptions,
 } from './call.js';
 import type { LeaseHandle } from './lease.js';
-import type { AcquireOptions, ClientOptions, Holder, Lease, LockBackend } from './types.js';
+import type {
+  AcquireOptions,
+  ClientOptions,
+  HolderInfo,
+  Lease,
+  LeaseCallback,
+  LockBackend,
+} from './types.js';
+import { checkCallback, holderInfo, runWithLease } from './with.js';
 import { checkValidity } from './validity.js';
 
 /** Validates per-call acquire options into loop parameters (RangeError naming the field). */
@@ -143,21 +151,49 @@ export class Lock {
     return lease === null ? null : this.scope.track(lease);
   }
 
-  /** Who holds `key` now according to the backend, or `null`. */
-  async holder(key: string, signal?: AbortSignal): Promise<Holder | null> {
+  /**
+   * Acquires `key` (as {@link Lock.acquire}), runs `fn` with the lease and releases it when `fn`
+   * returns or throws; resolves or rejects as `fn` did. Pass `lease.signal` to the work and
+   * `lease.token` to the storage: the lease may be lost while `fn` runs.
+   *
+   * @example
+   * const report = await lock.with('reports/42', { ttlMs: 10_000, autoRenew: true }, (lease) =>
+   *   buildReport({ signal: lease.signal, fencingToken: lease.token }),
+   * );
+   */
+  with<T>(key: string, options: AcquireOptions, fn: LeaseCallback<T>): Promise<T> {
+    try {
+      checkCallback('fn', fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runWithLease(this.acquire(key, options), fn);
+  }
+
+  /**
+   * Who holds `key` now according to the backend (its token and the time left), or `null`. The
+   * holder's owner id is not reported: it is the holder's secret.
+   */
+  async holder(key: string, signal?: AbortSignal): Promise<HolderInfo | null> {
     checkBackendKey(this.backend, 'key', key);
     throwIfAborted(checkSignal('signal', signal));
-    return callWithDeadline(
+    const holder = await callWithDeadline(
       this.options.runtime,
       'holder',
       this.options.callTimeoutMs,
       signal,
       (o) => this.backend.holder(key, o),
     );
+    return holder === null ? null : holderInfo(holder);
   }
 
   /** Aborts every pending acquire and releases every lease this client holds. */
   close(): Promise<void> {
     return this.scope.close();
+  }
+
+  /** Same as {@link Lock.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
