@@ -22,7 +22,7 @@ import { twoGenerals } from './scenarios/two-generals.js';
 // Idempotency keys and lost updates (issue 11).
 import { duplicatePayment } from './scenarios/duplicate-payment.js';
 import { lostUpdate } from './scenarios/lost-update.js';
-// cache (issue 11)
+// Caching (issue 11).
 import { cacheStampedeCold } from './scenarios/cache-stampede-cold.js';
 import { cacheStampedeExpiry } from './scenarios/cache-stampede-expiry.js';
 import { cacheRevalidationHerd } from './scenarios/cache-revalidation-herd.js';
@@ -30,8 +30,10 @@ import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
 // Transactions (issue 15).
 import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
 import { sagaCompensation } from './scenarios/saga-compensation.js';
+// Gossip and membership (issue 14).
 import { gossipSpread } from './scenarios/gossip-spread.js';
 import { swimSlowMember } from './scenarios/swim-slow-member.js';
+// Agreement (issue 13).
 import { paxosDurablePromise } from './scenarios/paxos-durable-promise.js';
 import { flpDuelling } from './scenarios/flp-duelling.js';
 import { byzantineGenerals } from './scenarios/byzantine-generals.js';
@@ -56,7 +58,7 @@ export const catalogue: readonly Scenario[] = [
   // Idempotency keys and lost updates (issue 11).
   duplicatePayment,
   lostUpdate,
-  // cache (issue 11)
+  // Caching (issue 11).
   cacheStampedeCold,
   cacheStampedeExpiry,
   cacheRevalidationHerd,
@@ -64,9 +66,10 @@ export const catalogue: readonly Scenario[] = [
   // Transactions (issue 15).
   twoPhaseCrash,
   sagaCompensation,
-  // gossip and membership (issue 14)
+  // Gossip and membership (issue 14).
   gossipSpread,
   swimSlowMember,
+  // Agreement (issue 13).
   paxosDurablePromise,
   flpDuelling,
   byzantineGenerals,

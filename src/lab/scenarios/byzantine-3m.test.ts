@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../resilience/testing.js';
+import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../testing.js';
 import { byzantine3m } from './byzantine-3m.js';
 
 describe('the byzantine-3m scenario', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../resilience/testing.js';
+import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../testing.js';
 import { swimSlowMember } from './swim-slow-member.js';
 
 describe('the swim-slow-member scenario', () => {
