@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL adapter (`faultline/postgres`): locks and elections on a lease table or on
- * session-bound advisory locks, through the `pg` client (an optional peer dependency the caller
- * installs and passes in).
+ * session-bound advisory locks, two-phase commit (`PostgresParticipant`, `PostgresDecisionLog`),
+ * through the `pg` client (an optional peer dependency the caller installs and passes in).
  *
  * @module
  */
@@ -32,3 +32,14 @@ export type {
   RowTarget,
   UpdateOutcome,
 } from './lost-update.js';
+export {
+  PostgresBranch,
+  PostgresDecisionLog,
+  PostgresParticipant,
+  PostgresSagaLog,
+} from './txn.js';
+export type {
+  PostgresDecisionLogOptions,
+  PostgresParticipantOptions,
+  PostgresSagaLogOptions,
+} from './txn.js';

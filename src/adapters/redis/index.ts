@@ -14,3 +14,5 @@ export type { RedlockNode, RedlockOptions } from './redlock.js';
 // Idempotency keys (issue 11).
 export { RedisIdempotencyStore } from './idempotency.js';
 export type { RedisIdempotencyStoreOptions } from './idempotency.js';
+export { RedisCacheTier } from './cache.js';
+export type { RedisCacheTierOptions } from './cache.js';
