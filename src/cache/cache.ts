@@ -12,9 +12,9 @@
  *
  * @module
  */
-import { channel } from 'node:diagnostics_channel';
 import { raceAbort } from '../core/abort.js';
 import { assert } from '../core/assert.js';
+import { eventChannel } from '../core/diagnostics.js';
 import type { Disposable } from '../core/events.js';
 import { Emitter } from '../core/events.js';
 import type { Random, Runtime } from '../core/runtime.js';
@@ -170,11 +170,11 @@ interface Resolved {
 }
 
 const channels = {
-  hit: channel('faultline:cache:hit'),
-  miss: channel('faultline:cache:miss'),
-  stale: channel('faultline:cache:stale'),
-  load: channel('faultline:cache:load'),
-  evict: channel('faultline:cache:evict'),
+  hit: eventChannel<CacheEvent>('cache', 'hit'),
+  miss: eventChannel<CacheEvent>('cache', 'miss'),
+  stale: eventChannel<CacheEvent>('cache', 'stale'),
+  load: eventChannel<CacheEvent>('cache', 'load'),
+  evict: eventChannel<CacheEvent>('cache', 'evict'),
 };
 
 function resolveEntryOptions(options: EntryOptions, base: Resolved | undefined): Resolved {
@@ -423,7 +423,7 @@ export class Cache<V> {
       entry.deltaMs > 0 &&
       now - entry.deltaMs * o.beta * Math.log(1 - this.random.next()) >= entry.expiresAtMs;
     if (early) this.refresh(key, loader, o);
-    if (this.emitters.hit.size > 0 || channels.hit.hasSubscribers) {
+    if (this.emitters.hit.size > 0 || channels.hit?.hasSubscribers === true) {
       this.emit('hit', { kind: 'hit', key, early });
     }
     return Promise.resolve(entry.value);
@@ -594,7 +594,7 @@ export class Cache<V> {
 
   private emit<K extends keyof typeof channels>(kind: K, event: CacheEvent & { kind: K }): void {
     const ch = channels[kind];
-    if (ch.hasSubscribers) ch.publish(event);
+    if (ch?.hasSubscribers === true) ch.publish(event);
     const emitter = this.emitters[kind] as unknown as Emitter<CacheEvent & { kind: K }>;
     if (emitter.size > 0) emitter.emit(event);
   }

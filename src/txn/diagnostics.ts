@@ -5,17 +5,16 @@
  *
  * @module
  */
-import { channel } from 'node:diagnostics_channel';
-import type { Channel } from 'node:diagnostics_channel';
+import { eventChannel } from '../core/diagnostics.js';
 
 const channels = {
-  '2pc': channel('faultline:txn:2pc'),
-  saga: channel('faultline:txn:saga'),
-  tcc: channel('faultline:txn:tcc'),
-} satisfies Record<string, Channel>;
+  '2pc': eventChannel<unknown>('txn', '2pc'),
+  saga: eventChannel<unknown>('txn', 'saga'),
+  tcc: eventChannel<unknown>('txn', 'tcc'),
+};
 
 /** Publishes `message` on `faultline:txn:<name>` when someone listens. */
 export function publish(name: keyof typeof channels, message: unknown): void {
   const c = channels[name];
-  if (c.hasSubscribers) c.publish(message);
+  if (c?.hasSubscribers === true) c.publish(message);
 }
