@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Scheduler, createSimRuntime } from '../../sim/index.js';
@@ -310,6 +311,25 @@ describe('idempotent', () => {
       'completed@2',
       'fenced@1', // its completion at 300 ms was refused by the store
       'replayed',
+    ]);
+  });
+
+  it('publishes the same events on faultline:idempotency:<kind> diagnostics channels', async () => {
+    const { options, settle } = setup();
+    const seen: unknown[] = [];
+    const listener = (message: unknown): void => void seen.push(message);
+    subscribe('faultline:idempotency:completed', listener);
+    subscribe('faultline:idempotency:replayed', listener);
+    try {
+      await settle(idempotent('chan', 'r', async () => 1, options()));
+      await settle(idempotent('chan', 'r', async () => 2, options()));
+    } finally {
+      unsubscribe('faultline:idempotency:completed', listener);
+      unsubscribe('faultline:idempotency:replayed', listener);
+    }
+    expect(seen).toEqual([
+      { kind: 'completed', key: 'chan', epoch: 1 },
+      { kind: 'replayed', key: 'chan' },
     ]);
   });
 

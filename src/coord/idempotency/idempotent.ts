@@ -7,6 +7,8 @@
  */
 import { abortReason, onAbort, raceAbort } from '../../core/abort.js';
 import { assert } from '../../core/assert.js';
+import type { EventChannel } from '../../core/diagnostics.js';
+import { eventChannel, publish } from '../../core/diagnostics.js';
 import type { Cancel, Runtime } from '../../core/runtime.js';
 import { systemRuntime } from '../../core/system.js';
 import { integerIn, positive, rangeError } from '../../core/validate.js';
@@ -192,10 +194,24 @@ export function resolveOptions<T>(options: IdempotentOptions<T>): Resolved<T> {
   };
 }
 
+/** `faultline:idempotency:<kind>` for every kind of {@link IdempotencyEvent}. */
+const channels: Readonly<
+  Record<IdempotencyEvent['kind'], EventChannel<IdempotencyEvent> | undefined>
+> = {
+  started: eventChannel('idempotency', 'started'),
+  replayed: eventChannel('idempotency', 'replayed'),
+  waiting: eventChannel('idempotency', 'waiting'),
+  completed: eventChannel('idempotency', 'completed'),
+  failed: eventChannel('idempotency', 'failed'),
+  fenced: eventChannel('idempotency', 'fenced'),
+};
+
 function emitterOf(listener: unknown): (event: IdempotencyEvent) => void {
-  if (listener === undefined) return () => undefined;
-  if (typeof listener !== 'function') throw rangeError('onEvent', 'a function', listener);
+  if (listener !== undefined && typeof listener !== 'function')
+    throw rangeError('onEvent', 'a function', listener);
   return (event) => {
+    publish(channels[event.kind], () => event);
+    if (listener === undefined) return;
     try {
       (listener as (event: IdempotencyEvent) => void)(event);
     } catch {
