@@ -43,7 +43,7 @@ describe.each(catalogue.map((s) => [s.name, s] as const))('lab scenario %s', (_n
   it(`holds in the safe variant on every seed 1..${SAFE_SEEDS}`, async () => {
     const runs = await runSeeds(scenario, 'safe', 1, SAFE_SEEDS);
     expect(runs.filter((r) => r.violated).map((r) => r.seed)).toEqual([]);
-  });
+  }, 300_000);
 
   const failing = variantsOf(scenario).filter((v) => v !== 'safe');
   const min = FAILING_VARIANT_MIN_OF[scenario.name] ?? FAILING_VARIANT_MIN;

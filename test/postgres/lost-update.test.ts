@@ -109,7 +109,7 @@ describe('200 concurrent buyers on 50 units', () => {
       await pool.query('SELECT fence::text AS f FROM items WHERE id = $1', [nextItem - 1])
     ).rows[0].f;
     expect(BigInt(fence)).toBeGreaterThan(0n);
-  }, 120_000);
+  }, 300_000);
 
   it('the atomic conditional update sells exactly 50', async () => {
     const result = await sale(
