@@ -10,6 +10,7 @@ import { gossipProtocol } from '../protocols/gossip/protocol.js';
 import { swimProtocol } from '../protocols/swim/protocol.js';
 import { paxosProtocol } from '../protocols/paxos/sim.js';
 import { omProtocol } from '../protocols/byzantine/om-sim.js';
+import { raftProtocol } from '../protocols/raft/protocol.js';
 
 /** Every protocol, in the order the help lists them. */
 export const protocols: readonly ProtocolSim[] = [
@@ -20,4 +21,5 @@ export const protocols: readonly ProtocolSim[] = [
   swimProtocol,
   paxosProtocol,
   omProtocol,
+  raftProtocol,
 ];
