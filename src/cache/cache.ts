@@ -25,6 +25,7 @@ import { CacheClosedError, CachedFailureError, checkCacheKey } from './errors.js
 import type { EvictionReason } from './lru.js';
 import { approximateSize, LruStore } from './lru.js';
 import { Singleflight } from './singleflight.js';
+import type { FlightOptions } from './singleflight.js';
 
 /** Options that can be set for the whole cache and overridden per `getOrLoad` call. */
 export interface EntryOptions {
@@ -217,6 +218,11 @@ function hasOverrides(options: GetOrLoadOptions): boolean {
 
 const NO_OPTIONS: GetOrLoadOptions = Object.freeze({});
 
+/** The loader passed when a load is already in flight (the singleflight never calls it). */
+const NOT_CALLED = (): never => {
+  throw new Error('unreachable: a load of this key was already in flight');
+};
+
 /**
  * An in-process cache whose `getOrLoad` calls the origin once per key per expiry, however many
  * callers ask at once.
@@ -293,24 +299,29 @@ export class Cache<V> {
   ): Promise<V> {
     if (this.closed) return Promise.reject(new CacheClosedError());
     checkCacheKey(key);
-    const o = hasOverrides(options) ? resolveEntryOptions(options, this.defaults) : this.defaults;
     const entry = this.store.peek(key);
     if (entry !== undefined) {
       const now = this.runtime.clock.monotonicMs();
       if (entry.kind === 'value') {
-        if (now < entry.expiresAtMs) return this.hit(key, entry, now, loader, o);
+        // The hot path: a fresh hit resolves only the options it uses (β, when overridden).
+        if (now < entry.expiresAtMs) return this.hit(key, entry, now, loader, options);
         if (now < entry.staleUntilMs) {
           this.store.touch(key, entry);
           this.emit('stale', { kind: 'stale', key, reason: 'revalidate' });
-          this.refresh(key, loader, o);
+          this.refresh(key, loader, this.resolve(options));
           return Promise.resolve(entry.value);
         }
       } else if (now < entry.expiresAtMs) {
         return this.cachedFailure(key, entry, now);
       }
     }
+    const o = this.resolve(options);
     this.emit('miss', { kind: 'miss', key });
     return this.miss(key, loader, o, options, entry);
+  }
+
+  private resolve(options: GetOrLoadOptions): Resolved {
+    return hasOverrides(options) ? resolveEntryOptions(options, this.defaults) : this.defaults;
   }
 
   /** The cached value of `key` when fresh or within its grace, without loading. */
@@ -414,15 +425,20 @@ export class Cache<V> {
     entry: ValueEntry<V>,
     now: number,
     loader: CacheLoader<V>,
-    o: Resolved,
+    options: GetOrLoadOptions,
   ): Promise<V> {
     this.store.touch(key, entry);
-    // XFetch: recompute early with probability growing as expiry nears, scaled by δ·β.
+    const beta =
+      options.beta === undefined ? this.defaults.beta : nonNegative('beta', options.beta);
+    // XFetch: recompute early when now − δ·β·ln(U) ≥ expiry, i.e. with probability
+    // exp(−(expiry − now)/(δ·β)). Beyond 30·δ·β before expiry that is below 1e-13, so the draw is
+    // skipped there: the hot path of a long-lived entry costs no random number.
+    const scale = entry.deltaMs * beta;
     const early =
-      o.beta > 0 &&
-      entry.deltaMs > 0 &&
-      now - entry.deltaMs * o.beta * Math.log(1 - this.random.next()) >= entry.expiresAtMs;
-    if (early) this.refresh(key, loader, o);
+      scale > 0 &&
+      entry.expiresAtMs - now < 30 * scale &&
+      now - scale * Math.log(1 - this.random.next()) >= entry.expiresAtMs;
+    if (early) this.refresh(key, loader, this.resolve(options));
     if (this.emitters.hit.size > 0 || channels.hit.hasSubscribers) {
       this.emit('hit', { kind: 'hit', key, early });
     }
@@ -441,7 +457,7 @@ export class Cache<V> {
 
   /** Starts one background load of `key` unless one is running (the try-lock). */
   private refresh(key: string, loader: CacheLoader<V>, o: Resolved): void {
-    if (this.coalesce && this.flights.waiters(key) > 0) return;
+    if (this.coalesce && this.flights.loading(key)) return;
     const controller = new AbortController();
     this.background.add(controller);
     this.fetch(key, loader, o, { signal: controller.signal })
@@ -449,7 +465,7 @@ export class Cache<V> {
       .finally(() => this.background.delete(controller));
   }
 
-  private async miss(
+  private miss(
     key: string,
     loader: CacheLoader<V>,
     o: Resolved,
@@ -457,10 +473,20 @@ export class Cache<V> {
     entry: Entry<V> | undefined,
   ): Promise<V> {
     const old = entry?.kind === 'value' ? entry : entry?.previous;
-    const now = this.runtime.clock.monotonicMs();
-    const usable = old !== undefined && now < old.keepUntilMs ? old : undefined;
-    if (usable === undefined) return this.fetch(key, loader, o, call);
+    const usable =
+      old !== undefined && this.runtime.clock.monotonicMs() < old.keepUntilMs ? old : undefined;
     const load = this.fetch(key, loader, o, call);
+    return usable === undefined ? load : this.missWithFallback(key, load, o, call, usable);
+  }
+
+  /** A miss with an old value at hand: served on a soft timeout or a failure. */
+  private async missWithFallback(
+    key: string,
+    load: Promise<V>,
+    o: Resolved,
+    call: GetOrLoadOptions,
+    usable: ValueEntry<V>,
+  ): Promise<V> {
     try {
       if (o.softTimeoutMs === undefined) return await load;
       const soft = await this.withSoftTimeout(load, o.softTimeoutMs);
@@ -500,12 +526,17 @@ export class Cache<V> {
     o: Resolved,
     call: GetOrLoadOptions,
   ): Promise<V> {
-    const flight = {
-      ...(call.signal === undefined ? {} : { signal: call.signal }),
-      ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
-    };
-    if (this.coalesce)
-      return this.flights.do(key, (signal) => this.load(key, loader, o, signal), flight);
+    // GetOrLoadOptions carries FlightOptions' `signal` and `timeoutMs` under the same names.
+    const flight: FlightOptions = call;
+    if (this.coalesce) {
+      // Only the caller that starts a load allocates its closure.
+      const running = this.flights.loading(key);
+      return this.flights.do(
+        key,
+        running ? NOT_CALLED : (signal) => this.load(key, loader, o, signal),
+        flight,
+      );
+    }
     // Without coalescing every caller runs its own load: the stampede, kept for measurement.
     return new Singleflight<V>({ runtime: this.runtime }).do(
       key,
