@@ -12,7 +12,6 @@
  *
  * @module
  */
-import { channel } from 'node:diagnostics_channel';
 import { raceAbort } from '../core/abort.js';
 import { assert } from '../core/assert.js';
 import type { Disposable } from '../core/events.js';
@@ -21,6 +20,7 @@ import type { Random, Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, nonNegative, positive, rangeError } from '../core/validate.js';
 import { TimeoutError } from '../resilience/errors.js';
+import { diagnosticsChannel } from './diagnostics.js';
 import { CacheClosedError, CachedFailureError, checkCacheKey } from './errors.js';
 import type { EvictionReason } from './lru.js';
 import { approximateSize, LruStore } from './lru.js';
@@ -171,11 +171,11 @@ interface Resolved {
 }
 
 const channels = {
-  hit: channel('faultline:cache:hit'),
-  miss: channel('faultline:cache:miss'),
-  stale: channel('faultline:cache:stale'),
-  load: channel('faultline:cache:load'),
-  evict: channel('faultline:cache:evict'),
+  hit: diagnosticsChannel('faultline:cache:hit'),
+  miss: diagnosticsChannel('faultline:cache:miss'),
+  stale: diagnosticsChannel('faultline:cache:stale'),
+  load: diagnosticsChannel('faultline:cache:load'),
+  evict: diagnosticsChannel('faultline:cache:evict'),
 };
 
 function resolveEntryOptions(options: EntryOptions, base: Resolved | undefined): Resolved {
