@@ -16,7 +16,7 @@ import { raceAbort } from '../core/abort.js';
 import { assert } from '../core/assert.js';
 import type { Disposable } from '../core/events.js';
 import { Emitter } from '../core/events.js';
-import type { Random, Runtime } from '../core/runtime.js';
+import type { Clock, Random, Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, nonNegative, positive, rangeError } from '../core/validate.js';
 import { TimeoutError } from '../resilience/errors.js';
@@ -238,6 +238,7 @@ export class Cache<V> {
   private readonly coalesce: boolean;
   private readonly sizeOf: (value: V, key: string) => number;
   private readonly runtime: Runtime;
+  private readonly clock: Clock;
   private readonly random: Random;
   private readonly emitters = {
     hit: new Emitter<CacheEvent & { kind: 'hit' }>(),
@@ -263,6 +264,7 @@ export class Cache<V> {
     this.sizeOf = options.sizeOf ?? approximateSize;
     this.coalesce = options.coalesce ?? true;
     this.runtime = options.runtime ?? systemRuntime();
+    this.clock = this.runtime.clock;
     this.random = this.runtime.random.fork('cache');
     this.flights = new Singleflight<V>({
       runtime: this.runtime,
@@ -301,7 +303,7 @@ export class Cache<V> {
     checkCacheKey(key);
     const entry = this.store.peek(key);
     if (entry !== undefined) {
-      const now = this.runtime.clock.monotonicMs();
+      const now = this.clock.monotonicMs();
       if (entry.kind === 'value') {
         // The hot path: a fresh hit resolves only the options it uses (β, when overridden).
         if (now < entry.expiresAtMs) return this.hit(key, entry, now, loader, options);
@@ -328,7 +330,7 @@ export class Cache<V> {
   get(key: string): V | undefined {
     const entry = this.store.peek(key);
     if (entry?.kind !== 'value') return undefined;
-    return this.runtime.clock.monotonicMs() < entry.staleUntilMs ? entry.value : undefined;
+    return this.clock.monotonicMs() < entry.staleUntilMs ? entry.value : undefined;
   }
 
   /** Stores `value` for `key` as if a load had returned it. */
@@ -474,7 +476,7 @@ export class Cache<V> {
   ): Promise<V> {
     const old = entry?.kind === 'value' ? entry : entry?.previous;
     const usable =
-      old !== undefined && this.runtime.clock.monotonicMs() < old.keepUntilMs ? old : undefined;
+      old !== undefined && this.clock.monotonicMs() < old.keepUntilMs ? old : undefined;
     const load = this.fetch(key, loader, o, call);
     return usable === undefined ? load : this.missWithFallback(key, load, o, call, usable);
   }
@@ -554,7 +556,7 @@ export class Cache<V> {
   ): Promise<V> {
     const state = this.beginLoad(key);
     const generation = state.generation;
-    const started = this.runtime.clock.monotonicMs();
+    const started = this.clock.monotonicMs();
     const controller = new AbortController();
     const forward = (): void => controller.abort(signal.reason);
     signal.addEventListener('abort', forward, { once: true });
@@ -569,7 +571,7 @@ export class Cache<V> {
         Promise.resolve(loader(controller.signal, context)),
         controller.signal,
       );
-      const deltaMs = this.runtime.clock.monotonicMs() - started;
+      const deltaMs = this.clock.monotonicMs() - started;
       this.emit('load', { kind: 'load', key, durationMs: deltaMs, ok: true });
       if (!this.closed && generation === state.generation) {
         const ttlMs = positive('ttlMs (set by the loader)', context.ttlMs);
@@ -577,7 +579,7 @@ export class Cache<V> {
       }
       return value;
     } catch (error) {
-      const durationMs = this.runtime.clock.monotonicMs() - started;
+      const durationMs = this.clock.monotonicMs() - started;
       this.emit('load', { kind: 'load', key, durationMs, ok: false });
       if (!signal.aborted && generation === state.generation) this.remember(key, error, o);
       throw error;
@@ -589,7 +591,7 @@ export class Cache<V> {
   }
 
   private put(key: string, value: V, o: Resolved, deltaMs: number): void {
-    const now = this.runtime.clock.monotonicMs();
+    const now = this.clock.monotonicMs();
     const expiresAtMs = now + o.ttlMs;
     const bytes = this.sizeOf(value, key);
     if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) {
@@ -612,7 +614,7 @@ export class Cache<V> {
     if (o.negativeTtlMs === 0 || this.closed) return;
     const current = this.store.peek(key);
     const previous = current?.kind === 'value' ? current : current?.previous;
-    const expiresAtMs = this.runtime.clock.monotonicMs() + o.negativeTtlMs;
+    const expiresAtMs = this.clock.monotonicMs() + o.negativeTtlMs;
     assert(o.negativeTtlMs > 0, 'a failure entry expires in the future');
     this.store.set(key, {
       kind: 'failure',
