@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { isAbortedError } from '../core/errors.js';
 import { isTimeoutError } from '../resilience/errors.js';
@@ -314,5 +315,22 @@ describe('Cache.getOrLoad', () => {
     expect(() => cache.getOrLoad('k', () => 'v', { softTimeoutMs: -5 })).toThrow(/softTimeoutMs/);
     const bad = new Cache<string>({ runtime, sizeOf: () => Number.NaN });
     await expect(bad.getOrLoad('k', () => 'v')).rejects.toThrow(/sizeOf/);
+  });
+
+  it('publishes its events on node:diagnostics_channel', async () => {
+    const { scheduler, cache, origin } = setup();
+    const seen: unknown[] = [];
+    const listener = (message: unknown) => seen.push(message);
+    subscribe('faultline:cache:miss', listener);
+    subscribe('faultline:cache:load', listener);
+    try {
+      const p = cache.getOrLoad('diag', origin(10));
+      await scheduler.run({ untilMs: 20 });
+      await p;
+    } finally {
+      unsubscribe('faultline:cache:miss', listener);
+      unsubscribe('faultline:cache:load', listener);
+    }
+    expect(seen.map((e) => (e as CacheEvent).kind)).toEqual(['miss', 'load']);
   });
 });

@@ -17,7 +17,7 @@ import { assert } from '../core/assert.js';
 import { eventChannel } from '../core/diagnostics.js';
 import type { Disposable } from '../core/events.js';
 import { Emitter } from '../core/events.js';
-import type { Random, Runtime } from '../core/runtime.js';
+import type { Clock, Random, Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, nonNegative, positive, rangeError } from '../core/validate.js';
 import { TimeoutError } from '../resilience/errors.js';
@@ -25,6 +25,7 @@ import { CacheClosedError, CachedFailureError, checkCacheKey } from './errors.js
 import type { EvictionReason } from './lru.js';
 import { approximateSize, LruStore } from './lru.js';
 import { Singleflight } from './singleflight.js';
+import type { FlightOptions } from './singleflight.js';
 
 /** Options that can be set for the whole cache and overridden per `getOrLoad` call. */
 export interface EntryOptions {
@@ -217,6 +218,11 @@ function hasOverrides(options: GetOrLoadOptions): boolean {
 
 const NO_OPTIONS: GetOrLoadOptions = Object.freeze({});
 
+/** The loader passed when a load is already in flight (the singleflight never calls it). */
+const NOT_CALLED = (): never => {
+  throw new Error('unreachable: a load of this key was already in flight');
+};
+
 /**
  * An in-process cache whose `getOrLoad` calls the origin once per key per expiry, however many
  * callers ask at once.
@@ -232,6 +238,7 @@ export class Cache<V> {
   private readonly coalesce: boolean;
   private readonly sizeOf: (value: V, key: string) => number;
   private readonly runtime: Runtime;
+  private readonly clock: Clock;
   private readonly random: Random;
   private readonly emitters = {
     hit: new Emitter<CacheEvent & { kind: 'hit' }>(),
@@ -257,6 +264,7 @@ export class Cache<V> {
     this.sizeOf = options.sizeOf ?? approximateSize;
     this.coalesce = options.coalesce ?? true;
     this.runtime = options.runtime ?? systemRuntime();
+    this.clock = this.runtime.clock;
     this.random = this.runtime.random.fork('cache');
     this.flights = new Singleflight<V>({
       runtime: this.runtime,
@@ -293,31 +301,36 @@ export class Cache<V> {
   ): Promise<V> {
     if (this.closed) return Promise.reject(new CacheClosedError());
     checkCacheKey(key);
-    const o = hasOverrides(options) ? resolveEntryOptions(options, this.defaults) : this.defaults;
     const entry = this.store.peek(key);
     if (entry !== undefined) {
-      const now = this.runtime.clock.monotonicMs();
+      const now = this.clock.monotonicMs();
       if (entry.kind === 'value') {
-        if (now < entry.expiresAtMs) return this.hit(key, entry, now, loader, o);
+        // The hot path: a fresh hit resolves only the options it uses (β, when overridden).
+        if (now < entry.expiresAtMs) return this.hit(key, entry, now, loader, options);
         if (now < entry.staleUntilMs) {
           this.store.touch(key, entry);
           this.emit('stale', { kind: 'stale', key, reason: 'revalidate' });
-          this.refresh(key, loader, o);
+          this.refresh(key, loader, this.resolve(options));
           return Promise.resolve(entry.value);
         }
       } else if (now < entry.expiresAtMs) {
         return this.cachedFailure(key, entry, now);
       }
     }
+    const o = this.resolve(options);
     this.emit('miss', { kind: 'miss', key });
     return this.miss(key, loader, o, options, entry);
+  }
+
+  private resolve(options: GetOrLoadOptions): Resolved {
+    return hasOverrides(options) ? resolveEntryOptions(options, this.defaults) : this.defaults;
   }
 
   /** The cached value of `key` when fresh or within its grace, without loading. */
   get(key: string): V | undefined {
     const entry = this.store.peek(key);
     if (entry?.kind !== 'value') return undefined;
-    return this.runtime.clock.monotonicMs() < entry.staleUntilMs ? entry.value : undefined;
+    return this.clock.monotonicMs() < entry.staleUntilMs ? entry.value : undefined;
   }
 
   /** Stores `value` for `key` as if a load had returned it. */
@@ -414,15 +427,20 @@ export class Cache<V> {
     entry: ValueEntry<V>,
     now: number,
     loader: CacheLoader<V>,
-    o: Resolved,
+    options: GetOrLoadOptions,
   ): Promise<V> {
     this.store.touch(key, entry);
-    // XFetch: recompute early with probability growing as expiry nears, scaled by δ·β.
+    const beta =
+      options.beta === undefined ? this.defaults.beta : nonNegative('beta', options.beta);
+    // XFetch: recompute early when now − δ·β·ln(U) ≥ expiry, i.e. with probability
+    // exp(−(expiry − now)/(δ·β)). Beyond 30·δ·β before expiry that is below 1e-13, so the draw is
+    // skipped there: the hot path of a long-lived entry costs no random number.
+    const scale = entry.deltaMs * beta;
     const early =
-      o.beta > 0 &&
-      entry.deltaMs > 0 &&
-      now - entry.deltaMs * o.beta * Math.log(1 - this.random.next()) >= entry.expiresAtMs;
-    if (early) this.refresh(key, loader, o);
+      scale > 0 &&
+      entry.expiresAtMs - now < 30 * scale &&
+      now - scale * Math.log(1 - this.random.next()) >= entry.expiresAtMs;
+    if (early) this.refresh(key, loader, this.resolve(options));
     if (this.emitters.hit.size > 0 || channels.hit?.hasSubscribers === true) {
       this.emit('hit', { kind: 'hit', key, early });
     }
@@ -441,7 +459,7 @@ export class Cache<V> {
 
   /** Starts one background load of `key` unless one is running (the try-lock). */
   private refresh(key: string, loader: CacheLoader<V>, o: Resolved): void {
-    if (this.coalesce && this.flights.waiters(key) > 0) return;
+    if (this.coalesce && this.flights.loading(key)) return;
     const controller = new AbortController();
     this.background.add(controller);
     this.fetch(key, loader, o, { signal: controller.signal })
@@ -449,7 +467,7 @@ export class Cache<V> {
       .finally(() => this.background.delete(controller));
   }
 
-  private async miss(
+  private miss(
     key: string,
     loader: CacheLoader<V>,
     o: Resolved,
@@ -457,10 +475,20 @@ export class Cache<V> {
     entry: Entry<V> | undefined,
   ): Promise<V> {
     const old = entry?.kind === 'value' ? entry : entry?.previous;
-    const now = this.runtime.clock.monotonicMs();
-    const usable = old !== undefined && now < old.keepUntilMs ? old : undefined;
-    if (usable === undefined) return this.fetch(key, loader, o, call);
+    const usable =
+      old !== undefined && this.clock.monotonicMs() < old.keepUntilMs ? old : undefined;
     const load = this.fetch(key, loader, o, call);
+    return usable === undefined ? load : this.missWithFallback(key, load, o, call, usable);
+  }
+
+  /** A miss with an old value at hand: served on a soft timeout or a failure. */
+  private async missWithFallback(
+    key: string,
+    load: Promise<V>,
+    o: Resolved,
+    call: GetOrLoadOptions,
+    usable: ValueEntry<V>,
+  ): Promise<V> {
     try {
       if (o.softTimeoutMs === undefined) return await load;
       const soft = await this.withSoftTimeout(load, o.softTimeoutMs);
@@ -500,12 +528,17 @@ export class Cache<V> {
     o: Resolved,
     call: GetOrLoadOptions,
   ): Promise<V> {
-    const flight = {
-      ...(call.signal === undefined ? {} : { signal: call.signal }),
-      ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
-    };
-    if (this.coalesce)
-      return this.flights.do(key, (signal) => this.load(key, loader, o, signal), flight);
+    // GetOrLoadOptions carries FlightOptions' `signal` and `timeoutMs` under the same names.
+    const flight: FlightOptions = call;
+    if (this.coalesce) {
+      // Only the caller that starts a load allocates its closure.
+      const running = this.flights.loading(key);
+      return this.flights.do(
+        key,
+        running ? NOT_CALLED : (signal) => this.load(key, loader, o, signal),
+        flight,
+      );
+    }
     // Without coalescing every caller runs its own load: the stampede, kept for measurement.
     return new Singleflight<V>({ runtime: this.runtime }).do(
       key,
@@ -523,7 +556,7 @@ export class Cache<V> {
   ): Promise<V> {
     const state = this.beginLoad(key);
     const generation = state.generation;
-    const started = this.runtime.clock.monotonicMs();
+    const started = this.clock.monotonicMs();
     const controller = new AbortController();
     const forward = (): void => controller.abort(signal.reason);
     signal.addEventListener('abort', forward, { once: true });
@@ -538,7 +571,7 @@ export class Cache<V> {
         Promise.resolve(loader(controller.signal, context)),
         controller.signal,
       );
-      const deltaMs = this.runtime.clock.monotonicMs() - started;
+      const deltaMs = this.clock.monotonicMs() - started;
       this.emit('load', { kind: 'load', key, durationMs: deltaMs, ok: true });
       if (!this.closed && generation === state.generation) {
         const ttlMs = positive('ttlMs (set by the loader)', context.ttlMs);
@@ -546,7 +579,7 @@ export class Cache<V> {
       }
       return value;
     } catch (error) {
-      const durationMs = this.runtime.clock.monotonicMs() - started;
+      const durationMs = this.clock.monotonicMs() - started;
       this.emit('load', { kind: 'load', key, durationMs, ok: false });
       if (!signal.aborted && generation === state.generation) this.remember(key, error, o);
       throw error;
@@ -558,7 +591,7 @@ export class Cache<V> {
   }
 
   private put(key: string, value: V, o: Resolved, deltaMs: number): void {
-    const now = this.runtime.clock.monotonicMs();
+    const now = this.clock.monotonicMs();
     const expiresAtMs = now + o.ttlMs;
     const bytes = this.sizeOf(value, key);
     if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) {
@@ -581,7 +614,7 @@ export class Cache<V> {
     if (o.negativeTtlMs === 0 || this.closed) return;
     const current = this.store.peek(key);
     const previous = current?.kind === 'value' ? current : current?.previous;
-    const expiresAtMs = this.runtime.clock.monotonicMs() + o.negativeTtlMs;
+    const expiresAtMs = this.clock.monotonicMs() + o.negativeTtlMs;
     assert(o.negativeTtlMs > 0, 'a failure entry expires in the future');
     this.store.set(key, {
       kind: 'failure',

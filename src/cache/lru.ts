@@ -19,6 +19,8 @@ export interface Sized {
 export class LruStore<E extends Sized> {
   private readonly map = new Map<string, E>();
   private totalBytes = 0;
+  /** The most recently used key: touching it again changes nothing, so it costs nothing. */
+  private mru: string | undefined;
 
   constructor(
     private readonly maxEntries: number,
@@ -41,9 +43,11 @@ export class LruStore<E extends Sized> {
 
   /** Marks `key` as the most recently used. */
   touch(key: string, entry: E): void {
+    if (key === this.mru) return;
     // Re-inserting moves the key to the end of the Map's iteration order.
     this.map.delete(key);
     this.map.set(key, entry);
+    this.mru = key;
   }
 
   /** Stores `entry` as the most recently used and evicts from the old end until within bounds. */
@@ -55,6 +59,7 @@ export class LruStore<E extends Sized> {
       if (old !== entry) this.onEvict(key, old, 'replaced');
     }
     this.map.set(key, entry);
+    this.mru = key;
     this.totalBytes += entry.bytes;
     this.shrink();
   }
@@ -64,6 +69,7 @@ export class LruStore<E extends Sized> {
     const old = this.map.get(key);
     if (old === undefined) return false;
     this.map.delete(key);
+    if (key === this.mru) this.mru = undefined;
     this.totalBytes -= old.bytes;
     this.onEvict(key, old, reason);
     return true;

@@ -44,7 +44,10 @@ export interface FlightOptions {
 /** One shared load. */
 class Flight<T> {
   readonly controller = new AbortController();
+  /** Callers that can leave (they have a signal or a timeout) and have not. */
   waiters = 0;
+  /** A caller that can never leave joined: the load is never aborted for lack of waiters. */
+  pinned = false;
   settled = false;
   promise: Promise<T> | undefined;
 }
@@ -71,17 +74,30 @@ export class Singleflight<T> {
     return this.flights.size;
   }
 
-  /** Callers waiting on `key`'s load (0 when none is in flight). */
+  /**
+   * Callers waiting on `key`'s load that can still leave (they passed a signal or a timeout); 0
+   * when none is in flight. Callers without either are not counted: they share the load's promise.
+   */
   waiters(key: string): number {
     return this.flights.get(key)?.waiters ?? 0;
   }
 
   /**
    * Runs `loader` for `key` unless a load of `key` is already in flight, and resolves with that
-   * load's result. `shared` in the result tells whether this caller joined an existing load.
+   * load's result. A caller without a signal or timeout gets the shared promise itself (no
+   * allocation per waiter): a burst of 10,000 callers costs one promise.
    */
-  async do(key: string, loader: Loader<T>, options: FlightOptions = {}): Promise<T> {
-    return (await this.join(key, loader, options)).value;
+  do(key: string, loader: Loader<T>, options?: FlightOptions): Promise<T> {
+    try {
+      checkCacheKey(key);
+      if (typeof loader !== 'function') throw rangeError('loader', 'a function', loader);
+      if (options?.timeoutMs !== undefined) positive('timeoutMs', options.timeoutMs);
+      if (options?.signal?.aborted) throw abortReason(options.signal);
+      const flight = this.flights.get(key) ?? this.start(key, loader);
+      return this.wait(key, flight, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Like {@link Singleflight.do}, and says whether this caller joined a load already running. */
@@ -90,15 +106,14 @@ export class Singleflight<T> {
     loader: Loader<T>,
     options: FlightOptions = {},
   ): Promise<{ value: T; shared: boolean }> {
-    checkCacheKey(key);
-    if (typeof loader !== 'function') throw rangeError('loader', 'a function', loader);
-    if (options.timeoutMs !== undefined) positive('timeoutMs', options.timeoutMs);
-    if (options.signal?.aborted) throw abortReason(options.signal);
-    let flight = this.flights.get(key);
-    const shared = flight !== undefined;
-    if (flight === undefined) flight = this.start(key, loader);
-    const value = await this.wait(key, flight, options);
+    const shared = this.flights.has(key);
+    const value = await this.do(key, loader, options);
     return { value, shared };
+  }
+
+  /** True while a load of `key` is in flight. */
+  loading(key: string): boolean {
+    return this.flights.has(key);
   }
 
   /**
@@ -129,14 +144,16 @@ export class Singleflight<T> {
     return flight;
   }
 
-  private wait(key: string, flight: Flight<T>, options: FlightOptions): Promise<T> {
+  private wait(key: string, flight: Flight<T>, options: FlightOptions | undefined): Promise<T> {
     const promise = flight.promise;
     assert(promise !== undefined, 'a flight has its promise before anyone waits on it');
-    const { signal, timeoutMs } = options;
-    flight.waiters++;
+    const signal = options?.signal;
+    const timeoutMs = options?.timeoutMs;
     if (signal === undefined && timeoutMs === undefined) {
-      return promise.finally(() => flight.waiters--);
+      flight.pinned = true;
+      return promise;
     }
+    flight.waiters++;
     return new Promise<T>((resolve, reject) => {
       let cancelTimer: Cancel | undefined;
       let left = false;
@@ -181,7 +198,7 @@ export class Singleflight<T> {
   private detach(key: string, flight: Flight<T>): void {
     flight.waiters--;
     assert(flight.waiters >= 0, 'a flight never has a negative number of waiters');
-    if (flight.waiters > 0 || flight.settled) return;
+    if (flight.waiters > 0 || flight.pinned || flight.settled) return;
     if (this.flights.get(key) === flight) this.flights.delete(key);
     flight.controller.abort(new AbortedError('every caller waiting for the load left'));
   }
