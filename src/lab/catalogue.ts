@@ -22,6 +22,7 @@ import { twoGenerals } from './scenarios/two-generals.js';
 // Transactions (issue 15).
 import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
 import { sagaCompensation } from './scenarios/saga-compensation.js';
+import { readYourWrites } from './scenarios/read-your-writes.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -42,6 +43,7 @@ export const catalogue: readonly Scenario[] = [
   // Transactions (issue 15).
   twoPhaseCrash,
   sagaCompensation,
+  readYourWrites,
 ];
 
 /** The scenario named `name`, or undefined. */
