@@ -30,6 +30,7 @@ import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
 // Transactions (issue 15).
 import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
 import { sagaCompensation } from './scenarios/saga-compensation.js';
+import { readYourWrites } from './scenarios/read-your-writes.js';
 // Gossip and membership (issue 14).
 import { gossipSpread } from './scenarios/gossip-spread.js';
 import { swimSlowMember } from './scenarios/swim-slow-member.js';
@@ -66,6 +67,7 @@ export const catalogue: readonly Scenario[] = [
   // Transactions (issue 15).
   twoPhaseCrash,
   sagaCompensation,
+  readYourWrites,
   // Gossip and membership (issue 14).
   gossipSpread,
   swimSlowMember,

@@ -1,7 +1,9 @@
 /**
  * The transaction module's `node:diagnostics_channel` channels: `faultline:txn:2pc` (every
- * {@link TwoPhaseStep}) and `faultline:txn:saga` (every saga step). Publishing is free when
- * nobody subscribes.
+ * two-phase-commit step) and `faultline:txn:saga` (every saga event). Publishing is free when
+ * nobody subscribes. The module is loaded through `process.getBuiltinModule` rather than an
+ * import, because the lab's browser page bundles the transaction code too; there the channels are
+ * simply absent.
  *
  * @module
  */

@@ -36,3 +36,5 @@ export {
   SagaStuckError,
   isSagaStuckError,
 } from './errors.js';
+export { SessionRouter, SessionToken } from './session.js';
+export type { ReadOn, RoutedRead, ServedRead, SessionRouterOptions } from './session.js';

@@ -181,3 +181,25 @@ describe('TwoPhaseCommit', () => {
     expect(isGid("x.'; DROP TABLE t; --")).toBe(false);
   });
 });
+
+describe('the faultline:txn:2pc diagnostics channel', () => {
+  it('publishes every step to subscribers', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+    const seen: unknown[] = [];
+    const listener = (message: unknown): void => void seen.push(message);
+    subscribe('faultline:txn:2pc', listener);
+    try {
+      const { a, coordinator } = setup();
+      await coordinator.transaction(async (tx) => void (await tx.enlist(a)));
+    } finally {
+      unsubscribe('faultline:txn:2pc', listener);
+    }
+    expect(seen.map((s) => (s as { kind: string }).kind)).toEqual([
+      'preparing',
+      'prepared',
+      'decided',
+      'committed',
+      'finished',
+    ]);
+  });
+});
