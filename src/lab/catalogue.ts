@@ -21,6 +21,7 @@ import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
 import { gossipSpread } from './scenarios/gossip-spread.js';
 import { swimSlowMember } from './scenarios/swim-slow-member.js';
+import { distributedDeadlock } from './scenarios/distributed-deadlock.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -41,6 +42,7 @@ export const catalogue: readonly Scenario[] = [
   // gossip and membership (issue 14)
   gossipSpread,
   swimSlowMember,
+  distributedDeadlock,
 ];
 
 /** The scenario named `name`, or undefined. */
