@@ -10,7 +10,7 @@
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import { createConnection, createServer } from 'node:net';
-import type { Server } from 'node:net';
+import type { Server, Socket as TcpSocket } from 'node:net';
 import type { Cancel, Runtime } from '../../core/runtime.js';
 import { systemRuntime } from '../../core/system.js';
 import { integerIn } from '../../core/validate.js';
@@ -140,7 +140,7 @@ export class SwimUdpNode {
     this.flush();
   }
 
-  private onStream(socket: import('node:net').Socket): void {
+  private onStream(socket: TcpSocket): void {
     const chunks: Buffer[] = [];
     let size = 0;
     socket.setTimeout(5000, () => socket.destroy());
