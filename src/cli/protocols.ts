@@ -5,6 +5,7 @@
  */
 import { kvProtocol } from '../lab/kv/protocol.js';
 import { sagaProtocol, twoPhaseProtocol } from '../lab/txn/protocols.js';
+import { deadlockProtocol } from '../deadlock/protocol.js';
 import type { ProtocolSim } from '../protocols/contract.js';
 import { gossipProtocol } from '../protocols/gossip/protocol.js';
 import { swimProtocol } from '../protocols/swim/protocol.js';
@@ -22,4 +23,5 @@ export const protocols: readonly ProtocolSim[] = [
   paxosProtocol,
   omProtocol,
   raftProtocol,
+  deadlockProtocol,
 ];

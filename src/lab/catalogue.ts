@@ -34,6 +34,8 @@ import { readYourWrites } from './scenarios/read-your-writes.js';
 // Gossip and membership (issue 14).
 import { gossipSpread } from './scenarios/gossip-spread.js';
 import { swimSlowMember } from './scenarios/swim-slow-member.js';
+// Deadlock detection (issue 14).
+import { distributedDeadlock } from './scenarios/distributed-deadlock.js';
 // Agreement (issue 13).
 import { paxosDurablePromise } from './scenarios/paxos-durable-promise.js';
 import { flpDuelling } from './scenarios/flp-duelling.js';
@@ -71,6 +73,8 @@ export const catalogue: readonly Scenario[] = [
   // Gossip and membership (issue 14).
   gossipSpread,
   swimSlowMember,
+  // Deadlock detection (issue 14).
+  distributedDeadlock,
   // Agreement (issue 13).
   paxosDurablePromise,
   flpDuelling,

@@ -46,3 +46,5 @@ export type {
 export { runGossip } from '../gossip/sim.js';
 export type { GossipRunOptions, GossipRunResult } from '../gossip/sim.js';
 export { gossipProtocol, runGossipSeed } from '../gossip/protocol.js';
+export { SwimUdpNode, MAX_DATAGRAM_BYTES } from './udp.js';
+export type { SwimUdpOptions } from './udp.js';
