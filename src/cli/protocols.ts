@@ -7,6 +7,12 @@ import { kvProtocol } from '../lab/kv/protocol.js';
 import type { ProtocolSim } from '../protocols/contract.js';
 import { paxosProtocol } from '../protocols/paxos/sim.js';
 import { omProtocol } from '../protocols/byzantine/om-sim.js';
+import { quorumProtocol } from '../protocols/quorum/split-sim.js';
 
 /** Every protocol, in the order the help lists them. */
-export const protocols: readonly ProtocolSim[] = [kvProtocol, paxosProtocol, omProtocol];
+export const protocols: readonly ProtocolSim[] = [
+  kvProtocol,
+  paxosProtocol,
+  omProtocol,
+  quorumProtocol,
+];

@@ -23,6 +23,8 @@ import { paxosDurablePromise } from './scenarios/paxos-durable-promise.js';
 import { flpDuelling } from './scenarios/flp-duelling.js';
 import { byzantineGenerals } from './scenarios/byzantine-generals.js';
 import { byzantine3m } from './scenarios/byzantine-3m.js';
+import { splitBrainQuorum } from './scenarios/split-brain-quorum.js';
+import { splitBrainTwoNode } from './scenarios/split-brain-two-node.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -44,6 +46,8 @@ export const catalogue: readonly Scenario[] = [
   flpDuelling,
   byzantineGenerals,
   byzantine3m,
+  splitBrainQuorum,
+  splitBrainTwoNode,
 ];
 
 /** The scenario named `name`, or undefined. */
