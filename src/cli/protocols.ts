@@ -6,6 +6,7 @@
 import { kvProtocol } from '../lab/kv/protocol.js';
 import type { ProtocolSim } from '../protocols/contract.js';
 import { paxosProtocol } from '../protocols/paxos/sim.js';
+import { multiPaxosProtocol } from '../protocols/paxos/multi-sim.js';
 import { omProtocol } from '../protocols/byzantine/om-sim.js';
 import { quorumProtocol } from '../protocols/quorum/split-sim.js';
 
@@ -13,6 +14,7 @@ import { quorumProtocol } from '../protocols/quorum/split-sim.js';
 export const protocols: readonly ProtocolSim[] = [
   kvProtocol,
   paxosProtocol,
+  multiPaxosProtocol,
   omProtocol,
   quorumProtocol,
 ];
