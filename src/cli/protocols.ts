@@ -8,6 +8,7 @@ import type { ProtocolSim } from '../protocols/contract.js';
 import { paxosProtocol } from '../protocols/paxos/sim.js';
 import { multiPaxosProtocol } from '../protocols/paxos/multi-sim.js';
 import { omProtocol } from '../protocols/byzantine/om-sim.js';
+import { pbftProtocol } from '../protocols/byzantine/pbft-sim.js';
 import { quorumProtocol } from '../protocols/quorum/split-sim.js';
 
 /** Every protocol, in the order the help lists them. */
@@ -16,5 +17,6 @@ export const protocols: readonly ProtocolSim[] = [
   paxosProtocol,
   multiPaxosProtocol,
   omProtocol,
+  pbftProtocol,
   quorumProtocol,
 ];
