@@ -177,6 +177,12 @@ export class PbftReplica implements StateMachine<Signed, never> {
     if (this.changing && this.lastViewChange !== undefined && this.ticks % RESEND_TICKS === 0)
       this.out.broadcast(this.others(), this.lastViewChange);
     if (this.noViewChange || this.waiting.size === 0) return;
+    // PBFT's rule against running ahead: while changing views, the timer runs only once 2f + 1
+    // replicas asked for this view (otherwise replicas with different timeouts never meet).
+    if (this.changing && (this.viewChanges.get(this.view)?.size ?? 0) < this.quorum) {
+      this.timerStart = this.ticks;
+      return;
+    }
     if (this.ticks - this.timerStart >= this.timeoutTicks) this.startViewChange(this.view + 1);
   }
 
