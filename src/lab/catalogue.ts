@@ -41,6 +41,9 @@ import { paxosDurablePromise } from './scenarios/paxos-durable-promise.js';
 import { flpDuelling } from './scenarios/flp-duelling.js';
 import { byzantineGenerals } from './scenarios/byzantine-generals.js';
 import { byzantine3m } from './scenarios/byzantine-3m.js';
+import { pbftFaultyPrimary } from './scenarios/pbft-faulty-primary.js';
+import { splitBrainQuorum } from './scenarios/split-brain-quorum.js';
+import { splitBrainTwoNode } from './scenarios/split-brain-two-node.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -80,6 +83,9 @@ export const catalogue: readonly Scenario[] = [
   flpDuelling,
   byzantineGenerals,
   byzantine3m,
+  pbftFaultyPrimary,
+  splitBrainQuorum,
+  splitBrainTwoNode,
 ];
 
 /** The scenario named `name`, or undefined. */

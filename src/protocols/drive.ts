@@ -23,6 +23,8 @@ export interface DriveOptions<M, S, T extends StateMachine<M, S>> {
   observe?(from: string, out: Outbound<M>): void;
   /** Called after every applied batch with the current machine. */
   after?(machine: T): void;
+  /** Called once per incarnation, after the machine is built (start application work here). */
+  started?(machine: T, node: Node): void;
 }
 
 /**
@@ -65,5 +67,6 @@ export function driveOnNode<M, S, T extends StateMachine<M, S>>(
     };
     n.runtime.timers.setTimer(tickMs, loop);
     flush();
+    options.started?.(machine, n);
   });
 }

@@ -17,3 +17,7 @@ export {
   omVariants,
 } from './om-sim.js';
 export type { OmSetup, OmVerdict, OmSimOptions, OmSimOutcome, OmVariant } from './om-sim.js';
+export { PbftReplica, Keyring, PBFT_NOOP } from './pbft.js';
+export type { PbftBody, PbftOptions, PreparedProof, Signed } from './pbft.js';
+export { runPbft, pbftProtocol, pbftVariants } from './pbft-sim.js';
+export type { PbftOutcome, PbftVariant, PrimaryFault } from './pbft-sim.js';

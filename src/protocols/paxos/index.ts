@@ -8,6 +8,15 @@ export { PaxosNode } from './single.js';
 export type { PaxosMessage, PaxosDurable, PaxosOptions, Proposal } from './single.js';
 export { ballotOf, roundOf, MAX_PROPOSERS } from './ballot.js';
 export type { Backoff, RetryOptions } from './ballot.js';
+export { MultiPaxosNode, NOOP } from './multi.js';
+export type {
+  MultiPaxosMessage,
+  MultiPaxosDurable,
+  MultiPaxosOptions,
+  SlotProposal,
+} from './multi.js';
+export { runMultiPaxos, multiPaxosProtocol, multiPaxosVariants } from './multi-sim.js';
+export type { MultiPaxosOutcome, MultiPaxosVariant } from './multi-sim.js';
 export { ChosenChecker } from './checker.js';
 export type { PaxosViolation, ViolationReport } from './checker.js';
 export {
