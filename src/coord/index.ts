@@ -71,6 +71,11 @@ export type {
   PgQueryClient,
   PgFencedWrite,
 } from './fence.js';
-export { callWithDeadline, newOwnerId, MAX_KEY_LENGTH } from './call.js';
+export { callWithDeadline, CallDeadlines } from './deadlines.js';
+export type { DeadlineCallOptions } from './deadlines.js';
+export { newOwnerId } from './owner.js';
+export { MAX_KEY_LENGTH } from './validate.js';
+export { validityMs, minimumTtlMs } from './validity.js';
+export type { Drift } from './validity.js';
 export { lockBackendConformance } from './conformance.js';
 export type { ConformanceFixture, TestApi } from './conformance.js';

@@ -10,7 +10,7 @@ import { assert } from '../core/assert.js';
 import type { Cancel, Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn } from '../core/validate.js';
-import { checkKey, checkOwner, checkTtl } from './call.js';
+import { checkKey, checkOwner, checkTtl } from './validate.js';
 import { BackendUnavailableError, TooManyWaitersError } from './errors.js';
 import type {
   AcquireResult,

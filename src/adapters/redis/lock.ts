@@ -12,7 +12,7 @@ import type {
 } from '../../coord/types.js';
 import { abortReason } from '../../core/abort.js';
 import { AbortedError } from '../../core/errors.js';
-import { onStop } from '../../coord/call.js';
+import { listenAbort } from '../../core/abort.js';
 import { QueuePlaces } from '../common/queue-places.js';
 import type { LockKeys } from './keys.js';
 import { lockKeys, parseExtendReply, parseLockAcquireReply, parseLockHolder } from './keys.js';
@@ -264,7 +264,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
         if (finish()) watch.stopWaiting();
         resolve(undefined);
       });
-      const off = onStop(signal, (reason) => {
+      const off = listenAbort(signal, (reason) => {
         if (finish()) watch.stopWaiting();
         reject(reason);
       });

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { abortReason } from '../../core/abort.js';
 import { isAbortedError } from '../../core/errors.js';
-import { onStop } from '../../coord/call.js';
+import { listenAbort } from '../../core/abort.js';
 import { BackendUnavailableError } from '../../coord/errors.js';
 
 /**
@@ -468,7 +468,7 @@ export class ScriptRunner {
     return new Promise<unknown>((resolve, reject) => {
       // One listener per signal, shared by every call in flight on it (the clients pass one signal
       // to many concurrent calls): registering costs a Set insertion, not a walk of the listeners.
-      const off = onStop(signal, reject);
+      const off = listenAbort(signal, reject);
       const ok = (value: unknown): void => {
         off();
         resolve(value);
