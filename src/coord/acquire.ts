@@ -14,7 +14,7 @@ import type { Abortable } from '../core/abort.js';
 import { throwIfAborted, waitFor } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
 import type { AcquireTarget } from './client-backend.js';
-import { LockTimeoutError, TooManyWaitersError } from './errors.js';
+import { BackendClosedError, LockTimeoutError, TooManyWaitersError } from './errors.js';
 import { LeaseHandle } from './lease.js';
 import type { AcquireParams, ResolvedClientOptions } from './options.js';
 import { newOwnerId } from './owner.js';
@@ -314,7 +314,8 @@ async function waitLoop(a: Acquire): Promise<LeaseHandle> {
       outcome = await runPhase(a, phase, waitUntil);
     } catch (error) {
       throwIfAborted(p.stop);
-      if (error instanceof TooManyWaitersError) throw error;
+      // Definite answers end the wait at once; anything else is an unknown outcome, retried.
+      if (error instanceof TooManyWaitersError || error instanceof BackendClosedError) throw error;
       outcome = { kind: 'failed', error };
     }
     if (outcome.kind === 'granted') return outcome.lease;

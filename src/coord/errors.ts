@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { errorGuard, FaultlineError } from '../core/errors.js';
+import { errorGuard, FaultlineError, isAbortedError } from '../core/errors.js';
 
 /**
  * Why a lease (a lock, a semaphore permit, a leadership term) ended without its holder releasing it.
@@ -143,6 +143,45 @@ export class BackendUnavailableError extends FaultlineError {
 
 /** True when `e` is a {@link BackendUnavailableError}. */
 export const isBackendUnavailableError = errorGuard(BackendUnavailableError);
+
+/**
+ * The normaliser every adapter uses for a failed server call: `error` itself when it is already a
+ * faultline verdict (a {@link BackendUnavailableError}, a {@link BackendClosedError}, or an abort),
+ * otherwise a {@link BackendUnavailableError} naming `operation` with `error` as its cause.
+ */
+export function toBackendUnavailable(operation: string, error: unknown): unknown {
+  if (
+    error instanceof BackendUnavailableError ||
+    error instanceof BackendClosedError ||
+    isAbortedError(error)
+  ) {
+    return error;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new BackendUnavailableError(operation, message, { cause: error });
+}
+
+/**
+ * The backend was closed (`close()`), so the call was not made: a definite answer, unlike
+ * {@link BackendUnavailableError}. Every adapter throws this one class; the clients stop waiting at
+ * once instead of retrying until `waitMs`.
+ */
+export class BackendClosedError extends FaultlineError {
+  override name = 'BackendClosedError';
+  /** The backend's name (`redis`, `etcd`, `postgres`, ...). */
+  readonly backend: string;
+  /** The SPI operation that was refused. */
+  readonly operation: string;
+
+  constructor(backend: string, operation: string) {
+    super('FAULTLINE_BACKEND_CLOSED', `${operation}: the ${backend} backend is closed`);
+    this.backend = backend;
+    this.operation = operation;
+  }
+}
+
+/** True when `e` is a {@link BackendClosedError}. */
+export const isBackendClosedError = errorGuard(BackendClosedError);
 
 /**
  * A fenced write carried a token older than the newest the storage has seen: the writer is a stale
