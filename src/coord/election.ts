@@ -11,14 +11,15 @@ import type { Disposable } from '../core/events.js';
 import { Emitter, disposable } from '../core/events.js';
 import { systemRuntime } from '../core/system.js';
 import { rangeError } from '../core/validate.js';
-import type { AcquireParams } from './acquire.js';
-import { WaiterCount, acquireWithWait, lockTarget, startWatch, waitChanged } from './acquire.js';
-import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, checkBackendKey, checkTtl, resolveClientOptions } from './call.js';
+import { acquireWithWait, startWatch, waitChanged } from './acquire.js';
+import { ClientLockBackend } from './client-backend.js';
+import type { AcquireParams, ResolvedClientOptions } from './options.js';
+import { resolveClientOptions } from './options.js';
+import { ClientScope, WaiterCount } from './scope.js';
+import { checkBackendKey, checkTtl } from './validate.js';
 import { isLockLostError } from './errors.js';
 import type { LossReason } from './errors.js';
 import type { LeaseHandle } from './lease.js';
-import { ClientScope } from './lock.js';
 import type { ElectionBackend, ElectionOptions, LeaderEvent, Leadership } from './types.js';
 import { checkValidity } from './validity.js';
 
@@ -104,6 +105,8 @@ export class Election {
   /** The validated timing. */
   readonly timing: ElectionTiming;
   private readonly options: ResolvedClientOptions;
+  /** The backend with this candidate's deadlines applied to every call. */
+  private readonly client: ClientLockBackend;
   private readonly waiters = new WaiterCount(1);
   private readonly scope = new ClientScope();
   private readonly elected = new Emitter<Leadership>(100);
@@ -125,6 +128,7 @@ export class Election {
     const recheckMs = options.recheckMs ?? this.timing.retryPeriodMs;
     this.options = resolveClientOptions({ ...options, recheckMs }, systemRuntime);
     checkValidity('leaseDurationMs', this.options, this.timing.leaseDurationMs);
+    this.client = new ClientLockBackend(backend, this.options);
   }
 
   /** The leadership this candidate holds now, if any. */
@@ -162,10 +166,7 @@ export class Election {
   /** The current leader according to the backend. */
   async leader(signal?: AbortSignal): Promise<LeaderEvent> {
     throwIfAborted(checkSignal('signal', signal));
-    const { runtime, callTimeoutMs } = this.options;
-    const holder = await callWithDeadline(runtime, 'holder', callTimeoutMs, signal, (o) =>
-      this.backend.holder(this.key, o),
-    );
+    const holder = await this.client.holder(this.key, signal);
     if (holder === null) return { kind: 'none' };
     return { kind: 'leader', candidateId: candidateOf(holder.owner), term: holder.token };
   }
@@ -216,7 +217,7 @@ export class Election {
       ownerSuffix: this.candidateId,
     };
     const lease = this.scope.track(
-      await acquireWithWait(this.options, lockTarget(this.backend, this.key), params, this.waiters),
+      await acquireWithWait(this.options, this.client.target(this.key), params, this.waiters),
     );
     const leadership = Object.defineProperty(lease, 'term', {
       value: lease.token,
@@ -257,7 +258,7 @@ export class Election {
 
   private async observeLoop(signal: AbortSignal): Promise<void> {
     let last: LeaderEvent | undefined;
-    const target = lockTarget(this.backend, this.key);
+    const target = this.client.target(this.key);
     while (!signal.aborted) {
       const watch = startWatch(target);
       try {

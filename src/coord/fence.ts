@@ -10,7 +10,7 @@
  */
 import { assert } from '../core/assert.js';
 import { integerIn, rangeError } from '../core/validate.js';
-import { checkKey } from './call.js';
+import { checkKey } from './validate.js';
 import { StaleTokenError } from './errors.js';
 
 /** The outcome of a fenced write: accepted, or rejected because a newer token already wrote. */

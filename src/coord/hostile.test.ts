@@ -5,6 +5,7 @@
 import { describe, it, expect } from 'vitest';
 import { Scheduler, createSimRuntime } from '../sim/index.js';
 import { Election } from './election.js';
+import { BackendClosedError, isBackendClosedError } from './errors.js';
 import { Lock } from './lock.js';
 import { MemoryLockBackend, MemorySemaphoreBackend } from './memory.js';
 import { Semaphore } from './semaphore.js';
@@ -223,5 +224,30 @@ describe('with(key, options, fn)', () => {
     const election = new Election(new MemoryLockBackend(), { key: 'e', candidateId: 'a' });
     await election[Symbol.asyncDispose]();
     await expect(election.campaign()).rejects.toThrow(/closed/);
+  });
+});
+
+describe('a closed backend', () => {
+  it('ends a waiting acquire at once with BackendClosedError, not a timeout after waitMs', async () => {
+    const { scheduler, client, backend } = setup();
+    let closed = false;
+    const closing = Object.assign(Object.create(backend) as MemoryLockBackend, {
+      tryAcquire(...args: Parameters<MemoryLockBackend['tryAcquire']>) {
+        if (closed) return Promise.reject(new BackendClosedError('memory', 'tryAcquire'));
+        return backend.tryAcquire(...args);
+      },
+      acquireQueued(...args: Parameters<MemoryLockBackend['tryAcquire']>) {
+        if (closed) return Promise.reject(new BackendClosedError('memory', 'acquireQueued'));
+        return backend.acquireQueued(...args);
+      },
+    });
+    const lock = new Lock(closing, { runtime: client });
+    closed = true;
+    const startedAt = scheduler.nowMs;
+    const error = await drive(scheduler, lock.acquire('k', { ttlMs: 1_000, waitMs: 60_000 })).catch(
+      (e: unknown) => e,
+    );
+    expect(isBackendClosedError(error)).toBe(true);
+    expect(scheduler.nowMs - startedAt).toBeLessThan(1_000);
   });
 });

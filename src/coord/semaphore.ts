@@ -6,11 +6,12 @@
 import { checkSignal, throwIfAborted } from '../core/abort.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
-import type { AcquireTarget } from './acquire.js';
-import { WaiterCount, acquireWithWait, tryAcquireOnce } from './acquire.js';
-import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, checkBackendKey, resolveClientOptions } from './call.js';
-import { ClientScope, acquireParams } from './lock.js';
+import { acquireWithWait, tryAcquireOnce } from './acquire.js';
+import { ClientSemaphoreBackend } from './client-backend.js';
+import type { ResolvedClientOptions } from './options.js';
+import { acquireParams, resolveClientOptions } from './options.js';
+import { ClientScope, WaiterCount } from './scope.js';
+import { checkBackendKey } from './validate.js';
 import type {
   AcquireOptions,
   HolderInfo,
@@ -36,6 +37,8 @@ export class Semaphore {
   /** Permits per key. */
   readonly permits: number;
   private readonly options: ResolvedClientOptions;
+  /** The backend with this client's deadlines applied to every call. */
+  private readonly client: ClientSemaphoreBackend;
   private readonly waiters: WaiterCount;
   private readonly scope = new ClientScope();
 
@@ -48,6 +51,7 @@ export class Semaphore {
     this.backend = backend;
     this.permits = integerIn('permits', options.permits, 1, 1_000_000);
     this.options = resolveClientOptions(options, systemRuntime);
+    this.client = new ClientSemaphoreBackend(backend, this.permits, this.options);
     this.waiters = new WaiterCount(this.options.maxWaiters);
   }
 
@@ -61,7 +65,7 @@ export class Semaphore {
     checkBackendKey(this.backend, 'key', key);
     const params = acquireParams(options, this.options, this.scope);
     return this.scope.track(
-      await acquireWithWait(this.options, this.target(key), params, this.waiters),
+      await acquireWithWait(this.options, this.client.target(key), params, this.waiters),
     );
   }
 
@@ -69,7 +73,7 @@ export class Semaphore {
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
     checkBackendKey(this.backend, 'key', key);
     const params = acquireParams(options, this.options, this.scope);
-    const lease = await tryAcquireOnce(this.options, this.target(key), params);
+    const lease = await tryAcquireOnce(this.options, this.client.target(key), params);
     return lease === null ? null : this.scope.track(lease);
   }
 
@@ -95,13 +99,7 @@ export class Semaphore {
   async holders(key: string, signal?: AbortSignal): Promise<readonly HolderInfo[]> {
     checkBackendKey(this.backend, 'key', key);
     throwIfAborted(checkSignal('signal', signal));
-    const holders = await callWithDeadline(
-      this.options.runtime,
-      'holders',
-      this.options.callTimeoutMs,
-      signal,
-      (o) => this.backend.holders(key, o),
-    );
+    const holders = await this.client.holders(key, signal);
     return holders.map(holderInfo);
   }
 
@@ -113,22 +111,5 @@ export class Semaphore {
   /** Same as {@link Semaphore.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
-  }
-
-  private target(key: string): AcquireTarget {
-    const b = this.backend;
-    return {
-      key,
-      attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, this.permits, ttlMs, o),
-      queues: false,
-      queue: (owner, ttlMs, o) => b.tryAcquire(key, owner, this.permits, ttlMs, o),
-      tryBeforeQueue: false,
-      keepsQueuePlace: false,
-      waitForChange: (o) => b.waitForChange(key, o),
-      ops: (owner) => ({
-        extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),
-        release: (o) => b.release(key, owner, o),
-      }),
-    };
   }
 }
