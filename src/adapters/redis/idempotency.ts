@@ -17,8 +17,9 @@ import type {
 } from '../../coord/idempotency/types.js';
 import { checkPrefix } from './keys.js';
 import type { RedisClient } from './options.js';
-import type { ScriptClient } from './scripts.js';
-import { ScriptRunner, luaScript } from './scripts.js';
+import type { ScriptClient } from './script-runner.js';
+import { ScriptRunner } from './script-runner.js';
+import { luaScript } from './scripts.js';
 
 /** The server's time in ms, from `TIME` (allowed in scripts since Redis 5 replicates effects). */
 const NOW = `
