@@ -14,13 +14,13 @@
  */
 import { raceAbort } from '../core/abort.js';
 import { assert } from '../core/assert.js';
+import { eventChannel } from '../core/diagnostics.js';
 import type { Disposable } from '../core/events.js';
 import { Emitter } from '../core/events.js';
 import type { Clock, Random, Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, nonNegative, positive, rangeError } from '../core/validate.js';
 import { TimeoutError } from '../resilience/errors.js';
-import { diagnosticsChannel } from './diagnostics.js';
 import { CacheClosedError, CachedFailureError, checkCacheKey } from './errors.js';
 import type { EvictionReason } from './lru.js';
 import { approximateSize, LruStore } from './lru.js';
@@ -171,11 +171,11 @@ interface Resolved {
 }
 
 const channels = {
-  hit: diagnosticsChannel('faultline:cache:hit'),
-  miss: diagnosticsChannel('faultline:cache:miss'),
-  stale: diagnosticsChannel('faultline:cache:stale'),
-  load: diagnosticsChannel('faultline:cache:load'),
-  evict: diagnosticsChannel('faultline:cache:evict'),
+  hit: eventChannel<CacheEvent>('cache', 'hit'),
+  miss: eventChannel<CacheEvent>('cache', 'miss'),
+  stale: eventChannel<CacheEvent>('cache', 'stale'),
+  load: eventChannel<CacheEvent>('cache', 'load'),
+  evict: eventChannel<CacheEvent>('cache', 'evict'),
 };
 
 function resolveEntryOptions(options: EntryOptions, base: Resolved | undefined): Resolved {
@@ -441,7 +441,7 @@ export class Cache<V> {
       entry.expiresAtMs - now < 30 * scale &&
       now - scale * Math.log(1 - this.random.next()) >= entry.expiresAtMs;
     if (early) this.refresh(key, loader, this.resolve(options));
-    if (this.emitters.hit.size > 0 || channels.hit.hasSubscribers) {
+    if (this.emitters.hit.size > 0 || channels.hit?.hasSubscribers === true) {
       this.emit('hit', { kind: 'hit', key, early });
     }
     return Promise.resolve(entry.value);
@@ -627,7 +627,7 @@ export class Cache<V> {
 
   private emit<K extends keyof typeof channels>(kind: K, event: CacheEvent & { kind: K }): void {
     const ch = channels[kind];
-    if (ch.hasSubscribers) ch.publish(event);
+    if (ch?.hasSubscribers === true) ch.publish(event);
     const emitter = this.emitters[kind] as unknown as Emitter<CacheEvent & { kind: K }>;
     if (emitter.size > 0) emitter.emit(event);
   }

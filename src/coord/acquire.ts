@@ -19,6 +19,7 @@ import { isBackendUnavailableError, LockTimeoutError, TooManyWaitersError } from
 import type { LeaseOps } from './lease.js';
 import { LeaseHandle } from './lease.js';
 import type { AcquireResult, Busy, CallOptions, ExtendResult, LockBackend } from './types.js';
+import { validityMs } from './validity.js';
 
 /**
  * A server-side queued wait is split into calls of at most this long (and at most `recheckMs × 10`),
@@ -180,12 +181,9 @@ function enoughLeft(
   sentAtMs: number,
   p: AcquireParams,
 ): boolean {
-  const validity = (ttl: number): number => {
-    const v = ttl * (1 - client.driftFactor) - client.driftMarginMs;
-    return Math.min(v, p.maxValidityMs ?? v);
-  };
-  const left = sentAtMs + validity(ttlMs) - client.runtime.clock.monotonicMs();
-  return left >= validity(p.ttlMs) / 2;
+  const left =
+    sentAtMs + validityMs(client, ttlMs, p.maxValidityMs) - client.runtime.clock.monotonicMs();
+  return left >= validityMs(client, p.ttlMs, p.maxValidityMs) / 2;
 }
 
 /**

@@ -442,11 +442,36 @@ export function newOwnerId(runtime: Runtime): string {
   return hex;
 }
 
-/** Validates a key: a non-empty string of at most {@link MAX_KEY_LENGTH} characters. */
+/** Matches a lone surrogate (with the `u` flag a paired surrogate is one code point and no match). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * Validates a key: a non-empty, well-formed string (no lone surrogate: every backend stores keys as
+ * UTF-8, where a lone surrogate becomes U+FFFD and two distinct keys would name one lock) of at
+ * most {@link MAX_KEY_LENGTH} characters.
+ */
 export function checkKey(field: string, key: string): string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
     throw rangeError(field, `a non-empty string of at most ${MAX_KEY_LENGTH} characters`, key);
   }
+  if (LONE_SURROGATE.test(key)) {
+    throw rangeError(field, 'a well-formed string (no lone surrogate)', key);
+  }
+  return key;
+}
+
+/**
+ * Validates a key for `backend`: {@link checkKey}, then the backend's own rule when it has one
+ * (PostgreSQL cannot store NUL), so a key the backend cannot store is refused before any call
+ * instead of failing every attempt until `waitMs`.
+ */
+export function checkBackendKey(
+  backend: { checkKey?(field: string, key: string): void },
+  field: string,
+  key: string,
+): string {
+  checkKey(field, key);
+  backend.checkKey?.(field, key);
   return key;
 }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { raceAbort, throwIfAborted } from '../core/abort.js';
+import { checkSignal, raceAbort, throwIfAborted } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
 import type { Disposable } from '../core/events.js';
 import { Emitter, disposable } from '../core/events.js';
@@ -14,12 +14,13 @@ import { rangeError } from '../core/validate.js';
 import type { AcquireParams } from './acquire.js';
 import { WaiterCount, acquireWithWait, lockTarget, startWatch, waitChanged } from './acquire.js';
 import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, checkKey, checkTtl, resolveClientOptions } from './call.js';
+import { callWithDeadline, checkBackendKey, checkTtl, resolveClientOptions } from './call.js';
 import { isLockLostError } from './errors.js';
 import type { LossReason } from './errors.js';
 import type { LeaseHandle } from './lease.js';
 import { ClientScope } from './lock.js';
 import type { ElectionBackend, ElectionOptions, LeaderEvent, Leadership } from './types.js';
+import { checkValidity } from './validity.js';
 
 /** Why a leader stopped leading: a loss, or its own `resign()` / `close()`. */
 export type DemotionReason = LossReason | 'resigned';
@@ -118,11 +119,12 @@ export class Election {
     if (typeof options !== 'object' || options === null)
       throw rangeError('options', 'an object', options);
     this.backend = backend;
-    this.key = checkKey('key', options.key);
+    this.key = checkBackendKey(backend, 'key', options.key);
     this.candidateId = checkCandidate(options.candidateId);
     this.timing = checkElectionTiming(options);
     const recheckMs = options.recheckMs ?? this.timing.retryPeriodMs;
     this.options = resolveClientOptions({ ...options, recheckMs }, systemRuntime);
+    checkValidity('leaseDurationMs', this.options, this.timing.leaseDurationMs);
   }
 
   /** The leadership this candidate holds now, if any. */
@@ -137,7 +139,9 @@ export class Election {
    * its own wait.
    */
   campaign(options: { signal?: AbortSignal } = {}): Promise<Leadership> {
-    throwIfAborted(options.signal);
+    if (typeof options !== 'object' || options === null)
+      throw rangeError('options', 'an object', options);
+    throwIfAborted(checkSignal('signal', options.signal));
     const held = this.leadership;
     if (held !== undefined) return Promise.resolve(held);
     if (this.campaigning !== undefined) return raceAbort(this.campaigning, options.signal);
@@ -157,7 +161,7 @@ export class Election {
 
   /** The current leader according to the backend. */
   async leader(signal?: AbortSignal): Promise<LeaderEvent> {
-    throwIfAborted(signal);
+    throwIfAborted(checkSignal('signal', signal));
     const { runtime, callTimeoutMs } = this.options;
     const holder = await callWithDeadline(runtime, 'holder', callTimeoutMs, signal, (o) =>
       this.backend.holder(this.key, o),
@@ -195,6 +199,11 @@ export class Election {
     this.observers.clear();
     this.current = undefined;
     await this.scope.close();
+  }
+
+  /** Same as {@link Election.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private async run(signal: AbortSignal | undefined): Promise<Leadership> {

@@ -17,6 +17,8 @@ export type {
   ExtendResult,
   Granted,
   Holder,
+  HolderInfo,
+  LeaseCallback,
   LeaderEvent,
   Leadership,
   Lease,
@@ -56,6 +58,7 @@ export {
   assertAccepted,
   REDIS_FENCED_SET_SCRIPT,
   redisFencedSet,
+  redisFenceKey,
   pgFencedWrite,
   pgFencedWriteSql,
   quoteIdent,
@@ -71,3 +74,5 @@ export type {
 export { callWithDeadline, newOwnerId, MAX_KEY_LENGTH } from './call.js';
 export { lockBackendConformance } from './conformance.js';
 export type { ConformanceFixture, TestApi } from './conformance.js';
+// Idempotency keys (issue 11).
+export * from './idempotency/index.js';

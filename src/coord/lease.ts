@@ -12,6 +12,7 @@ import type { ResolvedClientOptions } from './call.js';
 import { callWithDeadline, checkTtl } from './call.js';
 import type { LossReason } from './errors.js';
 import { LeaseReleasedError, LockLostError } from './errors.js';
+import { checkValidity, validityMs } from './validity.js';
 import type { CallOptions, ExtendResult, Lease } from './types.js';
 
 /** Shortest timer the lease arms, in ms. */
@@ -47,9 +48,7 @@ export interface LeaseInit {
 
 /** Client-side validity after a grant or renewal sent at `sentAtMs` with `ttlMs` applied. */
 export function clientDeadline(init: LeaseInit, sentAtMs: number, ttlMs: number): number {
-  const { driftFactor, driftMarginMs } = init.options;
-  const validity = ttlMs * (1 - driftFactor) - driftMarginMs;
-  return sentAtMs + Math.min(validity, init.maxValidityMs ?? validity);
+  return sentAtMs + validityMs(init.options, ttlMs, init.maxValidityMs);
 }
 
 /** How a lease ended: released by its holder, or lost (with the error that says why). */
@@ -135,7 +134,16 @@ export class LeaseHandle implements Lease {
   }
 
   extend(ttlMs?: number): Promise<void> {
-    const ttl = checkTtl('ttlMs', ttlMs ?? this.init.requestedTtlMs);
+    let ttl: number;
+    try {
+      ttl = checkValidity(
+        'ttlMs',
+        this.init.options,
+        checkTtl('ttlMs', ttlMs ?? this.init.requestedTtlMs),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // Renewals run one at a time: the deadline must come from the renewal the server applied last.
     const run =
       this.chain === undefined ? this.extendNow(ttl) : this.chain.then(() => this.extendNow(ttl));

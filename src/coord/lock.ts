@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { throwIfAborted } from '../core/abort.js';
+import { checkSignal, throwIfAborted } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
 import { systemRuntime } from '../core/system.js';
 import { rangeError } from '../core/validate.js';
@@ -13,30 +13,41 @@ import type { Interrupt, ResolvedClientOptions } from './call.js';
 import {
   InterruptScope,
   callWithDeadline,
-  checkKey,
+  checkBackendKey,
   checkTtl,
   checkWait,
   resolveClientOptions,
 } from './call.js';
 import type { LeaseHandle } from './lease.js';
-import type { AcquireOptions, ClientOptions, Holder, Lease, LockBackend } from './types.js';
+import type {
+  AcquireOptions,
+  ClientOptions,
+  HolderInfo,
+  Lease,
+  LeaseCallback,
+  LockBackend,
+} from './types.js';
+import { checkCallback, holderInfo, runWithLease } from './with.js';
+import { checkValidity } from './validity.js';
 
 /** Validates per-call acquire options into loop parameters (RangeError naming the field). */
 export function acquireParams(
   options: AcquireOptions,
+  client: ResolvedClientOptions,
   scope: ClientScope,
   extra: { renewEveryMs?: number; maxValidityMs?: number; ownerSuffix?: string } = {},
 ): AcquireParams {
   if (typeof options !== 'object' || options === null)
     throw rangeError('options', 'an object', options);
-  const ttlMs = checkTtl('ttlMs', options.ttlMs);
+  const ttlMs = checkValidity('ttlMs', client, checkTtl('ttlMs', options.ttlMs));
   const waitMs = checkWait('waitMs', options.waitMs ?? Number.POSITIVE_INFINITY);
   const autoRenew = options.autoRenew ?? false;
   if (typeof autoRenew !== 'boolean') throw rangeError('autoRenew', 'a boolean', autoRenew);
+  const signal = checkSignal('signal', options.signal);
   return {
     ttlMs,
     waitMs,
-    stop: scope.link(options.signal),
+    stop: scope.link(signal),
     renewEveryMs: extra.renewEveryMs ?? (autoRenew ? ttlMs / 3 : undefined),
     maxValidityMs: extra.maxValidityMs,
     ownerSuffix: extra.ownerSuffix,
@@ -121,8 +132,8 @@ export class Lock {
    * wait ends, `TooManyWaitersError` at the waiter bound, or the signal's reason on abort.
    */
   async acquire(key: string, options: AcquireOptions): Promise<Lease> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
     const lease = await acquireWithWait(
       this.options,
       lockTarget(this.backend, key),
@@ -134,27 +145,55 @@ export class Lock {
 
   /** One attempt: the lease, or `null` when the key is held. `waitMs` is ignored. */
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
     const lease = await tryAcquireOnce(this.options, lockTarget(this.backend, key), params);
     return lease === null ? null : this.scope.track(lease);
   }
 
-  /** Who holds `key` now according to the backend, or `null`. */
-  holder(key: string, signal?: AbortSignal): Promise<Holder | null> {
-    checkKey('key', key);
-    throwIfAborted(signal);
-    return callWithDeadline(
+  /**
+   * Acquires `key` (as {@link Lock.acquire}), runs `fn` with the lease and releases it when `fn`
+   * returns or throws; resolves or rejects as `fn` did. Pass `lease.signal` to the work and
+   * `lease.token` to the storage: the lease may be lost while `fn` runs.
+   *
+   * @example
+   * const report = await lock.with('reports/42', { ttlMs: 10_000, autoRenew: true }, (lease) =>
+   *   buildReport({ signal: lease.signal, fencingToken: lease.token }),
+   * );
+   */
+  with<T>(key: string, options: AcquireOptions, fn: LeaseCallback<T>): Promise<T> {
+    try {
+      checkCallback('fn', fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runWithLease(this.acquire(key, options), fn);
+  }
+
+  /**
+   * Who holds `key` now according to the backend (its token and the time left), or `null`. The
+   * holder's owner id is not reported: it is the holder's secret.
+   */
+  async holder(key: string, signal?: AbortSignal): Promise<HolderInfo | null> {
+    checkBackendKey(this.backend, 'key', key);
+    throwIfAborted(checkSignal('signal', signal));
+    const holder = await callWithDeadline(
       this.options.runtime,
       'holder',
       this.options.callTimeoutMs,
       signal,
       (o) => this.backend.holder(key, o),
     );
+    return holder === null ? null : holderInfo(holder);
   }
 
   /** Aborts every pending acquire and releases every lease this client holds. */
   close(): Promise<void> {
     return this.scope.close();
+  }
+
+  /** Same as {@link Lock.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

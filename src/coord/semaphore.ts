@@ -3,15 +3,23 @@
  *
  * @module
  */
-import { throwIfAborted } from '../core/abort.js';
+import { checkSignal, throwIfAborted } from '../core/abort.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
 import type { AcquireTarget } from './acquire.js';
 import { WaiterCount, acquireWithWait, tryAcquireOnce } from './acquire.js';
 import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, checkKey, resolveClientOptions } from './call.js';
+import { callWithDeadline, checkBackendKey, resolveClientOptions } from './call.js';
 import { ClientScope, acquireParams } from './lock.js';
-import type { AcquireOptions, Holder, Lease, SemaphoreBackend, SemaphoreOptions } from './types.js';
+import type {
+  AcquireOptions,
+  HolderInfo,
+  Lease,
+  LeaseCallback,
+  SemaphoreBackend,
+  SemaphoreOptions,
+} from './types.js';
+import { checkCallback, holderInfo, runWithLease } from './with.js';
 
 /**
  * A semaphore of `permits` leases per key. Each permit is a {@link Lease} with its own fencing
@@ -50,8 +58,8 @@ export class Semaphore {
 
   /** Acquires one permit of `key`, waiting (event-driven) up to `waitMs`. */
   async acquire(key: string, options: AcquireOptions): Promise<Lease> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
     return this.scope.track(
       await acquireWithWait(this.options, this.target(key), params, this.waiters),
     );
@@ -59,28 +67,52 @@ export class Semaphore {
 
   /** One attempt: a permit, or `null` when all are held. */
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
     const lease = await tryAcquireOnce(this.options, this.target(key), params);
     return lease === null ? null : this.scope.track(lease);
   }
 
-  /** The unexpired permits of `key`, by token. */
-  holders(key: string, signal?: AbortSignal): Promise<readonly Holder[]> {
-    checkKey('key', key);
-    throwIfAborted(signal);
-    return callWithDeadline(
+  /**
+   * Acquires a permit of `key` (as {@link Semaphore.acquire}), runs `fn` with it and releases it
+   * when `fn` returns or throws; resolves or rejects as `fn` did.
+   *
+   * @example
+   * await pool.with('exports', { ttlMs: 60_000, autoRenew: true }, (permit) =>
+   *   runExport({ signal: permit.signal }),
+   * );
+   */
+  with<T>(key: string, options: AcquireOptions, fn: LeaseCallback<T>): Promise<T> {
+    try {
+      checkCallback('fn', fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runWithLease(this.acquire(key, options), fn);
+  }
+
+  /** The unexpired permits of `key`, by token (without their owner ids: those are the holders' secrets). */
+  async holders(key: string, signal?: AbortSignal): Promise<readonly HolderInfo[]> {
+    checkBackendKey(this.backend, 'key', key);
+    throwIfAborted(checkSignal('signal', signal));
+    const holders = await callWithDeadline(
       this.options.runtime,
       'holders',
       this.options.callTimeoutMs,
       signal,
       (o) => this.backend.holders(key, o),
     );
+    return holders.map(holderInfo);
   }
 
   /** Aborts every pending acquire and releases every permit this client holds. */
   close(): Promise<void> {
     return this.scope.close();
+  }
+
+  /** Same as {@link Semaphore.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private target(key: string): AcquireTarget {

@@ -110,3 +110,32 @@ export function sleepOn(
     signal.addEventListener('abort', onAbortEvent, { once: true });
   });
 }
+
+/**
+ * True when `value` behaves as an `AbortSignal` (checked by shape, so a signal from another realm
+ * passes): the `aborted` flag and the listener methods every consumer relies on.
+ */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Partial<AbortSignal>;
+  return (
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  );
+}
+
+/**
+ * Validates an optional `signal` option: `undefined` or an `AbortSignal`. Anything else is a
+ * `TypeError` naming `field`, thrown before the operation starts (a foreign object would otherwise
+ * fail later, inside a wait, where the failure looks like a timeout and leaks a listener).
+ */
+export function checkSignal(field: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined || isAbortSignal(value)) return value;
+  let shown: string;
+  if (value === null) shown = 'null';
+  else if (typeof value === 'string') shown = JSON.stringify(value);
+  else if (typeof value === 'object') shown = `an object without the AbortSignal interface`;
+  else shown = String(value);
+  throw new TypeError(`${field} must be an AbortSignal or undefined (got ${shown})`);
+}

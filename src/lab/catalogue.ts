@@ -19,11 +19,25 @@ import { splitBrainLeader } from './scenarios/split-brain-leader.js';
 import { staleRead } from './scenarios/stale-read.js';
 import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
-// cache (issue 11)
+// Idempotency keys and lost updates (issue 11).
+import { duplicatePayment } from './scenarios/duplicate-payment.js';
+import { lostUpdate } from './scenarios/lost-update.js';
+// Caching (issue 11).
 import { cacheStampedeCold } from './scenarios/cache-stampede-cold.js';
 import { cacheStampedeExpiry } from './scenarios/cache-stampede-expiry.js';
 import { cacheRevalidationHerd } from './scenarios/cache-revalidation-herd.js';
 import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
+// Transactions (issue 15).
+import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
+import { sagaCompensation } from './scenarios/saga-compensation.js';
+// Gossip and membership (issue 14).
+import { gossipSpread } from './scenarios/gossip-spread.js';
+import { swimSlowMember } from './scenarios/swim-slow-member.js';
+// Agreement (issue 13).
+import { paxosDurablePromise } from './scenarios/paxos-durable-promise.js';
+import { flpDuelling } from './scenarios/flp-duelling.js';
+import { byzantineGenerals } from './scenarios/byzantine-generals.js';
+import { byzantine3m } from './scenarios/byzantine-3m.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -41,11 +55,25 @@ export const catalogue: readonly Scenario[] = [
   staleRead,
   commitWait,
   readiness,
-  // cache (issue 11)
+  // Idempotency keys and lost updates (issue 11).
+  duplicatePayment,
+  lostUpdate,
+  // Caching (issue 11).
   cacheStampedeCold,
   cacheStampedeExpiry,
   cacheRevalidationHerd,
   cacheCrossInstance,
+  // Transactions (issue 15).
+  twoPhaseCrash,
+  sagaCompensation,
+  // Gossip and membership (issue 14).
+  gossipSpread,
+  swimSlowMember,
+  // Agreement (issue 13).
+  paxosDurablePromise,
+  flpDuelling,
+  byzantineGenerals,
+  byzantine3m,
 ];
 
 /** The scenario named `name`, or undefined. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../resilience/testing.js';
+import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../testing.js';
 import { cacheStampedeCold } from './cache-stampede-cold.js';
 
 describe('cache-stampede-cold scenario', () => {
