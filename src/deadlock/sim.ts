@@ -137,7 +137,7 @@ export interface DeadlockRunResult {
 
 const SITES = ['site-a', 'site-b', 'site-c'];
 const RESOURCES = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
-const SNAPSHOT_EVERY_MS = 100;
+const SNAPSHOT_EVERY_MS = 50;
 
 function siteOf(resource: string): string {
   return SITES[(Number(resource.slice(1)) - 1) % SITES.length] as string;

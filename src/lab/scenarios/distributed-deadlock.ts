@@ -131,7 +131,7 @@ export const distributedDeadlock: Scenario = {
     },
     textbook: {
       summary:
-        'A coordinator asks each site in turn for its wait-for edges every 100 ms, joins them into one graph and aborts the youngest transaction of each cycle.',
+        'A coordinator asks each site in turn for its wait-for edges every 50 ms, joins them into one graph and aborts the youngest transaction of each cycle.',
       why: 'The sites answer at different instants: an edge from one snapshot may be gone before another snapshot’s edge appears, so the joined graph has cycles that never existed, and their victims are aborted for nothing.',
       run: (context) => run(context, 'snapshot'),
     },
