@@ -11,8 +11,8 @@ import { runDeadlockWorkload } from '../../deadlock/sim.js';
 import type { DeadlockDesign } from '../../deadlock/sim.js';
 import type { Evidence, LabContext, Scenario, VariantOutcome } from '../types.js';
 
-const HORIZON_MS = 8000;
-const ITERATIONS = 12;
+const HORIZON_MS = 16000;
+const ITERATIONS = 40;
 
 async function run(context: LabContext, design: DeadlockDesign): Promise<VariantOutcome> {
   const sim = context.simulation({
