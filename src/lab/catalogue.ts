@@ -19,6 +19,11 @@ import { splitBrainLeader } from './scenarios/split-brain-leader.js';
 import { staleRead } from './scenarios/stale-read.js';
 import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
+// raft (issue 12)
+import { raftDeposedLeaderRead } from './scenarios/raft-deposed-leader-read.js';
+import { raftFigure8 } from './scenarios/raft-figure-8.js';
+import { raftQuorumPartition } from './scenarios/raft-quorum-partition.js';
+import { raftSplitVote } from './scenarios/raft-split-vote.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -36,6 +41,11 @@ export const catalogue: readonly Scenario[] = [
   staleRead,
   commitWait,
   readiness,
+  // raft (issue 12)
+  raftQuorumPartition,
+  raftFigure8,
+  raftDeposedLeaderRead,
+  raftSplitVote,
 ];
 
 /** The scenario named `name`, or undefined. */
