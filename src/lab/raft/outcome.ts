@@ -9,8 +9,12 @@ import { raftKvModel } from '../../protocols/raft/kv.js';
 import { runRaftSim } from '../../protocols/raft/sim.js';
 import type { RaftSimOptions, RaftSimResult } from '../../protocols/raft/sim.js';
 import type { NetworkOptions } from '../../sim/network.js';
-import { historyVerdict } from '../checks.js';
+import { check } from '../../check/checker.js';
+import { operationText } from '../../check/describe.js';
 import type { Evidence, LabContext } from '../types.js';
+
+/** Upper bound on the checker's work per run, so that no seed can hang the lab. */
+const CHECK_TIMEOUT_MS = 10_000;
 
 /** A judged run. */
 export interface RaftLabRun {
@@ -46,15 +50,27 @@ export async function runRaftLab(
       };
     },
   });
-  const verdict = historyVerdict(run.history, raftKvModel());
+  const model = raftKvModel();
+  const verdict = check(run.history, model, { timeoutMs: CHECK_TIMEOUT_MS });
   let evidence = first;
-  if (evidence === undefined && verdict.evidence !== undefined) {
-    const node = verdict.evidence.node ?? 'n1';
-    const traceIndex = context.note(
+  if (evidence === undefined && verdict.kind !== 'legal') {
+    const failing = verdict.kind === 'illegal' ? verdict.counterexample.failing : undefined;
+    const what =
+      failing === undefined
+        ? verdict.kind === 'illegal'
+          ? 'the history is not linearizable'
+          : 'the linearizability checker gave up'
+        : `not linearizable: ${String(failing.process)} ${operationText(model, failing)} cannot follow any legal order of the operations before it`;
+    const at = failing === undefined ? undefined : run.history[failing.call];
+    const node = failing === undefined ? 'n1' : String(failing.process);
+    evidence = {
+      timeMs: at?.timeMs ?? sim.nowMs,
+      summary: what,
       node,
-      `not linearizable: ${verdict.evidence.operations?.at(-1) ?? ''}`,
-    );
-    evidence = { ...verdict.evidence, traceIndex };
+      traceIndex: context.note(node, what),
+      operations: [what],
+    };
   }
-  return { run, evidence, linearizable: verdict.violated ? 0 : 1 };
+  const linearizable = verdict.kind === 'legal' ? 1 : 0;
+  return { run, evidence, linearizable };
 }

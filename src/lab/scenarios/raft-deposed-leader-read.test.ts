@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replayDifferences, runSeeds } from '../resilience/testing.js';
+import { replayDifferences, runSeeds } from '../testing.js';
 import { raftDeposedLeaderRead } from './raft-deposed-leader-read.js';
 
 describe('the raft-deposed-leader-read scenario', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceProblems, replayDifferences, runSeeds } from '../resilience/testing.js';
+import { evidenceProblems, replayDifferences, runSeeds } from '../testing.js';
 import { raftFigure8 } from './raft-figure-8.js';
 
 describe('the raft-figure-8 scenario', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceProblems, replayDifferences, runSeeds } from '../resilience/testing.js';
+import { evidenceProblems, replayDifferences, runSeeds } from '../testing.js';
 import { raftQuorumPartition } from './raft-quorum-partition.js';
 
 describe('the raft-quorum-partition scenario', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceProblems, replayDifferences, runSeeds } from '../resilience/testing.js';
+import { evidenceProblems, replayDifferences, runSeeds } from '../testing.js';
 import { raftSplitVote } from './raft-split-vote.js';
 
 describe('the raft-split-vote scenario', () => {
