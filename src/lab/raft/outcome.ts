@@ -64,10 +64,13 @@ export async function runRaftLab(
     const at = failing === undefined ? undefined : run.history[failing.call];
     const node = failing === undefined ? 'n1' : String(failing.process);
     evidence = {
-      timeMs: at?.timeMs ?? sim.nowMs,
+      timeMs: failing === undefined ? sim.nowMs : (at?.timeMs ?? sim.nowMs),
       summary: what,
       node,
-      traceIndex: context.note(node, what),
+      // The failing operation's own event in the trace (its invocation), else a note now.
+      traceIndex:
+        (failing === undefined ? undefined : sim.history.traceIndexOf(failing.call)) ??
+        context.note(node, what),
       operations: [what],
     };
   }
