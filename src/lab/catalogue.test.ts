@@ -21,6 +21,9 @@ const FAILING_VARIANT_MIN = 6;
 const FAILING_VARIANT_MIN_OF: Readonly<Record<string, number>> = {
   'flp-duelling': 2,
   'swim-slow-member': 3,
+  // A stale read needs a client to reach the deposed leader between its wake-up and its step-down
+  // (3/10 on seeds 1..10; leader-local-reads is caught on 25 of 200 seeds by `faultline sim raft`).
+  'raft-deposed-leader-read': 2,
 };
 
 describe('the lab catalogue', () => {

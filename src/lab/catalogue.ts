@@ -44,6 +44,11 @@ import { byzantine3m } from './scenarios/byzantine-3m.js';
 import { pbftFaultyPrimary } from './scenarios/pbft-faulty-primary.js';
 import { splitBrainQuorum } from './scenarios/split-brain-quorum.js';
 import { splitBrainTwoNode } from './scenarios/split-brain-two-node.js';
+// raft (issue 12)
+import { raftDeposedLeaderRead } from './scenarios/raft-deposed-leader-read.js';
+import { raftFigure8 } from './scenarios/raft-figure-8.js';
+import { raftQuorumPartition } from './scenarios/raft-quorum-partition.js';
+import { raftSplitVote } from './scenarios/raft-split-vote.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -86,6 +91,11 @@ export const catalogue: readonly Scenario[] = [
   pbftFaultyPrimary,
   splitBrainQuorum,
   splitBrainTwoNode,
+  // raft (issue 12)
+  raftQuorumPartition,
+  raftFigure8,
+  raftDeposedLeaderRead,
+  raftSplitVote,
 ];
 
 /** The scenario named `name`, or undefined. */
