@@ -5,7 +5,7 @@
  * Run: node --import tsx examples/fenced-worker.ts
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FencedStore, Lock, MemoryLockBackend, isLockLostError } from '../src/coord/index.js';
+import { FencedStore, Lock, MemoryLockBackend, isLockLostError } from 'faultline/coord';
 
 const backend = new MemoryLockBackend();
 const lock = new Lock(backend);

@@ -24,4 +24,25 @@ if (!existsSync(bin)) {
   failures++;
   console.error(`exports: bin ${pkg.bin.faultline} missing`);
 }
+// Source maps ship without the sources they name unless they carry them: every map must inline its
+// sources, so stack traces and debuggers show TypeScript, not a missing file.
+const { readdirSync } = await import('node:fs');
+const dist = new URL('../dist/', import.meta.url);
+let maps = 0;
+for (const entry of readdirSync(dist, { recursive: true })) {
+  if (!String(entry).endsWith('.js.map')) continue;
+  maps++;
+  const map = JSON.parse(readFileSync(new URL(String(entry), dist), 'utf8'));
+  const inline =
+    Array.isArray(map.sourcesContent) && map.sourcesContent.length === map.sources.length;
+  if (!inline || map.sourcesContent.some((s) => typeof s !== 'string')) {
+    failures++;
+    console.error(`exports: dist/${entry} does not inline its sources`);
+  }
+}
+if (existsSync(new URL('index.d.ts.map', dist))) {
+  failures++;
+  console.error('exports: declaration maps point at sources that are not shipped');
+}
+console.log(`exports: ${maps} source maps inline their sources`);
 process.exit(failures === 0 ? 0 : 1);

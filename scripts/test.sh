@@ -16,6 +16,14 @@ step build
 npm run --silent build
 node scripts/check-exports.mjs
 
+step "examples and doc examples"
+# Each example imports faultline/* as a user would and must run to completion.
+for example in examples/*.ts; do
+  echo "  $example"
+  node --import tsx "$example" >/dev/null
+done
+node scripts/check-doc-examples.mjs
+
 step lint
 npm run --silent lint
 
@@ -36,5 +44,9 @@ node -e '
 ' "$report" || true
 rm -f "$report"
 if [[ $status -ne 0 ]]; then exit "$status"; fi
+
+step "redis tests on ioredis 6"
+# The ioredis peer range is ^5.4.0 || ^6.0.0: the Redis integration tests run on the other major too.
+FAULTLINE_IOREDIS=6 npx vitest run test/redis
 
 step "done in $(( $(date +%s) - start ))s"

@@ -7,6 +7,29 @@
  * @module
  */
 
+/**
+ * A memory budget shared by several caches, so that a bound holds for all the partitions of a
+ * check together rather than for each one.
+ */
+export class CacheBudget {
+  private used = 0;
+
+  /** @param bytes the bound, in (estimated) bytes. */
+  constructor(readonly bytes: number) {}
+
+  /** Takes `n` bytes; false (taking nothing) when that would pass the bound. */
+  take(n: number): boolean {
+    if (this.used + n > this.bytes) return false;
+    this.used += n;
+    return true;
+  }
+
+  /** Gives back `n` bytes taken before. */
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+  }
+}
+
 /** A bounded set of (bitset, state) pairs. */
 export class ConfigurationCache<S> {
   /** Entry index + 1 per slot; 0 marks an empty slot. */
@@ -18,6 +41,8 @@ export class ConfigurationCache<S> {
   private bits: Uint32Array;
   private states: S[] = [];
   private count = 0;
+  private budget: CacheBudget | undefined;
+  private entryBytes = 0;
 
   /**
    * @param words 32-bit words per bitset (`ceil(operations / 32)`).
@@ -45,6 +70,15 @@ export class ConfigurationCache<S> {
   }
 
   /**
+   * Charges every entry from now on `entryBytes` against `budget`; {@link add} reports `full`
+   * when the budget has no room, whatever `maxEntries` says.
+   */
+  share(budget: CacheBudget, entryBytes: number): void {
+    this.budget = budget;
+    this.entryBytes = entryBytes;
+  }
+
+  /**
    * Frees the table's memory once its search is over; `size` keeps its final value. The cache
    * must not be used after this.
    */
@@ -54,6 +88,8 @@ export class ConfigurationCache<S> {
     this.mask = 15;
     this.bits = new Uint32Array(1);
     this.states = [];
+    this.budget?.give(this.count * this.entryBytes);
+    this.budget = undefined;
   }
 
   /**
@@ -70,6 +106,7 @@ export class ConfigurationCache<S> {
       slot = (slot + 1) & this.mask;
     }
     if (this.count >= this.maxEntries) return -1;
+    if (this.budget !== undefined && !this.budget.take(this.entryBytes)) return -1;
     const index = this.count++;
     if ((index + 1) * words > this.bits.length) this.growBits();
     const bits = this.bits;

@@ -10,7 +10,8 @@ import type { Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
 import type { HistoryEvent, Operation } from './history.js';
-import { HistoryError, toOperations } from './history.js';
+import { HistoryError, toOperations, validateOperation } from './history.js';
+import { CacheBudget } from './cache.js';
 import { inputOf, outputOf } from './describe.js';
 import type { Model } from './model.js';
 import { productModel } from './product.js';
@@ -30,8 +31,9 @@ export interface CheckOptions {
   readonly criterion?: Criterion;
   /**
    * Give up after this many milliseconds of the runtime's monotonic clock and return `unknown`.
-   * Default: no timeout. The clock is read every `sliceSteps` search steps, so the check may run
-   * over by one slice (well under a millisecond).
+   * Default: no timeout. The clock is read between slices of the search (see `sliceSteps`) and
+   * between operations while they are validated, so the check may run over by about a
+   * millisecond, or one model step when a single step takes longer.
    */
   readonly timeoutMs?: number;
   /** Supplies the clock for the timeout. Default: the system runtime. */
@@ -43,17 +45,37 @@ export interface CheckOptions {
    */
   readonly maxCacheEntries?: number;
   /**
-   * Upper bound on the memory of each partition's cache, in bytes (default 2^30, 1 GiB). An entry
-   * stores a bitset of the partition's operations, so a wide partition reaches this bound before
-   * `maxCacheEntries`: its entry bound becomes `maxCacheBytes / (4 * ceil(n / 32) + 24)` for
-   * `n` operations. Past it the verdict is `unknown` (reason `cache-limit`).
+   * Upper bound on the memory of the caches of all partitions together, in bytes (default 2^30,
+   * 1 GiB). An entry stores a bitset of its partition's operations and costs an estimated
+   * `4 * ceil(n / 32) + 24` bytes for `n` operations; a partition's cache gives its bytes back when
+   * the partition is decided. Past the bound the verdict is `unknown` (reason `cache-limit`).
    */
   readonly maxCacheBytes?: number;
   /**
-   * Search steps per slice (default 20000): each partition runs this many steps before the next
-   * one gets a turn and the clock is read. Smaller slices react faster, larger ones cost less.
+   * Search steps per slice at most (default 20000): each partition runs this many steps before
+   * the next one gets a turn. With a timeout the slices adapt: they start at one step and grow or
+   * shrink so that one slice takes about a millisecond, so the timeout holds even when single
+   * steps are expensive (the clock is read between slices).
    */
   readonly sliceSteps?: number;
+  /**
+   * Called between slices of the search with how far it got, for a progress display (the command
+   * line draws one on a terminal). It must not throw; throttle expensive work, since it may be
+   * called thousands of times a second.
+   */
+  readonly onProgress?: (progress: CheckProgress) => void;
+}
+
+/** How far a check got, for {@link CheckOptions.onProgress}. */
+export interface CheckProgress {
+  /** Which search runs: linearizability first, sequential consistency after it when asked. */
+  readonly phase: Criterion;
+  /** Partitions searched in this phase. */
+  readonly partitions: number;
+  /** Of them, those not decided yet. */
+  readonly undecided: number;
+  /** Configurations cached so far in this phase, over its partitions. */
+  readonly visited: number;
 }
 
 /** Why an illegal history is illegal: the deepest point the search reached in one partition. */
@@ -93,9 +115,13 @@ interface Options {
   maxCacheEntries: number;
   maxCacheBytes: number;
   sliceSteps: number;
+  budget: CacheBudget;
+  onProgress: ((progress: CheckProgress) => void) | undefined;
 }
 
 function validate(options: CheckOptions): Options {
+  if (typeof options !== 'object' || options === null)
+    throw rangeError('options', 'an object', options);
   const criterion = options.criterion ?? 'linearizable';
   if (criterion !== 'linearizable' && criterion !== 'sequential') {
     throw rangeError('criterion', '"linearizable" or "sequential"', criterion);
@@ -118,7 +144,20 @@ function validate(options: CheckOptions): Options {
   const runtime = timeoutMs === undefined ? undefined : (options.runtime ?? systemRuntime());
   const deadline =
     runtime === undefined ? Infinity : runtime.clock.monotonicMs() + (timeoutMs as number);
-  return { criterion, deadline, runtime, maxCacheEntries, maxCacheBytes, sliceSteps };
+  const budget = new CacheBudget(maxCacheBytes);
+  const onProgress = options.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw rangeError('onProgress', 'a function', onProgress);
+  return {
+    criterion,
+    deadline,
+    runtime,
+    maxCacheEntries,
+    maxCacheBytes,
+    sliceSteps,
+    budget,
+    onProgress,
+  };
 }
 
 /**
@@ -144,16 +183,18 @@ export function check<S>(
   options: CheckOptions = {},
 ): CheckResult {
   const opts = validate(options);
-  const ops = isOperations(history) ? history : toOperations(history);
-  dryRun(model, ops);
+  validateModel(model);
+  const ops = operationsOf(history);
+  const checked = dryRun(model, ops, opts);
   const parts = partitionOf(model, ops)
     .map((part) => simplified(model, withoutIndeterminateReads(model, part)))
     .filter((part) => part.length > 0);
   const base = { criterion: opts.criterion, operations: ops.length, partitions: parts.length };
-  const linear = parts.map(
-    (part) => new LinearizabilitySearch(part, model, cacheEntries(part.length, opts)),
+  if (!checked || passed(opts)) return { ...base, visited: 0, kind: 'unknown', reason: 'timeout' };
+  const linear = parts.map((part) =>
+    shared(new LinearizabilitySearch(part, model, cacheEntries(part.length, opts)), part, opts),
   );
-  const outcome = interleave(linear, opts);
+  const outcome = interleave(linear, opts, 'linearizable');
   let visited = linear.reduce((sum, s) => sum + s.visited, 0);
   // The sequential search below needs none of these caches (the counterexample is its own).
   if (opts.criterion === 'sequential' && outcome.kind !== 'legal')
@@ -163,18 +204,57 @@ export function check<S>(
   // Not linearizable (or undecided): search for a sequentially consistent order. Linearizable
   // histories never get here, since a linearization is a sequentially consistent order too.
   const whole = sequentialSearch(model, parts, opts);
-  const second = interleave([whole.search], opts);
+  shared(whole.search, whole.ops, opts);
+  const second = interleave([whole.search], opts, 'sequential');
   visited += whole.search.visited;
   return verdict(base, visited, second, [whole.ops], [whole.search]);
 }
 
+/** Checks that `model` has at least the two methods every model has. */
+function validateModel(model: unknown): void {
+  const m = model as Partial<Model<unknown>> | null;
+  if (
+    typeof m !== 'object' ||
+    m === null ||
+    typeof m.init !== 'function' ||
+    typeof m.step !== 'function'
+  ) {
+    throw rangeError('model', 'a model with init() and step()', model);
+  }
+}
+
+/** The history's operations: paired from events, or validated when already paired. */
+function operationsOf(history: unknown): readonly Operation[] {
+  if (!Array.isArray(history)) {
+    throw new HistoryError(
+      `a history must be an array of events or operations (got ${history === null ? 'null' : typeof history})`,
+    );
+  }
+  if (!isOperations(history)) return toOperations(history as HistoryEvent[]);
+  history.forEach((op: unknown, index) => validateOperation(op, index));
+  return history as readonly Operation[];
+}
+
+/** True when the timeout has passed. */
+function passed(opts: Options): boolean {
+  return opts.runtime !== undefined && opts.runtime.clock.monotonicMs() > opts.deadline;
+}
+
+/** Makes `search` charge its cache against the check's memory budget. */
+function shared(search: Search, ops: readonly Operation[], opts: Options): Search {
+  search.share(opts.budget, bytesPerEntry(ops.length));
+  return search;
+}
+
 /**
  * Steps every operation once from the initial state, so that an operation the model cannot read
- * (an unknown `f`, a malformed argument) fails before the search, with its line.
+ * (an unknown `f`, a malformed argument) fails before the search, with its line. False when the
+ * timeout passed first.
  */
-function dryRun<S>(model: Model<S>, ops: readonly Operation[]): void {
+function dryRun<S>(model: Model<S>, ops: readonly Operation[], opts: Options): boolean {
   const init = model.init();
   for (const op of ops) {
+    if (passed(opts)) return false;
     try {
       model.step(init, inputOf(op), outputOf(op));
     } catch (error) {
@@ -184,6 +264,7 @@ function dryRun<S>(model: Model<S>, ops: readonly Operation[]): void {
       throw error;
     }
   }
+  return true;
 }
 
 /**
@@ -246,11 +327,15 @@ function sequentialSearch<S>(
  * most one half, and the state reference).
  */
 function cacheEntries(n: number, opts: Options): number {
-  const bytesPerEntry = 4 * Math.max(1, Math.ceil(n / 32)) + 24;
   return Math.max(
     1,
-    Math.min(opts.maxCacheEntries, Math.floor(opts.maxCacheBytes / bytesPerEntry)),
+    Math.min(opts.maxCacheEntries, Math.floor(opts.maxCacheBytes / bytesPerEntry(n))),
   );
+}
+
+/** The estimated bytes of one cache entry over `n` operations. */
+function bytesPerEntry(n: number): number {
+  return 4 * Math.max(1, Math.ceil(n / 32)) + 24;
 }
 
 function verdict(
@@ -277,22 +362,39 @@ type Outcome =
   | { kind: 'illegal'; partition: number }
   | { kind: 'unknown'; reason: 'timeout' | 'cache-limit' };
 
-/** Runs the searches round-robin, one slice each, until one is illegal or all are legal. */
-function interleave(searches: readonly Search[], opts: Options): Outcome {
+/** About how long one slice of a timed search takes, in milliseconds. */
+const sliceTargetMs = 1;
+
+/**
+ * Runs the searches round-robin, one slice each, until one is illegal or all are legal. With a
+ * timeout, slices start at one step and double or halve towards {@link sliceTargetMs}.
+ */
+function interleave(searches: readonly Search[], opts: Options, phase: Criterion): Outcome {
   let active = searches.map((_, i) => i);
   // A partition that fills its cache is undecided, but another one may still prove illegality.
   let full = false;
+  const clock = opts.runtime?.clock;
+  let steps = clock === undefined ? opts.sliceSteps : 1;
   while (active.length > 0) {
+    if (opts.onProgress !== undefined) {
+      const visited = searches.reduce((sum, search) => sum + search.visited, 0);
+      opts.onProgress({ phase, partitions: searches.length, undecided: active.length, visited });
+    }
     const still: number[] = [];
     for (const i of active) {
-      const status = (searches[i] as Search).run(opts.sliceSteps);
+      const before = clock?.monotonicMs() ?? 0;
+      if (before > opts.deadline) return { kind: 'unknown', reason: 'timeout' };
+      const status = (searches[i] as Search).run(steps);
       if (status === 'illegal') return { kind: 'illegal', partition: i };
       if (status === 'full') full = true;
       // A decided partition's cache is no longer needed: memory is held by undecided ones only.
       if (status !== 'running') (searches[i] as Search).release();
       if (status === 'running') still.push(i);
-      if (opts.runtime !== undefined && opts.runtime.clock.monotonicMs() > opts.deadline) {
-        return { kind: 'unknown', reason: 'timeout' };
+      if (clock !== undefined) {
+        const ms = clock.monotonicMs() - before;
+        if (before + ms > opts.deadline) return { kind: 'unknown', reason: 'timeout' };
+        if (ms < sliceTargetMs / 2) steps = Math.min(opts.sliceSteps, steps * 2);
+        else if (ms > sliceTargetMs * 2) steps = Math.max(1, Math.floor(steps / 2));
       }
     }
     active = still;
@@ -325,8 +427,8 @@ function reindex(ops: readonly Operation[]): Operation[] {
 function isOperations(
   history: readonly HistoryEvent[] | readonly Operation[],
 ): history is readonly Operation[] {
-  const first = history[0];
-  return first !== undefined && 'status' in first && 'call' in first;
+  const first: unknown = history[0];
+  return typeof first === 'object' && first !== null && 'status' in first && 'call' in first;
 }
 
 function toCounterexample(

@@ -7,6 +7,35 @@
 import type { Operation } from './history.js';
 import type { Model, ModelInput, ModelOutput } from './model.js';
 
+/**
+ * A value as JSON-like text; unlike `JSON.stringify` it shows `bigint`s (as their digits), Sets
+ * and Maps, and never throws. Values from the readers are at most `maxValueDepth` deep.
+ *
+ * @example
+ * showValue({ a: [1, 9007199254740993n] }); // '{"a":[1,9007199254740993]}'
+ */
+export function showValue(value: unknown): string {
+  switch (typeof value) {
+    case 'bigint':
+      return `${value}`;
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : `"${value}"`;
+    case 'object':
+      if (value === null) return 'null';
+      if (Array.isArray(value)) return `[${value.map(showValue).join(',')}]`;
+      if (value instanceof Set) return `#{${[...value].map(showValue).join(',')}}`;
+      if (value instanceof Map)
+        return `{${[...value].map(([k, v]) => `${showValue(k)}:${showValue(v)}`).join(',')}}`;
+      return `{${Object.entries(value)
+        .map(([k, v]) => `${JSON.stringify(k)}:${showValue(v)}`)
+        .join(',')}}`;
+    default:
+      return String(value);
+  }
+}
+
 /** The model input of an operation: its function, process, key and argument. */
 export function inputOf(op: Operation): ModelInput {
   return op.key === undefined
@@ -27,8 +56,8 @@ export function operationText<S>(model: Model<S>, op: Operation): string {
   const custom = model.describe?.operation;
   if (custom !== undefined) return custom(inputOf(op), outputOf(op));
   const key = op.key === undefined ? '' : ` ${op.key}`;
-  const output = op.status === 'info' ? '?' : JSON.stringify(op.output);
-  return `${op.f}${key} ${JSON.stringify(op.input)} → ${output}`;
+  const output = op.status === 'info' ? '?' : showValue(op.output);
+  return `${op.f}${key} ${showValue(op.input)} → ${output}`;
 }
 
 /**
@@ -42,7 +71,7 @@ export function statesAlong<S>(
   all: readonly Operation[],
   order: readonly Operation[],
 ): string[] {
-  const show = model.describe?.state ?? ((s: S) => JSON.stringify(s) ?? String(s));
+  const show = model.describe?.state ?? ((s: S) => showValue(s));
   const partOf = new Map<Operation, number>();
   (model.partition?.(all) ?? [all]).forEach((part, i) => part.forEach((op) => partOf.set(op, i)));
   const states = new Map<number, S>();

@@ -12,8 +12,18 @@ import { FaultlineError } from '../core/errors.js';
 /** The four event types of a history. */
 export type EventType = 'invoke' | 'ok' | 'fail' | 'info';
 
-/** A process identifier: Jepsen uses integers, other recorders use names. */
-export type ProcessId = number | string;
+/**
+ * A process identifier: Jepsen uses integers, other recorders use names. Integers a double cannot
+ * hold exactly (beyond 2^53) are `bigint`s, so two different processes never share an id.
+ */
+export type ProcessId = number | string | bigint;
+
+/**
+ * How deeply values may nest (arrays, objects, sets, maps) in a history: the readers and
+ * {@link validateEvent} reject deeper ones with a {@link HistoryError}, so that nothing downstream
+ * (hashing, equality, reports) recurses deeper than this.
+ */
+export const maxValueDepth = 100;
 
 /**
  * One event of a history. `value` is the operation's argument on `invoke` and its result on
@@ -33,9 +43,10 @@ export interface HistoryEvent {
   readonly key?: string;
   /**
    * When the event happened, in any monotonic unit. Events without a time are ordered by their
-   * position in the history, which is the normal case for recorded logs.
+   * position in the history, which is the normal case for recorded logs. A `bigint` keeps a
+   * timestamp beyond 2^53 (nanoseconds since the epoch) exact.
    */
-  readonly time?: number;
+  readonly time?: number | bigint;
   /** The 1-based line of the source file the event was read from, for error messages. */
   readonly line?: number;
 }
@@ -81,6 +92,58 @@ export function isHistoryError(e: unknown): e is HistoryError {
 }
 
 const eventTypes: ReadonlySet<string> = new Set(['invoke', 'ok', 'fail', 'info']);
+const statuses: ReadonlySet<string> = new Set(['ok', 'fail', 'info']);
+
+/** Shows a value in an error message, briefly, whatever it is. */
+function brief(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}`;
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'object' && value !== null)
+    return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}
+
+function isProcessId(p: unknown): p is ProcessId {
+  return (
+    typeof p === 'string' || typeof p === 'bigint' || (typeof p === 'number' && Number.isFinite(p))
+  );
+}
+
+/**
+ * What is wrong with a history value, or `undefined` when nothing is: values are null, booleans,
+ * numbers, bigints, strings, and arrays, plain objects, Sets and Maps of values, acyclic and at
+ * most {@link maxValueDepth} deep. Walks the value with an explicit stack, never recursing.
+ */
+export function valueProblem(value: unknown): string | undefined {
+  const onPath = new Set<object>();
+  const todo: { v: unknown; depth: number; leave: boolean }[] = [
+    { v: value, depth: 0, leave: false },
+  ];
+  for (let item = todo.pop(); item !== undefined; item = todo.pop()) {
+    const { v, depth } = item;
+    if (item.leave) {
+      onPath.delete(v as object);
+      continue;
+    }
+    if (typeof v === 'function' || typeof v === 'symbol') return `a ${typeof v} is not a value`;
+    if (typeof v !== 'object' || v === null) continue;
+    if (onPath.has(v)) return 'the value is cyclic (it contains itself)';
+    if (depth >= maxValueDepth) return `the value is nested deeper than ${maxValueDepth} levels`;
+    onPath.add(v);
+    todo.push({ v, depth, leave: true });
+    const children =
+      v instanceof Map
+        ? [...v.keys(), ...v.values()]
+        : v instanceof Set
+          ? [...v]
+          : Array.isArray(v)
+            ? v
+            : Object.values(v);
+    for (const child of children) todo.push({ v: child, depth: depth + 1, leave: false });
+  }
+  return undefined;
+}
 
 /** Checks the shape of one event; throws a {@link HistoryError} naming its line or index. */
 export function validateEvent(
@@ -94,20 +157,77 @@ export function validateEvent(
   if (typeof event !== 'object' || event === null || Array.isArray(event))
     fail('an event must be an object');
   const e = event as Record<string, unknown>;
-  const p = e['process'];
-  if (!(typeof p === 'string' || (typeof p === 'number' && Number.isFinite(p)))) {
-    fail(`process must be a number or a string (got ${JSON.stringify(p)})`);
-  }
+  if (!isProcessId(e['process']))
+    fail(`process must be a number or a string (got ${brief(e['process'])})`);
   if (typeof e['type'] !== 'string' || !eventTypes.has(e['type'])) {
-    fail(`type must be invoke, ok, fail or info (got ${JSON.stringify(e['type'])})`);
+    fail(`type must be invoke, ok, fail or info (got ${brief(e['type'])})`);
   }
   if (typeof e['f'] !== 'string' || e['f'].length === 0)
-    fail(`f must be a non-empty string (got ${JSON.stringify(e['f'])})`);
+    fail(`f must be a non-empty string (got ${brief(e['f'])})`);
   if (e['key'] !== undefined && typeof e['key'] !== 'string') fail('key must be a string');
   const time = e['time'];
-  if (time !== undefined && (typeof time !== 'number' || !Number.isFinite(time)))
-    fail('time must be a finite number');
+  if (
+    time !== undefined &&
+    typeof time !== 'bigint' &&
+    (typeof time !== 'number' || !Number.isFinite(time))
+  )
+    fail(`time must be a finite number (got ${brief(time)})`);
+  const problem = valueProblem(e['value']);
+  if (problem !== undefined) fail(`value: ${problem}`);
   return event as HistoryEvent;
+}
+
+/**
+ * Checks the shape of one operation passed to the checker directly; throws a {@link HistoryError}
+ * naming its index.
+ */
+export function validateOperation(op: unknown, index: number): Operation {
+  const fail = (msg: string): never => {
+    throw new HistoryError(`operation ${index}: ${msg}`);
+  };
+  if (typeof op !== 'object' || op === null || Array.isArray(op))
+    fail('an operation must be an object');
+  const o = op as Record<string, unknown>;
+  if (!Number.isSafeInteger(o['id'])) fail(`id must be an integer (got ${brief(o['id'])})`);
+  if (!isProcessId(o['process']))
+    fail(`process must be a number or a string (got ${brief(o['process'])})`);
+  if (typeof o['f'] !== 'string' || o['f'].length === 0)
+    fail(`f must be a non-empty string (got ${brief(o['f'])})`);
+  if (typeof o['status'] !== 'string' || !statuses.has(o['status']))
+    fail(`status must be ok, fail or info (got ${brief(o['status'])})`);
+  if (o['key'] !== undefined && typeof o['key'] !== 'string') fail('key must be a string');
+  const call = o['call'];
+  const ret = o['ret'];
+  if (typeof call !== 'number' || !Number.isFinite(call))
+    fail(`call must be a finite number (got ${brief(call)})`);
+  if (typeof ret !== 'number' || Number.isNaN(ret) || (ret as number) < (call as number))
+    fail(`ret must be a number >= call (got ${brief(ret)})`);
+  for (const field of ['input', 'output'] as const) {
+    const problem = valueProblem(o[field]);
+    if (problem !== undefined) fail(`${field}: ${problem}`);
+  }
+  return op as Operation;
+}
+
+/**
+ * The time of each event as a number. Times that are `bigint`s (beyond 2^53) become their dense
+ * rank among all the history's times: only their order matters to the checker, and ranks keep it
+ * exactly, ties included.
+ */
+function eventTimes(events: readonly HistoryEvent[]): number[] {
+  const raw = events.map((e, i) => e.time ?? i);
+  if (!raw.some((t) => typeof t === 'bigint')) return raw as number[];
+  const sorted = [...new Set(raw)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const rank = new Map<number | bigint, number>();
+  let r = -1;
+  let previous: number | bigint | undefined;
+  for (const t of sorted) {
+    // 5 and 5n are the same instant; a Set keeps both, so ties are merged here.
+    if (previous === undefined || previous < t) r++;
+    rank.set(t, r);
+    previous = t;
+  }
+  return raw.map((t) => rank.get(t) as number);
 }
 
 interface Pending {
@@ -129,14 +249,23 @@ interface Pending {
  * ]);
  */
 export function toOperations(events: readonly HistoryEvent[]): Operation[] {
+  if (!Array.isArray(events))
+    throw new HistoryError(`a history must be an array of events (got ${brief(events)})`);
+  events.forEach((event, index) =>
+    validateEvent(event, event?.line === undefined ? { index } : { line: event.line, index }),
+  );
+  const times = eventTimes(events);
   const pending = new Map<ProcessId, Pending>();
   const ops: (Operation | undefined)[] = [];
   let lastTime = -Infinity;
   for (let i = 0; i < events.length; i++) {
     const event = events[i] as HistoryEvent;
-    const time = event.time ?? i;
+    const time = times[i] as number;
     if (time < lastTime)
-      throw new HistoryError(`time ${time} goes backwards (previous ${lastTime})`, event.line);
+      throw new HistoryError(
+        `time ${String(event.time)} goes backwards (previous ${String(events[i - 1]?.time)})`,
+        event.line,
+      );
     lastTime = time;
     const open = pending.get(event.process);
     if (event.type === 'invoke') {

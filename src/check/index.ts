@@ -8,7 +8,13 @@ export type { EventType, HistoryEvent, Operation, ProcessId, Status } from './hi
 export { HistoryError, isHistoryError, toOperations, validateEvent } from './history.js';
 export type { AnyModel, Model, ModelInput, ModelOutput, StepResult } from './model.js';
 export { deepEqual, hashValue, hashStringFrom, fnvSeed, illegal, mix32 } from './model.js';
-export type { CheckOptions, CheckResult, Counterexample, Criterion } from './checker.js';
+export type {
+  CheckOptions,
+  CheckProgress,
+  CheckResult,
+  Counterexample,
+  Criterion,
+} from './checker.js';
 export { check } from './checker.js';
 export type { ExplainOptions } from './report.js';
 export { explainResult } from './report.js';

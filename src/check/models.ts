@@ -9,6 +9,7 @@
  * @module
  */
 import { HistoryError } from './history.js';
+import { showValue } from './describe.js';
 import type { Operation, ProcessId } from './history.js';
 import type { Model, ModelInput, ModelOutput, StepResult } from './model.js';
 import { deepEqual, fnvSeed, hashStringFrom, hashValue, illegal, mix32 } from './model.js';
@@ -35,7 +36,7 @@ function unknownFunction(model: string, input: ModelInput): never {
 }
 
 function show(value: unknown): string {
-  return value === null || value === undefined ? 'nil' : JSON.stringify(value);
+  return value === null || value === undefined ? 'nil' : showValue(value);
 }
 
 function describeOperation(input: ModelInput, output: ModelOutput): string {
@@ -73,7 +74,7 @@ function casArgument(value: unknown, index: 0 | 1): unknown {
   if (typeof value === 'object' && value !== null && 'from' in value && 'to' in value) {
     return index === 0 ? (value as { from: unknown }).from : (value as { to: unknown }).to;
   }
-  throw new HistoryError(`cas needs [from, to] or {from, to} (got ${JSON.stringify(value)})`);
+  throw new HistoryError(`cas needs [from, to] or {from, to} (got ${showValue(value)})`);
 }
 
 function stepCas(
@@ -195,7 +196,7 @@ function partitionByKey(model: string, ops: readonly Operation[]): Operation[][]
 function text(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value !== 'string')
-    throw new HistoryError(`kv values must be strings (got ${JSON.stringify(value)})`);
+    throw new HistoryError(`kv values must be strings (got ${showValue(value)})`);
   return value;
 }
 
@@ -279,7 +280,7 @@ export interface SetState {
 
 function setRead(state: SetState, value: unknown): boolean {
   if (!Array.isArray(value))
-    throw new HistoryError(`a set read returns an array (got ${JSON.stringify(value)})`);
+    throw new HistoryError(`a set read returns an array (got ${showValue(value)})`);
   const seen = new Set(value);
   return seen.size === state.items.size && value.every((x) => state.items.has(x));
 }

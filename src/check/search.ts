@@ -19,6 +19,7 @@
 import type { Operation } from './history.js';
 import type { Model, ModelInput, ModelOutput } from './model.js';
 import { ConfigurationCache } from './cache.js';
+import type { CacheBudget } from './cache.js';
 import { inputOf, outputOf } from './describe.js';
 import { deepEqual, hashValue, mix32 } from './model.js';
 
@@ -44,6 +45,8 @@ export interface Search {
   partial(): PartialResult;
   /** Frees the cache once the search is over (`visited` keeps its value); do not run it again. */
   release(): void;
+  /** Charges each cached configuration `entryBytes` against a budget shared with other searches. */
+  share(budget: CacheBudget, entryBytes: number): void;
 }
 
 /** The pieces both searches share: model plumbing, bitset, Zobrist hash and the cache. */
@@ -91,6 +94,10 @@ abstract class SearchBase<S> implements Search {
 
   release(): void {
     this.cache.release();
+  }
+
+  share(budget: CacheBudget, entryBytes: number): void {
+    this.cache.share(budget, entryBytes);
   }
 
   abstract run(budget: number): SearchStatus;

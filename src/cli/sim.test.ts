@@ -107,7 +107,7 @@ describe('faultline sim', () => {
   });
 
   it('--cas --check: compare-and-set runs check against the CAS register', async () => {
-    const r = await cli(['--seed', '3', '--faults', 'random', '--cas', '--check']);
+    const r = await cli(['--seed', '3', '--faults', 'random', '--cas', '--check', '--history']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/fail\s+cas \[\d,\d\]/);
     expect(r.out).toMatch(/^check\s+linearizable \(cas-register, \d+ operations/m);

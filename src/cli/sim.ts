@@ -6,7 +6,9 @@
  * @module
  */
 import { writeFile } from 'node:fs/promises';
-import type { CheckResult } from '../check/checker.js';
+import type { CheckProgress, CheckResult } from '../check/checker.js';
+import { systemRuntime } from '../core/system.js';
+import { progressLine } from './progress.js';
 import { check } from '../check/checker.js';
 import type { Operation } from '../check/history.js';
 import { casRegister, register } from '../check/models.js';
@@ -35,6 +37,8 @@ Options:
   --check            check the history for linearizability (register model, cas-register with
                      --cas) and print the verdict; not linearizable prints the partial
                      linearization and exits 1
+  --history          with --check, print every operation too (without --check they are always
+                     printed); the check prints its summary and counterexample only
   --trace OUT.json   write the trace (events with virtual times) to OUT.json
   --json             print {"seed","server","events","traceHash","faults","ops"} as one JSON
                      line, plus "check": {"verdict", "operations"} with --check
@@ -59,6 +63,7 @@ interface Args {
   server: KvServerKind;
   cas: boolean;
   check: boolean;
+  history: boolean;
   trace: string | undefined;
   json: boolean;
 }
@@ -71,6 +76,7 @@ function parse(argv: readonly string[]): Args {
     server: { type: 'string' },
     cas: { type: 'boolean', default: false },
     check: { type: 'boolean', default: false },
+    history: { type: 'boolean', default: false },
     trace: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
@@ -84,6 +90,7 @@ function parse(argv: readonly string[]): Args {
     server: oneOf('server', values.server, kvServerKinds) ?? 'correct',
     cas: values.cas,
     check: values.check,
+    history: values.history,
     trace: values.trace,
     json: values.json,
   };
@@ -110,6 +117,9 @@ function printText(io: CommandIo, args: Args, result: KvWorkloadResult): void {
     `faults      ${args.faults === 'none' ? 'none' : `${result.faults.length} (${result.enabledFaults.join(', ')})`}\n`,
   );
   io.out(`ops         ${c.invoke} invoked: ${c.ok} ok, ${c.fail} fail, ${c.info} info\n`);
+  // With --check the verdict and its counterexample are what matter; thousands of operations
+  // above them would bury both.
+  if (args.check && !args.history) return;
   for (const e of result.history) {
     const value = e.value === undefined ? '' : ` ${JSON.stringify(e.value)}`;
     io.out(
@@ -151,7 +161,13 @@ async function writeTrace(io: CommandIo, file: string, result: KvWorkloadResult)
 /** Prints the run and, with --check, the verdict; returns the exit code. */
 function report(io: CommandIo, args: Args, result: KvWorkloadResult): number {
   const model = args.cas ? casRegister() : register();
-  const checked = args.check ? check(result.history, model) : undefined;
+  const progress = progressLine(io, systemRuntime().clock);
+  const onProgress = (p: CheckProgress): void =>
+    progress?.update(() => `checking seed ${args.seed}: ${p.visited} configurations`);
+  const checked = args.check
+    ? check(result.history, model, progress === undefined ? {} : { onProgress })
+    : undefined;
+  progress?.done();
   const verdict = checked === undefined ? undefined : verdictOf(checked);
   if (args.json) {
     const out = {

@@ -20,7 +20,7 @@ export { Backoff } from './backoff.js';
 export type { BackoffKind, BackoffOptions, Jitter } from './backoff.js';
 export { RetryBudget } from './budget.js';
 export type { RetryBudgetOptions } from './budget.js';
-export { parseRetryAfter, retryAfterMsOf } from './retry-after.js';
+export { parseHttpDate, parseRetryAfter, retryAfterMsOf } from './retry-after.js';
 export { Retry } from './retry.js';
 export type { RetryEvent, RetryOptions, RetryOutcome } from './retry.js';
 export { CircuitBreaker } from './breaker.js';

@@ -7,27 +7,16 @@
  *
  * @module
  */
+import { eventChannel } from '../core/diagnostics.js';
 
-interface Channel {
-  readonly hasSubscribers: boolean;
-  publish(message: unknown): void;
-}
-
-interface DiagnosticsChannel {
-  channel(name: string): Channel;
-}
-
-const builtin = (
-  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
-).process?.getBuiltinModule?.('node:diagnostics_channel') as DiagnosticsChannel | undefined;
-
-const names = ['2pc', 'saga'] as const;
-const channels = new Map<string, Channel>(
-  builtin === undefined ? [] : names.map((n) => [n, builtin.channel(`faultline:txn:${n}`)]),
-);
+const channels = {
+  '2pc': eventChannel<unknown>('txn', '2pc'),
+  saga: eventChannel<unknown>('txn', 'saga'),
+  tcc: eventChannel<unknown>('txn', 'tcc'),
+};
 
 /** Publishes `message` on `faultline:txn:<name>` when someone listens. */
-export function publish(name: (typeof names)[number], message: unknown): void {
-  const c = channels.get(name);
+export function publish(name: keyof typeof channels, message: unknown): void {
+  const c = channels[name];
   if (c?.hasSubscribers === true) c.publish(message);
 }

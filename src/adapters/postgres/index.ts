@@ -11,6 +11,27 @@ export { PostgresAdvisoryLockBackend } from './advisory.js';
 export type { PostgresAdvisoryLockBackendOptions } from './advisory.js';
 export { ensureSchema, schemaNames } from './schema.js';
 export type { SchemaNames } from './schema.js';
+// Idempotency keys and lost updates (issue 11).
+export { PostgresIdempotencyStore } from './idempotency.js';
+export type { PostgresIdempotencyStoreOptions } from './idempotency.js';
+export { runPhases, FIRST_RECOVERY_POINT } from './phases.js';
+export type { Phase, PhaseContext, PhaseStep, PhasedOptions } from './phases.js';
+export {
+  updateForUpdate,
+  updateOptimistic,
+  updateUnderLock,
+  conditionalUpdate,
+  OptimisticConflictError,
+  isOptimisticConflictError,
+} from './lost-update.js';
+export type {
+  Change,
+  ConditionalUpdate,
+  FencedLockOptions,
+  OptimisticOptions,
+  RowTarget,
+  UpdateOutcome,
+} from './lost-update.js';
 export {
   PostgresBranch,
   PostgresDecisionLog,

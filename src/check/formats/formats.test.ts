@@ -144,7 +144,8 @@ describe('JSON history reader', () => {
     expect(
       thrown(() => parseJson('{"process":0,"type":"invoke","f":"read"}\n{"process":')).line,
     ).toBe(2);
-    expect(thrown(() => parseJson('[\n{"process":0,\n"type":}\n]')).line).toBe(2);
+    // The line of the bad character itself, not of the element it is in.
+    expect(thrown(() => parseJson('[\n{"process":0,\n"type":}\n]')).line).toBe(3);
   });
 });
 

@@ -5,9 +5,11 @@
  *
  * @module
  */
+import { rangeError } from '../../core/validate.js';
 import type { HistoryEvent } from '../history.js';
 import { HistoryError, validateEvent } from '../history.js';
 import { EdnSyntaxError, readEdn } from './edn.js';
+import { JsonReader, JsonSyntaxError, readJson } from './json.js';
 
 /** The history formats the readers understand. */
 export type HistoryFormat = 'jepsen' | 'edn' | 'json';
@@ -15,8 +17,10 @@ export type HistoryFormat = 'jepsen' | 'edn' | 'json';
 /** Every supported format. */
 export const historyFormats: readonly HistoryFormat[] = ['jepsen', 'edn', 'json'];
 
+// The value is taken greedily and trimmed afterwards: a lazy `(.*?)\s*$` backtracks
+// quadratically on a long run of spaces, which a hostile file can contain.
 const jepsenLine =
-  /^INFO\s+jepsen\.util\s+-\s+(\S+)\s+:(invoke|ok|fail|info)\s+:([\w-]+)\s+(.*?)\s*$/;
+  /^INFO\s+jepsen\.util\s+-\s+(\S+)\s+:(invoke|ok|fail|info)\s+:([\w-]+)(?:\s+(.*))?$/;
 
 function lines(text: string): string[] {
   return text.split(/\r?\n/);
@@ -51,11 +55,18 @@ export function parseJepsen(text: string): HistoryEvent[] {
     // The nemesis (Jepsen's fault injector) logs its own operations; they are not client
     // operations on the object under test, and Jepsen's checkers leave them out too.
     if (processText === ':nemesis') return;
-    const process = /^-?\d+$/.test(processText) ? Number(processText) : processText;
-    const value = valueText === '' ? null : jepsenValue(valueText, line);
+    const process = /^-?\d+$/.test(processText) ? exactInteger(processText) : processText;
+    const trimmed = valueText.trimEnd();
+    const value = trimmed === '' ? null : jepsenValue(trimmed, line);
     events.push(validateEvent({ process, type, f, value, line }, { line, index: events.length }));
   });
   return events;
+}
+
+/** An integer as a number when a double holds it exactly, else as a `bigint`. */
+function exactInteger(text: string): number | bigint {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : BigInt(text);
 }
 
 /** Turns a map read from EDN or JSON into an event, naming the line on error. */
@@ -74,7 +85,8 @@ function toEvent(raw: unknown, line: number | undefined, index: number): History
     value: r['value'] ?? null,
   };
   if (r['key'] !== undefined && r['key'] !== null)
-    event['key'] = typeof r['key'] === 'number' ? String(r['key']) : r['key'];
+    event['key'] =
+      typeof r['key'] === 'number' || typeof r['key'] === 'bigint' ? String(r['key']) : r['key'];
   if (r['time'] !== undefined) event['time'] = r['time'];
   if (line !== undefined) event['line'] = line;
   return validateEvent(event, line === undefined ? { index } : { line, index });
@@ -133,42 +145,37 @@ function perLine(
 
 /**
  * Reads faultline's JSON history: either JSON Lines (one event object per line) or one JSON array
- * of event objects. See docs/check.md for the event fields.
+ * of event objects. See docs/check.md for the event fields. Integers beyond 2^53 stay exact
+ * (`bigint`s).
  */
 export function parseJson(text: string): HistoryEvent[] {
   const start = text.search(/\S/);
-  if (start >= 0 && text[start] === '[') return parseJsonArray(text);
-  return perLine(text, (raw) => JSON.parse(raw) as unknown, 'invalid JSON: ');
+  if (start >= 0 && text[start] === '[') return parseJsonArray(text, start);
+  return perLine(text, (raw) => readJson(raw), 'invalid JSON: ');
 }
 
-function parseJsonArray(text: string): HistoryEvent[] {
-  let value: unknown;
+/** Reads `[event, event, ...]`, each element with the line it starts on. */
+function parseJsonArray(text: string, start: number): HistoryEvent[] {
+  const reader = new JsonReader(text, start, lineAt(text, start));
+  const events: HistoryEvent[] = [];
   try {
-    value = JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const at = /position (\d+)/.exec(message);
-    const line = at === null ? badElementLine(text) : lineAt(text, Number(at[1]));
-    throw new HistoryError(`invalid JSON: ${message}`, line);
-  }
-  if (!Array.isArray(value)) throw new HistoryError('a JSON history is an array of events', 1);
-  const starts = topLevelElements(text).map((el) => el.line);
-  return value.map((raw, index) => toEvent(raw, starts[index], index));
-}
-
-/**
- * Where invalid JSON goes wrong when the engine's message gives no position (Node 20 does not):
- * the line of the first array element that does not parse on its own, else the last line.
- */
-function badElementLine(text: string): number {
-  for (const el of topLevelElements(text)) {
-    try {
-      JSON.parse(text.slice(el.start, el.end));
-    } catch {
-      return el.line;
+    reader.expect('[');
+    if (!reader.accept(']')) {
+      do {
+        reader.skip();
+        const line = reader.line;
+        events.push(toEvent(reader.value(), line, events.length));
+      } while (reader.accept(','));
+      reader.expect(']');
     }
+    if (reader.skip() !== undefined) reader.fail('unexpected text after the array');
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) {
+      throw new HistoryError(`invalid JSON: ${error.message}`, error.line);
+    }
+    throw error;
   }
-  return lineAt(text, text.length);
+  return events;
 }
 
 /** The 1-based line of a character offset. */
@@ -176,43 +183,6 @@ function lineAt(text: string, offset: number): number {
   let line = 1;
   for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
   return line;
-}
-
-interface Element {
-  readonly start: number;
-  readonly end: number;
-  readonly line: number;
-}
-
-/** The top-level elements of a JSON array (objects or arrays), found by a tolerant scan. */
-function topLevelElements(text: string): Element[] {
-  const out: Element[] = [];
-  let depth = 0;
-  let line = 1;
-  let inString = false;
-  let start = 0;
-  let startLine = 1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '\n') line++;
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '[' || c === '{') {
-      if (depth === 1) {
-        start = i;
-        startLine = line;
-      }
-      depth++;
-    } else if (c === ']' || c === '}') {
-      depth--;
-      if (depth === 1) out.push({ start, end: i + 1, line: startLine });
-    }
-  }
-  return out;
 }
 
 /** Guesses the format from the first non-blank line; `undefined` when nothing fits. */
@@ -244,5 +214,7 @@ export function parseHistory(text: string, format?: HistoryFormat): HistoryEvent
       return parseEdn(text);
     case 'json':
       return parseJson(text);
+    default:
+      throw rangeError('format', historyFormats.map((f) => JSON.stringify(f)).join(' | '), chosen);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runVariant } from '../run.js';
-import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../resilience/testing.js';
+import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../testing.js';
 import { sagaCompensation } from './saga-compensation.js';
 
 describe('lab: saga compensation', () => {

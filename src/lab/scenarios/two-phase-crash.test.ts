@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../resilience/testing.js';
+import { evidenceProblems, meanOf, replayDifferences, runSeeds } from '../testing.js';
 import { twoPhaseCrash } from './two-phase-crash.js';
 
 describe('lab: two-phase commit coordinator crash', () => {
