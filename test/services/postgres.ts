@@ -18,6 +18,8 @@ function pgBinDirs(): string[] {
 export interface PostgresOptions {
   /** `max_prepared_transactions` (default 10; two-phase commit needs it > 0). */
   maxPreparedTransactions?: number;
+  /** Further `-c name=value` settings. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** One private PostgreSQL server, superuser `postgres`, trust auth on 127.0.0.1. */
@@ -49,6 +51,7 @@ export class PostgresServer extends ManagedServer {
         'fsync=off',
         '-c',
         'full_page_writes=off',
+        ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
       ],
       user: 'postgres',
       logFile: join(dir, 'postgres.log'),
@@ -137,6 +140,57 @@ export async function postgres(options: PostgresOptions = {}): Promise<PostgresS
     'postgres',
   );
   const server = new PostgresServer(await freePort(), dir, options);
+  try {
+    await server.start();
+  } catch (error) {
+    await server.cleanup();
+    throw error;
+  }
+  return server;
+}
+
+/** Options of {@link postgresReplica}. */
+export interface PostgresReplicaOptions {
+  /** `recovery_min_apply_delay` in ms (default 0): how late the replica applies each commit. */
+  applyDelayMs?: number;
+}
+
+/**
+ * A streaming replica of `primary`: `pg_basebackup -R` into a temp dir, then a hot standby on a
+ * free port, optionally applying commits `applyDelayMs` late.
+ *
+ * @example
+ * const primary = await postgres();
+ * const replica = await postgresReplica(primary, { applyDelayMs: 30 });
+ */
+export async function postgresReplica(
+  primary: PostgresServer,
+  options: PostgresReplicaOptions = {},
+): Promise<PostgresServer> {
+  const basebackup = findBinary('pg_basebackup', 'postgresql', pgBinDirs());
+  const dir = tempDir('postgres-replica');
+  giveTo(dir, 'postgres');
+  runSync(
+    basebackup,
+    [
+      '-D',
+      join(dir, 'data'),
+      '-h',
+      primary.host,
+      '-p',
+      String(primary.port),
+      '-U',
+      'postgres',
+      '-R',
+      '-X',
+      'stream',
+      '--no-sync',
+    ],
+    'postgres',
+  );
+  const server = new PostgresServer(await freePort(), dir, {
+    settings: { recovery_min_apply_delay: `${options.applyDelayMs ?? 0}ms`, hot_standby: 'on' },
+  });
   try {
     await server.start();
   } catch (error) {

@@ -43,3 +43,5 @@ export type {
   PostgresParticipantOptions,
   PostgresSagaLogOptions,
 } from './txn.js';
+export { PostgresReadRouter, PostgresSession, parseLsn } from './session.js';
+export type { PostgresReadRouterOptions } from './session.js';
