@@ -71,3 +71,6 @@ export type {
 export { callWithDeadline, newOwnerId, MAX_KEY_LENGTH } from './call.js';
 export { lockBackendConformance } from './conformance.js';
 export type { ConformanceFixture, TestApi } from './conformance.js';
+// Instruments Lock, Semaphore and Election with diagnostics channels (docs/observability.md).
+import './diagnostics.js';
+export type { LeaseLostMessage } from './diagnostics.js';
