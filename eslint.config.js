@@ -32,11 +32,23 @@ const nondeterministic = [
   { object: 'globalThis', property: 'setTimeout', message: 'Use the injected runtime timers.' },
   { object: 'globalThis', property: 'setInterval', message: 'Use the injected runtime timers.' },
   { object: 'globalThis', property: 'setImmediate', message: 'Use the injected runtime timers.' },
+  {
+    object: 'process',
+    property: 'nextTick',
+    message: 'Deferred work runs off the simulated clock: use the injected runtime timers.',
+  },
+  {
+    object: 'globalThis',
+    property: 'queueMicrotask',
+    message: 'Deferred work runs off the simulated clock: use the injected runtime timers.',
+  },
 ];
-const timerGlobals = ['setTimeout', 'setInterval', 'setImmediate'].map((name) => ({
-  name,
-  message: 'Use the injected runtime timers (src/core/system.ts only).',
-}));
+const timerGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask'].map(
+  (name) => ({
+    name,
+    message: 'Use the injected runtime timers (src/core/system.ts only).',
+  }),
+);
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/dist/**'] },

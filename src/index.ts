@@ -9,3 +9,4 @@ export * from './core/index.js';
 export * from './clocks/index.js';
 export * from './detect/index.js';
 export * from './resilience/index.js';
+export * from './cache/index.js';

@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureLabPage } from '../../test/web/page.js';
 import { labCommand } from './lab.js';
 import { runCli } from './run.js';
 
@@ -101,10 +106,86 @@ describe('faultline lab', () => {
       [['--seed', '1e3'], /--seed/],
       [['--bogus'], /bogus/],
       [['extra'], /unexpected argument "extra"/],
+      [['--port', '8080'], /--port needs --serve/],
+      [['--serve', '--port', '70000'], /--port/],
+      [['--report', ''], /--report needs a directory/],
     ] as const) {
       const r = await cli([...args]);
       expect(r.code, args.join(' ')).toBe(64);
       expect(r.err).toMatch(pattern);
     }
   });
+});
+
+describe('faultline lab --report', () => {
+  let dir: string;
+  beforeAll(async () => {
+    await ensureLabPage();
+    dir = await mkdtemp(join(tmpdir(), 'faultline-lab-cli-'));
+  }, 180_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes DIR/index.html holding the same verdicts as the table, and says where on stderr', async () => {
+    const out = join(dir, 'report');
+    const r = await cli(['--scenario', 'stale-read', '--seeds', '2', '--report', out]);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(`report written to ${join(out, 'index.html')}`);
+    const html = await readFile(join(out, 'index.html'), 'utf8');
+    const start = html.indexOf('{', html.indexOf('id="faultline-lab-report"'));
+    const doc = JSON.parse(html.slice(start, html.indexOf('</script>', start))) as {
+      seeds: number;
+      scenarios: { summary: { name: string; unsafe: { violatedSeeds: number } } }[];
+    };
+    expect(doc.seeds).toBe(2);
+    expect(doc.scenarios.map((s) => s.summary.name)).toEqual(['stale-read']);
+    expect(doc.scenarios[0]?.summary.unsafe.violatedSeeds).toBe(2);
+  });
+
+  it('exits 73 naming the path when DIR cannot be written', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const r = await cli(['--scenario', 'stale-read', '--seeds', '1', '--report', join(file, 'x')]);
+    expect(r.code).toBe(73);
+    expect(r.err).toContain(join(file, 'x', 'index.html'));
+  });
+});
+
+describe('faultline lab --serve', () => {
+  it('serves the page on 127.0.0.1 until SIGINT, then exits with the verdict code', async () => {
+    await ensureLabPage();
+    const repo = join(import.meta.dirname, '..', '..');
+    const child = spawn(
+      process.execPath,
+      [
+        join(repo, 'node_modules', 'tsx', 'dist', 'cli.mjs'),
+        join(repo, 'src', 'cli', 'main.ts'),
+        'lab',
+        '--scenario',
+        'stale-read',
+        '--seeds',
+        '1',
+        '--serve',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        err += chunk.toString();
+        const m = /serving (http:\/\/127\.0\.0\.1:\d+\/)/.exec(err);
+        if (m?.[1] !== undefined) resolve(m[1]);
+      });
+      child.on('exit', (code) =>
+        reject(new Error(`exited ${String(code)} before serving: ${err}`)),
+      );
+    });
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('id="faultline-lab-report"');
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  }, 120_000);
 });

@@ -7,6 +7,7 @@ import { checkCommand } from './check.js';
 import type { Command } from './command.js';
 import { labCommand } from './lab.js';
 import { simCommand } from './sim.js';
+import { swimCommand } from './swim.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const commands: readonly Command[] = [labCommand, checkCommand, simCommand];
+export const commands: readonly Command[] = [labCommand, checkCommand, simCommand, swimCommand];

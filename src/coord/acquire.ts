@@ -1,24 +1,25 @@
 /**
- * The acquire loop shared by locks, semaphores and elections: one attempt, then an event-driven
- * wait (the backend's change notification, raced against a recheck timer), until granted, until
- * `waitMs` passes or until the caller aborts.
+ * The acquire loop shared by locks, semaphores and elections: attempts against an
+ * {@link AcquireTarget} (deadlines already applied), an event-driven wait between them, until
+ * granted, until `waitMs` passes or until the caller aborts.
+ *
+ * The loop is a small state machine over {@link Phase}: the first attempt opens no watch (an
+ * uncontended acquire costs one call); a backend without a server-side queue then attempts with a
+ * change watch opened before each attempt (a release right after a `busy` is not missed); a backend
+ * with one waits inside queued chunks, keeping its place across them when it can.
  *
  * @module
  */
+import type { Abortable } from '../core/abort.js';
+import { throwIfAborted, waitFor } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
-import type { Interrupt, ResolvedClientOptions, Stop } from './call.js';
-import {
-  callWithDeadline,
-  isStopped,
-  newOwnerId,
-  onStop,
-  stopReason,
-  throwIfStopped,
-} from './call.js';
-import { isBackendUnavailableError, LockTimeoutError, TooManyWaitersError } from './errors.js';
-import type { LeaseOps } from './lease.js';
+import type { AcquireTarget } from './client-backend.js';
+import { BackendClosedError, LockTimeoutError, TooManyWaitersError } from './errors.js';
 import { LeaseHandle } from './lease.js';
-import type { AcquireResult, Busy, CallOptions, ExtendResult, LockBackend } from './types.js';
+import type { AcquireParams, ResolvedClientOptions } from './options.js';
+import { newOwnerId } from './owner.js';
+import type { WaiterCount } from './scope.js';
+import { validityMs } from './validity.js';
 
 /**
  * A server-side queued wait is split into calls of at most this long (and at most `recheckMs × 10`),
@@ -26,263 +27,144 @@ import type { AcquireResult, Busy, CallOptions, ExtendResult, LockBackend } from
  */
 export const QUEUED_CHUNK_MS = 30_000;
 
-/** How much earlier than its delay a timer may fire, as the monotonic clock sees it, in ms. */
-const TIMER_SLACK_MS = 2;
+/** Where the loop is. */
+type Phase =
+  /** The first plain attempt, without a watch. */
+  | { readonly kind: 'first' }
+  /** Plain attempts, each with a change watch opened before it (no server-side queue). */
+  | { readonly kind: 'watching' }
+  /**
+   * A chunk of a server-side queued wait; `place` is the owner whose queue entry this chunk takes
+   * up (when the backend keeps places) and when that owner's first queued call was sent.
+   */
+  | { readonly kind: 'queued'; readonly place: QueuePlace | undefined };
 
-/** One key of one backend, as the acquire loop sees it. */
-export interface AcquireTarget {
-  readonly key: string;
-  attempt(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult>;
-  /** The backend queues waiters itself (`queue` may be called). */
-  readonly queues: boolean;
-  /** A queued acquire (only when `queues`). */
-  queue(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult>;
-  /** Make a plain attempt before queueing (see `LockBackend.tryBeforeQueue`). */
-  readonly tryBeforeQueue: boolean;
-  /** The chunks of one queued wait may share an owner (see `LockBackend.keepsQueuePlace`). */
-  readonly keepsQueuePlace: boolean;
-  waitForChange(options: CallOptions): Promise<void>;
-  ops(owner: string): LeaseOps;
+interface QueuePlace {
+  readonly owner: string;
+  readonly sinceMs: number;
 }
 
-/** The {@link LeaseOps} of one owner's lease on a lock backend. */
-class LockLeaseOps implements LeaseOps {
-  constructor(
-    private readonly b: LockBackend,
-    private readonly key: string,
-    private readonly owner: string,
-  ) {}
-
-  extend(token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult> {
-    return this.b.extend(this.key, this.owner, token, ttlMs, options);
-  }
-
-  release(options: CallOptions): Promise<void> {
-    return this.b.release(this.key, this.owner, options);
-  }
-}
-
-/**
- * The {@link AcquireTarget} of one key on a lock backend: one object with methods, built on every
- * acquire (closures per call would cost an allocation each on the hot path).
- */
-class LockTarget implements AcquireTarget {
-  readonly queues: boolean;
-  readonly tryBeforeQueue: boolean;
-  readonly keepsQueuePlace: boolean;
-
-  constructor(
-    private readonly b: LockBackend,
-    readonly key: string,
-  ) {
-    this.queues = b.acquireQueued !== undefined;
-    this.tryBeforeQueue = b.tryBeforeQueue === true;
-    this.keepsQueuePlace = b.keepsQueuePlace === true;
-  }
-
-  attempt(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
-    return this.b.tryAcquire(this.key, owner, ttlMs, options);
-  }
-
-  queue(owner: string, ttlMs: number, options: CallOptions): Promise<AcquireResult> {
-    const queued = this.b.acquireQueued;
-    if (queued === undefined) return this.attempt(owner, ttlMs, options);
-    return queued.call(this.b, this.key, owner, ttlMs, options);
-  }
-
-  waitForChange(options: CallOptions): Promise<void> {
-    return this.b.waitForChange(this.key, options);
-  }
-
-  ops(owner: string): LeaseOps {
-    return new LockLeaseOps(this.b, this.key, owner);
-  }
-}
-
-/** The {@link AcquireTarget} of `key` on a lock backend (used by `Lock` and `Election`). */
-export function lockTarget(b: LockBackend, key: string): AcquireTarget {
-  return new LockTarget(b, key);
-}
-
-/** The validated parameters of one acquire. */
-export interface AcquireParams {
-  readonly ttlMs: number;
-  readonly waitMs: number;
-  /** The caller's signal linked with the client's `close()`. */
-  readonly stop: Interrupt;
-  readonly renewEveryMs: number | undefined;
-  readonly maxValidityMs: number | undefined;
-  /** Appended to the random owner id after a `/` (an election's candidate id). */
-  readonly ownerSuffix: string | undefined;
-}
-
-/** Counts the waiters of one client so their number stays bounded. */
-export class WaiterCount {
-  private count = 0;
-  constructor(private readonly max: number) {}
-
-  /** Registers a waiter or throws {@link TooManyWaitersError}; call the result when it leaves. */
-  enter(key: string): () => void {
-    if (this.count >= this.max) throw new TooManyWaitersError(key, this.max);
-    this.count++;
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      this.count--;
-    };
-  }
-
-  get size(): number {
-    return this.count;
-  }
-}
-
-function ownerFor(client: ResolvedClientOptions, p: AcquireParams): string {
-  const id = newOwnerId(client.runtime);
-  return p.ownerSuffix === undefined ? id : `${id}/${p.ownerSuffix}`;
-}
-
-type Attempt =
-  | { kind: 'granted'; lease: LeaseHandle }
-  | {
-      kind: 'busy';
-      retryAfterMs: number | undefined;
-      /** The owner the backend answered busy to (its queue entry may live on); unset otherwise. */
-      owner?: string;
-    };
+/** What one phase's attempt came to. */
+type Outcome =
+  | { readonly kind: 'granted'; readonly lease: LeaseHandle }
+  | { readonly kind: 'busy'; readonly retryAfterMs: number | undefined; readonly owner: string }
+  | { readonly kind: 'failed'; readonly error: unknown };
 
 /** A grant with the local send time its client-side deadline is measured from. */
 interface TimedGrant {
+  readonly kind: 'granted';
   readonly token: bigint;
   readonly ttlMs: number;
   readonly sentAtMs: number;
 }
 
-/**
- * A plain attempt: the deadline counts from the request's send time. So does a queued grant's, and
- * that is always safe: the grant happened after the send, so the server's expiry is later still
- * (a backend marking a grant `anchored` says its TTL counts from the send itself). What a long
- * queue wait can cost is liveness: measured from the send, a grant after a long wait has little
- * validity left, or none. A queued grant is therefore used as it is while at least half of the
- * requested validity is left, and otherwise confirmed by an immediate `extend`, whose send time
- * then anchors the deadline.
- */
+/** A `busy` answer as the loop keeps it. */
+interface Refused {
+  readonly kind: 'busy';
+  readonly retryAfterMs: number | undefined;
+}
+
+/** One request of the loop. */
+interface AttemptRequest {
+  /** The owner to ask as (a fresh one, or a kept queue place's). */
+  readonly owner: string;
+  /** `plain`: one attempt; `queued`: a chunk of at most `waitMs` in the server's queue. */
+  readonly mode: { readonly kind: 'plain' } | { readonly kind: 'queued'; readonly waitMs: number };
+  /**
+   * The send time of the owner's first queued call, when earlier chunks of the same wait (same
+   * owner) may have been handed the key already: its TTL then started before this call was sent.
+   */
+  readonly placeSinceMs?: number;
+}
+
+const PLAIN = { kind: 'plain' } as const;
+const FIRST: Phase = { kind: 'first' };
+const WATCHING: Phase = { kind: 'watching' };
+const QUEUED_FRESH: Phase = { kind: 'queued', place: undefined };
+
+/** Everything one acquire needs. */
+interface Acquire {
+  readonly client: ResolvedClientOptions;
+  readonly target: AcquireTarget;
+  readonly p: AcquireParams;
+}
+
+function ownerFor(a: Acquire): string {
+  const id = newOwnerId(a.client.runtime);
+  return a.p.ownerSuffix === undefined ? id : `${id}/${a.p.ownerSuffix}`;
+}
+
 /**
  * True when a queued grant still has at least half of the requested validity left, measured from
- * the request's send time. Both sides are capped by `maxValidityMs` (an election's
- * `renewDeadlineMs`), exactly as the lease's own deadline is, so a candidate that waited most of
- * its renew deadline in the queue is confirmed instead of being elected with a few milliseconds left.
+ * the request's send time. A plain attempt's deadline counts from its send time; so does a queued
+ * grant's, and that is always safe: the grant happened after the send, so the server's expiry is
+ * later still (a backend marking a grant `anchored` says its TTL counts from the send itself). What
+ * a long queue wait can cost is liveness: measured from the send, a grant after a long wait has
+ * little validity left, or none. Such a grant is confirmed by an immediate `extend`, whose send time
+ * then anchors the deadline. Both sides are capped by `maxValidityMs` (an election's
+ * `renewDeadlineMs`), exactly as the lease's own deadline is.
  */
-function enoughLeft(
-  client: ResolvedClientOptions,
-  ttlMs: number,
-  sentAtMs: number,
-  p: AcquireParams,
-): boolean {
-  const validity = (ttl: number): number => {
-    const v = ttl * (1 - client.driftFactor) - client.driftMarginMs;
-    return Math.min(v, p.maxValidityMs ?? v);
-  };
-  const left = sentAtMs + validity(ttlMs) - client.runtime.clock.monotonicMs();
-  return left >= validity(p.ttlMs) / 2;
+function enoughLeft(a: Acquire, ttlMs: number, sentAtMs: number): boolean {
+  const { client, p } = a;
+  const left =
+    sentAtMs + validityMs(client, ttlMs, p.maxValidityMs) - client.runtime.clock.monotonicMs();
+  return left >= validityMs(client, p.ttlMs, p.maxValidityMs) / 2;
 }
 
-/**
- * One request as `owner`. A queued grant's deadline counts from `placeSinceMs` when given: the
- * send time of the owner's first queued call, when earlier chunks of the same wait (same owner)
- * may have been handed the key already — its TTL then started before this call was sent.
- */
-async function request(
-  client: ResolvedClientOptions,
-  target: AcquireTarget,
-  p: AcquireParams,
-  owner: string,
-  queuedForMs: number,
-  placeSinceMs: number | undefined,
-): Promise<TimedGrant | Busy> {
-  const { runtime, callTimeoutMs } = client;
-  let sentAtMs = runtime.clock.monotonicMs();
-  if (!target.queues || queuedForMs <= 0) {
-    const result = await callWithDeadline(runtime, 'tryAcquire', callTimeoutMs, p.stop, (o) =>
-      target.attempt(owner, p.ttlMs, o),
-    );
-    return result.kind === 'busy' ? result : { token: result.token, ttlMs: result.ttlMs, sentAtMs };
+/** One request: a grant with its send time, or busy. */
+async function request(a: Acquire, r: AttemptRequest): Promise<TimedGrant | Refused> {
+  const { client, target, p } = a;
+  const { clock } = client.runtime;
+  let sentAtMs = clock.monotonicMs();
+  if (r.mode.kind === 'plain') {
+    const result = await target.tryAcquire(r.owner, p.ttlMs, p.stop);
+    if (result.kind === 'busy') return result;
+    return { kind: 'granted', token: result.token, ttlMs: result.ttlMs, sentAtMs };
   }
-  let result: AcquireResult;
-  try {
-    // Exclusive: the backend must leave its queue as soon as the caller gives up.
-    result = await callWithDeadline(
-      runtime,
-      'acquireQueued',
-      queuedForMs,
-      p.stop,
-      (o) => target.queue(owner, p.ttlMs, o),
-      true,
-    );
-  } catch (error) {
-    // The chunk's own deadline is the normal end of a queued wait, not a failure. (A system timer
-    // can fire up to a millisecond before the monotonic clock shows its delay as passed.)
-    const elapsed = runtime.clock.monotonicMs() - sentAtMs;
-    if (isBackendUnavailableError(error) && elapsed >= queuedForMs - TIMER_SLACK_MS) {
-      return { kind: 'busy', retryAfterMs: 0 };
-    }
-    throw error;
-  }
+  const result = await target.acquireQueued(r.owner, p.ttlMs, r.mode.waitMs, p.stop);
   if (result.kind === 'busy') return result;
-  const anchorMs = Math.min(sentAtMs, placeSinceMs ?? sentAtMs);
-  if (enoughLeft(client, result.ttlMs, anchorMs, p)) {
-    return { token: result.token, ttlMs: result.ttlMs, sentAtMs: anchorMs };
+  const anchorMs = Math.min(sentAtMs, r.placeSinceMs ?? sentAtMs);
+  if (enoughLeft(a, result.ttlMs, anchorMs)) {
+    return { kind: 'granted', token: result.token, ttlMs: result.ttlMs, sentAtMs: anchorMs };
   }
-  sentAtMs = runtime.clock.monotonicMs();
-  const ops = target.ops(owner);
-  const confirmed = await callWithDeadline(runtime, 'extend', callTimeoutMs, p.stop, (o) =>
-    ops.extend(result.token, p.ttlMs, o),
-  );
+  sentAtMs = clock.monotonicMs();
+  const confirmed = await target.lease(r.owner).extend(result.token, p.ttlMs, p.stop);
   if (confirmed.kind === 'lost') return { kind: 'busy', retryAfterMs: 0 };
-  return { token: result.token, ttlMs: confirmed.ttlMs, sentAtMs };
+  return { kind: 'granted', token: result.token, ttlMs: confirmed.ttlMs, sentAtMs };
 }
 
-/**
- * One attempt (plain or queued) as `owner` (a fresh one by default; `placeSinceMs` as in
- * `request`); a grant that arrives already past its deadline is given back.
- */
-async function attemptOnce(
-  client: ResolvedClientOptions,
-  target: AcquireTarget,
-  p: AcquireParams,
-  queuedForMs: number,
-  owner: string = ownerFor(client, p),
-  placeSinceMs?: number,
-): Promise<Attempt> {
-  let grant: TimedGrant | Busy;
+/** One attempt; a grant that arrives already past its deadline is given back. */
+async function attempt(a: Acquire, r: AttemptRequest): Promise<Outcome> {
+  const { client, target, p } = a;
+  let answer: TimedGrant | Refused;
   try {
-    grant = await request(client, target, p, owner, queuedForMs, placeSinceMs);
+    answer = await request(a, r);
   } catch (error) {
     // The outcome is unknown: the grant may exist. Give it back in the background (owner-checked).
-    const ops = target.ops(owner);
-    void callWithDeadline(client.runtime, 'release', client.callTimeoutMs, undefined, (o) =>
-      ops.release(o),
-    ).catch(() => undefined);
-    throwIfStopped(p.stop);
+    target
+      .lease(r.owner)
+      .release()
+      .catch(() => undefined);
+    throwIfAborted(p.stop);
     throw error;
   }
-  if ('kind' in grant) return { kind: 'busy', retryAfterMs: grant.retryAfterMs, owner };
+  if (answer.kind === 'busy')
+    return { kind: 'busy', retryAfterMs: answer.retryAfterMs, owner: r.owner };
   const lease = new LeaseHandle({
     key: target.key,
-    owner,
-    token: grant.token,
+    owner: r.owner,
+    token: answer.token,
     requestedTtlMs: p.ttlMs,
-    grantedTtlMs: grant.ttlMs,
-    sentAtMs: grant.sentAtMs,
+    grantedTtlMs: answer.ttlMs,
+    sentAtMs: answer.sentAtMs,
     options: client,
-    ops: target.ops(owner),
+    ops: target.lease(r.owner),
     renewEveryMs: p.renewEveryMs,
     maxValidityMs: p.maxValidityMs,
   });
   if (lease.valid) return { kind: 'granted', lease };
   await lease.release();
-  return { kind: 'busy', retryAfterMs: 0 };
+  return { kind: 'busy', retryAfterMs: 0, owner: r.owner };
 }
 
 /** A change subscription opened before an attempt, so a release right after a `busy` is not missed. */
@@ -294,7 +176,8 @@ export interface Watch {
 /** The reason every finished watch is aborted with (one shared error: no stack trace per wait). */
 const WATCH_FINISHED = new AbortedError('wait finished');
 
-export function startWatch(target: AcquireTarget): Watch {
+/** Opens a watch on `target`'s key; a failed or aborted subscription resolves like a notification. */
+export function startWatch(target: Pick<AcquireTarget, 'waitForChange'>): Watch {
   const controller = new AbortController();
   let pending: Promise<void>;
   try {
@@ -302,7 +185,6 @@ export function startWatch(target: AcquireTarget): Watch {
   } catch {
     pending = Promise.resolve();
   }
-  // A failed or aborted subscription only means "recheck": it resolves like a notification.
   const changed = pending.then(
     () => undefined,
     () => undefined,
@@ -310,41 +192,25 @@ export function startWatch(target: AcquireTarget): Watch {
   return { changed, stop: () => controller.abort(WATCH_FINISHED) };
 }
 
-/** Resolves on the watch's notification or after `ms`; rejects only when `stop` fires. */
+/** Resolves on the watch's notification or after `ms`; rejects only when `stop` aborts. */
 export function waitChanged(
   client: ResolvedClientOptions,
   watch: Watch,
   ms: number,
-  stop: Stop,
+  stop: Abortable | undefined,
 ): Promise<void> {
   // At least 1 ms between attempts, so a backend answering `retryAfterMs: 0` cannot make a hot loop.
-  return delay(client, Math.max(ms, 1), stop, watch.changed);
+  return pause(client, Math.max(ms, 1), stop, watch.changed);
 }
 
-/** Resolves after `ms`, or sooner when `wake` resolves; rejects when `stop` fires first. */
-function delay(
+function pause(
   client: ResolvedClientOptions,
   ms: number,
-  stop: Stop,
+  stop: Abortable | undefined,
   wake?: Promise<void>,
 ): Promise<void> {
-  if (stop !== undefined && isStopped(stop)) return Promise.reject(stopReason(stop));
-  return new Promise<void>((resolve, reject) => {
-    // The stop listener is registered before the timer is armed, so neither callback can ever
-    // reach the other before it exists.
-    let cancel = (): void => undefined;
-    const off = onStop(stop, (reason) => {
-      cancel();
-      reject(reason);
-    });
-    const done = (): void => {
-      cancel();
-      off();
-      resolve();
-    };
-    cancel = client.runtime.timers.setTimer(ms, done);
-    void wake?.then(done);
-  });
+  const timers = client.runtime.timers;
+  return waitFor((delay, fn) => timers.setTimer(delay, fn), ms, { stop, wake });
 }
 
 /** A single attempt that never waits: the lease, or null when the key is busy. */
@@ -353,20 +219,67 @@ export async function tryAcquireOnce(
   target: AcquireTarget,
   p: AcquireParams,
 ): Promise<LeaseHandle | null> {
-  throwIfStopped(p.stop);
-  const attempt = await attemptOnce(client, target, p, 0);
-  return attempt.kind === 'granted' ? attempt.lease : null;
+  throwIfAborted(p.stop);
+  const a: Acquire = { client, target, p };
+  const outcome = await attempt(a, { owner: ownerFor(a), mode: PLAIN });
+  return outcome.kind === 'granted' ? outcome.lease : null;
+}
+
+/**
+ * Runs one phase: its attempt (with a watch opened before it when the phase waits on one) and,
+ * after a `busy`, the wait the phase calls for. Resolves with the attempt's outcome.
+ */
+async function runPhase(a: Acquire, phase: Phase, waitUntil: number): Promise<Outcome> {
+  const { client, target, p } = a;
+  const { clock } = client.runtime;
+  switch (phase.kind) {
+    case 'first':
+      return attempt(a, { owner: ownerFor(a), mode: PLAIN });
+    case 'queued': {
+      const left = waitUntil - clock.monotonicMs();
+      const waitMs = Math.min(left, QUEUED_CHUNK_MS, client.recheckMs * 10);
+      const place = phase.place ?? { owner: ownerFor(a), sinceMs: clock.monotonicMs() };
+      const request: AttemptRequest = { owner: place.owner, mode: { kind: 'queued', waitMs } };
+      return attempt(a, { ...request, placeSinceMs: place.sinceMs });
+    }
+    case 'watching': {
+      const watch = startWatch(target);
+      try {
+        const outcome = await attempt(a, { owner: ownerFor(a), mode: PLAIN });
+        const now = clock.monotonicMs();
+        if (outcome.kind === 'busy' && now < waitUntil) {
+          const delay = Math.min(outcome.retryAfterMs ?? client.recheckMs, client.recheckMs);
+          await waitChanged(client, watch, Math.min(delay, waitUntil - now), p.stop);
+        }
+        return outcome;
+      } finally {
+        watch.stop();
+      }
+    }
+  }
+}
+
+/** The phase after `phase` ended with `outcome` (not a grant). */
+function nextPhase(a: Acquire, phase: Phase, outcome: Outcome, sinceMs: number): Phase {
+  const queueing = a.target.queueing;
+  if (outcome.kind !== 'busy') return phase.kind === 'queued' ? QUEUED_FRESH : phase;
+  switch (phase.kind) {
+    case 'first':
+      // Busy without a watch: try again at once with one (or in the queue).
+      return queueing.kind === 'queued' ? QUEUED_FRESH : WATCHING;
+    case 'watching':
+      return WATCHING;
+    case 'queued': {
+      if (queueing.kind !== 'queued' || !queueing.keepsPlace) return QUEUED_FRESH;
+      return { kind: 'queued', place: { owner: outcome.owner, sinceMs } };
+    }
+  }
 }
 
 /**
  * Acquires with waiting. Rejects with {@link LockTimeoutError} after `waitMs`, with the stop's
  * reason on abort or `close()`, and with {@link TooManyWaitersError} when the client's waiters are
  * at their bound.
- *
- * A change notification may only report changes after the watch opened, so every attempt that may
- * be followed by a wait runs with a watch opened before it. The first attempt runs without one (an
- * uncontended acquire opens no watch at all); when it answers `busy`, the watch is opened and a
- * second attempt is made at once, then the loop waits as usual.
  */
 export async function acquireWithWait(
   client: ResolvedClientOptions,
@@ -374,62 +287,44 @@ export async function acquireWithWait(
   p: AcquireParams,
   waiters: WaiterCount,
 ): Promise<LeaseHandle> {
-  throwIfStopped(p.stop);
-  const { runtime, recheckMs } = client;
-  const waitUntil = runtime.clock.monotonicMs() + p.waitMs;
+  throwIfAborted(p.stop);
   const leave = waiters.enter(target.key);
-  let lastError: unknown;
-  // Backends with a server-side queue wait inside the attempt; the others wait on a watch.
-  let watched = false;
-  // The owner whose queue entry the next chunk of a queued wait takes up (keepsQueuePlace), and
-  // when that owner's first queued call was sent (no grant to it can be older).
-  let placeOwner: string | undefined;
-  let placeSinceMs = 0;
   try {
-    for (;;) {
-      const left = waitUntil - runtime.clock.monotonicMs();
-      try {
-        const watch = watched && !target.queues && left > 0 ? startWatch(target) : undefined;
-        try {
-          const queue = target.queues && (watched || !target.tryBeforeQueue);
-          const owner = queue ? placeOwner : undefined;
-          placeOwner = undefined;
-          if (owner === undefined) placeSinceMs = runtime.clock.monotonicMs();
-          const attempt = await attemptOnce(
-            client,
-            target,
-            p,
-            queue ? Math.min(left, QUEUED_CHUNK_MS, recheckMs * 10) : 0,
-            owner,
-            queue ? placeSinceMs : undefined,
-          );
-          if (attempt.kind === 'granted') return attempt.lease;
-          if (queue && target.keepsQueuePlace) placeOwner = attempt.owner;
-          lastError = undefined;
-          const now = runtime.clock.monotonicMs();
-          if (now >= waitUntil) break;
-          if (!watched) {
-            // Busy without a watch: open one and try again at once (a release may come in between).
-            watched = true;
-            continue;
-          }
-          const delay = Math.min(attempt.retryAfterMs ?? recheckMs, recheckMs);
-          if (watch !== undefined)
-            await waitChanged(client, watch, Math.min(delay, waitUntil - now), p.stop);
-        } finally {
-          watch?.stop();
-        }
-      } catch (error) {
-        throwIfStopped(p.stop);
-        if (error instanceof TooManyWaitersError) throw error;
-        lastError = error;
-        const now = runtime.clock.monotonicMs();
-        if (now >= waitUntil) break;
-        await delay(client, Math.min(recheckMs, waitUntil - now), p.stop);
-      }
-    }
+    return await waitLoop({ client, target, p });
   } finally {
     leave();
+  }
+}
+
+async function waitLoop(a: Acquire): Promise<LeaseHandle> {
+  const { client, target, p } = a;
+  const { clock } = client.runtime;
+  const waitUntil = clock.monotonicMs() + p.waitMs;
+  const queueing = target.queueing;
+  let phase: Phase = queueing.kind === 'queued' && !queueing.tryFirst ? QUEUED_FRESH : FIRST;
+  let lastError: unknown;
+  for (;;) {
+    // When the owner whose place a queued chunk takes up first queued (no grant to it is older).
+    const sinceMs =
+      phase.kind === 'queued' && phase.place !== undefined
+        ? phase.place.sinceMs
+        : clock.monotonicMs();
+    let outcome: Outcome;
+    try {
+      outcome = await runPhase(a, phase, waitUntil);
+    } catch (error) {
+      throwIfAborted(p.stop);
+      // Definite answers end the wait at once; anything else is an unknown outcome, retried.
+      if (error instanceof TooManyWaitersError || error instanceof BackendClosedError) throw error;
+      outcome = { kind: 'failed', error };
+    }
+    if (outcome.kind === 'granted') return outcome.lease;
+    lastError = outcome.kind === 'failed' ? outcome.error : undefined;
+    const now = clock.monotonicMs();
+    if (now >= waitUntil) break;
+    phase = nextPhase(a, phase, outcome, sinceMs);
+    if (outcome.kind === 'failed')
+      await pause(client, Math.min(client.recheckMs, waitUntil - now), p.stop);
   }
   throw new LockTimeoutError(
     target.key,

@@ -5,21 +5,23 @@
  *
  * @module
  */
-import { raceAbort, throwIfAborted } from '../core/abort.js';
+import { checkSignal, raceAbort, throwIfAborted } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
 import type { Disposable } from '../core/events.js';
 import { Emitter, disposable } from '../core/events.js';
 import { systemRuntime } from '../core/system.js';
 import { rangeError } from '../core/validate.js';
-import type { AcquireParams } from './acquire.js';
-import { WaiterCount, acquireWithWait, lockTarget, startWatch, waitChanged } from './acquire.js';
-import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, checkKey, checkTtl, resolveClientOptions } from './call.js';
+import { acquireWithWait, startWatch, waitChanged } from './acquire.js';
+import { ClientLockBackend } from './client-backend.js';
+import type { AcquireParams, ResolvedClientOptions } from './options.js';
+import { resolveClientOptions } from './options.js';
+import { ClientScope, WaiterCount } from './scope.js';
+import { checkBackendKey, checkTtl } from './validate.js';
 import { isLockLostError } from './errors.js';
 import type { LossReason } from './errors.js';
 import type { LeaseHandle } from './lease.js';
-import { ClientScope } from './lock.js';
 import type { ElectionBackend, ElectionOptions, LeaderEvent, Leadership } from './types.js';
+import { checkValidity } from './validity.js';
 
 /** Why a leader stopped leading: a loss, or its own `resign()` / `close()`. */
 export type DemotionReason = LossReason | 'resigned';
@@ -103,6 +105,8 @@ export class Election {
   /** The validated timing. */
   readonly timing: ElectionTiming;
   private readonly options: ResolvedClientOptions;
+  /** The backend with this candidate's deadlines applied to every call. */
+  private readonly client: ClientLockBackend;
   private readonly waiters = new WaiterCount(1);
   private readonly scope = new ClientScope();
   private readonly elected = new Emitter<Leadership>(100);
@@ -118,11 +122,13 @@ export class Election {
     if (typeof options !== 'object' || options === null)
       throw rangeError('options', 'an object', options);
     this.backend = backend;
-    this.key = checkKey('key', options.key);
+    this.key = checkBackendKey(backend, 'key', options.key);
     this.candidateId = checkCandidate(options.candidateId);
     this.timing = checkElectionTiming(options);
     const recheckMs = options.recheckMs ?? this.timing.retryPeriodMs;
     this.options = resolveClientOptions({ ...options, recheckMs }, systemRuntime);
+    checkValidity('leaseDurationMs', this.options, this.timing.leaseDurationMs);
+    this.client = new ClientLockBackend(backend, this.options);
   }
 
   /** The leadership this candidate holds now, if any. */
@@ -137,7 +143,9 @@ export class Election {
    * its own wait.
    */
   campaign(options: { signal?: AbortSignal } = {}): Promise<Leadership> {
-    throwIfAborted(options.signal);
+    if (typeof options !== 'object' || options === null)
+      throw rangeError('options', 'an object', options);
+    throwIfAborted(checkSignal('signal', options.signal));
     const held = this.leadership;
     if (held !== undefined) return Promise.resolve(held);
     if (this.campaigning !== undefined) return raceAbort(this.campaigning, options.signal);
@@ -157,11 +165,8 @@ export class Election {
 
   /** The current leader according to the backend. */
   async leader(signal?: AbortSignal): Promise<LeaderEvent> {
-    throwIfAborted(signal);
-    const { runtime, callTimeoutMs } = this.options;
-    const holder = await callWithDeadline(runtime, 'holder', callTimeoutMs, signal, (o) =>
-      this.backend.holder(this.key, o),
-    );
+    throwIfAborted(checkSignal('signal', signal));
+    const holder = await this.client.holder(this.key, signal);
     if (holder === null) return { kind: 'none' };
     return { kind: 'leader', candidateId: candidateOf(holder.owner), term: holder.token };
   }
@@ -197,6 +202,11 @@ export class Election {
     await this.scope.close();
   }
 
+  /** Same as {@link Election.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   private async run(signal: AbortSignal | undefined): Promise<Leadership> {
     const params: AcquireParams = {
       ttlMs: this.timing.leaseDurationMs,
@@ -207,7 +217,7 @@ export class Election {
       ownerSuffix: this.candidateId,
     };
     const lease = this.scope.track(
-      await acquireWithWait(this.options, lockTarget(this.backend, this.key), params, this.waiters),
+      await acquireWithWait(this.options, this.client.target(this.key), params, this.waiters),
     );
     const leadership = Object.defineProperty(lease, 'term', {
       value: lease.token,
@@ -248,7 +258,7 @@ export class Election {
 
   private async observeLoop(signal: AbortSignal): Promise<void> {
     let last: LeaderEvent | undefined;
-    const target = lockTarget(this.backend, this.key);
+    const target = this.client.target(this.key);
     while (!signal.aborted) {
       const watch = startWatch(target);
       try {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { errorGuard, FaultlineError } from '../core/errors.js';
+import { errorGuard, FaultlineError, isAbortedError } from '../core/errors.js';
 
 /**
  * Why a lease (a lock, a semaphore permit, a leadership term) ended without its holder releasing it.
@@ -143,6 +143,38 @@ export class BackendUnavailableError extends FaultlineError {
 
 /** True when `e` is a {@link BackendUnavailableError}. */
 export const isBackendUnavailableError = errorGuard(BackendUnavailableError);
+
+/**
+ * The backend was closed (`close()`), so the call was not made: a definite answer, unlike
+ * {@link BackendUnavailableError}. Every adapter throws this one class; the clients stop waiting at
+ * once instead of retrying until `waitMs`. It is a {@link BackendUnavailableError} too, so code that
+ * handles that class handles a closed backend as well.
+ */
+export class BackendClosedError extends BackendUnavailableError {
+  override name = 'BackendClosedError';
+  override readonly code: string = 'FAULTLINE_BACKEND_CLOSED';
+  /** The backend's name (`redis`, `etcd`, `postgres`, ...). */
+  readonly backend: string;
+
+  constructor(backend: string, operation: string) {
+    super(operation, `the ${backend} backend is closed`);
+    this.backend = backend;
+  }
+}
+
+/** True when `e` is a {@link BackendClosedError}. */
+export const isBackendClosedError = errorGuard(BackendClosedError);
+
+/**
+ * The normaliser every adapter uses for a failed server call: `error` itself when it is already a
+ * faultline verdict (a {@link BackendUnavailableError}, a {@link BackendClosedError}, or an abort),
+ * otherwise a {@link BackendUnavailableError} naming `operation` with `error` as its cause.
+ */
+export function toBackendUnavailable(operation: string, error: unknown): unknown {
+  if (error instanceof BackendUnavailableError || isAbortedError(error)) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new BackendUnavailableError(operation, message, { cause: error });
+}
 
 /**
  * A fenced write carried a token older than the newest the storage has seen: the writer is a stale

@@ -9,6 +9,8 @@ import {
   pgFencedWriteSql,
   quoteIdent,
   redisFencedSet,
+  redisFenceKey,
+  checkFencedKey,
 } from './fence.js';
 import type { PgQueryClient, RedisEvalClient } from './fence.js';
 
@@ -82,7 +84,7 @@ describe('Redis fenced set', () => {
       token: big,
       highestToken: big + 1n,
     });
-    expect(data.get('{r}:fence')).toBe((big + 1n).toString());
+    expect(data.get('{r}\u0000wrapped\u0000fence')).toBe((big + 1n).toString());
     expect(data.get('r')).toBe('v2');
     await expect(redisFencedSet(client, { key: 'r' }, -1n, 'x')).rejects.toThrow(/token/);
   });
@@ -99,9 +101,9 @@ describe('Redis fenced set', () => {
     await redisFencedSet(client, { key: 'plain' }, 1n, 'x');
     expect(keys).toEqual([
       'user:{42}:profile',
-      'user:{42}:profile:fence',
+      'user:{42}:profile\u0000fence',
       'plain',
-      '{plain}:fence',
+      '{plain}\u0000wrapped\u0000fence',
     ]);
   });
 
@@ -129,6 +131,57 @@ describe('Redis fenced set', () => {
     // Where a naive `key.includes('{')` goes wrong: an empty tag, an unclosed brace.
     await expect(redisFencedSet(client, { key: 'a{}b' }, 1n, 'x')).rejects.toThrow(RangeError);
     expect((await redisFencedSet(client, { key: 'a{b' }, 1n, 'x')).kind).toBe('accepted');
+  });
+});
+
+describe('fence keys and data keys', () => {
+  // Before fence keys had a namespace of their own, `{r}:fence` was both r's fence and a legal
+  // data key: fencing a resource of that name overwrote r's fence and let a stale write through.
+  it('never coincide on Redis, whatever names users pass, and distinct keys get distinct fences', () => {
+    const key = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 });
+    const fence = (k: string): string | undefined => {
+      try {
+        return redisFenceKey({ key: k });
+      } catch {
+        return undefined;
+      }
+    };
+    const accepted = (k: string): boolean => {
+      try {
+        checkFencedKey('key', k);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    fc.assert(
+      fc.property(key, key, (a, b) => {
+        const fa = fence(a);
+        if (fa === undefined) return;
+        expect(accepted(fa)).toBe(false);
+        expect(fa === b && accepted(b)).toBe(false);
+        const fb = fence(b);
+        if (a !== b && fb !== undefined) expect(fa).not.toBe(fb);
+      }),
+      { numRuns: 2_000 },
+    );
+    expect(fence('{y}')).not.toBe(fence('y'));
+    expect(() => redisFenceKey({ key: 'a\u0000fence' })).toThrow(
+      /key must be a string without NUL/,
+    );
+    expect(() => redisFenceKey({ key: 'a', fenceKey: 'f\u0000' })).toThrow(/fenceKey/);
+    expect(() => redisFenceKey({ key: '\uDC00' })).toThrow(/key.*well-formed/);
+  });
+
+  it('never coincide in a PostgreSQL row: the fence column is not a key or set column', () => {
+    const write = { table: 't', keyColumn: 'id', key: 1, set: { body: 'x' } };
+    expect(() => pgFencedWriteSql({ ...write, set: { fence: 1 } })).toThrow(/set\.fence/);
+    expect(() => pgFencedWriteSql({ ...write, set: { id: 2 } })).toThrow(/set\.id/);
+    expect(() => pgFencedWriteSql({ ...write, keyColumn: 'fence' })).toThrow(/keyColumn/);
+    expect(() =>
+      pgFencedWriteSql({ ...write, fenceColumn: 'token', set: { token: 1, body: 'x' } }),
+    ).toThrow(/set\.token/);
+    expect(pgFencedWriteSql(write).text).toContain('"fence" <= $1::bigint');
   });
 });
 

@@ -10,7 +10,7 @@
  */
 import { assert } from '../core/assert.js';
 import { integerIn, rangeError } from '../core/validate.js';
-import { checkKey } from './call.js';
+import { checkKey } from './validate.js';
 import { StaleTokenError } from './errors.js';
 
 /** The outcome of a fenced write: accepted, or rejected because a newer token already wrote. */
@@ -118,14 +118,45 @@ export interface RedisEvalClient {
   eval(script: string, numKeys: number, ...args: (string | number | Buffer)[]): Promise<unknown>;
 }
 
-/** Where a fenced Redis value lives: the data key, and the key holding its newest token. */
+/** Where a fenced Redis value lives: the data key, and the name of its fence. */
 export interface RedisFencedTarget {
+  /** The data key: any key without a NUL character (NUL marks fence keys, see {@link redisFenceKey}). */
   readonly key: string;
   /**
-   * Key holding the newest accepted token. Default: `<key>:fence` when `key` has a hash tag,
-   * otherwise `{<key>}:fence` — in the data key's cluster slot either way.
+   * Names the fence explicitly (required for a key with a `}` but no hash tag). The token is stored
+   * at `<fenceKey>\u0000fence`, in `fenceKey`'s cluster slot; give it the data key's hash tag.
+   * Targets naming the same fence share it (which only rejects more writes).
    */
   readonly fenceKey?: string;
+}
+
+/**
+ * The Redis key that holds the newest token of `target`. Fence keys and data keys are disjoint by
+ * construction: every fence key contains a NUL character and no data key may (a data key with one
+ * is refused), so no write of a resource, whatever its name, can overwrite another resource's
+ * fence. Distinct data keys get distinct fence keys: a key with a hash tag gets
+ * `<key>\u0000fence` (same slot), a key without one `{<key>}\u0000wrapped\u0000fence` (the braces
+ * make the whole key the tag; the second NUL keeps `{k}` and `k` apart).
+ */
+export function redisFenceKey(target: RedisFencedTarget): string {
+  const key = checkFencedKey('key', target.key);
+  if (target.fenceKey !== undefined)
+    return `${checkFencedKey('fenceKey', target.fenceKey)}${FENCE_SUFFIX}`;
+  const open = key.indexOf('{');
+  if (open >= 0 && key.indexOf('}', open + 1) > open + 1) return `${key}${FENCE_SUFFIX}`;
+  if (!key.includes('}')) return `{${key}}\u0000wrapped${FENCE_SUFFIX}`;
+  throw rangeError('fenceKey', 'given explicitly for a key with a } but no hash tag', key);
+}
+
+/** Appended to every Redis fence key; the NUL is what no data key may contain. */
+const FENCE_SUFFIX = '\u0000fence';
+
+/** A key usable by a fence helper: {@link checkKey}, and no NUL (the fence namespace's mark). */
+export function checkFencedKey(field: string, key: string): string {
+  checkKey(field, key);
+  if (key.includes('\u0000'))
+    throw rangeError(field, 'a string without NUL characters (NUL marks fence keys)', key);
+  return key;
 }
 
 function parseRedisReply(reply: unknown, token: bigint): FenceResult {
@@ -150,8 +181,7 @@ export async function redisFencedSet(
   token: bigint,
   value: string | Buffer,
 ): Promise<FenceResult> {
-  checkKey('key', target.key);
-  const fenceKey = target.fenceKey ?? defaultFenceKey(target.key);
+  const fenceKey = redisFenceKey(target);
   checkToken(token);
   const reply = await client.eval(
     REDIS_FENCED_SET_SCRIPT,
@@ -162,20 +192,6 @@ export async function redisFencedSet(
     value,
   );
   return parseRedisReply(reply, token);
-}
-
-/**
- * The fence key of `key`, hashed to the same Redis Cluster slot. Redis hashes only a key's hash
- * tag — the text between its first `{` and the first `}` after it, when not empty — or else the
- * whole key (Redis Cluster specification, "Hash tags"). A key with a tag keeps it (`key:fence`);
- * a key without one is wrapped (`{key}:fence`), which tags the whole key unless it contains a `}`:
- * such a key needs an explicit `fenceKey`.
- */
-function defaultFenceKey(key: string): string {
-  const open = key.indexOf('{');
-  if (open >= 0 && key.indexOf('}', open + 1) > open + 1) return `${key}:fence`;
-  if (!key.includes('}')) return `{${key}}:fence`;
-  throw rangeError('fenceKey', 'given explicitly for a key with a } but no hash tag', key);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,6 +244,19 @@ export function pgFencedWriteSql(write: PgFencedWrite): { text: string; values: 
   const fence = quoteIdent('fenceColumn', write.fenceColumn ?? 'fence');
   const cols = Object.keys(write.set);
   if (cols.length === 0) throw rangeError('set', 'an object with at least one column', '{}');
+  // The fence column belongs to the helper alone: a key column or a set column of the same name
+  // would let a write compare against, or overwrite, the token it is fenced by.
+  if (keyCol === fence)
+    throw rangeError('keyColumn', `a column other than the fence column ${fence}`, write.keyColumn);
+  for (const c of cols) {
+    const q = quoteIdent(`set.${c}`, c);
+    if (q === fence || q === keyCol)
+      throw rangeError(
+        `set.${c}`,
+        `a column other than the key and fence columns (${keyCol}, ${fence})`,
+        c,
+      );
+  }
   const quoted = cols.map((c) => quoteIdent(`set.${c}`, c));
   const values = cols.map((c) => write.set[c]);
   if (write.upsert === true) {

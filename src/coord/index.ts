@@ -17,6 +17,8 @@ export type {
   ExtendResult,
   Granted,
   Holder,
+  HolderInfo,
+  LeaseCallback,
   LeaderEvent,
   Leadership,
   Lease,
@@ -40,6 +42,9 @@ export {
   isTooManyWaitersError,
   BackendUnavailableError,
   isBackendUnavailableError,
+  BackendClosedError,
+  isBackendClosedError,
+  toBackendUnavailable,
   StaleTokenError,
   isStaleTokenError,
   NotLeaderError,
@@ -56,6 +61,7 @@ export {
   assertAccepted,
   REDIS_FENCED_SET_SCRIPT,
   redisFencedSet,
+  redisFenceKey,
   pgFencedWrite,
   pgFencedWriteSql,
   quoteIdent,
@@ -68,9 +74,16 @@ export type {
   PgQueryClient,
   PgFencedWrite,
 } from './fence.js';
-export { callWithDeadline, newOwnerId, MAX_KEY_LENGTH } from './call.js';
+export { callWithDeadline, CallDeadlines } from './deadlines.js';
+export type { DeadlineCallOptions } from './deadlines.js';
+export { newOwnerId } from './owner.js';
+export { MAX_KEY_LENGTH } from './validate.js';
+export { validityMs, minimumTtlMs } from './validity.js';
+export type { Drift } from './validity.js';
 export { lockBackendConformance } from './conformance.js';
 export type { ConformanceFixture, TestApi } from './conformance.js';
+// Idempotency keys (issue 11).
+export * from './idempotency/index.js';
 // Instruments Lock, Semaphore and Election with diagnostics channels (docs/observability.md).
 import './diagnostics.js';
 export type { LeaseLostMessage } from './diagnostics.js';

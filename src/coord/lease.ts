@@ -8,20 +8,16 @@ import { assert } from '../core/assert.js';
 import type { Disposable } from '../core/events.js';
 import { Emitter, noopDisposable } from '../core/events.js';
 import type { Cancel } from '../core/runtime.js';
-import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, checkTtl } from './call.js';
+import type { LeaseOps } from './client-backend.js';
+import type { ResolvedClientOptions } from './options.js';
 import type { LossReason } from './errors.js';
 import { LeaseReleasedError, LockLostError } from './errors.js';
-import type { CallOptions, ExtendResult, Lease } from './types.js';
+import { checkValidity, validityMs } from './validity.js';
+import type { ExtendResult, Lease } from './types.js';
+import { checkTtl } from './validate.js';
 
 /** Shortest timer the lease arms, in ms. */
 const MIN_TIMER_MS = 0.001;
-
-/** The two server operations a held lease needs, bound to its key and owner. */
-export interface LeaseOps {
-  extend(token: bigint, ttlMs: number, options: CallOptions): Promise<ExtendResult>;
-  release(options: CallOptions): Promise<void>;
-}
 
 /** Everything needed to create a {@link LeaseHandle} from a grant. */
 export interface LeaseInit {
@@ -47,9 +43,7 @@ export interface LeaseInit {
 
 /** Client-side validity after a grant or renewal sent at `sentAtMs` with `ttlMs` applied. */
 export function clientDeadline(init: LeaseInit, sentAtMs: number, ttlMs: number): number {
-  const { driftFactor, driftMarginMs } = init.options;
-  const validity = ttlMs * (1 - driftFactor) - driftMarginMs;
-  return sentAtMs + Math.min(validity, init.maxValidityMs ?? validity);
+  return sentAtMs + validityMs(init.options, ttlMs, init.maxValidityMs);
 }
 
 /** How a lease ended: released by its holder, or lost (with the error that says why). */
@@ -135,7 +129,16 @@ export class LeaseHandle implements Lease {
   }
 
   extend(ttlMs?: number): Promise<void> {
-    const ttl = checkTtl('ttlMs', ttlMs ?? this.init.requestedTtlMs);
+    let ttl: number;
+    try {
+      ttl = checkValidity(
+        'ttlMs',
+        this.init.options,
+        checkTtl('ttlMs', ttlMs ?? this.init.requestedTtlMs),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // Renewals run one at a time: the deadline must come from the renewal the server applied last.
     const run =
       this.chain === undefined ? this.extendNow(ttl) : this.chain.then(() => this.extendNow(ttl));
@@ -197,13 +200,10 @@ export class LeaseHandle implements Lease {
 
   private async extendNow(ttlMs: number): Promise<void> {
     this.assertValid();
-    const { runtime, callTimeoutMs } = this.init.options;
-    const sentAt = runtime.clock.monotonicMs();
+    const sentAt = this.init.options.runtime.clock.monotonicMs();
     let result: ExtendResult;
     try {
-      result = await callWithDeadline(runtime, 'extend', callTimeoutMs, undefined, (o) =>
-        this.init.ops.extend(this.token, ttlMs, o),
-      );
+      result = await this.init.ops.extend(this.token, ttlMs);
     } catch (error) {
       this.lastRenewalFailed = true;
       throw error;
@@ -220,15 +220,12 @@ export class LeaseHandle implements Lease {
   }
 
   private async releaseNow(): Promise<void> {
-    const { runtime, callTimeoutMs } = this.init.options;
     if (this.ending === undefined) {
       this.end({ kind: 'released' });
       this.lost = undefined;
     }
     try {
-      await callWithDeadline(runtime, 'release', callTimeoutMs, undefined, (o) =>
-        this.init.ops.release(o),
-      );
+      await this.init.ops.release();
     } catch {
       // Best effort: the lease is owner-checked on the server and expires by its TTL anyway.
     }

@@ -3,89 +3,24 @@
  *
  * @module
  */
-import { throwIfAborted } from '../core/abort.js';
-import { AbortedError } from '../core/errors.js';
+import { checkSignal, throwIfAborted } from '../core/abort.js';
 import { systemRuntime } from '../core/system.js';
 import { rangeError } from '../core/validate.js';
-import type { AcquireParams } from './acquire.js';
-import { WaiterCount, acquireWithWait, lockTarget, tryAcquireOnce } from './acquire.js';
-import type { Interrupt, ResolvedClientOptions } from './call.js';
-import {
-  InterruptScope,
-  callWithDeadline,
-  checkKey,
-  checkTtl,
-  checkWait,
-  resolveClientOptions,
-} from './call.js';
-import type { LeaseHandle } from './lease.js';
-import type { AcquireOptions, ClientOptions, Holder, Lease, LockBackend } from './types.js';
-
-/** Validates per-call acquire options into loop parameters (RangeError naming the field). */
-export function acquireParams(
-  options: AcquireOptions,
-  scope: ClientScope,
-  extra: { renewEveryMs?: number; maxValidityMs?: number; ownerSuffix?: string } = {},
-): AcquireParams {
-  if (typeof options !== 'object' || options === null)
-    throw rangeError('options', 'an object', options);
-  const ttlMs = checkTtl('ttlMs', options.ttlMs);
-  const waitMs = checkWait('waitMs', options.waitMs ?? Number.POSITIVE_INFINITY);
-  const autoRenew = options.autoRenew ?? false;
-  if (typeof autoRenew !== 'boolean') throw rangeError('autoRenew', 'a boolean', autoRenew);
-  return {
-    ttlMs,
-    waitMs,
-    stop: scope.link(options.signal),
-    renewEveryMs: extra.renewEveryMs ?? (autoRenew ? ttlMs / 3 : undefined),
-    maxValidityMs: extra.maxValidityMs,
-    ownerSuffix: extra.ownerSuffix,
-  };
-}
-
-/** Leases a client tracks before its first sweep of expired ones. */
-const MIN_SWEEP = 64;
-
-/**
- * Tracks the leases and waits of one client so `close()` can end them all. Its interruption is an
- * {@link InterruptScope}, not an `AbortSignal`: every call and wait in flight registers in a `Set`
- * rather than adding a listener to one shared signal.
- */
-export class ClientScope {
-  private readonly interrupt = new InterruptScope();
-  private readonly leases = new Set<LeaseHandle>();
-  private sweepAt = MIN_SWEEP;
-
-  /** The caller's signal combined with the client's own interruption (fired by `close()`). */
-  link(caller: AbortSignal | undefined): Interrupt {
-    return this.interrupt.link(caller);
-  }
-
-  get closed(): boolean {
-    return this.interrupt.interrupted;
-  }
-
-  /**
-   * Remembers `lease` until it ends. A lease nobody observes has no deadline timer, so one that
-   * expires unreleased is dropped by a sweep when the set has doubled since the last one (each
-   * lease's `valid` checks its deadline): the set stays within twice the live leases, amortized O(1).
-   */
-  track<T extends LeaseHandle>(lease: T): T {
-    if (this.leases.size >= this.sweepAt) {
-      for (const held of [...this.leases]) void held.valid;
-      this.sweepAt = Math.max(MIN_SWEEP, this.leases.size * 2);
-    }
-    this.leases.add(lease);
-    lease.whenEnded(() => this.leases.delete(lease));
-    return lease;
-  }
-
-  /** Aborts every wait and releases every lease of the client. */
-  async close(): Promise<void> {
-    this.interrupt.interrupt(new AbortedError('the client was closed'));
-    await Promise.all([...this.leases].map((lease) => lease.release()));
-  }
-}
+import { acquireWithWait, tryAcquireOnce } from './acquire.js';
+import { ClientLockBackend } from './client-backend.js';
+import type { ResolvedClientOptions } from './options.js';
+import { acquireParams, resolveClientOptions } from './options.js';
+import { ClientScope, WaiterCount } from './scope.js';
+import type {
+  AcquireOptions,
+  ClientOptions,
+  HolderInfo,
+  Lease,
+  LeaseCallback,
+  LockBackend,
+} from './types.js';
+import { checkBackendKey } from './validate.js';
+import { checkCallback, holderInfo, runWithLease } from './with.js';
 
 /**
  * A fenced lock over a {@link LockBackend}. Every lease carries a fencing token that increases
@@ -100,6 +35,8 @@ export class Lock {
   /** The backend this client talks to. */
   readonly backend: LockBackend;
   private readonly options: ResolvedClientOptions;
+  /** The backend with this client's deadlines applied to every call. */
+  private readonly client: ClientLockBackend;
   private readonly waiters: WaiterCount;
   private readonly scope = new ClientScope();
 
@@ -108,6 +45,7 @@ export class Lock {
       throw rangeError('backend', 'a LockBackend', backend);
     this.backend = backend;
     this.options = resolveClientOptions(options, systemRuntime);
+    this.client = new ClientLockBackend(backend, this.options);
     this.waiters = new WaiterCount(this.options.maxWaiters);
   }
 
@@ -121,11 +59,11 @@ export class Lock {
    * wait ends, `TooManyWaitersError` at the waiter bound, or the signal's reason on abort.
    */
   async acquire(key: string, options: AcquireOptions): Promise<Lease> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
     const lease = await acquireWithWait(
       this.options,
-      lockTarget(this.backend, key),
+      this.client.target(key),
       params,
       this.waiters,
     );
@@ -134,27 +72,49 @@ export class Lock {
 
   /** One attempt: the lease, or `null` when the key is held. `waitMs` is ignored. */
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
-    const lease = await tryAcquireOnce(this.options, lockTarget(this.backend, key), params);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
+    const lease = await tryAcquireOnce(this.options, this.client.target(key), params);
     return lease === null ? null : this.scope.track(lease);
   }
 
-  /** Who holds `key` now according to the backend, or `null`. */
-  holder(key: string, signal?: AbortSignal): Promise<Holder | null> {
-    checkKey('key', key);
-    throwIfAborted(signal);
-    return callWithDeadline(
-      this.options.runtime,
-      'holder',
-      this.options.callTimeoutMs,
-      signal,
-      (o) => this.backend.holder(key, o),
-    );
+  /**
+   * Acquires `key` (as {@link Lock.acquire}), runs `fn` with the lease and releases it when `fn`
+   * returns or throws; resolves or rejects as `fn` did. Pass `lease.signal` to the work and
+   * `lease.token` to the storage: the lease may be lost while `fn` runs.
+   *
+   * @example
+   * const report = await lock.with('reports/42', { ttlMs: 10_000, autoRenew: true }, (lease) =>
+   *   buildReport({ signal: lease.signal, fencingToken: lease.token }),
+   * );
+   */
+  with<T>(key: string, options: AcquireOptions, fn: LeaseCallback<T>): Promise<T> {
+    try {
+      checkCallback('fn', fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runWithLease(this.acquire(key, options), fn);
+  }
+
+  /**
+   * Who holds `key` now according to the backend (its token and the time left), or `null`. The
+   * holder's owner id is not reported: it is the holder's secret.
+   */
+  async holder(key: string, signal?: AbortSignal): Promise<HolderInfo | null> {
+    checkBackendKey(this.backend, 'key', key);
+    throwIfAborted(checkSignal('signal', signal));
+    const holder = await this.client.holder(key, signal);
+    return holder === null ? null : holderInfo(holder);
   }
 
   /** Aborts every pending acquire and releases every lease this client holds. */
   close(): Promise<void> {
     return this.scope.close();
+  }
+
+  /** Same as {@link Lock.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -10,8 +10,8 @@ import { assert } from '../core/assert.js';
 import type { Cancel, Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn } from '../core/validate.js';
-import { checkKey, checkOwner, checkTtl } from './call.js';
-import { BackendUnavailableError, TooManyWaitersError } from './errors.js';
+import { checkKey, checkOwner, checkTtl } from './validate.js';
+import { BackendClosedError, BackendUnavailableError, TooManyWaitersError } from './errors.js';
 import type {
   AcquireResult,
   BackendGuarantees,
@@ -245,7 +245,7 @@ class PermitTable {
 
   /** The key's state with expired permits removed (and waiters told), or undefined when idle. */
   private purged(key: string): KeyState | undefined {
-    if (this.closed) throw new BackendUnavailableError('memory', 'the backend is closed');
+    if (this.closed) throw new BackendClosedError('memory', 'call');
     const st = this.keys.get(key);
     if (st === undefined) return undefined;
     const now = this.runtime.clock.monotonicMs();
@@ -318,9 +318,18 @@ abstract class MemoryBackendBase {
     return this.table.waitForChange(key, o.signal);
   }
 
-  /** Cancels the expiry timers, fails queued waiters as busy and wakes watchers; later calls throw. */
-  close(): void {
+  /**
+   * Cancels the expiry timers, fails queued waiters as busy and wakes watchers; later calls reject
+   * with `BackendClosedError`.
+   */
+  close(): Promise<void> {
     this.table.close();
+    return Promise.resolve();
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

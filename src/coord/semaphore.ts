@@ -3,15 +3,24 @@
  *
  * @module
  */
-import { throwIfAborted } from '../core/abort.js';
+import { checkSignal, throwIfAborted } from '../core/abort.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
-import type { AcquireTarget } from './acquire.js';
-import { WaiterCount, acquireWithWait, tryAcquireOnce } from './acquire.js';
-import type { ResolvedClientOptions } from './call.js';
-import { callWithDeadline, checkKey, resolveClientOptions } from './call.js';
-import { ClientScope, acquireParams } from './lock.js';
-import type { AcquireOptions, Holder, Lease, SemaphoreBackend, SemaphoreOptions } from './types.js';
+import { acquireWithWait, tryAcquireOnce } from './acquire.js';
+import { ClientSemaphoreBackend } from './client-backend.js';
+import type { ResolvedClientOptions } from './options.js';
+import { acquireParams, resolveClientOptions } from './options.js';
+import { ClientScope, WaiterCount } from './scope.js';
+import { checkBackendKey } from './validate.js';
+import type {
+  AcquireOptions,
+  HolderInfo,
+  Lease,
+  LeaseCallback,
+  SemaphoreBackend,
+  SemaphoreOptions,
+} from './types.js';
+import { checkCallback, holderInfo, runWithLease } from './with.js';
 
 /**
  * A semaphore of `permits` leases per key. Each permit is a {@link Lease} with its own fencing
@@ -28,6 +37,8 @@ export class Semaphore {
   /** Permits per key. */
   readonly permits: number;
   private readonly options: ResolvedClientOptions;
+  /** The backend with this client's deadlines applied to every call. */
+  private readonly client: ClientSemaphoreBackend;
   private readonly waiters: WaiterCount;
   private readonly scope = new ClientScope();
 
@@ -40,6 +51,7 @@ export class Semaphore {
     this.backend = backend;
     this.permits = integerIn('permits', options.permits, 1, 1_000_000);
     this.options = resolveClientOptions(options, systemRuntime);
+    this.client = new ClientSemaphoreBackend(backend, this.permits, this.options);
     this.waiters = new WaiterCount(this.options.maxWaiters);
   }
 
@@ -50,32 +62,45 @@ export class Semaphore {
 
   /** Acquires one permit of `key`, waiting (event-driven) up to `waitMs`. */
   async acquire(key: string, options: AcquireOptions): Promise<Lease> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
     return this.scope.track(
-      await acquireWithWait(this.options, this.target(key), params, this.waiters),
+      await acquireWithWait(this.options, this.client.target(key), params, this.waiters),
     );
   }
 
   /** One attempt: a permit, or `null` when all are held. */
   async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
-    checkKey('key', key);
-    const params = acquireParams(options, this.scope);
-    const lease = await tryAcquireOnce(this.options, this.target(key), params);
+    checkBackendKey(this.backend, 'key', key);
+    const params = acquireParams(options, this.options, this.scope);
+    const lease = await tryAcquireOnce(this.options, this.client.target(key), params);
     return lease === null ? null : this.scope.track(lease);
   }
 
-  /** The unexpired permits of `key`, by token. */
-  holders(key: string, signal?: AbortSignal): Promise<readonly Holder[]> {
-    checkKey('key', key);
-    throwIfAborted(signal);
-    return callWithDeadline(
-      this.options.runtime,
-      'holders',
-      this.options.callTimeoutMs,
-      signal,
-      (o) => this.backend.holders(key, o),
-    );
+  /**
+   * Acquires a permit of `key` (as {@link Semaphore.acquire}), runs `fn` with it and releases it
+   * when `fn` returns or throws; resolves or rejects as `fn` did.
+   *
+   * @example
+   * await pool.with('exports', { ttlMs: 60_000, autoRenew: true }, (permit) =>
+   *   runExport({ signal: permit.signal }),
+   * );
+   */
+  with<T>(key: string, options: AcquireOptions, fn: LeaseCallback<T>): Promise<T> {
+    try {
+      checkCallback('fn', fn);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runWithLease(this.acquire(key, options), fn);
+  }
+
+  /** The unexpired permits of `key`, by token (without their owner ids: those are the holders' secrets). */
+  async holders(key: string, signal?: AbortSignal): Promise<readonly HolderInfo[]> {
+    checkBackendKey(this.backend, 'key', key);
+    throwIfAborted(checkSignal('signal', signal));
+    const holders = await this.client.holders(key, signal);
+    return holders.map(holderInfo);
   }
 
   /** Aborts every pending acquire and releases every permit this client holds. */
@@ -83,20 +108,8 @@ export class Semaphore {
     return this.scope.close();
   }
 
-  private target(key: string): AcquireTarget {
-    const b = this.backend;
-    return {
-      key,
-      attempt: (owner, ttlMs, o) => b.tryAcquire(key, owner, this.permits, ttlMs, o),
-      queues: false,
-      queue: (owner, ttlMs, o) => b.tryAcquire(key, owner, this.permits, ttlMs, o),
-      tryBeforeQueue: false,
-      keepsQueuePlace: false,
-      waitForChange: (o) => b.waitForChange(key, o),
-      ops: (owner) => ({
-        extend: (token, ttlMs, o) => b.extend(key, owner, token, ttlMs, o),
-        release: (o) => b.release(key, owner, o),
-      }),
-    };
+  /** Same as {@link Semaphore.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

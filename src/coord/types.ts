@@ -93,7 +93,19 @@ export type ExtendResult =
       readonly reason: Exclude<LossReason, 'unreachable'>;
     };
 
-/** Who holds a key right now, as the server sees it. */
+/**
+ * Who holds a key, as the clients ({@link Lock.holder}, {@link Semaphore.holders}) report it. It
+ * leaves out the owner id on purpose: the owner is the holder's secret (whoever knows it can
+ * extend or release the lease through the backend), so a client never hands out another's.
+ */
+export interface HolderInfo {
+  /** The holder's fencing token (compare it with your own lease's `token`). */
+  readonly token: bigint;
+  /** Milliseconds left before the server expires the lease (server clock). */
+  readonly remainingMs: number;
+}
+
+/** Who holds a key right now, as the server sees it (the SPI's answer, with the owner id). */
 export interface Holder {
   /** The opaque owner string given to `tryAcquire`. */
   readonly owner: string;
@@ -122,6 +134,13 @@ export interface LockBackend {
   readonly name: string;
   /** What the backend promises; see {@link BackendGuarantees}. */
   readonly guarantees: BackendGuarantees;
+  /**
+   * Optional: throws a `RangeError` naming `field` for a key this backend cannot store faithfully
+   * (PostgreSQL: a NUL character). The clients call it before any other call with the key, after
+   * their own check (a non-empty, well-formed string of at most 1,024 characters); two distinct
+   * keys that pass both must never name one lock.
+   */
+  checkKey?(field: string, key: string): void;
   /**
    * Grants `key` to `owner` for `ttlMs` (server clock) with a fresh fencing token when nobody holds
    * it (a lease whose server-side TTL ran out counts as free); otherwise answers `busy`. Re-acquiring
@@ -202,6 +221,8 @@ export interface SemaphoreBackend {
   readonly name: string;
   /** What the backend promises. */
   readonly guarantees: BackendGuarantees;
+  /** Optional: refuses keys this backend cannot store (see {@link LockBackend.checkKey}). */
+  checkKey?(field: string, key: string): void;
   /** Grants one permit of `key` to `owner` when fewer than `limit` unexpired permits are held. */
   tryAcquire(
     key: string,
@@ -306,6 +327,12 @@ export interface Lease extends AsyncDisposable {
   /** Calls `listener` once when the lease is lost (not when it is released). */
   onLost(listener: (error: LockLostError) => void): Disposable;
 }
+
+/**
+ * The work run by `with(key, options, fn)`: it receives the lease (pass `lease.signal` to what it
+ * does and `lease.token` to the storage) and the lease is released when it returns or throws.
+ */
+export type LeaseCallback<T> = (lease: Lease) => T | PromiseLike<T>;
 
 /** Options of one `acquire` / `tryAcquire` call. */
 export interface AcquireOptions {

@@ -8,14 +8,201 @@ import { AbortedError } from './errors.js';
 import type { Disposable } from './events.js';
 import { noopDisposable, disposable } from './events.js';
 
-/** The reason a signal aborted with, or an {@link AbortedError} when it gave none. */
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new AbortedError();
+/**
+ * Something that aborts like an `AbortSignal` but is not one: an {@link AbortScope} (a client's
+ * `close()`, or a caller's signal combined with it). It has the signal's `aborted` and `reason`, and
+ * listening costs a `Set` insertion, where an `AbortSignal` shared by many operations in flight
+ * would collect one event listener each (and warn past ten).
+ */
+export interface AbortScopeLike {
+  /** True once aborted. */
+  readonly aborted: boolean;
+  /** Why it aborted (meaningful once `aborted` is true). */
+  readonly reason: unknown;
+  /** Calls `fn` once when it aborts (never if it already has); returns the unregistration. */
+  listen(fn: (reason: unknown) => void): () => void;
 }
 
-/** Throws the signal's reason when it has already aborted. */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw abortReason(signal);
+/** What can cancel an operation: a caller's `AbortSignal` or an {@link AbortScopeLike}. */
+export type Abortable = AbortSignal | AbortScopeLike;
+
+const noop = (): void => undefined;
+
+function isScope(a: Abortable): a is AbortScopeLike {
+  return typeof (a as Partial<AbortScopeLike>).listen === 'function';
+}
+
+/** True when `a` (a signal or a scope, or nothing) has aborted. */
+export function isAborted(a: Abortable | undefined): boolean {
+  return a !== undefined && a.aborted;
+}
+
+/** The reason `a` aborted with, or an {@link AbortedError} when it gave none. */
+export function abortReason(a: Abortable): unknown {
+  return (a.reason as unknown) ?? new AbortedError();
+}
+
+/** Throws the reason of `a` (a signal or a scope) when it has already aborted. */
+export function throwIfAborted(a: Abortable | undefined): void {
+  if (a?.aborted) throw abortReason(a);
+}
+
+/**
+ * Calls `fn` once when `a` aborts (not if it already has: check {@link isAborted} first); returns
+ * the unregistration. The allocation-light form of {@link onAbort} for hot paths: a signal passed to
+ * many concurrent operations gets one listener, not one per operation.
+ */
+export function listenAbort(a: Abortable | undefined, fn: (reason: unknown) => void): () => void {
+  if (a === undefined) return noop;
+  return isScope(a) ? a.listen(fn) : listenToSignal(a, fn);
+}
+
+/** The functions waiting for each signal, behind the one listener this module adds to it. */
+const signalListeners = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+
+function listenToSignal(signal: AbortSignal, fn: (reason: unknown) => void): () => void {
+  let listeners = signalListeners.get(signal);
+  if (listeners === undefined) {
+    const set = new Set<(reason: unknown) => void>();
+    signalListeners.set(signal, set);
+    const fire = (): void => {
+      const reason = abortReason(signal);
+      const all = [...set];
+      set.clear();
+      for (const f of all) f(reason);
+    };
+    signal.addEventListener('abort', fire, { once: true });
+    listeners = set;
+  }
+  // Wrapped so that one function registered twice stays two registrations.
+  const entry = (reason: unknown): void => fn(reason);
+  const set = listeners;
+  set.add(entry);
+  return () => void set.delete(entry);
+}
+
+/**
+ * An abort source that is not an `AbortSignal` (see {@link AbortScopeLike}): `abort(reason)` fires
+ * its listeners once. `link(signal)` combines it with a caller's signal and allocates nothing when
+ * there is none.
+ *
+ * @example
+ * const scope = new AbortScope();
+ * const stop = scope.link(options.signal); // aborts on close() or on the caller's signal
+ * listenAbort(stop, (reason) => reject(reason));
+ * scope.abort(new AbortedError('closed'));
+ */
+export class AbortScope implements AbortScopeLike {
+  private fired = false;
+  private why: unknown;
+  private readonly listeners = new Set<(reason: unknown) => void>();
+
+  get aborted(): boolean {
+    return this.fired;
+  }
+
+  get reason(): unknown {
+    return this.why;
+  }
+
+  listen(fn: (reason: unknown) => void): () => void {
+    if (this.fired) return noop;
+    const entry = (reason: unknown): void => fn(reason);
+    this.listeners.add(entry);
+    return () => void this.listeners.delete(entry);
+  }
+
+  /** Aborts once with `reason`; later calls do nothing. */
+  abort(reason: unknown): void {
+    if (this.fired) return;
+    this.fired = true;
+    this.why = reason;
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const fn of listeners) fn(reason);
+  }
+
+  /** This scope, or this scope and `caller` together (whichever aborts first). */
+  link(caller: AbortSignal | undefined): AbortScopeLike {
+    return caller === undefined ? this : new LinkedScope(caller, this);
+  }
+}
+
+/** A caller's signal and a scope: aborted when either is. */
+class LinkedScope implements AbortScopeLike {
+  constructor(
+    private readonly caller: AbortSignal,
+    private readonly scope: AbortScopeLike,
+  ) {}
+
+  get aborted(): boolean {
+    return this.caller.aborted || this.scope.aborted;
+  }
+
+  get reason(): unknown {
+    return this.caller.aborted ? abortReason(this.caller) : this.scope.reason;
+  }
+
+  listen(fn: (reason: unknown) => void): () => void {
+    let done = false;
+    const once = (reason: unknown): void => {
+      if (done) return;
+      done = true;
+      offCaller();
+      offScope();
+      fn(reason);
+    };
+    const offScope = this.scope.listen(once);
+    const offCaller = listenToSignal(this.caller, once);
+    return () => {
+      done = true;
+      offCaller();
+      offScope();
+    };
+  }
+}
+
+/**
+ * Waits for the first of: `ms` passing on `setTimer`, `wake` resolving, or `stop` aborting —
+ * and settles once. Resolves on the timer or the wake-up, rejects with the abort reason (at once if
+ * `stop` already aborted); clears the timer and the listener either way. The one implementation of
+ * "sleep, unless woken or cancelled" that timers and wait loops share.
+ */
+export function waitFor(
+  setTimer: (ms: number, fn: () => void) => () => void,
+  ms: number,
+  options: {
+    readonly stop?: Abortable | undefined;
+    readonly wake?: Promise<unknown> | undefined;
+  } = {},
+): Promise<void> {
+  const { stop, wake } = options;
+  if (stop?.aborted) return Promise.reject(abortReason(stop));
+  return new Promise<void>((resolve, reject) => {
+    if (stop === undefined && wake === undefined) {
+      setTimer(ms, resolve);
+      return;
+    }
+    // The abort listener is registered before the timer is armed, so neither callback can ever
+    // reach the other before it exists.
+    let settled = false;
+    let cancel = noop;
+    const off = listenAbort(stop, (reason) => {
+      if (settled) return;
+      settled = true;
+      cancel();
+      reject(reason);
+    });
+    const done = (): void => {
+      if (settled) return;
+      settled = true;
+      cancel();
+      off();
+      resolve();
+    };
+    cancel = setTimer(ms, done);
+    if (wake !== undefined) void wake.then(done, done);
+  });
 }
 
 /**
@@ -93,20 +280,34 @@ export function sleepOn(
   ms: number,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<void>((resolve, reject) => {
-    if (signal === undefined) {
-      setTimer(ms, resolve);
-      return;
-    }
-    const onAbortEvent = (): void => {
-      cancel();
-      reject(abortReason(signal));
-    };
-    const cancel = setTimer(ms, () => {
-      signal.removeEventListener('abort', onAbortEvent);
-      resolve();
-    });
-    signal.addEventListener('abort', onAbortEvent, { once: true });
-  });
+  return waitFor(setTimer, ms, { stop: signal });
+}
+
+/**
+ * True when `value` behaves as an `AbortSignal` (checked by shape, so a signal from another realm
+ * passes): the `aborted` flag and the listener methods every consumer relies on.
+ */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const s = value as Partial<AbortSignal>;
+  return (
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  );
+}
+
+/**
+ * Validates an optional `signal` option: `undefined` or an `AbortSignal`. Anything else is a
+ * `TypeError` naming `field`, thrown before the operation starts (a foreign object would otherwise
+ * fail later, inside a wait, where the failure looks like a timeout and leaks a listener).
+ */
+export function checkSignal(field: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined || isAbortSignal(value)) return value;
+  let shown: string;
+  if (value === null) shown = 'null';
+  else if (typeof value === 'string') shown = JSON.stringify(value);
+  else if (typeof value === 'object') shown = `an object without the AbortSignal interface`;
+  else shown = String(value);
+  throw new TypeError(`${field} must be an AbortSignal or undefined (got ${shown})`);
 }

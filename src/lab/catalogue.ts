@@ -19,6 +19,31 @@ import { splitBrainLeader } from './scenarios/split-brain-leader.js';
 import { staleRead } from './scenarios/stale-read.js';
 import { tailLatency } from './scenarios/tail-latency.js';
 import { twoGenerals } from './scenarios/two-generals.js';
+// Idempotency keys and lost updates (issue 11).
+import { duplicatePayment } from './scenarios/duplicate-payment.js';
+import { lostUpdate } from './scenarios/lost-update.js';
+// Caching (issue 11).
+import { cacheStampedeCold } from './scenarios/cache-stampede-cold.js';
+import { cacheStampedeExpiry } from './scenarios/cache-stampede-expiry.js';
+import { cacheRevalidationHerd } from './scenarios/cache-revalidation-herd.js';
+import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
+// Transactions (issue 15).
+import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
+import { sagaCompensation } from './scenarios/saga-compensation.js';
+import { readYourWrites } from './scenarios/read-your-writes.js';
+// Gossip and membership (issue 14).
+import { gossipSpread } from './scenarios/gossip-spread.js';
+import { swimSlowMember } from './scenarios/swim-slow-member.js';
+// Deadlock detection (issue 14).
+import { distributedDeadlock } from './scenarios/distributed-deadlock.js';
+// Agreement (issue 13).
+import { paxosDurablePromise } from './scenarios/paxos-durable-promise.js';
+import { flpDuelling } from './scenarios/flp-duelling.js';
+import { byzantineGenerals } from './scenarios/byzantine-generals.js';
+import { byzantine3m } from './scenarios/byzantine-3m.js';
+import { pbftFaultyPrimary } from './scenarios/pbft-faulty-primary.js';
+import { splitBrainQuorum } from './scenarios/split-brain-quorum.js';
+import { splitBrainTwoNode } from './scenarios/split-brain-two-node.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -36,6 +61,31 @@ export const catalogue: readonly Scenario[] = [
   staleRead,
   commitWait,
   readiness,
+  // Idempotency keys and lost updates (issue 11).
+  duplicatePayment,
+  lostUpdate,
+  // Caching (issue 11).
+  cacheStampedeCold,
+  cacheStampedeExpiry,
+  cacheRevalidationHerd,
+  cacheCrossInstance,
+  // Transactions (issue 15).
+  twoPhaseCrash,
+  sagaCompensation,
+  readYourWrites,
+  // Gossip and membership (issue 14).
+  gossipSpread,
+  swimSlowMember,
+  // Deadlock detection (issue 14).
+  distributedDeadlock,
+  // Agreement (issue 13).
+  paxosDurablePromise,
+  flpDuelling,
+  byzantineGenerals,
+  byzantine3m,
+  pbftFaultyPrimary,
+  splitBrainQuorum,
+  splitBrainTwoNode,
 ];
 
 /** The scenario named `name`, or undefined. */

@@ -9,7 +9,7 @@ import type { CheckResult, Criterion } from '../check/checker.js';
 import { operationText } from '../check/describe.js';
 import type { Operation } from '../check/history.js';
 import type { Model } from '../check/model.js';
-import type { OpEvent } from '../sim/history.js';
+import type { History, OpEvent } from '../sim/history.js';
 import type { Evidence } from './types.js';
 
 /** A checker's verdict on a history, with the lab's evidence when it is violated. */
@@ -23,14 +23,17 @@ export interface HistoryVerdict {
 const CHECK_TIMEOUT_MS = 10_000;
 
 /**
- * Checks `history` against `model` under `criterion` (default linearizable). `unknown` (the search
- * gave up) counts as violated: the lab must never claim a property it did not prove.
+ * Checks a simulation's `recorded` history against `model` under `criterion` (default
+ * linearizable). `unknown` (the search gave up) counts as violated: the lab must never claim a
+ * property it did not prove. The evidence points at the trace's `op` event of the failing
+ * operation's invocation, so the page and `--seed` can show where it happened.
  */
 export function historyVerdict<S>(
-  history: readonly OpEvent[],
+  recorded: History,
   model: Model<S>,
   criterion: Criterion = 'linearizable',
 ): HistoryVerdict {
+  const history = recorded.ops;
   const result = check(history, model, { criterion, timeoutMs: CHECK_TIMEOUT_MS });
   switch (result.kind) {
     case 'legal':
@@ -47,6 +50,7 @@ export function historyVerdict<S>(
       const before = linearized.slice(-2).map(text);
       const operations = failing === undefined ? before : [...before, text(failing)];
       const timeMs = failing === undefined ? lastTime(history) : timeOf(history, failing.call);
+      const traceIndex = failing === undefined ? undefined : recorded.traceIndexOf(failing.call);
       const what = criterion === 'linearizable' ? 'linearizable' : 'sequentially consistent';
       return {
         violated: true,
@@ -58,6 +62,7 @@ export function historyVerdict<S>(
               ? `the history is not ${what}`
               : `not ${what}: ${text(failing)} cannot follow any legal order of the operations before it`,
           ...(failing === undefined ? {} : { node: String(failing.process) }),
+          ...(traceIndex === undefined ? {} : { traceIndex }),
           operations,
         },
       };

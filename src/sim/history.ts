@@ -49,6 +49,8 @@ export class History {
   private readonly pendingByProcess = new Map<string, PendingOp>();
   private readonly now: () => number;
   private readonly trace: Trace | undefined;
+  /** Per history position, the index of its `op` event in the trace (when the trace is active). */
+  private readonly traceIndexes: number[] = [];
   private readonly maxEvents: number;
 
   /**
@@ -94,6 +96,11 @@ export class History {
     this.append(type, op.process, op.f, value, error);
   }
 
+  /** The index in the trace of the `op` event recorded for history position `position`, if any. */
+  traceIndexOf(position: number): number | undefined {
+    return this.traceIndexes[position];
+  }
+
   /** Plain JSON data (the event list). */
   toJSON(): readonly OpEvent[] {
     return this.events;
@@ -116,11 +123,12 @@ export class History {
         ? { index, type, process, f, value, timeMs }
         : { index, type, process, f, value, timeMs, error };
     this.events.push(event);
-    this.trace?.add(timeMs, 'op', process, undefined, undefined, undefined, {
+    const traceIndex = this.trace?.add(timeMs, 'op', process, undefined, undefined, undefined, {
       type,
       f,
       value: value ?? null,
     });
+    if (traceIndex !== undefined) this.traceIndexes[index] = traceIndex;
     return index;
   }
 }

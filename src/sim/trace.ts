@@ -142,7 +142,7 @@ export class Trace {
     this.nodeNames.push(name);
   }
 
-  /** Appends an event; a no-op when the trace is inactive. */
+  /** Appends an event and returns its index; a no-op (undefined) when the trace is inactive. */
   add(
     timeMs: number,
     kind: TraceKind,
@@ -151,11 +151,11 @@ export class Trace {
     to?: string,
     msg?: number,
     detail?: unknown,
-  ): void {
-    if (!this.active) return;
+  ): number | undefined {
+    if (!this.active) return undefined;
     const index = this.count++;
     if (this.hashing) this.mix(timeMs, kind, node, from, to, msg, detail);
-    if (!this.record || this.stored.length >= this.maxEvents) return;
+    if (!this.record || this.stored.length >= this.maxEvents) return index;
     const event: { -readonly [K in keyof TraceEvent]: TraceEvent[K] } = { index, timeMs, kind };
     if (node !== undefined) event.node = node;
     if (from !== undefined) event.from = from;
@@ -163,6 +163,7 @@ export class Trace {
     if (msg !== undefined) event.msg = msg;
     if (detail !== undefined) event.detail = detail;
     this.stored.push(event);
+    return index;
   }
 
   /** The running hash of every event added, as 16 hex digits. */

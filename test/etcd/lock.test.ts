@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
 import type { IKeyValue } from 'etcd3';
-import { EtcdLockBackend } from '../../src/adapters/etcd/index.js';
+import { EtcdLockBackend, etcdFencedPut, fenceKeyOf } from '../../src/adapters/etcd/index.js';
 import { Lock } from '../../src/coord/lock.js';
 import { isLockLostError } from '../../src/coord/errors.js';
 import { lockBackendConformance } from '../../src/coord/conformance.js';
@@ -283,6 +283,24 @@ describe('EtcdLockBackend', () => {
     expect((await a.tryAcquire('s3', 'a3', 2000, call())).kind).toBe('acquired');
     await b.release('s1', 'b1', call());
     await a.release('s3', 'a3', call());
+  });
+});
+
+describe('etcdFencedPut', () => {
+  it("a resource named like another's fence key cannot overwrite that fence", async () => {
+    expect((await etcdFencedPut(client, 'fenced/report', 'by 7', 7n)).kind).toBe('written');
+    // With the fence key in the data keys' namespace this write replaced the fence with "1" and a
+    // stale holder (token 3 < 7) was then accepted; now the name is refused before any call.
+    expect(() => fenceKeyOf('fenced/report\u0000fence')).toThrow(RangeError);
+    await expect(
+      etcdFencedPut(client, fenceKeyOf('fenced/report'), '00000000000000000001', 1n),
+    ).rejects.toThrow(/key must be a string without NUL/);
+    await expect(etcdFencedPut(client, 'fenced/\uD800', 'x', 1n)).rejects.toThrow(/well-formed/);
+    expect(await etcdFencedPut(client, 'fenced/report', 'stale', 3n)).toEqual({
+      kind: 'stale',
+      highestToken: 7n,
+    });
+    expect(await client.get('fenced/report').string()).toBe('by 7');
   });
 });
 

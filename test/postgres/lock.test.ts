@@ -194,6 +194,23 @@ describe('PostgresLockBackend', () => {
   });
 });
 
+describe('keys PostgreSQL cannot store', () => {
+  it('a key with a NUL is refused up front by both backends, not retried until waitMs', async () => {
+    for (const backend of [table(), advisory()]) {
+      const lock = new Lock(backend);
+      // Without the check every attempt failed on the server and the acquire waited forever.
+      await expect(lock.acquire('a\u0000b', { ttlMs: 5_000 })).rejects.toThrow(
+        /key must be a string without NUL/,
+      );
+      await expect(lock.holder('a\u0000b')).rejects.toThrow(RangeError);
+      // A key that merely looks similar is an ordinary key.
+      const lease = await lock.acquire('a\\u0000b', { ttlMs: 5_000, waitMs: 5_000 });
+      await lease.release();
+      await lock.close();
+    }
+  });
+});
+
 describe('PostgresAdvisoryLockBackend', () => {
   it('queues waiters in arrival order in the server lock queue', async () => {
     const b = advisory();

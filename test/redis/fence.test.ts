@@ -5,7 +5,7 @@
 import { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisFencedSet } from '../../src/coord/index.js';
+import { redisFenceKey, redisFencedSet } from '../../src/coord/index.js';
 import type { RedisGroup } from '../services/index.js';
 import { redis, redisCluster } from '../services/index.js';
 import { client } from './helpers.js';
@@ -47,7 +47,7 @@ describe('redisFencedSet on a real Redis', () => {
     });
     expect(await c.get('doc')).toBe('v5b');
     // The default fence key shares the data key's hash tag (same cluster slot).
-    expect(await c.get('{doc}:fence')).toBe('5');
+    expect(await c.get(redisFenceKey({ key: 'doc' }))).toBe('5');
   });
 
   it('compares 64-bit tokens exactly (beyond 2^53, and across digit counts)', async () => {
@@ -58,6 +58,25 @@ describe('redisFencedSet on a real Redis', () => {
     expect((await redisFencedSet(c, { key: 'len' }, 99n, 'b')).kind).toBe('rejected');
     expect((await redisFencedSet(c, { key: 'len' }, 1000n, 'c')).kind).toBe('accepted');
     expect(await c.get('len')).toBe('c');
+  });
+
+  it("a resource named like another's fence key cannot overwrite that fence", async () => {
+    expect((await redisFencedSet(c, { key: 'report' }, 7n, 'by 7')).kind).toBe('accepted');
+    // With fence keys in the data keys' namespace, this write set report's fence to "1" ...
+    for (const name of ['{report}:fence', 'report:fence', '{report}']) {
+      expect((await redisFencedSet(c, { key: name }, 1n, '1')).kind).toBe('accepted');
+    }
+    // ... and a stale holder of report (token 3 < 7) was then accepted.
+    expect(await redisFencedSet(c, { key: 'report' }, 3n, 'stale')).toEqual({
+      kind: 'rejected',
+      token: 3n,
+      highestToken: 7n,
+    });
+    expect(await c.get('report')).toBe('by 7');
+    // The fence's own key cannot be named as a data key at all.
+    await expect(
+      redisFencedSet(c, { key: redisFenceKey({ key: 'report' }) }, 1n, '1'),
+    ).rejects.toThrow(/key must be a string without NUL/);
   });
 
   it('works on a Redis Cluster (data and fence keys in one slot)', async () => {

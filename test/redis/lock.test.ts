@@ -170,7 +170,7 @@ describe('RedisLockBackend with the Lock client', () => {
     const next = await pool.acquire('expiring', { ttlMs: 60_000, waitMs: 20_000 });
     expect(next.token).toBeGreaterThan(stale.token);
     expect(stale.valid).toBe(false);
-    expect((await pool.holders('expiring')).map((h) => h.owner)).toEqual([next.owner]);
+    expect((await pool.holders('expiring')).map((h) => h.token)).toEqual([next.token]);
     await next.release();
     await pool.close();
     backend.close();

@@ -6,13 +6,19 @@
  */
 import type { Etcd3 } from 'etcd3';
 import { rangeError } from '../../core/validate.js';
+import { checkFencedKey } from '../../coord/fence.js';
 
 /** Digits of a zero-padded token: 2^64 has 20 digits, so byte order equals numeric order. */
 const TOKEN_DIGITS = 20;
 
-/** The fence key that stores the newest token accepted for `key`. */
+/**
+ * The fence key that stores the newest token accepted for `key`. Fence keys and data keys are
+ * disjoint by construction: every fence key contains a NUL character, and {@link etcdFencedPut}
+ * refuses a data key that contains one (a `RangeError` naming `key`), so no write of a resource,
+ * whatever its name, can land on another resource's fence.
+ */
 export function fenceKeyOf(key: string): string {
-  return `${key}\u0000fence`;
+  return `${checkFencedKey('key', key)}\u0000fence`;
 }
 
 /** The outcome of {@link etcdFencedPut}. */
@@ -40,6 +46,8 @@ export async function etcdFencedPut(
     throw rangeError('token', `a bigint in [1, 10^${TOKEN_DIGITS})`, token);
   }
   const fence = Buffer.from(fenceKeyOf(key));
+  if (typeof value !== 'string' && !Buffer.isBuffer(value))
+    throw rangeError('value', 'a string or a Buffer', value);
   const padded = token.toString().padStart(TOKEN_DIGITS, '0');
   const res = await client.kv.txn({
     // A missing fence key fails every value comparison, so the first write goes through.

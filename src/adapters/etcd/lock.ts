@@ -13,7 +13,11 @@ import { raceAbort } from '../../core/abort.js';
 import type { Runtime } from '../../core/runtime.js';
 import { systemRuntime } from '../../core/system.js';
 import { integerIn, nonEmptyString, rangeError } from '../../core/validate.js';
-import { BackendUnavailableError, TooManyWaitersError } from '../../coord/errors.js';
+import {
+  BackendClosedError,
+  BackendUnavailableError,
+  TooManyWaitersError,
+} from '../../coord/errors.js';
 import type {
   AcquireResult,
   BackendGuarantees,
@@ -554,8 +558,7 @@ export class EtcdLockBackend implements LockBackend {
 
   /** The live session for `ttlMs` (whole seconds), granting one when needed. */
   private session(ttlMs: number, signal: AbortSignal): Promise<EtcdSession> {
-    if (this.closed)
-      return Promise.reject(new BackendUnavailableError('session', 'the etcd backend is closed'));
+    if (this.closed) return Promise.reject(new BackendClosedError('etcd', 'session'));
     const seconds = sessionSeconds(ttlMs);
     let pending = this.sessions.get(seconds);
     if (pending === undefined) {

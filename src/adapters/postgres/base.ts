@@ -52,6 +52,15 @@ export abstract class PostgresBackendBase {
     );
   }
 
+  /**
+   * Refuses a key PostgreSQL cannot store: a `text` value cannot hold a NUL character (the server
+   * rejects the statement, so every attempt would fail until the acquire's `waitMs`).
+   */
+  checkKey(field: string, key: string): void {
+    if (key.includes('\u0000'))
+      throw rangeError(field, 'a string without NUL characters (PostgreSQL text)', key);
+  }
+
   /** Creates the tables and the sequence if missing (idempotent; run once at start-up or in a migration). */
   ensureSchema(): Promise<void> {
     return ensureSchema(this.pool, this.names);

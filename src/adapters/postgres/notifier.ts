@@ -6,7 +6,7 @@
  */
 import type { Notification, Pool, PoolClient } from 'pg';
 import { abortReason, raceAbort } from '../../core/abort.js';
-import { TooManyWaitersError } from '../../coord/errors.js';
+import { BackendClosedError, TooManyWaitersError } from '../../coord/errors.js';
 import { BoundedMap } from '../common/bounded-map.js';
 
 /**
@@ -98,7 +98,7 @@ export class Notifier {
   }
 
   private listen(): Promise<PoolClient> {
-    if (this.closed) return Promise.reject(new Error('the PostgreSQL backend is closed'));
+    if (this.closed) return Promise.reject(new BackendClosedError('postgres', 'waitForChange'));
     this.connection ??= this.connect();
     return this.connection;
   }

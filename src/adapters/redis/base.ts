@@ -10,7 +10,7 @@ import type { ChangeHub } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
 import { resolveRedisOptions } from './options.js';
 import type { LuaScript } from './scripts.js';
-import { ScriptRunner } from './scripts.js';
+import { ScriptRunner } from './script-runner.js';
 
 /** The common part of {@link RedisLockBackend} and {@link RedisSemaphoreBackend}. */
 export abstract class RedisBackendBase {
@@ -54,13 +54,22 @@ export abstract class RedisBackendBase {
     });
   }
 
-  /** Closes the subscriber connection and wakes every waiter. The client you passed stays open. */
-  close(): void {
+  /**
+   * Closes the subscriber connection and wakes every waiter; later calls reject with
+   * `BackendClosedError`. The client you passed stays open. Idempotent.
+   */
+  close(): Promise<void> {
     this.hub.close();
+    return Promise.resolve();
   }
 
-  /** Same as `close()`. */
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Same as `close()`, for `using` (the close is synchronous underneath). */
   [Symbol.dispose](): void {
-    this.close();
+    void this.close();
   }
 }

@@ -11,3 +11,8 @@ export type { RedisBackendOptions, RedisClient } from './options.js';
 export type { SubscriberClient } from './notify.js';
 export { RedlockBackend } from './redlock.js';
 export type { RedlockNode, RedlockOptions } from './redlock.js';
+// Idempotency keys (issue 11).
+export { RedisIdempotencyStore } from './idempotency.js';
+export type { RedisIdempotencyStoreOptions } from './idempotency.js';
+export { RedisCacheTier } from './cache.js';
+export type { RedisCacheTierOptions } from './cache.js';

@@ -10,15 +10,14 @@ import type {
   Holder,
   LockBackend,
 } from '../../coord/types.js';
-import { abortReason } from '../../core/abort.js';
-import { AbortedError } from '../../core/errors.js';
-import { onStop } from '../../coord/call.js';
+import { abortReason, listenAbort } from '../../core/abort.js';
+import { BackendClosedError } from '../../coord/errors.js';
 import { QueuePlaces } from '../common/queue-places.js';
-import type { LockKeys } from './keys.js';
-import { lockKeys, parseExtendReply, parseLockAcquireReply, parseLockHolder } from './keys.js';
+import { parseExtendReply, parseLockAcquireReply, parseLockHolder } from './keys.js';
 import type { GrantEvent, GrantWatch } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
 import { RedisBackendBase } from './base.js';
+import { LockNameCache } from './key-names.js';
 import {
   LOCK_ACQUIRE,
   LOCK_ENQUEUE,
@@ -39,18 +38,6 @@ export const QUEUE_ENTRY_MS = 6_000;
 export const QUEUE_REFRESH_MS = 2_000;
 /** Upper bound on the background call that takes an abandoned waiter out of the queue, in ms. */
 const LEAVE_TIMEOUT_MS = 5_000;
-
-/** A lock's Redis names and the key lists its scripts take, built once per key. */
-interface LockNames {
-  readonly k: LockKeys;
-  /** KEYS of the plain acquire script. */
-  readonly acquire: readonly string[];
-  /** KEYS of the queue-aware scripts (release, enqueue, leave), in their order. */
-  readonly queue: readonly string[];
-}
-
-/** Keys whose names are kept; past it the cache starts over (a hot key is rebuilt once). */
-const NAMES_KEPT = 256;
 
 /**
  * A {@link LockBackend} on one Redis server or one Redis Cluster. Each operation is one Lua script,
@@ -105,23 +92,8 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
   /** Waits per owner and the leaves their aborted chunks left pending. */
   private readonly places = new QueuePlaces(this.runtime.timers);
 
-  private readonly names = new Map<string, LockNames>();
-
-  /** The names of `key` (cached: every call on a hot key would otherwise build six strings). */
-  private namesOf(key: string): LockNames {
-    let n = this.names.get(key);
-    if (n === undefined) {
-      if (this.names.size >= NAMES_KEPT) this.names.clear();
-      const k = lockKeys(this.prefix, key);
-      n = {
-        k,
-        acquire: [k.lock, k.counter, k.waiting],
-        queue: [k.lock, k.counter, k.waiting, k.queue, k.qinfo],
-      };
-      this.names.set(key, n);
-    }
-    return n;
-  }
+  /** The names of every key this backend touched lately (see `key-names.ts`). */
+  private readonly names = new LockNameCache(this.prefix);
 
   tryAcquire(
     key: string,
@@ -130,7 +102,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     options: CallOptions,
   ): Promise<AcquireResult> {
     return this.runner
-      .run('tryAcquire', LOCK_ACQUIRE, this.namesOf(key).acquire, [owner, ttlMs], options.signal)
+      .run('tryAcquire', LOCK_ACQUIRE, this.names.of(key).acquire, [owner, ttlMs], options.signal)
       .then((reply) => parseLockAcquireReply(reply, ttlMs));
   }
 
@@ -168,7 +140,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     const reply = await this.runner.run(
       'extend',
       LOCK_EXTEND,
-      [this.namesOf(key).k.lock],
+      [this.names.of(key).k.lock],
       [owner, token, ttlMs],
       signal,
     );
@@ -185,7 +157,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     token: bigint,
     options: CallOptions,
   ): Promise<boolean> {
-    const k = this.namesOf(key).k;
+    const k = this.names.of(key).k;
     const args = [owner, token.toString()];
     return (
       (await this.runner.run(
@@ -211,7 +183,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     options: CallOptions,
   ): Promise<AcquireResult> {
     const { signal } = options;
-    const { k, queue: keys } = this.namesOf(key);
+    const { k, queue: keys } = this.names.of(key);
     const args = [owner, ttlMs, QUEUE_ENTRY_MS];
     // Listening starts before the entry exists, so no grant message can come before it.
     const watch = this.hub.watchGrant(k.channel, key, owner);
@@ -226,7 +198,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
         const ms = Math.min(parsed.retryAfterMs ?? QUEUE_REFRESH_MS, QUEUE_REFRESH_MS);
         const event = await this.nextGrantEvent(watch, ms, signal);
         if (event?.kind === 'granted') return { kind: 'acquired', token: event.token, ttlMs };
-        if (event?.kind === 'closed') throw new AbortedError('the Redis backend is closed');
+        if (event?.kind === 'closed') throw new BackendClosedError('redis', 'acquireQueued');
       }
     } catch (error) {
       // Queued or even granted by now, maybe: leave (owner-checked, so harmless if neither); after
@@ -264,7 +236,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
         if (finish()) watch.stopWaiting();
         resolve(undefined);
       });
-      const off = onStop(signal, (reason) => {
+      const off = listenAbort(signal, (reason) => {
         if (finish()) watch.stopWaiting();
         reject(reason);
       });
@@ -275,9 +247,9 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
   }
 
   /** Sends the pending leaves at once, then closes the subscriber connection (see the base class). */
-  override close(): void {
+  override close(): Promise<void> {
     this.places.flush(true);
-    super.close();
+    return super.close();
   }
 
   /** Takes `owner` out of the queue (or gives back a grant it will not use), in the background. */
@@ -288,18 +260,18 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
   }
 
   release(key: string, owner: string, options: CallOptions): Promise<void> {
-    const n = this.namesOf(key);
+    const n = this.names.of(key);
     return this.runRelease(LOCK_RELEASE, n.queue, n.k.channel, owner, options.signal);
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
-    const lockName = this.namesOf(key).k.lock;
+    const lockName = this.names.of(key).k.lock;
     return parseLockHolder(
       await this.runner.run('holder', LOCK_HOLDER, [lockName], [], options.signal),
     );
   }
 
   waitForChange(key: string, options: CallOptions): Promise<void> {
-    return this.hub.wait(this.namesOf(key).k.channel, key, options.signal);
+    return this.hub.wait(this.names.of(key).k.channel, key, options.signal);
   }
 }

@@ -12,8 +12,7 @@
  * @module
  */
 import { abortReason } from '../../core/abort.js';
-import { AbortedError } from '../../core/errors.js';
-import { TooManyWaitersError } from '../../coord/errors.js';
+import { BackendClosedError, TooManyWaitersError } from '../../coord/errors.js';
 import { parseGrantMessage } from './keys.js';
 
 /** The part of an ioredis client the subscriber connection needs. */
@@ -158,7 +157,7 @@ export class ChangeHub {
    */
   wait(channel: string, key: string, signal: AbortSignal): Promise<void> {
     if (signal.aborted) return Promise.reject(abortReason(signal));
-    if (this.closed) return Promise.reject(new AbortedError('the Redis backend is closed'));
+    if (this.closed) return Promise.reject(new BackendClosedError('redis', 'waitForChange'));
     if (this.waiterCount >= this.limits.maxWaiters) {
       return Promise.reject(new TooManyWaitersError(key, this.limits.maxWaiters));
     }
@@ -196,7 +195,7 @@ export class ChangeHub {
    * after a reconnect, since a grant message may have been missed then.
    */
   watchGrant(channel: string, key: string, owner: string): GrantWatch {
-    if (this.closed) throw new AbortedError('the Redis backend is closed');
+    if (this.closed) throw new BackendClosedError('redis', 'acquireQueued');
     if (this.waiterCount >= this.limits.maxWaiters) {
       throw new TooManyWaitersError(key, this.limits.maxWaiters);
     }

@@ -10,7 +10,7 @@ import { integerIn } from '../../core/validate.js';
 import { checkPrefix } from './keys.js';
 import type { SubscriberClient } from './notify.js';
 import { ChangeHub } from './notify.js';
-import type { ScriptClient } from './scripts.js';
+import type { ScriptClient } from './script-runner.js';
 
 /** An ioredis client: a single `Redis` connection or a `Cluster`. */
 export type RedisClient = Redis | Cluster;

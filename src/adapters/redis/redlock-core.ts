@@ -9,7 +9,7 @@ import { AbortedError } from '../../core/errors.js';
 import type { Runtime } from '../../core/runtime.js';
 import { systemRuntime } from '../../core/system.js';
 import { integerIn, nonNegative, rangeError } from '../../core/validate.js';
-import { BackendUnavailableError } from '../../coord/errors.js';
+import { BackendClosedError, BackendUnavailableError } from '../../coord/errors.js';
 import type {
   AcquireResult,
   BackendGuarantees,
@@ -99,7 +99,7 @@ export class RedlockQuorumBackend implements LockBackend {
   private readonly driftFactor: number;
   private readonly driftMarginMs: number;
   private readonly runtime: Runtime;
-  private readonly owned: readonly { close(): void }[];
+  private readonly owned: readonly { close(): unknown }[];
   /** Calls still running (their timers bound them); `close()` abandons them so no timer outlives it. */
   private readonly inFlight = new Set<(reason: unknown) => void>();
 
@@ -110,7 +110,7 @@ export class RedlockQuorumBackend implements LockBackend {
   constructor(
     nodes: readonly RedlockNode[],
     options: RedlockOptions = {},
-    owned: readonly { close(): void }[] = [],
+    owned: readonly { close(): unknown }[] = [],
   ) {
     if (!Array.isArray(nodes) || nodes.length === 0)
       throw rangeError('nodes.length', 'at least 1', nodes.length);
@@ -369,10 +369,14 @@ export class RedlockQuorumBackend implements LockBackend {
    * Abandons calls still waiting on hung instances (and their timers), and closes the instances
    * this backend was given to own (`RedlockBackend.fromClients` passes the instances it created).
    */
-  close(): void {
-    for (const abandon of [...this.inFlight])
-      abandon(new AbortedError('the Redlock backend is closed'));
-    for (const o of this.owned) o.close();
+  async close(): Promise<void> {
+    for (const abandon of [...this.inFlight]) abandon(new BackendClosedError('redlock', 'call'));
+    await Promise.all(this.owned.map((o) => o.close()));
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /**

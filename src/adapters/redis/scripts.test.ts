@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isBackendUnavailableError } from '../../coord/errors.js';
-import type { ScriptClient } from './scripts.js';
-import { LOCK_ACQUIRE, luaScript, MAX_BATCH, ScriptRunner } from './scripts.js';
+import { MAX_BATCH } from './corked-writes.js';
+import type { ScriptClient } from './script-runner.js';
+import { ScriptRunner } from './script-runner.js';
+import { LOCK_ACQUIRE, luaScript } from './scripts.js';
 
 /** A client that knows scripts only after an EVAL, like a Redis after SCRIPT FLUSH. */
 function fakeClient(): ScriptClient & { calls: string[]; hang: boolean } {

@@ -1,7 +1,5 @@
 /**
- * The Lua scripts of the Redis backends and a runner that calls them with `EVALSHA`, falling back to
- * `EVAL` when the server does not know the script yet (`NOSCRIPT`: first use, a restart, a
- * `SCRIPT FLUSH`, a failover).
+ * The Lua scripts of the Redis backends (run by `script-runner.ts`).
  *
  * Every script touches only the keys it is given, and the backends give a script only keys that
  * share one hash tag (`{key}`), so every script runs on a single Redis Cluster slot.
@@ -13,10 +11,6 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { abortReason } from '../../core/abort.js';
-import { isAbortedError } from '../../core/errors.js';
-import { onStop } from '../../coord/call.js';
-import { BackendUnavailableError } from '../../coord/errors.js';
 
 /**
  * The pub/sub channel of a lock or semaphore is its first key's name plus this suffix (see
@@ -35,12 +29,6 @@ export interface LuaScript {
 /** Builds a {@link LuaScript} (the SHA1 is what `EVALSHA` needs). */
 export function luaScript(name: string, text: string): LuaScript {
   return Object.freeze({ name, text, sha: createHash('sha1').update(text).digest('hex') });
-}
-
-/** The part of an ioredis `Redis` or `Cluster` client the scripts need. */
-export interface ScriptClient {
-  evalsha(sha1: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
-  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
 /** Splits a lock value `"<token>:<owner>"`: the owner may contain `:`, the token never does. */
@@ -364,125 +352,3 @@ end
 return out
 `,
 );
-
-/** Wraps a client failure as a {@link BackendUnavailableError} naming the operation. */
-function toUnavailable(operation: string, error: unknown): unknown {
-  if (isAbortedError(error) || error instanceof BackendUnavailableError) return error;
-  return new BackendUnavailableError(
-    operation,
-    error instanceof Error ? error.message : String(error),
-    { cause: error },
-  );
-}
-
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
-}
-
-/** The part of a socket the runner corks: Node's `Writable.cork()` / `uncork()`. */
-interface Corkable {
-  cork(): void;
-  uncork(): void;
-}
-
-/**
- * Most commands one corked batch holds before it is written. Replies to a batch come back
- * together; a smaller batch lets Redis start on the first commands while this process still
- * issues the next ones, a larger one saves more system calls.
- */
-export const MAX_BATCH = 16;
-
-/**
- * Runs scripts on one client: `EVALSHA` first, `EVAL` on `NOSCRIPT` (which also loads the script
- * for next time). Every call races the caller's signal, so an unreachable server (ioredis queues
- * commands while it reconnects) never leaves a caller pending; failures become
- * {@link BackendUnavailableError}s.
- *
- * Write coalescing. The first command of an event-loop turn is written at once; the following
- * ones (many concurrent locks answered by one read) are held in the socket's buffer (`cork`) and
- * written together, at most {@link MAX_BATCH} at a time and at the end of the turn
- * (`process.nextTick`). A socket write costs a system call that, on loopback, also does the
- * receiver's network work, so under concurrency this halves the client's CPU per operation. Only a
- * single-connection ioredis client that is connected is corked; a `Cluster` is left alone.
- */
-export class ScriptRunner {
-  /** The socket corked in this turn, if any. */
-  private corked: Corkable | undefined;
-  /** A command was already written in this turn (an end-of-turn callback is scheduled). */
-  private turn = false;
-  /** Commands held in the current batch. */
-  private batched = 0;
-
-  constructor(private readonly client: ScriptClient) {}
-
-  private readonly endTurn = (): void => {
-    this.turn = false;
-    const corked = this.corked;
-    if (corked === undefined) return;
-    this.corked = undefined;
-    corked.uncork();
-  };
-
-  /** Decides, before a command is written, whether it goes out now or with the turn's batch. */
-  private coalesce(): void {
-    const corked = this.corked;
-    if (corked !== undefined) {
-      if (this.batched < MAX_BATCH) {
-        this.batched++;
-        return;
-      }
-      // The batch is full: write it, and start the next one with this command.
-      this.batched = 1;
-      corked.uncork();
-      corked.cork();
-      return;
-    }
-    if (!this.turn) {
-      // The first command of the turn: written at once, so a lone call waits for nothing.
-      this.turn = true;
-      process.nextTick(this.endTurn);
-      return;
-    }
-    const c = this.client as { status?: unknown; stream?: Partial<Corkable> };
-    const stream = c.status === 'ready' ? c.stream : undefined;
-    if (typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return;
-    this.corked = stream as Corkable;
-    this.batched = 1;
-    stream.cork();
-  }
-
-  /**
-   * Runs `script` with `keys` and `args`; rejects with the signal's reason when it aborts. One
-   * promise and one abort listener per call: this is every operation's hot path.
-   */
-  run(
-    operation: string,
-    script: LuaScript,
-    keys: readonly string[],
-    args: readonly (string | number)[],
-    signal: AbortSignal,
-  ): Promise<unknown> {
-    if (signal.aborted) return Promise.reject(abortReason(signal));
-    const client = this.client;
-    const n = keys.length;
-    return new Promise<unknown>((resolve, reject) => {
-      // One listener per signal, shared by every call in flight on it (the clients pass one signal
-      // to many concurrent calls): registering costs a Set insertion, not a walk of the listeners.
-      const off = onStop(signal, reject);
-      const ok = (value: unknown): void => {
-        off();
-        resolve(value);
-      };
-      const failed = (error: unknown): void => {
-        off();
-        reject(toUnavailable(operation, error));
-      };
-      this.coalesce();
-      // EVAL on NOSCRIPT also loads the script for next time; no extra promise on the usual path.
-      client.evalsha(script.sha, n, ...keys, ...args).then(ok, (error: unknown) => {
-        if (!isNoScript(error)) return failed(error);
-        client.eval(script.text, n, ...keys, ...args).then(ok, failed);
-      });
-    });
-  }
-}

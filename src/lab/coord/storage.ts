@@ -182,3 +182,31 @@ export function serveStorage(node: Node, mode: StorageMode, checker: StaleWriteC
     checker.observe(node.name, write, accepted);
   });
 }
+
+/**
+ * Who acts as holder (of a lock, or as leader) right now, by their own account: from the moment
+ * they learn they hold it until they learn they do not. `max` is the most at once, the figure
+ * that shows two holders overlapping even when fencing keeps their writes apart.
+ */
+export class ActingHolders {
+  private readonly acting = new Set<string>();
+  /** The most holders at once so far. */
+  max = 0;
+
+  /** `name` believes it holds. */
+  began(name: string): void {
+    this.acting.add(name);
+    this.max = Math.max(this.max, this.acting.size);
+  }
+
+  /** `name` no longer believes it holds. */
+  ended(name: string): void {
+    this.acting.delete(name);
+  }
+
+  /** One holder acting now, if any. */
+  any(): string | undefined {
+    for (const name of this.acting) return name;
+    return undefined;
+  }
+}

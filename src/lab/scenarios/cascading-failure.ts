@@ -51,12 +51,19 @@ interface Observed {
   dependent: number;
   dependentFailed: number;
   maxQueued: number;
+  /** How many times the front's circuit breaker opened (0 without one). */
+  breakerOpens: number;
   firstIndependentFailure: Violation | undefined;
   queueOverflow: Violation | undefined;
 }
 
 /** The front service's dependency call: bare, or under timeout, breaker and bulkhead. */
-function dependencyPolicy(design: Design, node: Node, context: LabContext): Policy | undefined {
+function dependencyPolicy(
+  design: Design,
+  node: Node,
+  context: LabContext,
+  seen: Observed,
+): Policy | undefined {
   if (design === 'unsafe') return undefined;
   const runtime = node.runtime;
   const breaker = new CircuitBreaker({
@@ -64,7 +71,10 @@ function dependencyPolicy(design: Design, node: Node, context: LabContext): Poli
     halfOpenAfterMs: 500,
     runtime,
   });
-  breaker.onStateChange(({ from, to }) => context.note(node.name, `breaker ${from} -> ${to}`));
+  breaker.onStateChange(({ from, to }) => {
+    if (to === 'open') seen.breakerOpens++;
+    context.note(node.name, `breaker ${from} -> ${to}`);
+  });
   // A breaker alone counts failures, and a call that hangs never fails: it never opens.
   if (design === 'textbook') return breaker;
   return pipeline(
@@ -107,7 +117,7 @@ function startFront(sim: Simulation, context: LabContext, design: Design, seen: 
     else next();
   };
   const rpc = new RpcClient(front);
-  const policy = dependencyPolicy(design, front, context);
+  const policy = dependencyPolicy(design, front, context, seen);
   const callDependency = (): Promise<unknown> =>
     policy === undefined
       ? rpc.call('dependency', 'lookup')
@@ -228,6 +238,7 @@ async function run(context: LabContext, design: Design): Promise<VariantOutcome>
     dependent: 0,
     dependentFailed: 0,
     maxQueued: 0,
+    breakerOpens: 0,
     firstIndependentFailure: undefined,
     queueOverflow: undefined,
   };
@@ -244,6 +255,7 @@ async function run(context: LabContext, design: Design): Promise<VariantOutcome>
       maxQueued: seen.maxQueued,
       failedRequests: seen.independentFailed + seen.dependentFailed,
       independentFailed: seen.independentFailed,
+      breakerOpens: seen.breakerOpens,
       independentSuccessPercent:
         seen.independent === 0
           ? 100
@@ -301,6 +313,12 @@ export const cascadingFailure: Scenario = {
       label: 'failed requests that did not need the dependency',
       unit: 'requests',
       better: 'lower',
+    },
+    {
+      name: 'breakerOpens',
+      label: 'times the circuit breaker opened',
+      unit: 'times',
+      better: 'none',
     },
     {
       name: 'independentSuccessPercent',

@@ -40,7 +40,7 @@ async function run(context: LabContext, server: KvServerKind): Promise<VariantOu
     durationMs: DURATION_MS,
     clients: 3,
   });
-  const verdict = historyVerdict(result.history, register());
+  const verdict = historyVerdict(sim.history, register());
   let acknowledged = 0;
   for (const e of result.history) if (e.type === 'ok' && e.f === 'write') acknowledged++;
   return {

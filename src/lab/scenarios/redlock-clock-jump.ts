@@ -11,7 +11,13 @@ import type { ScheduledFault } from '../../sim/faults.js';
 import type { Node } from '../../sim/node.js';
 import { MemoryRedlockInstance } from '../coord/redlock-instance.js';
 import { RemoteLockBackend, serveLocks } from '../coord/remote-lock.js';
-import { LeaseTruth, StaleWriteChecker, sendWrite, serveStorage } from '../coord/storage.js';
+import {
+  ActingHolders,
+  LeaseTruth,
+  StaleWriteChecker,
+  sendWrite,
+  serveStorage,
+} from '../coord/storage.js';
 import type { StorageMode } from '../coord/storage.js';
 import type { LabContext, Scenario, VariantOutcome } from '../types.js';
 
@@ -19,21 +25,6 @@ const HORIZON_MS = 1_500;
 const TTL_MS = 1_000;
 const KEY = 'file';
 const SERVERS = ['r1', 'r2', 'r3', 'r4', 'r5'] as const;
-
-/** Which clients believe they hold the lock now, by their own account. */
-class Holders {
-  private readonly holding = new Set<string>();
-  max = 0;
-
-  acquired(client: string): void {
-    this.holding.add(client);
-    this.max = Math.max(this.max, this.holding.size);
-  }
-
-  ended(client: string): void {
-    this.holding.delete(client);
-  }
-}
 
 interface ClientPlan {
   readonly startMs: number;
@@ -45,7 +36,7 @@ async function client(
   context: LabContext,
   node: Node,
   plan: ClientPlan,
-  holders: Holders,
+  holders: ActingHolders,
 ): Promise<void> {
   const { runtime } = node;
   const redlock = new RedlockQuorumBackend(
@@ -56,7 +47,7 @@ async function client(
   try {
     await runtime.timers.sleep(plan.startMs);
     const lease = await lock.acquire(KEY, { ttlMs: TTL_MS, waitMs: 500 });
-    holders.acquired(node.name);
+    holders.began(node.name);
     context.note(
       node.name,
       `holds the lock on a quorum: token ${lease.token}, valid ${lease.remainingMs().toFixed(0)} ms`,
@@ -101,7 +92,7 @@ async function run(context: LabContext, mode: StorageMode): Promise<VariantOutco
   const jumpMs = context.knobs['clockJumpMs'] ?? 2_000;
   const nowMs = (): number => sim.nowMs;
   const checker = new StaleWriteChecker(context, nowMs, undefined);
-  const holders = new Holders();
+  const holders = new ActingHolders();
   const random = sim.random.fork('redlock-clock-jump');
   const c1Work = 150 + random.int(350);
   const c2Start = 60 + random.int(60);

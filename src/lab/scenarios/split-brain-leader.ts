@@ -8,7 +8,13 @@ import { Election } from '../../coord/election.js';
 import { MemoryLockBackend } from '../../coord/memory.js';
 import type { Node } from '../../sim/node.js';
 import { RemoteLockBackend, serveLocks } from '../coord/remote-lock.js';
-import { LeaseTruth, StaleWriteChecker, sendWrite, serveStorage } from '../coord/storage.js';
+import {
+  ActingHolders,
+  LeaseTruth,
+  StaleWriteChecker,
+  sendWrite,
+  serveStorage,
+} from '../coord/storage.js';
 import type { StorageMode } from '../coord/storage.js';
 import type { LabContext, Scenario, VariantOutcome } from '../types.js';
 
@@ -17,32 +23,11 @@ const CANDIDATES = ['n1', 'n2', 'n3'] as const;
 /** Lease 300 ms, step down after 200 ms without a renewal, renew every 50 ms (client-go's rule). */
 const TIMING = { leaseDurationMs: 300, renewDeadlineMs: 200, retryPeriodMs: 50 };
 
-/** Which nodes act as leader right now, by their own account (elected and not yet demoted). */
-class LeaderCount {
-  private readonly leading = new Set<string>();
-  max = 0;
-
-  elected(node: string): void {
-    this.leading.add(node);
-    this.max = Math.max(this.max, this.leading.size);
-  }
-
-  demoted(node: string): void {
-    this.leading.delete(node);
-  }
-
-  /** A node acting as leader now, if any. */
-  any(): string | undefined {
-    for (const node of this.leading) return node;
-    return undefined;
-  }
-}
-
 /**
  * A candidate: campaign; while it leads, check the leadership, prepare a batch (this is where the
  * pause lands) and write it to the storage tagged with the term; campaign again when demoted.
  */
-async function candidate(context: LabContext, node: Node, leaders: LeaderCount): Promise<void> {
+async function candidate(context: LabContext, node: Node, leaders: ActingHolders): Promise<void> {
   const { runtime } = node;
   const election = new Election(new RemoteLockBackend(node, 'lock'), {
     key: 'leader',
@@ -52,11 +37,11 @@ async function candidate(context: LabContext, node: Node, leaders: LeaderCount):
     ...TIMING,
   });
   election.onElected((l) => {
-    leaders.elected(node.name);
+    leaders.began(node.name);
     context.note(node.name, `leads term ${l.term}`);
   });
   election.onDemoted((d) => {
-    leaders.demoted(node.name);
+    leaders.ended(node.name);
     context.note(node.name, `steps down from term ${d.term} (${d.reason})`);
   });
   let n = 0;
@@ -80,7 +65,7 @@ async function run(context: LabContext, mode: StorageMode): Promise<VariantOutco
   const nowMs = (): number => sim.nowMs;
   const truth = new LeaseTruth(context, nowMs, 'lock', 'term');
   const checker = new StaleWriteChecker(context, nowMs, truth, 'term');
-  const leaders = new LeaderCount();
+  const leaders = new ActingHolders();
   const random = sim.random.fork('split-brain-leader');
   const pauseMs = Math.round(pauseKnobMs * (0.6 + 0.8 * random.next()));
   const pauseAtMs = 200 + random.int(100);

@@ -1,10 +1,13 @@
 /**
  * Two generals: an order service sends orders to a fulfilment service over a link that loses and
  * duplicates messages. Without acknowledgements orders are lost; retrying without de-duplication
- * fulfils some twice; acknowledgement, retry and de-duplication by order id fulfil each once.
+ * fulfils some twice; acknowledgement, retry and faultline's `idempotent()` keyed by the order id at
+ * the receiver fulfil each once.
  *
  * @module
  */
+import { idempotent } from '../../coord/idempotency/idempotent.js';
+import { MemoryIdempotencyStore } from '../../coord/idempotency/memory.js';
 import type { ExecuteContext } from '../../resilience/policy.js';
 import { pipeline } from '../../resilience/pipeline.js';
 import { Retry } from '../../resilience/retry.js';
@@ -138,21 +141,37 @@ async function orderService(node: Node, design: Design, ledger: Ledger): Promise
   }
 }
 
-/** The fulfilment service: fulfils each order it receives (once per id when it de-duplicates). */
+/** The fulfilment service: fulfils each order it receives (once per id with an idempotency key). */
 function fulfilment(node: Node, design: Design, ledger: Ledger): void {
-  const seen = new Set<string>();
+  const store = new MemoryIdempotencyStore({ runtime: node.runtime, maxRecords: ORDERS * 10 });
+  const ack = (to: string, id: string): void => {
+    if (design === 'fire-and-forget') return;
+    ledger.messages++;
+    node.send(to, { kind: 'ack', id });
+  };
   node.onMessage((m: Envelope) => {
     const msg = m.payload;
     if (!isOrderMessage(msg) || msg.kind !== 'order') return;
-    const repeat = design === 'retry-dedup' && seen.has(msg.id);
-    if (!repeat) {
-      if (seen.size < ORDERS * 10) seen.add(msg.id);
+    if (design !== 'retry-dedup') {
       ledger.fulfil(node, msg.id);
+      ack(m.from, msg.id);
+      return;
     }
-    if (design !== 'fire-and-forget') {
-      ledger.messages++;
-      node.send(m.from, { kind: 'ack', id: msg.id });
-    }
+    // The order id is the idempotency key: a repeat replays the stored outcome instead of
+    // fulfilling again, and a copy arriving while the first is in progress waits for it.
+    const fulfil = async (): Promise<string> => {
+      ledger.fulfil(node, msg.id);
+      return msg.id;
+    };
+    idempotent(msg.id, { order: msg.id }, fulfil, {
+      store,
+      runtime: node.runtime,
+      leaseMs: 1_000,
+      pollMs: 5,
+    }).then(
+      () => ack(m.from, msg.id),
+      () => undefined,
+    );
   });
 }
 
@@ -190,8 +209,8 @@ export const twoGenerals: Scenario = {
   property:
     'By the end of the run every order is fulfilled exactly once, counted at the fulfilment service.',
   standIn:
-    'The order and fulfilment services are lab code; the receiver’s de-duplication is a bounded set ' +
-    'of order ids in the scenario. Retry and Timeout are faultline’s.',
+    'The order and fulfilment services are lab code. Retry, Timeout and the receiver’s ' +
+    'de-duplication (`idempotent()` over a `MemoryIdempotencyStore`) are faultline’s.',
   api: [
     "import { Retry, Timeout, pipeline } from 'faultline';",
     'const send = pipeline(',
@@ -199,7 +218,10 @@ export const twoGenerals: Scenario = {
     "  new Timeout({ timeoutMs: 25, strategy: 'aggressive' }),",
     ');',
     'await send.execute((ctx) => sendOrderAwaitAck(ctx.idempotencyKey), { idempotencyKey: order.id });',
-    '// receiver: if (seen.has(id)) ack again, else fulfil, remember id, ack',
+    '// receiver: the order id is the idempotency key; a repeat replays, it does not fulfil again',
+    "import { idempotent, MemoryIdempotencyStore } from 'faultline/coord';",
+    'await idempotent(order.id, order, () => fulfil(order), { store });',
+    'ack(order.id);',
   ].join('\n'),
   figures: [
     { name: 'lostOrders', label: 'lost orders', unit: 'orders', better: 'lower', key: true },
@@ -245,7 +267,7 @@ export const twoGenerals: Scenario = {
     },
     safe: {
       summary:
-        'Acknowledgement, Retry with backoff and full jitter, and de-duplication by order id at the receiver.',
+        'Acknowledgement, Retry with backoff and full jitter, and idempotent() keyed by the order id at the receiver.',
       run: (context) => run(context, 'retry-dedup'),
     },
   },

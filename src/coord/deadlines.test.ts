@@ -1,8 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { Scheduler, createSimRuntime } from '../sim/index.js';
 import { BackendUnavailableError } from './errors.js';
-import { InterruptScope, callWithDeadline } from './call.js';
+import { AbortScope } from '../core/abort.js';
+import { CallDeadlines } from './deadlines.js';
+import type { Abortable } from '../core/abort.js';
+import type { Runtime } from '../core/runtime.js';
 import type { CallOptions } from './types.js';
+
+/** One {@link CallDeadlines} per runtime, as one client has (the calls of a test share buckets). */
+const clients = new WeakMap<Runtime, CallDeadlines>();
+
+function callWithDeadline<T>(
+  runtime: Runtime,
+  operation: string,
+  timeoutMs: number,
+  stop: Abortable | undefined,
+  fn: (o: CallOptions) => Promise<T>,
+  signal: 'shared' | 'exclusive' = 'shared',
+): Promise<T> {
+  let deadlines = clients.get(runtime);
+  if (deadlines === undefined) {
+    deadlines = new CallDeadlines(runtime);
+    clients.set(runtime, deadlines);
+  }
+  return deadlines.call({ operation, timeoutMs, stop, signal }, fn);
+}
 
 function setup() {
   const scheduler = new Scheduler({ seed: 3 });
@@ -112,12 +134,12 @@ describe('callWithDeadline', () => {
 
   it('a scope releases every call in flight through a set, not a listener per call on a signal', async () => {
     const { scheduler, runtime } = setup();
-    const scope = new InterruptScope();
+    const scope = new AbortScope();
     const signals: AbortSignal[] = [];
     const calls = Array.from({ length: 30 }, () =>
       settledAt(scheduler, callWithDeadline(runtime, 'holder', 2_000, scope, hung(signals))),
     );
-    scope.interrupt(new Error('closed'));
+    scope.abort(new Error('closed'));
     await scheduler.run({ untilMs: 1 });
     for (const c of calls) expect((c.error as Error).message).toBe('closed');
     // The shared backend signal is not aborted by one caller's stop, and its timer is gone.
@@ -134,9 +156,23 @@ describe('callWithDeadline', () => {
     const signals: AbortSignal[] = [];
     const r = settledAt(
       scheduler,
-      callWithDeadline(runtime, 'acquireQueued', 5_000, controller.signal, hung(signals), true),
+      callWithDeadline(
+        runtime,
+        'acquireQueued',
+        5_000,
+        controller.signal,
+        hung(signals),
+        'exclusive',
+      ),
     );
-    const other = callWithDeadline(runtime, 'acquireQueued', 5_000, undefined, hung(signals), true);
+    const other = callWithDeadline(
+      runtime,
+      'acquireQueued',
+      5_000,
+      undefined,
+      hung(signals),
+      'exclusive',
+    );
     other.catch(() => undefined);
     expect(signals[0]).not.toBe(signals[1]);
     controller.abort(new Error('gave up'));
@@ -163,9 +199,9 @@ describe('callWithDeadline', () => {
   });
 });
 
-describe('InterruptScope', () => {
+describe('AbortScope', () => {
   it('fires each listener once, links a caller signal, and unregisters cleanly', () => {
-    const scope = new InterruptScope();
+    const scope = new AbortScope();
     const seen: unknown[] = [];
     const off = scope.listen((r) => seen.push(['a', r]));
     scope.listen((r) => seen.push(['b', r]));
@@ -175,11 +211,11 @@ describe('InterruptScope', () => {
     expect(scope.link(undefined)).toBe(scope);
     linked.listen((r) => seen.push(['linked', r]));
     caller.abort('mine');
-    expect(linked.interrupted).toBe(true);
+    expect(linked.aborted).toBe(true);
     expect(linked.reason).toBe('mine');
-    expect(scope.interrupted).toBe(false);
-    scope.interrupt('closed');
-    scope.interrupt('again');
+    expect(scope.aborted).toBe(false);
+    scope.abort('closed');
+    scope.abort('again');
     expect(seen).toEqual([
       ['linked', 'mine'],
       ['b', 'closed'],

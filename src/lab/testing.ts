@@ -1,13 +1,13 @@
 /**
- * Checks the resilience scenarios' tests share: runs over a range of seeds, replay, and evidence
+ * Checks every scenario's tests share: runs over a range of seeds, replay, and evidence
  * that points at a note of the trace. Free of any test framework: each returns what it found, and
  * the test asserts on it.
  *
  * @module
  */
-import { runVariant } from '../run.js';
-import type { VariantRun } from '../run.js';
-import type { Scenario, VariantName } from '../types.js';
+import { runVariant } from './run.js';
+import type { VariantRun } from './run.js';
+import type { Scenario, VariantName } from './types.js';
 
 /** Runs `variant` of `scenario` on seeds `from..to` (inclusive). */
 export async function runSeeds(
@@ -48,7 +48,7 @@ export async function replayDifferences(
 /**
  * Runs `seed` with a recorded trace and returns what is wrong with its evidence (empty when the
  * run violated, the evidence has a finite time, a summary and operations, and its trace index is
- * a `note` event at that time).
+ * a `note` event, or the `op` event of the failing operation, at that time).
  */
 export async function evidenceProblems(
   scenario: Scenario,
@@ -65,7 +65,8 @@ export async function evidenceProblems(
   const index = evidence.traceIndex;
   const event = index === undefined ? undefined : run.trace?.events[index];
   if (event === undefined || event.index !== index) out.push(`trace index ${index} is not stored`);
-  else if (event.kind !== 'note') out.push(`trace event ${index} is a ${event.kind}, not a note`);
+  else if (event.kind !== 'note' && event.kind !== 'op')
+    out.push(`trace event ${index} is a ${event.kind}, not a note or an op`);
   else if (Math.abs(event.timeMs - evidence.timeMs) > 1e-6)
     out.push(`note at ${event.timeMs} ms, evidence at ${evidence.timeMs} ms`);
   return out;

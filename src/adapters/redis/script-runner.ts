@@ -1,0 +1,71 @@
+/**
+ * Runs the Lua scripts of the Redis backends with `EVALSHA`, falling back to `EVAL` when the
+ * server does not know the script yet (`NOSCRIPT`: first use, a restart, a `SCRIPT FLUSH`, a
+ * failover).
+ *
+ * @module
+ */
+import { abortReason, listenAbort } from '../../core/abort.js';
+import { toBackendUnavailable } from '../../coord/errors.js';
+import { CorkedWrites } from './corked-writes.js';
+import type { LuaScript } from './scripts.js';
+
+/** The part of an ioredis `Redis` or `Cluster` client the scripts need. */
+export interface ScriptClient {
+  evalsha(sha1: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...args: (string | number)[]): Promise<unknown>;
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * Runs scripts on one client: `EVALSHA` first, `EVAL` on `NOSCRIPT` (which also loads the script
+ * for next time). Every call races the caller's signal, so an unreachable server (ioredis queues
+ * commands while it reconnects) never leaves a caller pending; failures become
+ * `BackendUnavailableError`s. Writes are coalesced per event-loop turn
+ * by {@link CorkedWrites}.
+ */
+export class ScriptRunner {
+  private readonly writes: CorkedWrites;
+
+  constructor(private readonly client: ScriptClient) {
+    this.writes = new CorkedWrites(client);
+  }
+
+  /**
+   * Runs `script` with `keys` and `args`; rejects with the signal's reason when it aborts. One
+   * promise and one abort listener per call: this is every operation's hot path.
+   */
+  run(
+    operation: string,
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    if (signal.aborted) return Promise.reject(abortReason(signal));
+    const client = this.client;
+    const n = keys.length;
+    return new Promise<unknown>((resolve, reject) => {
+      // One listener per signal, shared by every call in flight on it (the clients pass one signal
+      // to many concurrent calls): registering costs a Set insertion, not a walk of the listeners.
+      const off = listenAbort(signal, reject);
+      const ok = (value: unknown): void => {
+        off();
+        resolve(value);
+      };
+      const failed = (error: unknown): void => {
+        off();
+        reject(toBackendUnavailable(operation, error));
+      };
+      this.writes.beforeWrite();
+      // EVAL on NOSCRIPT also loads the script for next time; no extra promise on the usual path.
+      client.evalsha(script.sha, n, ...keys, ...args).then(ok, (error: unknown) => {
+        if (!isNoScript(error)) return failed(error);
+        client.eval(script.text, n, ...keys, ...args).then(ok, failed);
+      });
+    });
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * Deadlines of backend calls, bucketed: calls whose deadlines end within the same coarse slot share
+ * one timer and one abort signal.
+ *
+ * Benchmark case served: `bench locks`, `uncontended-par50` (50 concurrent acquires + releases):
+ * with an exact timer and an `AbortController` per call, each acquire cost two timers and two
+ * controllers; bucketed, a steady stream of calls arms one timer per 16 ms slot and reuses one
+ * never-aborted signal. One instance belongs to one client (see `client-backend.ts`); nothing here
+ * is module-level state.
+ *
+ * @module
+ */
+import type { Abortable } from '../core/abort.js';
+import { abortReason, isAborted, listenAbort } from '../core/abort.js';
+import type { Runtime } from '../core/runtime.js';
+import { BackendUnavailableError } from './errors.js';
+import type { CallOptions } from './types.js';
+
+/** How one call of {@link CallDeadlines.call} runs. */
+export interface DeadlineCallOptions {
+  /** The operation's name, for the {@link BackendUnavailableError} of a missed deadline. */
+  readonly operation: string;
+  /** The call's deadline, in ms from now. */
+  readonly timeoutMs: number;
+  /** Releases the caller at once when it aborts (the caller's signal, a client's `close()`). */
+  readonly stop?: Abortable | undefined;
+  /**
+   * `shared` (default): the backend's signal is shared with the calls ending in the same slot and
+   * aborts only at the deadline; when `stop` fires the caller is released at once and the call ends
+   * on its own. `exclusive`: the call gets its own signal and an exact timer, and the signal aborts
+   * as soon as `stop` fires — for a call the backend must stop when the caller gives up (a queued
+   * wait).
+   */
+  readonly signal?: 'shared' | 'exclusive';
+}
+
+const noop = (): void => undefined;
+
+/** A call waiting in a {@link DeadlineBucket}. */
+interface PendingCall {
+  readonly operation: string;
+  readonly timeoutMs: number;
+  fail(reason: unknown): void;
+}
+
+/** The calls whose deadlines end at the same coarse instant, with one timer and one signal. */
+interface DeadlineBucket {
+  endMs: number;
+  readonly calls: Set<PendingCall>;
+  controller: AbortController;
+  /** The `CallOptions` handed to every call of the bucket (its controller's signal). */
+  options: CallOptions;
+  cancel: () => void;
+  /** Expires this bucket (its timer's callback, made once per bucket object). */
+  readonly expire: () => void;
+}
+
+/**
+ * Longest a call's deadline may be rounded up, in ms (and at most an eighth of its timeout):
+ * calls ending within the same slot share one timer and one abort signal.
+ */
+const DEADLINE_SLOT_MS = 16;
+/** Calls served by one reused (never aborted) bucket signal before it is replaced. */
+const SIGNAL_REUSE = 1_000;
+
+/**
+ * The deadlines of one client's backend calls. A call joins the bucket of its rounded-up deadline;
+ * the bucket's timer is cancelled when its last call settles, and its signal (never aborted then)
+ * is reused by the next bucket. When a bucket's timer fires, every call in it is past its own
+ * deadline: its signal aborts (telling the backend to give up) and each call rejects.
+ */
+export class CallDeadlines {
+  private readonly buckets = new Map<number, DeadlineBucket>();
+  /** A bucket that emptied without expiring (its signal never aborted), kept for the next one. */
+  private spare: DeadlineBucket | undefined;
+  private spareUses = 0;
+
+  constructor(private readonly runtime: Runtime) {}
+
+  /**
+   * Runs one backend call with a deadline: the returned promise rejects with a
+   * {@link BackendUnavailableError} once `timeoutMs` has passed (rounded up by at most an eighth of
+   * it, and at most 16 ms, for a `shared` call), or with the reason of `stop` as soon as it fires;
+   * it settles by then even when the backend ignores its signal, so a lost backend never leaves a
+   * caller pending. A late result of an abandoned call is dropped (and observed, so it is never
+   * unhandled).
+   */
+  call<T>(options: DeadlineCallOptions, fn: (options: CallOptions) => Promise<T>): Promise<T> {
+    if (options.signal === 'exclusive') return exclusiveCall(this.runtime, options, fn);
+    const { operation, timeoutMs, stop } = options;
+    if (isAborted(stop)) return Promise.reject(abortReason(stop as Abortable));
+    return new Promise<T>((resolve, reject) => {
+      const call = new DeadlineCall<T>(operation, timeoutMs, this, resolve, reject);
+      const bucket = this.join(call);
+      call.bucket = bucket;
+      if (stop !== undefined)
+        call.offStop = listenAbort(stop, (reason) => call.settle(reason, false));
+      let pending: Promise<T>;
+      try {
+        pending = fn(bucket.options);
+      } catch (error) {
+        call.settle(error, false);
+        return;
+      }
+      pending.then(
+        (value) => call.settle(value, true),
+        (error: unknown) => call.settle(error, false),
+      );
+    });
+  }
+
+  private join(call: PendingCall): DeadlineBucket {
+    const now = this.runtime.clock.monotonicMs();
+    const slot = Math.min(DEADLINE_SLOT_MS, call.timeoutMs / 8);
+    const endMs = Math.ceil((now + call.timeoutMs) / slot) * slot;
+    let bucket = this.buckets.get(endMs);
+    if (bucket === undefined) {
+      bucket = this.fresh(endMs);
+      bucket.cancel = this.runtime.timers.setTimer(Math.max(0, endMs - now), bucket.expire);
+      this.buckets.set(endMs, bucket);
+    }
+    bucket.calls.add(call);
+    return bucket;
+  }
+
+  /** Removes a settled call; an emptied bucket cancels its timer and becomes the spare. */
+  leave(bucket: DeadlineBucket, call: PendingCall): void {
+    if (!bucket.calls.delete(call) || bucket.calls.size > 0) return;
+    bucket.cancel();
+    this.buckets.delete(bucket.endMs);
+    this.spare ??= bucket;
+  }
+
+  /**
+   * An empty bucket for `endMs`: the spare one (object, call set and signal reused: a sequential
+   * caller would otherwise build all three per call), with a new signal every
+   * {@link SIGNAL_REUSE} uses so listeners a careless backend leaves on it stay bounded.
+   */
+  private fresh(endMs: number): DeadlineBucket {
+    const spare = this.spare;
+    if (spare !== undefined) {
+      this.spare = undefined;
+      spare.endMs = endMs;
+      if (++this.spareUses >= SIGNAL_REUSE) {
+        spare.controller = sharedController();
+        spare.options = { signal: spare.controller.signal };
+        this.spareUses = 0;
+      }
+      return spare;
+    }
+    const controller = sharedController();
+    const b: DeadlineBucket = {
+      endMs,
+      calls: new Set(),
+      controller,
+      options: { signal: controller.signal },
+      cancel: noop,
+      expire: () => this.expire(b),
+    };
+    return b;
+  }
+
+  private expire(bucket: DeadlineBucket): void {
+    this.buckets.delete(bucket.endMs);
+    const calls = [...bucket.calls];
+    bucket.calls.clear();
+    bucket.controller.abort(new BackendUnavailableError('call', 'no answer before its deadline'));
+    for (const call of calls) {
+      call.fail(
+        new BackendUnavailableError(call.operation, `no answer within ${call.timeoutMs} ms`),
+      );
+    }
+  }
+}
+
+/** One call of {@link CallDeadlines.call}: a class, so a call costs one object, not a closure per step. */
+class DeadlineCall<T> implements PendingCall {
+  private settled = false;
+  offStop: () => void = noop;
+  bucket: DeadlineBucket | undefined;
+
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+    private readonly deadlines: CallDeadlines,
+    private readonly resolve: (value: T) => void,
+    private readonly reject: (reason: unknown) => void,
+  ) {}
+
+  /** The bucket's deadline passed (the bucket has already dropped this call). */
+  fail(reason: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.offStop();
+    this.reject(reason);
+  }
+
+  /** The backend answered (`ok`: with a value), or the caller stopped first. */
+  settle(result: unknown, ok: boolean): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.offStop();
+    if (this.bucket !== undefined) this.deadlines.leave(this.bucket, this);
+    if (ok) this.resolve(result as T);
+    else this.reject(result);
+  }
+}
+
+/** An `exclusive` call: a signal of its own that aborts when `stop` fires, and an exact timer. */
+function exclusiveCall<T>(
+  runtime: Runtime,
+  options: DeadlineCallOptions,
+  fn: (options: CallOptions) => Promise<T>,
+): Promise<T> {
+  const { operation, timeoutMs, stop } = options;
+  const controller = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let offStop = noop;
+    const finish = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      cancelTimer();
+      offStop();
+      return true;
+    };
+    const fail = (reason: unknown): void => {
+      if (!finish()) return;
+      controller.abort(reason);
+      reject(reason);
+    };
+    const cancelTimer = runtime.timers.setTimer(timeoutMs, () =>
+      fail(new BackendUnavailableError(operation, `no answer within ${timeoutMs} ms`)),
+    );
+    if (stop !== undefined && stop.aborted) {
+      fail(abortReason(stop));
+      return;
+    }
+    offStop = listenAbort(stop, fail);
+    let pending: Promise<T>;
+    try {
+      pending = fn({ signal: controller.signal });
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    pending.then(
+      (value) => {
+        if (finish()) resolve(value);
+      },
+      (error: unknown) => {
+        if (finish()) reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Runs one backend call with a deadline (see {@link CallDeadlines.call}) outside any client. The
+ * clients share buckets per client; this standalone form builds its own.
+ *
+ * @example
+ * const holder = await callWithDeadline(runtime, { operation: 'holder', timeoutMs: 2_000, stop: signal },
+ *   (o) => backend.holder('jobs/42', o));
+ */
+export function callWithDeadline<T>(
+  runtime: Runtime,
+  options: DeadlineCallOptions,
+  fn: (options: CallOptions) => Promise<T>,
+): Promise<T> {
+  return new CallDeadlines(runtime).call(options, fn);
+}
+
+/** Node's `events.setMaxListeners`, when this runs on Node; browsers have no listener limit. */
+type SetMaxListeners = (n: number, ...targets: EventTarget[]) => void;
+
+/** Node's `events.setMaxListeners`, looked up once (`null` off Node). */
+let setMaxListenersOfHost: SetMaxListeners | null | undefined;
+
+/**
+ * A controller whose signal may carry any number of listeners: every call in flight in a bucket
+ * may listen to it, which is expected, not a leak. Node's `events` module is looked up through
+ * `process.getBuiltinModule` rather than imported, so that the lab's page can bundle this file for
+ * a browser, where EventTarget has no such limit and this does nothing.
+ */
+function sharedController(): AbortController {
+  const controller = new AbortController();
+  if (setMaxListenersOfHost === undefined) {
+    const host = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } })
+      .process;
+    const events = host?.getBuiltinModule?.('node:events') as
+      { setMaxListeners?: SetMaxListeners } | undefined;
+    setMaxListenersOfHost = events?.setMaxListeners ?? null;
+  }
+  setMaxListenersOfHost?.(0, controller.signal);
+  return controller;
+}

@@ -1,0 +1,68 @@
+/**
+ * Validation of the values every coordination client and backend receives: keys, owners, TTLs
+ * and waits. A bad value is a `RangeError` naming the field and the value.
+ *
+ * @module
+ */
+import { positive, rangeError } from '../core/validate.js';
+import { MAX_OWNER_LENGTH } from './types.js';
+
+/** Longest key the clients accept (long enough for any namespacing, short enough for every backend). */
+export const MAX_KEY_LENGTH = 1024;
+
+/** Matches a lone surrogate (with the `u` flag a paired surrogate is one code point and no match). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * Validates a key: a non-empty, well-formed string (no lone surrogate: every backend stores keys as
+ * UTF-8, where a lone surrogate becomes U+FFFD and two distinct keys would name one lock) of at
+ * most {@link MAX_KEY_LENGTH} characters.
+ */
+export function checkKey(field: string, key: string): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw rangeError(field, `a non-empty string of at most ${MAX_KEY_LENGTH} characters`, key);
+  }
+  if (LONE_SURROGATE.test(key)) {
+    throw rangeError(field, 'a well-formed string (no lone surrogate)', key);
+  }
+  return key;
+}
+
+/**
+ * Validates a key for `backend`: {@link checkKey}, then the backend's own rule when it has one
+ * (PostgreSQL cannot store NUL), so a key the backend cannot store is refused before any call
+ * instead of failing every attempt until `waitMs`.
+ */
+export function checkBackendKey(
+  backend: { checkKey?(field: string, key: string): void },
+  field: string,
+  key: string,
+): string {
+  checkKey(field, key);
+  backend.checkKey?.(field, key);
+  return key;
+}
+
+/** Validates an owner string as the SPI defines it. */
+export function checkOwner(field: string, owner: string): string {
+  if (typeof owner !== 'string' || owner.length === 0 || owner.length > MAX_OWNER_LENGTH) {
+    throw rangeError(field, `a non-empty string of at most ${MAX_OWNER_LENGTH} characters`, owner);
+  }
+  return owner;
+}
+
+/** Validates a TTL in milliseconds: finite, > 0 and at most about 24.8 days (2^31 − 1 ms). */
+export function checkTtl(field: string, ttlMs: number): number {
+  positive(field, ttlMs);
+  if (ttlMs > 2 ** 31 - 1) throw rangeError(field, `at most ${2 ** 31 - 1}`, ttlMs);
+  return ttlMs;
+}
+
+/** Validates a wait in milliseconds: `Infinity` or a finite number >= 0. */
+export function checkWait(field: string, waitMs: number): number {
+  if (waitMs === Number.POSITIVE_INFINITY) return waitMs;
+  if (typeof waitMs !== 'number' || !Number.isFinite(waitMs) || waitMs < 0) {
+    throw rangeError(field, 'a number >= 0 or Infinity', waitMs);
+  }
+  return waitMs;
+}

@@ -1,0 +1,46 @@
+/**
+ * Raft (`faultline/raft`): the consensus algorithm as a pure state machine in the style of
+ * etcd-io/raft, its safety checker, the replicated key-value store built on it, and the
+ * simulator harness that proves it.
+ *
+ * @module
+ */
+export { RaftNode } from './raft.js';
+export type { RaftStatus } from './raft.js';
+export type {
+  RaftOptions,
+  ReadOnlyMode,
+  RaftUnsafeOptions,
+  ResolvedRaftOptions,
+} from './options.js';
+export { resolveOptions } from './options.js';
+export type {
+  ConfChange,
+  ConfState,
+  Entry,
+  HardState,
+  ProposeResult,
+  RaftId,
+  RaftMessage,
+  RaftMessageType,
+  RaftStorage,
+  ReadState,
+  Ready,
+  Role,
+  Snapshot,
+  SoftState,
+} from './types.js';
+export { Progress } from './progress.js';
+export type { ProgressState } from './progress.js';
+export { RaftSafetyChecker, entryFingerprint } from './invariants.js';
+export type { LogView, RaftProperty, RaftViolation } from './invariants.js';
+export { KvStateMachine, isKvCommand, raftKvModel } from './kv.js';
+export type { KvCommand, KvImage, KvOp, KvResult } from './kv.js';
+export { RaftHarness, describeMessage } from './harness.js';
+export type { RaftHarnessOptions } from './harness.js';
+export { runScript } from './script.js';
+export { runRaftSim, raftVariants } from './sim.js';
+export type { RaftSimOptions, RaftSimResult, RaftVariant } from './sim.js';
+export { startNemesis, nemesisActions } from './nemesis.js';
+export type { Nemesis, NemesisAction, NemesisOptions } from './nemesis.js';
+export { raftProtocol, runRaftSeed } from './protocol.js';
