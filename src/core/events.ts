@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { EventChannel } from './diagnostics.js';
 import { rangeError } from './validate.js';
 
 /** Something that can be undone once: a subscription, a timer, a resource. */
@@ -45,7 +46,14 @@ export class Emitter<T> {
   private readonly maxListeners: number;
 
   /** @param maxListeners upper bound on concurrent listeners (default 1000); more throws. */
-  constructor(maxListeners = 1000) {
+  /**
+   * @param maxListeners the bound on listeners (an `on` past it throws a `RangeError`).
+   * @param channel a diagnostics channel (`faultline:<module>:<event>`) that gets every event too.
+   */
+  constructor(
+    maxListeners = 1000,
+    private readonly channel?: EventChannel<T>,
+  ) {
     if (!Number.isInteger(maxListeners) || maxListeners < 1) {
       throw rangeError('maxListeners', 'an integer >= 1', maxListeners);
     }
@@ -53,6 +61,11 @@ export class Emitter<T> {
   }
 
   /** Number of registered listeners. */
+  /** True when an event would reach someone: a listener or a diagnostics channel subscriber. */
+  get active(): boolean {
+    return this.listeners.length > 0 || this.channel?.hasSubscribers === true;
+  }
+
   get size(): number {
     return this.listeners.length;
   }
@@ -71,6 +84,8 @@ export class Emitter<T> {
 
   /** Calls every listener with `event`. */
   emit(event: T): void {
+    const channel = this.channel;
+    if (channel !== undefined && channel.hasSubscribers) channel.publish(event);
     const current = this.listeners;
     if (current.length === 0) return;
     let failure: { error: unknown } | undefined;

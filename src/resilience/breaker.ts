@@ -14,6 +14,10 @@ import { callCallee, contextOf, isThenable } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
 import { createWindow } from './windows.js';
 import type { BreakerPolicy, FailureWindow, WindowSnapshot } from './windows.js';
+import { callChannel, eventChannel, traced } from '../core/diagnostics.js';
+
+/** `faultline:breaker:execute`: a TracingChannel around every `execute`. */
+const executeChannel = callChannel('breaker', 'execute');
 
 /** The states of a breaker. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -82,10 +86,22 @@ export class CircuitBreaker implements Policy {
   private trialsStarted = 0;
   private trialSuccesses = 0;
   private trialFailures = 0;
-  private readonly stateChanged = new Emitter<{ from: BreakerState; to: BreakerState }>();
-  private readonly succeeded = new Emitter<{ durationMs: number }>();
-  private readonly failed = new Emitter<BreakerFailureEvent>();
-  private readonly rejected = new Emitter<{ state: 'open' | 'half-open' }>();
+  private readonly stateChanged = new Emitter<{ from: BreakerState; to: BreakerState }>(
+    1000,
+    eventChannel('breaker', 'state'),
+  );
+  private readonly succeeded = new Emitter<{ durationMs: number }>(
+    1000,
+    eventChannel('breaker', 'success'),
+  );
+  private readonly failed = new Emitter<BreakerFailureEvent>(
+    1000,
+    eventChannel('breaker', 'failure'),
+  );
+  private readonly rejected = new Emitter<{ state: 'open' | 'half-open' }>(
+    1000,
+    eventChannel('breaker', 'reject'),
+  );
   // Pre-bound settle handlers for calls admitted while closed: no closure per call.
   private readonly closedOk = <T>(value: T): T => {
     this.closedOutcome(false);
@@ -147,12 +163,19 @@ export class CircuitBreaker implements Policy {
   }
 
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
-    return this.run(callCallee<T>, fn, contextOf(options));
+    const context = contextOf(options);
+    if (executeChannel === undefined || !executeChannel.hasSubscribers)
+      return this.run(callCallee<T>, fn, context);
+    return traced(
+      executeChannel,
+      () => ({ policy: this }),
+      () => this.run(callCallee<T>, fn, context),
+    );
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
     if (this.current !== 'closed') return this.runNotClosed(step, arg, context);
-    if (this.slowCallMs !== Infinity || this.succeeded.size > 0 || this.failed.size > 0) {
+    if (this.slowCallMs !== Infinity || this.succeeded.active || this.failed.active) {
       return this.runTimed(step, arg, context, -1);
     }
     let result: T | PromiseLike<T>;
@@ -208,7 +231,7 @@ export class CircuitBreaker implements Policy {
     if (this.current === 'closed') return this.run(step, arg, context);
     if (this.current === 'open' || this.trialsStarted >= this.trials) {
       const state = this.current;
-      if (this.rejected.size > 0) this.rejected.emit({ state });
+      if (this.rejected.active) this.rejected.emit({ state });
       return Promise.reject(new BrokenCircuitError(state));
     }
     this.trialsStarted++;
@@ -230,11 +253,11 @@ export class CircuitBreaker implements Policy {
     const settle = (error: unknown, failed: boolean): void => {
       const durationMs = clock.monotonicMs() - startMs;
       const failure = failed ? this.countsAsFailure(error) : durationMs > this.slowCallMs;
-      if (failure && this.failed.size > 0) {
+      if (failure && this.failed.active) {
         this.failed.emit(
           failed ? { kind: 'error', error, durationMs } : { kind: 'slow', durationMs },
         );
-      } else if (!failure && this.succeeded.size > 0) {
+      } else if (!failure && this.succeeded.active) {
         this.succeeded.emit({ durationMs });
       }
       if (epoch < 0) this.closedOutcome(failure);
@@ -309,6 +332,6 @@ export class CircuitBreaker implements Policy {
         this.trialsStarted = this.trialSuccesses = this.trialFailures = 0;
         break;
     }
-    if (from !== to && this.stateChanged.size > 0) this.stateChanged.emit({ from, to });
+    if (from !== to && this.stateChanged.active) this.stateChanged.emit({ from, to });
   }
 }

@@ -8,6 +8,15 @@ import { integerIn } from '../core/validate.js';
 import { BulkheadRejectedError } from './errors.js';
 import { callCallee, contextOf, invoke, isThenable } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
+import { callChannel, eventChannel, publish, traced } from '../core/diagnostics.js';
+
+/** `faultline:bulkhead:execute`: a TracingChannel around every `execute`. */
+const executeChannel = callChannel('bulkhead', 'execute');
+/** `faultline:bulkhead:reject`. */
+const rejectChannel = eventChannel<{ policy: Bulkhead; active: number; queued: number }>(
+  'bulkhead',
+  'reject',
+);
 
 /** Options of a {@link Bulkhead}. */
 export interface BulkheadOptions {
@@ -70,12 +79,20 @@ export class Bulkhead implements Policy {
   }
 
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
-    return this.run(callCallee<T>, fn, contextOf(options));
+    const context = contextOf(options);
+    if (executeChannel === undefined || !executeChannel.hasSubscribers)
+      return this.run(callCallee<T>, fn, context);
+    return traced(
+      executeChannel,
+      () => ({ policy: this }),
+      () => this.run(callCallee<T>, fn, context),
+    );
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
     if (this.active < this.maxConcurrent) return this.start(step, arg, context);
     if (this.queued >= this.maxQueue) {
+      publish(rejectChannel, () => ({ policy: this, active: this.active, queued: this.queued }));
       return Promise.reject(new BulkheadRejectedError(this.maxConcurrent, this.maxQueue));
     }
     return this.enqueue(step, arg, context);

@@ -14,6 +14,10 @@ import { LatencyQuantiles } from '../detect/quantile.js';
 import { RetryBudget } from './budget.js';
 import { callCallee, contextOf, invoke } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
+import { callChannel, traced } from '../core/diagnostics.js';
+
+/** `faultline:hedge:execute`: a TracingChannel around every `execute`. */
+const executeChannel = callChannel('hedge', 'execute');
 
 /** The latency estimator hedging reads its delay from (`LatencyQuantiles` fits). */
 export interface LatencyEstimator {
@@ -110,7 +114,14 @@ export class Hedge implements Policy {
   }
 
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
-    return this.run(callCallee<T>, fn, contextOf(options));
+    const context = contextOf(options);
+    if (executeChannel === undefined || !executeChannel.hasSubscribers)
+      return this.run(callCallee<T>, fn, context);
+    return traced(
+      executeChannel,
+      () => ({ policy: this }),
+      () => this.run(callCallee<T>, fn, context),
+    );
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {

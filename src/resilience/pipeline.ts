@@ -7,6 +7,10 @@
 import { rangeError } from '../core/validate.js';
 import { callCallee, contextOf } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
+import { callChannel, traced } from '../core/diagnostics.js';
+
+/** `faultline:pipeline:execute`: a TracingChannel around every `execute`. */
+const executeChannel = callChannel('pipeline', 'execute');
 
 /** One layer of a call through a pipeline: which policy comes next and the user's step. */
 class Frame<A, T> {
@@ -44,7 +48,14 @@ export class Pipeline<P extends readonly Policy[] = readonly Policy[]> implement
   }
 
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
-    return this.run(callCallee<T>, fn, contextOf(options));
+    const context = contextOf(options);
+    if (executeChannel === undefined || !executeChannel.hasSubscribers)
+      return this.run(callCallee<T>, fn, context);
+    return traced(
+      executeChannel,
+      () => ({ policy: this }),
+      () => this.run(callCallee<T>, fn, context),
+    );
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {

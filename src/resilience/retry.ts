@@ -17,6 +17,10 @@ import { RetryBudgetExhaustedError } from './errors.js';
 import { callCallee, contextOf, isThenable } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
 import { retryAfterMsOf } from './retry-after.js';
+import { callChannel, eventChannel, traced } from '../core/diagnostics.js';
+
+/** `faultline:retry:execute`: a TracingChannel around every `execute`. */
+const executeChannel = callChannel('retry', 'execute');
 
 /** What an attempt produced: a thrown error or a returned value. */
 export type RetryOutcome =
@@ -90,7 +94,7 @@ export class Retry implements Policy {
   private readonly budget: RetryBudget | undefined;
   private readonly idempotent: boolean;
   private readonly runtime: Runtime;
-  private readonly retried = new Emitter<RetryEvent>();
+  private readonly retried = new Emitter<RetryEvent>(1000, eventChannel('retry', 'retry'));
 
   constructor(options: RetryOptions = {}) {
     this.maxAttempts = integerIn('maxAttempts', options.maxAttempts ?? 3, 1, 1000);
@@ -120,7 +124,14 @@ export class Retry implements Policy {
   }
 
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
-    return this.run(callCallee<T>, fn, contextOf(options));
+    const context = contextOf(options);
+    if (executeChannel === undefined || !executeChannel.hasSubscribers)
+      return this.run(callCallee<T>, fn, context);
+    return traced(
+      executeChannel,
+      () => ({ policy: this }),
+      () => this.run(callCallee<T>, fn, context),
+    );
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
@@ -178,8 +189,7 @@ export class Retry implements Policy {
           throw new RetryBudgetExhaustedError({ cause: outcome.error });
         }
         previousMs = delayMs;
-        if (this.retried.size > 0)
-          this.retried.emit({ attempt: outcome.attempt, delayMs, outcome });
+        if (this.retried.active) this.retried.emit({ attempt: outcome.attempt, delayMs, outcome });
         await this.runtime.timers.sleep(delayMs, context.signal);
       }
       try {

@@ -13,6 +13,12 @@ import { positive, rangeError } from '../core/validate.js';
 import { TimeoutError } from './errors.js';
 import { callCallee, contextOf, isThenable, NO_SIGNAL } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
+import { callChannel, eventChannel, publish, traced } from '../core/diagnostics.js';
+
+/** `faultline:timeout:execute`: a TracingChannel around every `execute`. */
+const executeChannel = callChannel('timeout', 'execute');
+/** `faultline:timeout:timeout`. */
+const timeoutChannel = eventChannel<{ policy: Timeout; timeoutMs: number }>('timeout', 'timeout');
 
 /** What happens at the deadline. */
 export type TimeoutStrategy = 'cooperative' | 'aggressive';
@@ -114,6 +120,7 @@ class TimeoutCall implements ExecuteContext {
     this.timedOut = true;
     this.cancelTimer = undefined;
     const error = new TimeoutError(this.policy.timeoutMs);
+    publish(timeoutChannel, () => ({ policy: this.policy, timeoutMs: this.policy.timeoutMs }));
     this.controller?.abort(error);
     this.reject?.(error);
   }
@@ -161,7 +168,14 @@ export class Timeout implements Policy {
   }
 
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
-    return this.run(callCallee<T>, fn, contextOf(options));
+    const context = contextOf(options);
+    if (executeChannel === undefined || !executeChannel.hasSubscribers)
+      return this.run(callCallee<T>, fn, context);
+    return traced(
+      executeChannel,
+      () => ({ policy: this }),
+      () => this.run(callCallee<T>, fn, context),
+    );
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
