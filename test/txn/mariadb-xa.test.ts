@@ -14,7 +14,14 @@ import type { Participant } from '../../src/txn/index.js';
 import { mariadb, postgres } from '../services/index.js';
 import type { MariadbServer, PostgresServer } from '../services/index.js';
 import { runCoordinatorChild } from './crash.js';
-import { createItems, createMariadbItems, insertRow, makeParticipants } from './participants.js';
+import {
+  createItems,
+  createMariadbItems,
+  insertRow,
+  makeParticipants,
+  testCoordinator,
+  txnState,
+} from './participants.js';
 import type { Built, ParticipantSpec } from './participants.js';
 
 let pgServer: PostgresServer;
@@ -46,23 +53,11 @@ function coordinator(
   id: string,
   participants: readonly Participant[] = built.map((p) => p.participant),
 ) {
-  return new TwoPhaseCommit({
-    coordinatorId: id,
-    log: new PostgresDecisionLog({ pool: logPool }),
-    participants,
-    phaseTwoAttempts: 5,
-    phaseTwoBackoff: { kind: 'constant', baseMs: 50, jitter: 'none' },
-    callTimeoutMs: 5_000,
-  });
+  return testCoordinator({ id, logPool, participants, phaseTwoAttempts: 5 });
 }
 
-async function state(id: number) {
-  const rows = await Promise.all(built.map((p) => p.count(id)));
-  const prepared = await Promise.all(built.map((p) => p.prepared()));
-  const decisions = Number(
-    (await logPool.query('SELECT count(*) AS n FROM faultline_txn_decisions')).rows[0].n,
-  );
-  return { rows, prepared, decisions };
+function state(id: number) {
+  return txnState(built, logPool, id);
 }
 
 describe('two-phase commit across PostgreSQL and MariaDB XA', () => {

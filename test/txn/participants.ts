@@ -6,8 +6,9 @@ import mariadb from 'mariadb';
 import pg from 'pg';
 import { MariadbParticipant } from '../../src/adapters/mariadb/index.js';
 import type { MariadbBranch } from '../../src/adapters/mariadb/index.js';
-import { PostgresParticipant } from '../../src/adapters/postgres/index.js';
+import { PostgresDecisionLog, PostgresParticipant } from '../../src/adapters/postgres/index.js';
 import type { PostgresBranch } from '../../src/adapters/postgres/index.js';
+import { TwoPhaseCommit } from '../../src/txn/index.js';
 import type { Branch, Participant } from '../../src/txn/index.js';
 
 /** How to reach one participant database. */
@@ -112,4 +113,38 @@ export async function createMariadbItems(connection: {
     'CREATE TABLE IF NOT EXISTS shop.items (id int PRIMARY KEY, note text NOT NULL) ENGINE=InnoDB',
   );
   await conn.end();
+}
+
+/**
+ * The coordinator the crash tests drive: its decision log in `logPool`, bounded phase-2 retries
+ * (50 ms apart) and a 5 s call timeout.
+ */
+export function testCoordinator(options: {
+  id: string;
+  logPool: pg.Pool;
+  participants: readonly Participant[];
+  phaseTwoAttempts: number;
+}): TwoPhaseCommit {
+  return new TwoPhaseCommit({
+    coordinatorId: options.id,
+    log: new PostgresDecisionLog({ pool: options.logPool }),
+    participants: options.participants,
+    phaseTwoAttempts: options.phaseTwoAttempts,
+    phaseTwoBackoff: { kind: 'constant', baseMs: 50, jitter: 'none' },
+    callTimeoutMs: 5_000,
+  });
+}
+
+/** Row `id` at each participant, their prepared transactions, and the decision records left. */
+export async function txnState(
+  built: readonly Built[],
+  logPool: pg.Pool,
+  id: number,
+): Promise<{ rows: number[]; prepared: number[]; decisions: number }> {
+  const rows = await Promise.all(built.map((p) => p.count(id)));
+  const prepared = await Promise.all(built.map((p) => p.prepared()));
+  const result = await logPool.query<{ n: string }>(
+    'SELECT count(*) AS n FROM faultline_txn_decisions',
+  );
+  return { rows, prepared, decisions: Number(result.rows[0]?.n) };
 }

@@ -6,12 +6,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { PostgresDecisionLog, PostgresParticipant } from '../../src/adapters/postgres/index.js';
-import { TwoPhaseCommit, isTxnAbortedError } from '../../src/txn/index.js';
+import { isTxnAbortedError } from '../../src/txn/index.js';
 import type { Participant } from '../../src/txn/index.js';
 import { postgres } from '../services/index.js';
 import type { PostgresServer } from '../services/index.js';
 import { runCoordinatorChild } from './crash.js';
-import { createItems, insertRow, makeParticipants } from './participants.js';
+import {
+  createItems,
+  insertRow,
+  makeParticipants,
+  testCoordinator,
+  txnState,
+} from './participants.js';
 import type { Built, ParticipantSpec } from './participants.js';
 
 let a: PostgresServer;
@@ -43,23 +49,11 @@ function coordinator(
   id: string,
   participants: readonly Participant[] = built.map((p) => p.participant),
 ) {
-  return new TwoPhaseCommit({
-    coordinatorId: id,
-    log: new PostgresDecisionLog({ pool: logPool }),
-    participants,
-    phaseTwoAttempts: 2,
-    phaseTwoBackoff: { kind: 'constant', baseMs: 50, jitter: 'none' },
-    callTimeoutMs: 5_000,
-  });
+  return testCoordinator({ id, logPool, participants, phaseTwoAttempts: 2 });
 }
 
-async function state(id: number) {
-  const rows = await Promise.all(built.map((p) => p.count(id)));
-  const prepared = await Promise.all(built.map((p) => p.prepared()));
-  const decisions = Number(
-    (await logPool.query('SELECT count(*) AS n FROM faultline_txn_decisions')).rows[0].n,
-  );
-  return { rows, prepared, decisions };
+function state(id: number) {
+  return txnState(built, logPool, id);
 }
 
 describe('two-phase commit on PostgreSQL', () => {
