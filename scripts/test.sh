@@ -49,4 +49,12 @@ step "redis tests on ioredis 6"
 # The ioredis peer range is ^5.4.0 || ^6.0.0: the Redis integration tests run on the other major too.
 FAULTLINE_IOREDIS=6 npx vitest run test/redis
 
+step "protocol soak: 1,000 seeds each, 0 violations"
+# The agreement protocols' acceptance (issue 13): each correct protocol over 1,000 seeds of
+# random faults; `faultline sim` exits 1 on any violation and names the seed to replay.
+for protocol in paxos multi-paxos om pbft quorum; do
+  echo "  $protocol"
+  node dist/cli/main.js sim "$protocol" --seeds 1000 >/dev/null
+done
+
 step "done in $(( $(date +%s) - start ))s"
