@@ -16,7 +16,7 @@ import { ClientLockBackend } from './client-backend.js';
 import type { AcquireParams, ResolvedClientOptions } from './options.js';
 import { resolveClientOptions } from './options.js';
 import { ClientScope, WaiterCount } from './scope.js';
-import { checkBackendKey, checkTtl } from './validate.js';
+import { LOCK_BACKEND_METHODS, checkBackend, checkBackendKey, checkTtl } from './validate.js';
 import { isLockLostError } from './errors.js';
 import type { LossReason } from './errors.js';
 import type { LeaseHandle } from './lease.js';
@@ -117,8 +117,7 @@ export class Election {
   private stopObserving: (() => void) | undefined;
 
   constructor(backend: ElectionBackend, options: ElectionOptions) {
-    if (typeof backend !== 'object' || backend === null)
-      throw rangeError('backend', 'an ElectionBackend', backend);
+    checkBackend(backend, 'ElectionBackend', LOCK_BACKEND_METHODS);
     if (typeof options !== 'object' || options === null)
       throw rangeError('options', 'an object', options);
     this.backend = backend;

@@ -251,3 +251,21 @@ describe('a closed backend', () => {
     expect(scheduler.nowMs - startedAt).toBeLessThan(1_000);
   });
 });
+
+describe('a backend of the wrong kind (from JavaScript)', () => {
+  it('is a TypeError naming the missing method, not an acquire loop that never yields', () => {
+    const lockBackend = new MemoryLockBackend() as unknown as MemorySemaphoreBackend;
+    expect(() => new Semaphore(lockBackend, { permits: 2 })).toThrow(
+      /backend must be a SemaphoreBackend: it has no holders\(\) method/,
+    );
+    const semaphoreBackend = new MemorySemaphoreBackend() as unknown as MemoryLockBackend;
+    expect(() => new Lock(semaphoreBackend)).toThrow(
+      /backend must be a LockBackend: it has no holder\(\)/,
+    );
+    expect(() => new Election(semaphoreBackend, { key: 'e', id: 'n1' } as never)).toThrow(
+      /backend must be an ElectionBackend/,
+    );
+    expect(() => new Lock({} as never)).toThrow(TypeError);
+    expect(() => new Lock(null as never)).toThrow(RangeError);
+  });
+});

@@ -5,7 +5,6 @@
  */
 import { checkSignal, throwIfAborted } from '../core/abort.js';
 import { systemRuntime } from '../core/system.js';
-import { rangeError } from '../core/validate.js';
 import { acquireWithWait, tryAcquireOnce } from './acquire.js';
 import { ClientLockBackend } from './client-backend.js';
 import type { ResolvedClientOptions } from './options.js';
@@ -19,7 +18,7 @@ import type {
   LeaseCallback,
   LockBackend,
 } from './types.js';
-import { checkBackendKey } from './validate.js';
+import { LOCK_BACKEND_METHODS, checkBackend, checkBackendKey } from './validate.js';
 import { checkCallback, holderInfo, runWithLease } from './with.js';
 
 /**
@@ -41,8 +40,7 @@ export class Lock {
   private readonly scope = new ClientScope();
 
   constructor(backend: LockBackend, options: ClientOptions = {}) {
-    if (typeof backend !== 'object' || backend === null)
-      throw rangeError('backend', 'a LockBackend', backend);
+    checkBackend(backend, 'LockBackend', LOCK_BACKEND_METHODS);
     this.backend = backend;
     this.options = resolveClientOptions(options, systemRuntime);
     this.client = new ClientLockBackend(backend, this.options);

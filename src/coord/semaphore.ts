@@ -11,7 +11,7 @@ import { ClientSemaphoreBackend } from './client-backend.js';
 import type { ResolvedClientOptions } from './options.js';
 import { acquireParams, resolveClientOptions } from './options.js';
 import { ClientScope, WaiterCount } from './scope.js';
-import { checkBackendKey } from './validate.js';
+import { SEMAPHORE_BACKEND_METHODS, checkBackend, checkBackendKey } from './validate.js';
 import type {
   AcquireOptions,
   HolderInfo,
@@ -43,9 +43,7 @@ export class Semaphore {
   private readonly scope = new ClientScope();
 
   constructor(backend: SemaphoreBackend, options: SemaphoreOptions) {
-    if (typeof backend !== 'object' || backend === null) {
-      throw rangeError('backend', 'a SemaphoreBackend', backend);
-    }
+    checkBackend(backend, 'SemaphoreBackend', SEMAPHORE_BACKEND_METHODS);
     if (typeof options !== 'object' || options === null)
       throw rangeError('options', 'an object', options);
     this.backend = backend;

@@ -6,6 +6,7 @@
  */
 import { positive, rangeError } from '../core/validate.js';
 import { MAX_OWNER_LENGTH } from './types.js';
+import type { LockBackend, SemaphoreBackend } from './types.js';
 
 /** Longest key the clients accept (long enough for any namespacing, short enough for every backend). */
 export const MAX_KEY_LENGTH = 1024;
@@ -65,4 +66,36 @@ export function checkWait(field: string, waitMs: number): number {
     throw rangeError(field, 'a number >= 0 or Infinity', waitMs);
   }
   return waitMs;
+}
+
+/** The methods every {@link LockBackend} has (the optional ones aside). */
+export const LOCK_BACKEND_METHODS = [
+  'tryAcquire',
+  'extend',
+  'release',
+  'holder',
+  'waitForChange',
+] as const satisfies readonly (keyof LockBackend)[];
+
+/** The methods every {@link SemaphoreBackend} has (the optional ones aside). */
+export const SEMAPHORE_BACKEND_METHODS = [
+  'tryAcquire',
+  'extend',
+  'release',
+  'holders',
+  'waitForChange',
+] as const satisfies readonly (keyof SemaphoreBackend)[];
+
+/**
+ * `backend` is an object with every method in `methods` (a JavaScript caller can pass anything,
+ * e.g. a lock backend where a semaphore backend belongs, which would otherwise spin in the
+ * acquire loop); throws a `TypeError` naming the first one missing.
+ */
+export function checkBackend<B>(backend: B, kind: string, methods: readonly string[]): B {
+  const named = `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}`;
+  if (typeof backend !== 'object' || backend === null) throw rangeError('backend', named, backend);
+  for (const method of methods)
+    if (typeof (backend as Record<string, unknown>)[method] !== 'function')
+      throw new TypeError(`backend must be ${named}: it has no ${method}() method`);
+  return backend;
 }
