@@ -161,6 +161,10 @@ describe('RedisLockBackend queue', () => {
       signal: controller.signal,
     });
     await untilQueued('race', 1);
+    // Subscribed and rechecked once (the subscription's confirmation wakes the waiter): after that
+    // only a refresh, every QUEUE_REFRESH_MS, could show it the grant before it gives up.
+    await untilSubscribers(srv.main, keysOf('race').channel);
+    await new Promise((r) => setTimeout(r, 50));
     await other.release('race', 'holder', call());
     expect(await holderOwner('race')).toBe('waiter');
     controller.abort();
