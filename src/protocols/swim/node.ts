@@ -133,6 +133,9 @@ export class SwimNode {
   private nextProbeMs = 0;
   private nextGossipMs = 0;
   private nextPushPullMs = 0;
+  /** The seeds of the last join, asked again while this member knows nobody else. */
+  private joinSeeds: readonly string[] = [];
+  private nextJoinMs = 0;
   private leaving = false;
   private outbox: Outgoing[] = [];
   private events: MemberEvent[] = [];
@@ -189,7 +192,24 @@ export class SwimNode {
 
   /** Starts a full state exchange with each of `seeds` (the join of a new or restarted member). */
   join(seeds: readonly string[]): void {
-    for (const seed of seeds) if (seed !== this.name) this.send(seed, this.pushPull(true, false));
+    this.joinSeeds = seeds.filter((seed) => seed !== this.name);
+    this.nextJoinMs = this.nowMs + this.options.probeIntervalMs;
+    for (const seed of this.joinSeeds) this.send(seed, this.pushPull(true, false));
+  }
+
+  /**
+   * A join whose seeds were not up yet (or whose messages were lost) is sent again every probe
+   * interval until this member knows another; without it, a member started before its seed would
+   * stay alone until someone else's push-pull found it.
+   */
+  private rejoinStep(): void {
+    if (this.joinSeeds.length === 0 || this.nowMs < this.nextJoinMs) return;
+    if (this.members.size > 1) {
+      this.joinSeeds = [];
+      return;
+    }
+    this.nextJoinMs = this.nowMs + this.options.probeIntervalMs;
+    for (const seed of this.joinSeeds) this.send(seed, this.pushPull(true, false));
   }
 
   /**
@@ -218,6 +238,7 @@ export class SwimNode {
       this.relayStep();
       this.suspicionStep();
       this.pushPullStep();
+      this.rejoinStep();
     }
     if (this.nowMs >= this.nextGossipMs) {
       this.nextGossipMs = this.nowMs + this.options.gossipIntervalMs;

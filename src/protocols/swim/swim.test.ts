@@ -188,3 +188,25 @@ describe('faultline sim swim', () => {
     expect(b).toEqual(a);
   });
 });
+
+describe('joining a seed that is not up yet', () => {
+  it('asks the seed again every probe interval until it knows another member, then stops', () => {
+    const options = { probeIntervalMs: 200, probeTimeoutMs: 100 };
+    const a = new SwimNode({ name: 'a', random: new SeededRandom(3), options });
+    a.join(['b', 'a']);
+    const joinsTo = (to: string) =>
+      a.ready().messages.filter((m) => m.to === to && m.message.kind === 'push-pull');
+    expect(joinsTo('b')).toHaveLength(1); // lost: b is not up yet
+    for (let t = 0; t < 5; t++) a.tick(); // 250 ms: one probe interval
+    const again = joinsTo('b');
+    expect(again).toHaveLength(1);
+    // b is up now: it answers the second join with its state, and a stops asking.
+    const b = new SwimNode({ name: 'b', random: new SeededRandom(4), options });
+    b.step('a', again[0]!.message);
+    const answer = b.ready().messages.find((m) => m.to === 'a' && m.message.kind === 'push-pull');
+    expect(answer).toBeDefined();
+    a.step('b', answer!.message);
+    for (let t = 0; t < 20; t++) a.tick();
+    expect(joinsTo('b')).toHaveLength(0);
+  });
+});
