@@ -9,31 +9,27 @@
  * - xfetch-window: faultline's policies only, in the simulator (virtual time): Poisson traffic at
  *   200 req/s over 100 TTL windows of 1 s, δ = 100 ms recompute: recomputations per window and
  *   requests that waited for the origin.
- * - multi-process-expiry: K = 4 instances (each with its own Redis connections, in one process)
+ * - multi-process-expiry: K = 4 worker processes (each with its own cache and Redis connection)
  *   share one private redis-server; the key expires under steady load: origin calls per expiry,
  *   TieredCache vs per-process coalescing.
  */
+import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cachified, totalTtl } from '@epic-web/cachified';
 import type { Cache as CachifiedCache, CacheEntry } from '@epic-web/cachified';
 import { BentoCache, bentostore } from 'bentocache';
 import { memoryDriver } from 'bentocache/drivers/memory';
-import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type * as RootModule from '../src/index.js';
-import type * as RedisModule from '../src/adapters/redis/index.js';
-import type * as CoordModule from '../src/coord/index.js';
 import type * as SimModule from '../src/sim/index.js';
 import { redis } from '../test/services/index.js';
 import type { BenchContext, BenchRow, BenchSuite } from './types.js';
 import { compiled, interleaved, median } from './util.js';
 
 // faultline runs from the compiled dist/ like the anchors from node_modules (see compiled()).
-const { Cache, TieredCache } = await compiled<typeof RootModule>('index.js');
-const { RedisCacheTier, RedisLockBackend } =
-  await compiled<typeof RedisModule>('adapters/redis/index.js');
-const { Lock } = await compiled<typeof CoordModule>('coord/index.js');
+const { Cache } = await compiled<typeof RootModule>('index.js');
 const { Scheduler, createSimRuntime } = await compiled<typeof SimModule>('sim/index.js');
 
 const ORIGIN_MS = 50;
@@ -256,52 +252,47 @@ async function xfetchCases(ctx: BenchContext, rows: BenchRow[]): Promise<void> {
   }
 }
 
-/** K instances on one Redis; `expiries` expiries under steady load; origin calls per expiry. */
+/**
+ * K = 4 worker processes (bench/cache-expiry-worker.ts), each with its own cache and Redis
+ * connection, ask for one key every millisecond over 6 TTL windows; returns origin calls per
+ * expiry window (the windows counted from the distinct values every worker saw).
+ */
 async function multiProcess(port: number, tiered: boolean, prefix: string): Promise<number> {
   const K = 4;
   const expiries = 6;
   const ttlMs = 300;
-  let calls = 0;
-  const load = async () => {
-    calls++;
-    await sleep(ORIGIN_MS);
-    return `v${calls}`;
-  };
-  const conns: Redis[] = [];
-  const closers: (() => Promise<void>)[] = [];
-  const getters = Array.from({ length: K }, () => {
-    if (!tiered) {
-      const c = new Cache<string>({ ttlMs, beta: 0 });
-      closers.push(() => c.close());
-      return (key: string) => c.getOrLoad(key, load);
-    }
-    const conn = new Redis({ port, host: '127.0.0.1', lazyConnect: false });
-    conns.push(conn);
-    const lock = new Lock(new RedisLockBackend(conn, { prefix: `${prefix}lock:` }));
-    const c = new TieredCache<string>({
-      ttlMs,
-      beta: 0,
-      remote: new RedisCacheTier<string>(conn, { prefix }),
-      lock,
-      recheckMs: 20,
-    });
-    closers.push(async () => {
-      await c.close();
-      await lock.close();
-    });
-    return (key: string) => c.getOrLoad(key, load);
-  });
-  const end = performance.now() + expiries * ttlMs + ORIGIN_MS;
-  // Every value is new (v<n>): the values instance 0 sees count the windows it went through.
-  const seen = new Set<string>();
-  // Steady load: every instance asks every millisecond.
-  while (performance.now() < end) {
-    const [first] = await Promise.all([...getters.map((g) => g('k')), sleep(1)]);
-    seen.add(first as string);
-  }
-  for (const close of closers) await close();
-  for (const c of conns) c.disconnect();
-  return calls / seen.size;
+  // Workers load the compiled package (a second or two each): start together well after that.
+  const startAt = Date.now() + 4_000;
+  const worker = fileURLToPath(new URL('./cache-expiry-worker.ts', import.meta.url));
+  const args = [
+    tiered ? 'tiered' : 'local',
+    String(port),
+    prefix,
+    String(startAt),
+    String(expiries * ttlMs + ORIGIN_MS),
+    String(ttlMs),
+    String(ORIGIN_MS),
+  ];
+  const outputs = await Promise.all(
+    Array.from(
+      { length: K },
+      () =>
+        new Promise<{ calls: number; seen: string[] }>((resolve, reject) => {
+          execFile(
+            process.execPath,
+            ['--import', 'tsx', worker, ...args],
+            { maxBuffer: 16 * 1024 * 1024 },
+            (error, stdout) => {
+              if (error !== null) reject(error);
+              else resolve(JSON.parse(stdout) as { calls: number; seen: string[] });
+            },
+          );
+        }),
+    ),
+  );
+  const calls = outputs.reduce((sum, o) => sum + o.calls, 0);
+  // One window per value the first worker saw (a new value each expiry, from whoever loaded it).
+  return calls / new Set(outputs[0]?.seen).size;
 }
 
 async function multiProcessCases(ctx: BenchContext, rows: BenchRow[]): Promise<void> {
@@ -338,7 +329,7 @@ async function multiProcessCases(ctx: BenchContext, rows: BenchRow[]): Promise<v
 const suite: BenchSuite = {
   name: 'cache',
   description:
-    'Caching: stampede origin calls and p99, hot-hit throughput, XFetch recomputations per TTL window, origin calls per expiry across 4 instances on one Redis. Medians of 5 rounds.',
+    'Caching: stampede origin calls and p99, hot-hit throughput, XFetch recomputations per TTL window, origin calls per expiry across 4 worker processes on one Redis. Medians of 5 rounds.',
   async run(ctx) {
     const rows: BenchRow[] = [];
     const only = ctx.args[0];
