@@ -142,6 +142,13 @@ export interface PostgresDecisionLogOptions {
   table?: string;
 }
 
+/** `table` as a lowercase SQL identifier, safe to interpolate; a `RangeError` otherwise. */
+function tableName(table: unknown): string {
+  if (typeof table !== 'string' || !IDENTIFIER.test(table))
+    throw rangeError('table', 'a lowercase SQL identifier ([a-z_][a-z0-9_]*)', table);
+  return table;
+}
+
 /**
  * The coordinator's decision log as a PostgreSQL table. Each decision is inserted in a
  * transaction of its own with `synchronous_commit` on, so it is durable when the insert returns,
@@ -157,10 +164,7 @@ export class PostgresDecisionLog implements DecisionLog {
 
   constructor(options: PostgresDecisionLogOptions) {
     this.pool = validPool(options.pool);
-    const table = options.table ?? 'faultline_txn_decisions';
-    if (typeof table !== 'string' || !IDENTIFIER.test(table))
-      throw rangeError('table', 'a lowercase SQL identifier ([a-z_][a-z0-9_]*)', table);
-    this.table = table;
+    this.table = tableName(options.table ?? 'faultline_txn_decisions');
   }
 
   /** Creates the table if missing (idempotent). */
@@ -216,10 +220,7 @@ export class PostgresSagaLog implements SagaLog {
 
   constructor(options: PostgresSagaLogOptions) {
     this.pool = validPool(options.pool);
-    const table = options.table ?? 'faultline_saga_log';
-    if (typeof table !== 'string' || !IDENTIFIER.test(table))
-      throw rangeError('table', 'a lowercase SQL identifier ([a-z_][a-z0-9_]*)', table);
-    this.table = table;
+    this.table = tableName(options.table ?? 'faultline_saga_log');
   }
 
   /** Creates the table if missing (idempotent). */

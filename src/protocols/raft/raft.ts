@@ -119,7 +119,7 @@ export class RaftNode {
     }
     this.prevHard = this.hardState();
     this.prevSoft = { leader: null, role: 'follower' };
-    this.resetTimeout();
+    this.drawElectionTimeout();
   }
 
   /** The current term. */
@@ -370,7 +370,7 @@ export class RaftNode {
     return { voters: [...this.voters].sort(), learners: [...this.learners].sort() };
   }
 
-  private resetTimeout(): void {
+  private drawElectionTimeout(): void {
     const e = this.opts.electionTicks;
     this.randomizedTimeout = e + this.opts.random.int(e);
   }
@@ -383,7 +383,7 @@ export class RaftNode {
     this.leaderId = null;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
-    this.resetTimeout();
+    this.drawElectionTimeout();
     this.votes.clear();
     this.progress.clear();
     this.transferee = null;
@@ -403,7 +403,7 @@ export class RaftNode {
     this.leaderId = null;
     this.votes.clear();
     this.electionElapsed = 0;
-    this.resetTimeout();
+    this.drawElectionTimeout();
     this.poll(true, false);
   }
 
