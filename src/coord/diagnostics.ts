@@ -1,18 +1,15 @@
 /**
- * Diagnostics channels of the coordination resources, published at the public API: a
- * TracingChannel around `acquire`, `tryAcquire` and `campaign` (its duration is the wait for the
- * lock), and a `lost` event when a lease (or leadership) obtained while someone listened ends by
- * loss rather than release. Applied to the classes' methods here, so the resources' own code stays
- * as it is; nothing runs while nobody subscribes.
+ * Diagnostics channels of the coordination resources (docs/observability.md): a TracingChannel
+ * around `acquire`, `tryAcquire` and `campaign` (its duration is the wait for the lock), and a
+ * `lost` event when a lease (or leadership) obtained while someone listened ends by loss rather
+ * than release. `Lock`, `Semaphore` and `Election` call these helpers from their own methods;
+ * nothing runs while nobody subscribes.
  *
  * @module
  */
 import type { CallChannel, EventChannel } from '../core/diagnostics.js';
 import { callChannel, eventChannel } from '../core/diagnostics.js';
 import type { LockLostError } from './errors.js';
-import { Election } from './election.js';
-import { Lock } from './lock.js';
-import { Semaphore } from './semaphore.js';
 import type { Lease } from './types.js';
 
 /** What a `faultline:<module>:lost` channel publishes. */
@@ -22,47 +19,64 @@ export interface LeaseLostMessage {
   readonly error: LockLostError;
 }
 
-type Method = (this: unknown, ...args: unknown[]) => Promise<Lease | null>;
+/** The channels of one kind of resource: its traced calls and its loss event. */
+export interface LeaseChannels {
+  readonly acquire: CallChannel | undefined;
+  readonly tryAcquire: CallChannel | undefined;
+  readonly lost: EventChannel<LeaseLostMessage> | undefined;
+}
 
-function instrument(
-  target: { prototype: object },
-  method: string,
+function leaseChannels(module: 'lock' | 'semaphore'): LeaseChannels {
+  return {
+    acquire: callChannel(module, 'acquire'),
+    tryAcquire: callChannel(module, 'try-acquire'),
+    lost: eventChannel<LeaseLostMessage>(module, 'lost'),
+  };
+}
+
+/** `faultline:lock:acquire`, `faultline:lock:try-acquire`, `faultline:lock:lost`. */
+export const LOCK_CHANNELS = leaseChannels('lock');
+/** `faultline:semaphore:acquire`, `faultline:semaphore:try-acquire`, `faultline:semaphore:lost`. */
+export const SEMAPHORE_CHANNELS = leaseChannels('semaphore');
+/** `faultline:election:campaign` and `faultline:election:lost`. */
+export const ELECTION_CHANNELS = {
+  campaign: callChannel('election', 'campaign'),
+  lost: eventChannel<LeaseLostMessage>('election', 'lost'),
+} as const;
+
+/** True when someone listens to `call` or to `lost`: only then is a call wrapped at all. */
+export function observed(
   call: CallChannel | undefined,
   lost: EventChannel<LeaseLostMessage> | undefined,
-  keyOf: (args: readonly unknown[]) => string | undefined,
+): boolean {
+  return call?.hasSubscribers === true || lost?.hasSubscribers === true;
+}
+
+/** Publishes the loss of `lease` on `lost`, if someone listens there now. */
+export function watchLoss(
+  lost: EventChannel<LeaseLostMessage> | undefined,
+  lease: Lease | null,
 ): void {
-  const proto = target.prototype as Record<string, Method>;
-  const original = proto[method];
-  if (call === undefined || lost === undefined || original === undefined) return;
-  const watch = (lease: Lease | null): Lease | null => {
-    if (lease !== null && lost.hasSubscribers) {
-      lease.onLost((error) => lost.publish({ key: lease.key, token: lease.token, error }));
-    }
-    return lease;
-  };
-  proto[method] = function (this: unknown, ...args: unknown[]): Promise<Lease | null> {
-    if (!call.hasSubscribers && !lost.hasSubscribers) return original.apply(this, args);
-    const run = (): Promise<Lease | null> => original.apply(this, args).then(watch);
-    if (!call.hasSubscribers) return run();
-    return call.tracePromise(run, { resource: this, key: keyOf(args) });
-  };
+  if (lease === null || lost === undefined || !lost.hasSubscribers) return;
+  lease.onLost((error) => lost.publish({ key: lease.key, token: lease.token, error }));
 }
 
-const firstArgKey = (args: readonly unknown[]): string | undefined =>
-  typeof args[0] === 'string' ? args[0] : undefined;
-
-for (const [cls, module] of [
-  [Lock, 'lock'],
-  [Semaphore, 'semaphore'],
-] as const) {
-  const lost = eventChannel<LeaseLostMessage>(module, 'lost');
-  instrument(cls, 'acquire', callChannel(module, 'acquire'), lost, firstArgKey);
-  instrument(cls, 'tryAcquire', callChannel(module, 'try-acquire'), lost, firstArgKey);
+/**
+ * Runs `acquire` traced on `call` (when someone listens) with the context `{ resource, key }`,
+ * and watches the lease it resolves with for loss (when someone listens on `lost`).
+ */
+export function tracedAcquire<L extends Lease | null>(
+  channels: LeaseChannels,
+  call: CallChannel | undefined,
+  resource: object,
+  key: unknown,
+  acquire: () => Promise<L>,
+): Promise<L> {
+  const run = (): Promise<L> =>
+    acquire().then((lease) => {
+      watchLoss(channels.lost, lease);
+      return lease;
+    });
+  if (call === undefined || !call.hasSubscribers) return run();
+  return call.tracePromise(run, { resource, key: typeof key === 'string' ? key : undefined });
 }
-instrument(
-  Election,
-  'campaign',
-  callChannel('election', 'campaign'),
-  eventChannel<LeaseLostMessage>('election', 'lost'),
-  () => undefined,
-);

@@ -9,10 +9,12 @@ import { checkSignal, raceAbort, throwIfAborted } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
 import type { Disposable } from '../core/events.js';
 import { Emitter, disposable } from '../core/events.js';
+import { traced } from '../core/diagnostics.js';
 import { systemRuntime } from '../core/system.js';
 import { rangeError } from '../core/validate.js';
 import { acquireWithWait, startWatch, waitChanged } from './acquire.js';
 import { ClientLockBackend } from './client-backend.js';
+import { ELECTION_CHANNELS, watchLoss } from './diagnostics.js';
 import type { AcquireParams, ResolvedClientOptions } from './options.js';
 import { resolveClientOptions } from './options.js';
 import { ClientScope, WaiterCount } from './scope.js';
@@ -142,6 +144,16 @@ export class Election {
    * its own wait.
    */
   campaign(options: { signal?: AbortSignal } = {}): Promise<Leadership> {
+    const call = ELECTION_CHANNELS.campaign;
+    if (call === undefined || !call.hasSubscribers) return this.joinCampaign(options);
+    return traced(
+      call,
+      () => ({ resource: this }),
+      () => this.joinCampaign(options),
+    );
+  }
+
+  private joinCampaign(options: { signal?: AbortSignal }): Promise<Leadership> {
     if (typeof options !== 'object' || options === null)
       throw rangeError('options', 'an object', options);
     throwIfAborted(checkSignal('signal', options.signal));
@@ -223,6 +235,8 @@ export class Election {
       enumerable: true,
     }) as LeaseHandle & Leadership;
     this.current = leadership;
+    // Once per leadership, however many callers `campaign()` resolves for.
+    watchLoss(ELECTION_CHANNELS.lost, leadership);
     lease.signal.addEventListener('abort', () => this.demote(leadership), { once: true });
     this.safeEmit(this.elected, leadership);
     return leadership;

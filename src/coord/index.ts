@@ -84,6 +84,4 @@ export { lockBackendConformance } from './conformance.js';
 export type { ConformanceFixture, TestApi } from './conformance.js';
 // Idempotency keys (issue 11).
 export * from './idempotency/index.js';
-// Instruments Lock, Semaphore and Election with diagnostics channels (docs/observability.md).
-import './diagnostics.js';
 export type { LeaseLostMessage } from './diagnostics.js';

@@ -7,6 +7,7 @@ import { checkSignal, throwIfAborted } from '../core/abort.js';
 import { systemRuntime } from '../core/system.js';
 import { acquireWithWait, tryAcquireOnce } from './acquire.js';
 import { ClientLockBackend } from './client-backend.js';
+import { LOCK_CHANNELS, observed, tracedAcquire } from './diagnostics.js';
 import type { ResolvedClientOptions } from './options.js';
 import { acquireParams, resolveClientOptions } from './options.js';
 import { ClientScope, WaiterCount } from './scope.js';
@@ -56,7 +57,24 @@ export class Lock {
    * Acquires `key`, waiting (event-driven) up to `waitMs`. Rejects with `LockTimeoutError` when the
    * wait ends, `TooManyWaitersError` at the waiter bound, or the signal's reason on abort.
    */
-  async acquire(key: string, options: AcquireOptions): Promise<Lease> {
+  acquire(key: string, options: AcquireOptions): Promise<Lease> {
+    const channels = LOCK_CHANNELS;
+    if (!observed(channels.acquire, channels.lost)) return this.acquireLease(key, options);
+    return tracedAcquire(channels, channels.acquire, this, key, () =>
+      this.acquireLease(key, options),
+    );
+  }
+
+  /** One attempt: the lease, or `null` when the key is held. `waitMs` is ignored. */
+  tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
+    const channels = LOCK_CHANNELS;
+    if (!observed(channels.tryAcquire, channels.lost)) return this.tryAcquireLease(key, options);
+    return tracedAcquire(channels, channels.tryAcquire, this, key, () =>
+      this.tryAcquireLease(key, options),
+    );
+  }
+
+  private async acquireLease(key: string, options: AcquireOptions): Promise<Lease> {
     checkBackendKey(this.backend, 'key', key);
     const params = acquireParams(options, this.options, this.scope);
     const lease = await acquireWithWait(
@@ -68,8 +86,7 @@ export class Lock {
     return this.scope.track(lease);
   }
 
-  /** One attempt: the lease, or `null` when the key is held. `waitMs` is ignored. */
-  async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
+  private async tryAcquireLease(key: string, options: AcquireOptions): Promise<Lease | null> {
     checkBackendKey(this.backend, 'key', key);
     const params = acquireParams(options, this.options, this.scope);
     const lease = await tryAcquireOnce(this.options, this.client.target(key), params);

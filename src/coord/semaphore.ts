@@ -8,6 +8,7 @@ import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
 import { acquireWithWait, tryAcquireOnce } from './acquire.js';
 import { ClientSemaphoreBackend } from './client-backend.js';
+import { SEMAPHORE_CHANNELS, observed, tracedAcquire } from './diagnostics.js';
 import type { ResolvedClientOptions } from './options.js';
 import { acquireParams, resolveClientOptions } from './options.js';
 import { ClientScope, WaiterCount } from './scope.js';
@@ -59,7 +60,24 @@ export class Semaphore {
   }
 
   /** Acquires one permit of `key`, waiting (event-driven) up to `waitMs`. */
-  async acquire(key: string, options: AcquireOptions): Promise<Lease> {
+  acquire(key: string, options: AcquireOptions): Promise<Lease> {
+    const channels = SEMAPHORE_CHANNELS;
+    if (!observed(channels.acquire, channels.lost)) return this.acquirePermit(key, options);
+    return tracedAcquire(channels, channels.acquire, this, key, () =>
+      this.acquirePermit(key, options),
+    );
+  }
+
+  /** One attempt: a permit, or `null` when all are held. */
+  tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
+    const channels = SEMAPHORE_CHANNELS;
+    if (!observed(channels.tryAcquire, channels.lost)) return this.tryAcquirePermit(key, options);
+    return tracedAcquire(channels, channels.tryAcquire, this, key, () =>
+      this.tryAcquirePermit(key, options),
+    );
+  }
+
+  private async acquirePermit(key: string, options: AcquireOptions): Promise<Lease> {
     checkBackendKey(this.backend, 'key', key);
     const params = acquireParams(options, this.options, this.scope);
     return this.scope.track(
@@ -67,8 +85,7 @@ export class Semaphore {
     );
   }
 
-  /** One attempt: a permit, or `null` when all are held. */
-  async tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
+  private async tryAcquirePermit(key: string, options: AcquireOptions): Promise<Lease | null> {
     checkBackendKey(this.backend, 'key', key);
     const params = acquireParams(options, this.options, this.scope);
     const lease = await tryAcquireOnce(this.options, this.client.target(key), params);

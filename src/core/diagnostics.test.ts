@@ -4,7 +4,13 @@
  */
 import { channel, tracingChannel } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Lock, MemoryLockBackend, Semaphore } from '../coord/index.js';
+import {
+  Election,
+  Lock,
+  MemoryLockBackend,
+  MemorySemaphoreBackend,
+  Semaphore,
+} from '../coord/index.js';
 import { Bulkhead, CircuitBreaker, Hedge, Retry, Timeout, pipeline } from '../resilience/index.js';
 import { createSimRuntime, Scheduler } from '../sim/index.js';
 
@@ -130,8 +136,65 @@ describe('diagnostics channels of coordination', () => {
     expect(lost[0]).toMatchObject({ key: 'k', token: lease.token });
 
     backend.close();
-    // Semaphores go through the same instrumentation (src/coord/diagnostics.ts).
-    expect(Semaphore.prototype.acquire).not.toBe(Lock.prototype.acquire);
+  });
+
+  it('trace acquire and try-acquire of semaphores, and publish permit losses', async () => {
+    const scheduler = new Scheduler({ seed: 7 });
+    const runtime = createSimRuntime(scheduler, 'client');
+    const backend = new MemorySemaphoreBackend({ runtime });
+    const pool = new Semaphore(backend, { permits: 1, runtime });
+    const acquires = traceOf('faultline:semaphore:acquire');
+    const tries = traceOf('faultline:semaphore:try-acquire');
+    const lost = eventsOf('faultline:semaphore:lost');
+    const lockAcquires = traceOf('faultline:lock:acquire');
+    const permit = await scheduler.runUntilSettled(pool.acquire('exports', { ttlMs: 100 }));
+    expect(kinds(acquires)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(acquires[0]?.context).toMatchObject({ resource: pool, key: 'exports' });
+    expect(acquires[3]?.context['result']).toBe(permit);
+    expect(lockAcquires).toEqual([]);
+    // The only permit is held: the try resolves with null, traced all the same.
+    expect(await scheduler.runUntilSettled(pool.tryAcquire('exports', { ttlMs: 100 }))).toBeNull();
+    expect(kinds(tries)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(tries[3]?.context).toMatchObject({ key: 'exports', result: null });
+    // A refused key is a traced error (the rejection, not a throw).
+    await expect(pool.acquire('', { ttlMs: 100 })).rejects.toThrow(/key/);
+    expect(acquires.at(-1)?.context['error']).toBeInstanceOf(RangeError);
+    await scheduler.run({ untilMs: 1000 });
+    expect(permit.valid).toBe(false);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ key: 'exports', token: permit.token });
+    backend.close();
+  });
+
+  it('trace campaigns and publish a leadership loss once, however many callers campaigned', async () => {
+    const scheduler = new Scheduler({ seed: 7 });
+    const runtime = createSimRuntime(scheduler, 'client');
+    const backend = new MemoryLockBackend({ runtime });
+    const election = new Election(backend, {
+      key: 'leader',
+      candidateId: 'a',
+      runtime,
+      leaseDurationMs: 1_500,
+      renewDeadlineMs: 1_000,
+      retryPeriodMs: 200,
+    });
+    const campaigns = traceOf('faultline:election:campaign');
+    const lost = eventsOf('faultline:election:lost');
+    const leadership = await scheduler.runUntilSettled(election.campaign());
+    expect(kinds(campaigns)).toEqual(['start', 'end', 'asyncStart', 'asyncEnd']);
+    expect(campaigns[0]?.context['resource']).toBe(election);
+    expect(campaigns[3]?.context['result']).toBe(leadership);
+    // Already leading: resolves at once with the same leadership, and is traced too.
+    expect(await scheduler.runUntilSettled(election.campaign())).toBe(leadership);
+    expect(campaigns).toHaveLength(8);
+    // Cut off from the backend, the leader steps down: one loss, not one per campaign call.
+    backend.extend = () => Promise.reject(new Error('network down'));
+    await scheduler.run({ until: () => lost.length > 0, untilMs: scheduler.nowMs + 3_000 });
+    await scheduler.run({ untilMs: scheduler.nowMs + 100 });
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ key: 'leader', token: leadership.term });
+    expect((lost[0] as { error: { reason: string } }).error.reason).toBe('unreachable');
+    await election.close();
   });
 
   it('nobody subscribed: nothing is published', async () => {
