@@ -266,7 +266,8 @@ export function installOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTe
   subscribeEvents(on, store, instruments);
   if (breakers !== undefined) undo.push(() => breakers.dispose());
   // An AsyncLocalStorage that has run once keeps Node's promise hooks on, which slows every promise
-  // in the process: disabling it (the last one) turns them off again, so uninstalling is free.
+  // in the process: disabling it (the last one) turns them off again. Node keeps a small residue
+  // even then (docs/benchmarks.md measures it).
   undo.unshift(() => store.disable());
 
   let installed = true;
