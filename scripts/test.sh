@@ -16,6 +16,12 @@ step build
 npm run --silent build
 node scripts/check-exports.mjs
 
+step "API reference site and links"
+# TypeDoc (typedoc.json: every package.json export plus docs/*.md; warnings are errors) into site/,
+# then every relative link and anchor in the site, README.md and docs/*.md must resolve.
+npm run --silent docs
+node scripts/check-links.mjs
+
 step "examples and doc examples"
 # Each example imports faultline/* as a user would and must run to completion.
 for example in examples/*.ts; do
