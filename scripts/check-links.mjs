@@ -1,5 +1,6 @@
 // Checks, without the network, that every relative link resolves: in README.md and docs/*.md (as
-// GitHub renders them: a file or folder that exists, and a heading or `<a id>` for each `#anchor`)
+// GitHub renders them: a file or folder that exists and ships in the package, and a heading or
+// `<a id>` for each `#anchor`)
 // and in the API site `npm run docs` generates (a file that exists, and an element with that `id`).
 // Links with a scheme (https:, mailto:, ...) are not followed. Exits 1 naming every broken link.
 //
@@ -91,6 +92,14 @@ function linksOfMarkdown(markdown) {
   return targets;
 }
 
+// README.md and docs/ ship in the package (package.json `files`), so their relative links must
+// point at files that ship too: then they work in the repository, in node_modules/faultline and in
+// the tarball alike.
+const shipped = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).files;
+const ships = (path) =>
+  path === 'package.json' ||
+  shipped.some((entry) => path === entry || path.startsWith(`${entry}/`));
+
 function checkMarkdown(file) {
   const from = relative(root, file);
   for (const target of linksOfMarkdown(readFileSync(file, 'utf8'))) {
@@ -100,6 +109,10 @@ function checkMarkdown(file) {
     const resolved = path === '' ? file : resolve(dirname(file), path);
     if (!existsSync(resolved)) {
       broken.push(`${from}: ${target} (no file ${relative(root, resolved)})`);
+      continue;
+    }
+    if (!ships(relative(root, resolved))) {
+      broken.push(`${from}: ${target} (${relative(root, resolved)} is not in package.json files)`);
       continue;
     }
     if (anchor === '') continue;
