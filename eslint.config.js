@@ -51,7 +51,7 @@ const timerGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'queueMicrota
 );
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/dist/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'web/dist/**', 'site/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -16,6 +16,12 @@ step build
 npm run --silent build
 node scripts/check-exports.mjs
 
+step "API reference site and links"
+# TypeDoc (typedoc.json: every package.json export plus docs/*.md; warnings are errors) into site/,
+# then every relative link and anchor in the site, README.md and docs/*.md must resolve.
+npm run --silent docs
+node scripts/check-links.mjs
+
 step "examples and doc examples"
 # Each example imports faultline/* as a user would and must run to completion.
 for example in examples/*.ts; do
@@ -44,6 +50,25 @@ node -e '
 ' "$report" || true
 rm -f "$report"
 if [[ $status -ne 0 ]]; then exit "$status"; fi
+
+step "unit tests on Node 22 and 24"
+# The package supports Node 20 (above: everything), 22 and 24. On 22 and 24 this runs the unit tests
+# next to the code, src/**/*.test.ts, except the long seeded sweeps: src/lab/** (every lab scenario
+# over many seeds, the catalogue contract), src/**/*sim.test.ts (coordination safety and Raft
+# simulation sweeps), src/protocols/gossip/gossip.test.ts (dissemination sweeps) and
+# src/cli/lab.test.ts (the whole lab through the CLI). Not run on 22/24: test/** (integration
+# against real servers), bench/**, the ioredis 6 run and the protocol soak below. The runtimes come
+# from the `node` npm package at pinned versions (npx caches them after the first download); it is
+# not a devDependency because its `node` bin would shadow Node 20 for every npm script.
+for version in 22.23.3 24.21.0; do
+  runtime=$(npx --yes --package "node@$version" -- node -p process.execPath)
+  actual=$("$runtime" --version)
+  if [[ $actual != "v$version" ]]; then echo "expected Node v$version, got $actual"; exit 1; fi
+  echo "  Node $actual"
+  "$runtime" node_modules/vitest/vitest.mjs run src --reporter=dot \
+    --exclude 'src/lab/**' --exclude 'src/**/*sim.test.ts' \
+    --exclude 'src/protocols/gossip/gossip.test.ts' --exclude 'src/cli/lab.test.ts'
+done
 
 step "redis tests on ioredis 6"
 # The ioredis peer range is ^5.4.0 || ^6.0.0: the Redis integration tests run on the other major too.

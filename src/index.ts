@@ -3,7 +3,7 @@
  * Coordination, transactions, the simulator and the checker live in their own subpath exports
  * (`faultline/coord`, `faultline/sim`, `faultline/check`, ...).
  *
- * @module
+ * @module faultline
  */
 export * from './core/index.js';
 export * from './clocks/index.js';

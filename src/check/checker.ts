@@ -92,7 +92,8 @@ export interface Counterexample {
   readonly pending: readonly Operation[];
 }
 
-interface ResultBase {
+/** The fields every {@link CheckResult} has, whatever its verdict. */
+export interface ResultBase {
   readonly criterion: Criterion;
   /** Operations in the history. */
   readonly operations: number;

@@ -2,7 +2,7 @@
  * `faultline/check`: histories, the linearizability (and sequential consistency) checker, models,
  * history readers, the HTML visualisation and invariant checkers for simulations.
  *
- * @module
+ * @module faultline/check
  */
 export type { EventType, HistoryEvent, Operation, ProcessId, Status } from './history.js';
 export { HistoryError, isHistoryError, toOperations, validateEvent } from './history.js';
@@ -14,6 +14,7 @@ export type {
   CheckResult,
   Counterexample,
   Criterion,
+  ResultBase,
 } from './checker.js';
 export { check } from './checker.js';
 export type { ExplainOptions } from './report.js';

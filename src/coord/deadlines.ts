@@ -123,7 +123,11 @@ export class CallDeadlines {
     return bucket;
   }
 
-  /** Removes a settled call; an emptied bucket cancels its timer and becomes the spare. */
+  /**
+   * Removes a settled call; an emptied bucket cancels its timer and becomes the spare.
+   *
+   * @internal
+   */
   leave(bucket: DeadlineBucket, call: PendingCall): void {
     if (!bucket.calls.delete(call) || bucket.calls.size > 0) return;
     bucket.cancel();

@@ -34,7 +34,8 @@ export interface Demotion {
   readonly reason: DemotionReason;
 }
 
-interface ElectionTiming {
+/** The validated timing of an {@link Election} (see {@link ElectionOptions} for each field). */
+export interface ElectionTiming {
   readonly leaseDurationMs: number;
   readonly renewDeadlineMs: number;
   readonly retryPeriodMs: number;

@@ -3,7 +3,7 @@
  * fencing tokens, over any backend that implements the SPI in `types.ts`, plus the `fence` helpers
  * that make storage reject stale holders.
  *
- * @module
+ * @module faultline/coord
  */
 export type {
   AcquireOptions,
@@ -53,7 +53,7 @@ export {
 export { Lock } from './lock.js';
 export { Semaphore } from './semaphore.js';
 export { Election, candidateOf, checkElectionTiming } from './election.js';
-export type { Demotion, DemotionReason } from './election.js';
+export type { Demotion, DemotionReason, ElectionTiming } from './election.js';
 export { MemoryLockBackend, MemorySemaphoreBackend } from './memory.js';
 export type { MemoryBackendOptions } from './memory.js';
 export {

@@ -185,7 +185,7 @@ export interface LockBackend {
    * backend removes the waiter; if a grant raced with the abort, the backend releases it). Backends
    * with a real server-side queue (the memory backend, etcd revisions, PostgreSQL advisory locks)
    * implement it; the client then uses it instead of its try/wait loop. Throws
-   * {@link TooManyWaitersError} when the server-side queue is full.
+   * {@link "faultline/coord"!TooManyWaitersError} when the server-side queue is full.
    */
   acquireQueued?(
     key: string,

@@ -9,7 +9,7 @@ import type { Disposable } from './events.js';
 import { noopDisposable, disposable } from './events.js';
 
 /**
- * Something that aborts like an `AbortSignal` but is not one: an {@link AbortScope} (a client's
+ * Something that aborts like an `AbortSignal` but is not one: an `AbortScope` (a client's
  * `close()`, or a caller's signal combined with it). It has the signal's `aborted` and `reason`, and
  * listening costs a `Set` insertion, where an `AbortSignal` shared by many operations in flight
  * would collect one event listener each (and warn past ten).

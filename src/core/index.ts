@@ -9,6 +9,8 @@ export { FaultlineError, isFaultlineError, AbortedError, isAbortedError } from '
 export { Emitter, disposable, noopDisposable } from './events.js';
 export type { Disposable, Listener } from './events.js';
 export { abortReason, throwIfAborted, onAbort, raceAbort, anySignal, sleepOn } from './abort.js';
+export type { Abortable, AbortScopeLike } from './abort.js';
+export type { EventChannel } from './diagnostics.js';
 export { SeededRandom, RandomBase, hashString32 } from './random.js';
 export {
   systemRuntime,

@@ -81,7 +81,7 @@ export const RANDOM_POOL_BYTES = 4096;
  * A fast generator for `next()` and friends, seeded from the operating system's CSPRNG; `bytes()`
  * always comes from the CSPRNG, so owner ids and idempotency keys are unguessable.
  *
- * `bytes(n)` for small `n` is served from a pool of {@link RANDOM_POOL_BYTES} CSPRNG bytes drawn in
+ * `bytes(n)` for small `n` is served from a pool of `RANDOM_POOL_BYTES` (4,096) CSPRNG bytes drawn in
  * one `crypto.getRandomValues` call (one system call per 256 owner ids instead of one each; Node's
  * `crypto.randomUUID` caches entropy the same way). Every byte is handed out once: the bytes
  * returned are a copy, and the pool's copy is zeroed as it is consumed, so no earlier value stays

@@ -2,7 +2,7 @@
  * Deadlock detection (`faultline/deadlock`): a lock manager with a wait-for graph, lock-wait
  * timeouts and ordered acquisition, and Chandy–Misra–Haas edge chasing across sites.
  *
- * @module
+ * @module faultline/deadlock
  */
 export {
   DeadlockError,
@@ -14,7 +14,7 @@ export { WaitForGraph, canonicalCycle } from './graph.js';
 export { LockManager } from './manager.js';
 export type { LockManagerOptions } from './manager.js';
 export { DeadlockSite } from './edge-chasing.js';
-export type { DeadlockSiteOptions, SiteEvent, SiteMessage } from './edge-chasing.js';
+export type { DeadlockSiteOptions, ProbeBack, SiteEvent, SiteMessage } from './edge-chasing.js';
 export { DeadlockChecker, runDeadlockWorkload } from './sim.js';
 export type { DeadlockDesign, DeadlockRunOptions, DeadlockRunResult } from './sim.js';
 export { deadlockProtocol, runDeadlockSeed } from './protocol.js';

@@ -2,7 +2,7 @@
  * The lab (`faultline/lab`): every classic problem of distributed systems as an unsafe and a safe
  * variant of production code, run in the simulator from a seed and decided by a checker.
  *
- * @module
+ * @module faultline/lab
  */
 export type {
   Evidence,

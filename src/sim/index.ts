@@ -1,9 +1,10 @@
 /**
  * The deterministic simulator (`faultline/sim`).
  *
- * @module
+ * @module faultline/sim
  */
 export { Scheduler, SimulationLimitError } from './scheduler.js';
+export type { ProtocolRunOptions, ProtocolRunResult, ProtocolSim } from '../protocols/contract.js';
 export type { SchedulerOptions, EventCallback } from './scheduler.js';
 export { SimClock, SimTimers, createSimRuntime } from './runtime.js';
 export type { SimClockOptions, SimRuntime } from './runtime.js';

@@ -3,7 +3,7 @@
  * a durable decision log and recovery of in-doubt transactions, over participants such as
  * `PostgresParticipant` (`faultline/postgres`) and `MariadbParticipant` (`faultline/mariadb`).
  *
- * @module
+ * @module faultline/txn
  */
 export { TwoPhaseCommit } from './two-phase.js';
 export type { RecoveryReport, TwoPhaseCommitOptions, TxnResult, TxnScope } from './two-phase.js';

@@ -2,7 +2,7 @@
  * The etcd adapter (`faultline/etcd`): locks and elections on etcd v3 through the `etcd3` client
  * (an optional peer dependency the caller installs and passes in), and fenced writes to etcd.
  *
- * @module
+ * @module faultline/etcd
  */
 export { EtcdLockBackend } from './lock.js';
 export type { EtcdLockBackendOptions } from './lock.js';

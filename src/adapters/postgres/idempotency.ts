@@ -54,7 +54,7 @@ function outcomeOf(row: StateRow): StoredOutcome | undefined {
 
 /**
  * Idempotency records in a PostgreSQL table, shared by every process using the database. Expired
- * rows count as absent at once; run an {@link IdempotencyReaper} to delete them.
+ * rows count as absent at once; run an {@link "faultline/coord"!IdempotencyReaper} to delete them.
  *
  * @example
  * const store = new PostgresIdempotencyStore({ pool });

@@ -3,7 +3,7 @@
  * session-bound advisory locks, two-phase commit (`PostgresParticipant`, `PostgresDecisionLog`),
  * through the `pg` client (an optional peer dependency the caller installs and passes in).
  *
- * @module
+ * @module faultline/postgres
  */
 export { PostgresLockBackend } from './lock.js';
 export type { PostgresLockBackendOptions } from './base.js';

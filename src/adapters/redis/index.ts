@@ -3,7 +3,7 @@
  * backend, a semaphore backend and Redlock over independent servers. ioredis is an optional peer
  * dependency: pass your own `Redis` or `Cluster` client in.
  *
- * @module
+ * @module faultline/redis
  */
 export { QUEUE_ENTRY_MS, QUEUE_REFRESH_MS, RedisLockBackend } from './lock.js';
 export { RedisSemaphoreBackend } from './semaphore.js';

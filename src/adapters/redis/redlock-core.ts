@@ -33,7 +33,7 @@ export interface RedlockNode extends LockBackend {
   raiseToken(key: string, owner: string, token: bigint, options: CallOptions): Promise<boolean>;
 }
 
-/** Options of {@link RedlockQuorumBackend} and the Redis adapter's `RedlockBackend`. */
+/** Options of the Redis adapter's {@link RedlockBackend} and its quorum engine underneath. */
 export interface RedlockOptions {
   /**
    * How many instances must grant (default: a majority, ⌊N/2⌋ + 1). Must be in [⌊N/2⌋ + 1, N]: less

@@ -2,7 +2,7 @@
  * Byzantine agreement (`faultline/byzantine`): OM(m) of Lamport, Shostak & Pease and PBFT's
  * normal case and view change, as pure state machines, with their adversaries and checkers.
  *
- * @module
+ * @module faultline/byzantine
  */
 export { OmGeneral, majority, DEFAULT_ORDER } from './om.js';
 export type { Order, OmMessage, OmOptions, OmRule } from './om.js';

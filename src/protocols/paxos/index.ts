@@ -2,7 +2,7 @@
  * Paxos (`faultline/paxos`): single-decree Paxos and Multi-Paxos as pure state machines, the
  * checker that decides their safety, and their simulator workloads.
  *
- * @module
+ * @module faultline/paxos
  */
 export { PaxosNode } from './single.js';
 export type { PaxosMessage, PaxosDurable, PaxosOptions, Proposal } from './single.js';

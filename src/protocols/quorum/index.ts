@@ -3,7 +3,7 @@
  * holds a majority lease (with witness and STONITH designs for two-node clusters) as a pure state
  * machine, and the split-brain workload and checker.
  *
- * @module
+ * @module faultline/quorum
  */
 export {
   majority,

@@ -3,7 +3,7 @@
  * etcd-io/raft, its safety checker, the replicated key-value store built on it, and the
  * simulator harness that proves it.
  *
- * @module
+ * @module faultline/raft
  */
 export { RaftNode } from './raft.js';
 export type { RaftStatus } from './raft.js';
@@ -26,6 +26,7 @@ export type {
   RaftStorage,
   ReadState,
   Ready,
+  Header,
   Role,
   Snapshot,
   SoftState,
@@ -35,7 +36,7 @@ export type { ProgressState } from './progress.js';
 export { RaftSafetyChecker, entryFingerprint } from './invariants.js';
 export type { LogView, RaftProperty, RaftViolation } from './invariants.js';
 export { KvStateMachine, isKvCommand, raftKvModel } from './kv.js';
-export type { KvCommand, KvImage, KvOp, KvResult } from './kv.js';
+export type { KeyState, KvCommand, KvImage, KvOp, KvResult } from './kv.js';
 export { RaftHarness, describeMessage } from './harness.js';
 export type { RaftHarnessOptions } from './harness.js';
 export { runScript } from './script.js';

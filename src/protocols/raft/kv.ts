@@ -114,7 +114,8 @@ export class KvStateMachine {
   }
 }
 
-interface KeyState {
+/** The state of one key in {@link raftKvModel}: its value and a hash of the writes that made it. */
+export interface KeyState {
   readonly value: string;
   readonly hash: number;
 }

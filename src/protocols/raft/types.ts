@@ -71,7 +71,8 @@ export interface ReadState {
 /** The roles a member moves through (pre-candidate only with pre-vote). */
 export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
-interface Header {
+/** The fields every {@link RaftMessage} carries: sender, receiver and the sender's term. */
+export interface Header {
   readonly from: RaftId;
   readonly to: RaftId;
   readonly term: number;

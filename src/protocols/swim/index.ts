@@ -3,7 +3,7 @@
  * profiles and formulas, the versioned wire encoding, the simulator driver with its checker, and
  * the UDP transport.
  *
- * @module
+ * @module faultline/swim
  */
 export { SwimNode } from './node.js';
 export type {
