@@ -15,6 +15,7 @@ export type {
   ElectionBackend,
   ElectionOptions,
   ExtendResult,
+  ProclaimResult,
   Granted,
   Holder,
   HolderInfo,

@@ -25,12 +25,13 @@ import type {
   ExtendResult,
   Holder,
   LockBackend,
+  ProclaimResult,
 } from '../../coord/types.js';
 import { BoundedMap } from '../common/bounded-map.js';
 import { QueuePlaces } from '../common/queue-places.js';
 import type { Contender } from './contenders.js';
 import { Contenders } from './contenders.js';
-import { lockPrefix, prefixEnd } from './keys.js';
+import { decodeContenderValue, lockPrefix, prefixEnd, proclaimedValue } from './keys.js';
 import type { EtcdSessionLostError } from './session.js';
 import { EtcdSession, isEtcdSessionLostError } from './session.js';
 import { openWatch, waitForEvent } from './watch.js';
@@ -147,7 +148,10 @@ export class EtcdLockBackend implements LockBackend {
   private readonly requests = new BoundedMap<string, KeyRequests>(KEY_REQUESTS_KEPT);
   /** Revision of the last answer per lock key: a later watch starts just after it, missing nothing. */
   private readonly seen = new BoundedMap<string, bigint>(10_000);
-  /** Create revision of the holder's key ('0': free) in the last answer per lock key. */
+  /**
+   * Mod revision of the holder's key ('0': free) in the last answer per lock key: it changes with
+   * the holder and with each of its proclamations (a put changes no other key's mod revision).
+   */
   private readonly heads = new BoundedMap<string, string>(10_000);
   /** The keys this backend put or may have put, with the names it reuses. */
   private readonly contenders = new Contenders();
@@ -192,7 +196,7 @@ export class EtcdLockBackend implements LockBackend {
       });
       this.heads.set(
         key,
-        res.succeeded ? res.header.revision : (rangeKvs(res)[0]?.create_revision ?? '0'),
+        res.succeeded ? res.header.revision : (rangeKvs(res)[0]?.mod_revision ?? '0'),
       );
       if (!res.succeeded) {
         // Nothing was written: a name made for this call is free again at once.
@@ -289,7 +293,7 @@ export class EtcdLockBackend implements LockBackend {
       const res = await raceAbort(this.client.kv.range(req.head), options.signal);
       this.note(key, res.header.revision);
       kv = res.kvs[0];
-      this.heads.set(key, kv?.create_revision ?? '0');
+      this.heads.set(key, kv?.mod_revision ?? '0');
       if (kv === undefined) return null;
       const ttl = await raceAbort(
         this.client.leaseClient.leaseTimeToLive({ ID: kv.lease }),
@@ -301,11 +305,38 @@ export class EtcdLockBackend implements LockBackend {
     }
     // TTL -1: the lease just expired and etcd is deleting its keys.
     if (!(ttlSeconds > 0)) return null;
-    return {
-      owner: kv.value.toString(),
+    const { owner, value } = decodeContenderValue(kv.value);
+    const found: Holder = {
+      owner: owner.toString(),
       token: BigInt(kv.create_revision),
       remainingMs: ttlSeconds * 1000,
     };
+    return value === undefined ? found : { ...found, value };
+  }
+
+  /**
+   * etcd's `Election.Proclaim`: rewrites the holder's own key with `value` beside the owner, in one
+   * transaction that compares the key's create revision with `token` (so only the holder of that
+   * term writes, and the key keeps its revision, its lease and its place). Observers watching the
+   * lock's range see the put.
+   */
+  async proclaim(
+    key: string,
+    owner: string,
+    token: bigint,
+    value: string,
+    options: CallOptions,
+  ): Promise<ProclaimResult> {
+    const c = this.contenders.get(key, owner);
+    if (c === undefined) return { kind: 'not-holder' };
+    const res = await this.txn('proclaim', key, options.signal, {
+      compare: [{ key: c.name, target: 'Create', result: 'Equal', create_revision: String(token) }],
+      success: [
+        { request_put: { key: c.name, value: proclaimedValue(c.value, value), lease: c.leaseId } },
+      ],
+      failure: [],
+    });
+    return res.succeeded ? { kind: 'proclaimed' } : { kind: 'not-holder' };
   }
 
   async waitForChange(key: string, options: CallOptions): Promise<void> {
@@ -329,7 +360,7 @@ export class EtcdLockBackend implements LockBackend {
       try {
         // The watch is live: if the holder changed since the caller last looked, wake at once.
         const res = await raceAbort(this.client.kv.range(head), options.signal);
-        if ((res.kvs[0]?.create_revision ?? '0') !== seenHead) return;
+        if ((res.kvs[0]?.mod_revision ?? '0') !== seenHead) return;
         await raceAbort(watch.fired, options.signal);
       } finally {
         watch.close();
@@ -426,7 +457,7 @@ export class EtcdLockBackend implements LockBackend {
       if (fresh) this.contenders.drop(c);
       return 0n;
     }
-    return kv.value.equals(c.value) ? BigInt(kv.create_revision) : -1n;
+    return decodeContenderValue(kv.value).owner.equals(c.value) ? BigInt(kv.create_revision) : -1n;
   }
 
   /**
