@@ -288,7 +288,10 @@ describe('EtcdLockBackend', () => {
 
 describe('etcdFencedPut', () => {
   it("a resource named like another's fence key cannot overwrite that fence", async () => {
-    expect((await etcdFencedPut(client, 'fenced/report', 'by 7', 7n)).kind).toBe('written');
+    expect(await etcdFencedPut(client, 'fenced/report', 'by 7', 7n)).toEqual({
+      kind: 'accepted',
+      token: 7n,
+    });
     // With the fence key in the data keys' namespace this write replaced the fence with "1" and a
     // stale holder (token 3 < 7) was then accepted; now the name is refused before any call.
     expect(() => fenceKeyOf('fenced/report\u0000fence')).toThrow(RangeError);
@@ -298,7 +301,8 @@ describe('etcdFencedPut', () => {
     await expect(etcdFencedPut(client, 'fenced/\uD800', 'x', 1n)).rejects.toThrow(/well-formed/);
     expect(await etcdFencedPut(client, 'fenced/report', 'stale', 3n)).toEqual({
       kind: 'stale',
-      highestToken: 7n,
+      token: 3n,
+      current: 7n,
     });
     expect(await client.get('fenced/report').string()).toBe('by 7');
   });

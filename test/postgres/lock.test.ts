@@ -11,7 +11,7 @@ import {
 } from '../../src/adapters/postgres/index.js';
 import { lockBackendConformance } from '../../src/coord/conformance.js';
 import { isTooManyWaitersError } from '../../src/coord/errors.js';
-import { pgFencedWrite } from '../../src/coord/fence.js';
+import { pgFencedWrite } from '../../src/adapters/postgres/fence.js';
 import { Lock } from '../../src/coord/lock.js';
 import { postgres } from '../services/index.js';
 import type { PostgresServer } from '../services/index.js';
@@ -188,7 +188,7 @@ describe('PostgresLockBackend', () => {
       });
     expect((await write(second.token, 'new')).kind).toBe('accepted');
     const w1 = await write(first.token, 'old');
-    expect(w1).toEqual({ kind: 'rejected', token: first.token, highestToken: second.token });
+    expect(w1).toEqual({ kind: 'stale', token: first.token, current: second.token });
     await second.release();
     await lock.close();
   });
@@ -243,11 +243,11 @@ describe('PostgresAdvisoryLockBackend', () => {
       .acquireQueued('cancel', 'quitter', 30_000, { signal: controller.signal })
       .then(
         (r) => r.kind,
-        () => 'rejected',
+        () => 'stale',
       );
     await untilQueued(1);
     controller.abort(new Error('gave up'));
-    expect(['busy', 'rejected']).toContain(await waiting);
+    expect(['busy', 'stale']).toContain(await waiting);
     for (let i = 0; i < 100; i++) {
       const res = await pool.query(
         "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
