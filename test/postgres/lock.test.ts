@@ -153,6 +153,43 @@ describe('PostgresLockBackend', () => {
     expect((await b.tryAcquire('relisten', 'b', 30_000, call())).kind).toBe('acquired');
   });
 
+  it('a release wakes one queued waiter of the process, not all of them (no thundering herd)', async () => {
+    let attempts = 0;
+    // The same pool, counting the acquire statements (the only ones that INSERT into the leases).
+    const counting = {
+      query: (text: string, values?: unknown[]) => {
+        if (text.includes('INSERT INTO')) attempts++;
+        return pool.query(text, values);
+      },
+      connect: () => pool.connect(),
+    } as unknown as pg.Pool;
+    const b = new PostgresLockBackend({ pool: counting });
+    closers.push(() => b.close());
+    const lock = new Lock(b);
+    const holder = await lock.acquire('herd', { ttlMs: 30_000 });
+    const n = 40;
+    const served: number[] = [];
+    const waiters = Array.from({ length: n }, (_, i) =>
+      lock.acquire('herd', { ttlMs: 30_000, waitMs: 60_000 }).then(async (lease) => {
+        served.push(i);
+        await lease.release();
+      }),
+    );
+    for (let i = 0; b.queuedWaiters < n; i++) {
+      expect(i).toBeLessThan(1000);
+      await pause(5);
+    }
+    attempts = 0;
+    await holder.release();
+    await Promise.all(waiters);
+    await lock.close();
+    // One waiter per release tries (about twice: once busy right after its predecessor's grant,
+    // once after the release). Waking every waiter on each release costs about n * n / 2.
+    expect(served.sort((x, y) => x - y)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(attempts).toBeLessThanOrEqual(3 * n);
+    expect(b.queuedWaiters).toBe(0);
+  });
+
   it('tokens from the sequence keep increasing across contenders racing for one key', async () => {
     const b = table();
     const seen: bigint[] = [];
