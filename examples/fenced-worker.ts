@@ -25,7 +25,7 @@ async function worker(name: string, stallMs: number): Promise<void> {
   // The storage, not the worker, decides: a write with an older token than the newest it saw fails.
   const result = store.write('report', lease.token, `written by ${name}`);
   if (result.kind === 'accepted') console.log(`${name}: write accepted`);
-  else console.log(`${name}: write REJECTED (token ${result.token} < ${result.highestToken})`);
+  else console.log(`${name}: write REJECTED as stale (token ${result.token} < ${result.current})`);
 }
 
 // A stalls for 400 ms while holding a 200 ms lease; B gets the lock after A's lease expires.

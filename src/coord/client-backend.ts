@@ -16,6 +16,7 @@ import type {
   ExtendResult,
   Holder,
   LockBackend,
+  ProclaimResult,
   SemaphoreBackend,
 } from './types.js';
 
@@ -161,6 +162,21 @@ export class ClientLockBackend extends ClientBackendBase {
 
   holder(key: string, stop: Abortable | undefined): Promise<Holder | null> {
     return this.bounded('holder', stop, (o) => this.backend.holder(key, o));
+  }
+
+  /** The backend's `proclaim` (the caller checked that it has one). */
+  proclaim(
+    key: string,
+    owner: string,
+    token: bigint,
+    value: string,
+    stop: Abortable | undefined,
+  ): Promise<ProclaimResult> {
+    const proclaim = this.backend.proclaim;
+    if (proclaim === undefined) throw new TypeError(`backend ${this.backend.name} cannot proclaim`);
+    return this.bounded('proclaim', stop, (o) =>
+      proclaim.call(this.backend, key, owner, token, value, o),
+    );
   }
 }
 

@@ -4,6 +4,7 @@ import { Election, candidateOf, checkElectionTiming } from './election.js';
 import type { Demotion } from './election.js';
 import { MemoryLockBackend } from './memory.js';
 import type { LeaderEvent, LockBackend } from './types.js';
+import { isNotLeaderError } from './errors.js';
 
 const drive = <T>(s: Scheduler, p: Promise<T>, forMs?: number): Promise<T> =>
   s.runUntilSettled(p, forMs);
@@ -180,5 +181,66 @@ describe('Election campaigns', () => {
     expect(b.leadership).toBe(won);
     expect(await drive(scheduler, b.campaign())).toBe(won);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('proclaims a value without a new election; observers see it; a non-leader gets NotLeaderError', async () => {
+    const { scheduler, make } = setup();
+    const a = make('a');
+    const b = make('b');
+    const seen: LeaderEvent[] = [];
+    const sub = b.observe((e) => seen.push(e));
+    const won = await drive(scheduler, a.campaign());
+    const waiting = b.campaign();
+    await expect(b.proclaim('b-addr')).rejects.toSatisfy(isNotLeaderError);
+    await drive(scheduler, a.proclaim('addr-1'));
+    await scheduler.run({ untilMs: scheduler.nowMs + 100 });
+    await drive(scheduler, a.proclaim('addr-2'));
+    await scheduler.run({ untilMs: scheduler.nowMs + 100 });
+    expect(a.leadership).toBe(won);
+    expect(b.leadership).toBeUndefined();
+    expect(await drive(scheduler, b.leader())).toEqual({
+      kind: 'leader',
+      candidateId: 'a',
+      term: won.term,
+      value: 'addr-2',
+    });
+    const values = seen.flatMap((e) => (e.kind === 'leader' ? [[e.term, e.value]] : []));
+    expect(values).toEqual([
+      [won.term, undefined],
+      [won.term, 'addr-1'],
+      [won.term, 'addr-2'],
+    ]);
+    await a.resign();
+    const next = await drive(scheduler, waiting);
+    // The value belongs to a term: the next leader starts without one, the old one cannot write.
+    expect(await drive(scheduler, a.leader())).toEqual({
+      kind: 'leader',
+      candidateId: 'b',
+      term: next.term,
+    });
+    await expect(a.proclaim('late')).rejects.toSatisfy(isNotLeaderError);
+    sub.dispose();
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('refuses a bad proclaimed value and a backend that cannot proclaim', async () => {
+    const { make } = setup();
+    const a = make('a');
+    await expect(a.proclaim('\ud800')).rejects.toThrow(/value.*lone surrogate/);
+    await expect(a.proclaim('x'.repeat(65_537))).rejects.toThrow(RangeError);
+    await expect(a.proclaim(42 as unknown as string)).rejects.toThrow(/value/);
+    const plain = new MemoryLockBackend();
+    const bare: LockBackend = {
+      name: 'bare',
+      guarantees: plain.guarantees,
+      tryAcquire: (...args) => plain.tryAcquire(...args),
+      extend: (...args) => plain.extend(...args),
+      release: (...args) => plain.release(...args),
+      holder: (...args) => plain.holder(...args),
+      waitForChange: (...args) => plain.waitForChange(...args),
+    };
+    const c = new Election(bare, { key: 'k', candidateId: 'c', ...timing });
+    await expect(c.proclaim('v')).rejects.toThrow(TypeError);
+    await Promise.all([a.close(), c.close(), plain.close()]);
   });
 });

@@ -18,8 +18,14 @@ import { ELECTION_CHANNELS, watchLoss } from './diagnostics.js';
 import type { AcquireParams, ResolvedClientOptions } from './options.js';
 import { resolveClientOptions } from './options.js';
 import { ClientScope, WaiterCount } from './scope.js';
-import { LOCK_BACKEND_METHODS, checkBackend, checkBackendKey, checkTtl } from './validate.js';
-import { isLockLostError } from './errors.js';
+import {
+  LOCK_BACKEND_METHODS,
+  checkBackend,
+  checkBackendKey,
+  checkProclaimValue,
+  checkTtl,
+} from './validate.js';
+import { NotLeaderError, isLockLostError } from './errors.js';
 import type { LossReason } from './errors.js';
 import type { LeaseHandle } from './lease.js';
 import type { ElectionBackend, ElectionOptions, LeaderEvent, Leadership } from './types.js';
@@ -85,7 +91,10 @@ function sameEvent(a: LeaderEvent | undefined, b: LeaderEvent): boolean {
   if (a === undefined || a.kind !== b.kind) return false;
   return (
     a.kind === 'none' ||
-    (b.kind === 'leader' && a.term === b.term && a.candidateId === b.candidateId)
+    (b.kind === 'leader' &&
+      a.term === b.term &&
+      a.candidateId === b.candidateId &&
+      a.value === b.value)
   );
 }
 
@@ -180,7 +189,49 @@ export class Election {
     throwIfAborted(checkSignal('signal', signal));
     const holder = await this.client.holder(this.key, signal);
     if (holder === null) return { kind: 'none' };
-    return { kind: 'leader', candidateId: candidateOf(holder.owner), term: holder.token };
+    const event: LeaderEvent = {
+      kind: 'leader',
+      candidateId: candidateOf(holder.owner),
+      term: holder.token,
+    };
+    return holder.value === undefined ? event : { ...event, value: holder.value };
+  }
+
+  /**
+   * Publishes `value` as this leader's value without a new election (etcd's `Proclaim`): the term,
+   * the lease and its deadline stay as they are, and followers that `observe()` the election get
+   * an event with the new `value` (so do calls of `leader()`). The write is atomic with the check
+   * that this candidate still holds the election's lease under its term, on the server.
+   *
+   * Rejects with {@link NotLeaderError} when this candidate does not lead (never elected, resigned,
+   * demoted, or the server answers that its lease is gone; a renewal then reports the loss), with a
+   * `RangeError` for a value that is not a well-formed string of at most 65,536 characters, and
+   * with a `TypeError` when the backend cannot proclaim (it has no `proclaim` method).
+   *
+   * @example
+   * const leadership = await election.campaign();
+   * await election.proclaim('10.0.0.7:8080'); // followers see { kind: 'leader', value: '10.0.0.7:8080', ... }
+   */
+  async proclaim(value: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    checkProclaimValue('value', value);
+    if (typeof options !== 'object' || options === null)
+      throw rangeError('options', 'an object', options);
+    throwIfAborted(checkSignal('signal', options.signal));
+    if (typeof this.backend.proclaim !== 'function')
+      throw new TypeError(
+        `backend ${this.backend.name} cannot proclaim (it has no proclaim method)`,
+      );
+    const held = this.leadership;
+    if (held === undefined) throw this.notLeader('it does not lead');
+    const result = await this.client.proclaim(
+      this.key,
+      held.owner,
+      held.term,
+      value,
+      options.signal,
+    );
+    if (result.kind === 'not-holder')
+      throw this.notLeader(`the server no longer grants it term ${held.term}`);
   }
 
   /**
@@ -251,6 +302,12 @@ export class Election {
       reason: isLockLostError(reason) ? reason.reason : 'resigned',
     };
     this.safeEmit(this.demoted, demotion);
+  }
+
+  private notLeader(why: string): NotLeaderError {
+    return new NotLeaderError(
+      `candidate ${this.candidateId} cannot proclaim in election ${this.key}: ${why}`,
+    );
   }
 
   private safeEmit<T>(emitter: Emitter<T>, event: T): void {

@@ -1,7 +1,7 @@
 /**
  * Fenced coordination (`faultline/coord`): locks, leases, leader election and semaphores with
- * fencing tokens, over any backend that implements the SPI in `types.ts`, plus the `fence` helpers
- * that make storage reject stale holders.
+ * fencing tokens, over any backend that implements the SPI in `types.ts`, plus the fenced in-memory
+ * store and the result vocabulary of every fence helper (`fence.ts`).
  *
  * @module faultline/coord
  */
@@ -15,6 +15,7 @@ export type {
   ElectionBackend,
   ElectionOptions,
   ExtendResult,
+  ProclaimResult,
   Granted,
   Holder,
   HolderInfo,
@@ -56,24 +57,10 @@ export { Election, candidateOf, checkElectionTiming } from './election.js';
 export type { Demotion, DemotionReason, ElectionTiming } from './election.js';
 export { MemoryLockBackend, MemorySemaphoreBackend } from './memory.js';
 export type { MemoryBackendOptions } from './memory.js';
-export {
-  FencedStore,
-  assertAccepted,
-  REDIS_FENCED_SET_SCRIPT,
-  redisFencedSet,
-  redisFenceKey,
-  pgFencedWrite,
-  pgFencedWriteSql,
-  quoteIdent,
-} from './fence.js';
-export type {
-  FenceResult,
-  FencedStoreOptions,
-  RedisEvalClient,
-  RedisFencedTarget,
-  PgQueryClient,
-  PgFencedWrite,
-} from './fence.js';
+// The Redis, PostgreSQL and etcd fence helpers live in their adapters (`faultline/redis`,
+// `faultline/postgres`, `faultline/etcd`) and answer with this module's FenceResult.
+export { FencedStore, assertAccepted, checkFenceToken, checkFencedKey } from './fence.js';
+export type { FenceResult, FencedStoreOptions } from './fence.js';
 export { callWithDeadline, CallDeadlines } from './deadlines.js';
 export type { DeadlineCallOptions } from './deadlines.js';
 export { newOwnerId } from './owner.js';

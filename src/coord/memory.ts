@@ -19,6 +19,7 @@ import type {
   ExtendResult,
   Holder,
   LockBackend,
+  ProclaimResult,
   SemaphoreBackend,
 } from './types.js';
 
@@ -41,6 +42,8 @@ export interface MemoryBackendOptions {
 interface Permit {
   readonly token: bigint;
   expiresAtMs: number;
+  /** The value its holder proclaimed last, if any. */
+  value: string | undefined;
 }
 
 interface Queued {
@@ -150,6 +153,17 @@ class PermitTable {
     return { kind: 'extended', ttlMs };
   }
 
+  /** Stores `value` with `owner`'s unexpired permit of `token` and wakes the watchers. */
+  proclaim(key: string, owner: string, token: bigint, value: string): ProclaimResult {
+    const st = this.purged(key);
+    const permit = st?.permits.get(owner);
+    if (st === undefined || permit === undefined || permit.token !== token)
+      return { kind: 'not-holder' };
+    permit.value = value;
+    this.changed(key, st);
+    return { kind: 'proclaimed' };
+  }
+
   release(key: string, owner: string): void {
     const st = this.purged(key);
     if (st === undefined || !st.permits.delete(owner)) return;
@@ -160,11 +174,10 @@ class PermitTable {
     const st = this.purged(key);
     if (st === undefined) return [];
     const now = this.runtime.clock.monotonicMs();
-    const list = [...st.permits].map(([owner, p]) => ({
-      owner,
-      token: p.token,
-      remainingMs: p.expiresAtMs - now,
-    }));
+    const list = [...st.permits].map(([owner, p]) => {
+      const holder: Holder = { owner, token: p.token, remainingMs: p.expiresAtMs - now };
+      return p.value === undefined ? holder : { ...holder, value: p.value };
+    });
     return list.sort((a, b) => (a.token < b.token ? -1 : 1));
   }
 
@@ -202,7 +215,11 @@ class PermitTable {
   private insert(st: KeyState, owner: string, ttlMs: number): AcquireResult {
     const token = ++this.lastToken;
     assert(!st.permits.has(owner), 'an owner holds at most one permit per key');
-    st.permits.set(owner, { token, expiresAtMs: this.runtime.clock.monotonicMs() + ttlMs });
+    st.permits.set(owner, {
+      token,
+      expiresAtMs: this.runtime.clock.monotonicMs() + ttlMs,
+      value: undefined,
+    });
     return { kind: 'acquired', token, ttlMs };
   }
 
@@ -376,6 +393,17 @@ export class MemoryLockBackend extends MemoryBackendBase implements LockBackend 
   async holder(key: string, _o: CallOptions): Promise<Holder | null> {
     checkKey('key', key);
     return this.table.holders(key)[0] ?? null;
+  }
+
+  async proclaim(
+    key: string,
+    owner: string,
+    token: bigint,
+    value: string,
+    _o: CallOptions,
+  ): Promise<ProclaimResult> {
+    checkCall(key, owner);
+    return this.table.proclaim(key, owner, token, value);
   }
 }
 

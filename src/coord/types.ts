@@ -113,7 +113,18 @@ export interface Holder {
   readonly token: bigint;
   /** Milliseconds left before the server expires the lease (server clock). */
   readonly remainingMs: number;
+  /**
+   * The value the holder proclaimed (see {@link LockBackend.proclaim}), when it proclaimed one.
+   * Only backends that implement `proclaim` report it.
+   */
+  readonly value?: string;
 }
+
+/** The answer of a {@link LockBackend.proclaim}. */
+export type ProclaimResult =
+  | { readonly kind: 'proclaimed' }
+  /** `owner` no longer holds `key` under `token` (released, expired or taken over): nothing was written. */
+  | { readonly kind: 'not-holder' };
 
 /**
  * What a lock backend implements. Every method is one atomic server-side operation (a Lua script,
@@ -208,6 +219,20 @@ export interface LockBackend {
    * {@link QUEUE_PLACE_GRACE_MS}.
    */
   readonly keepsQueuePlace?: boolean;
+  /**
+   * Optional: stores `value` with `owner`'s lease on `key` when it still holds it under `token`,
+   * atomically (etcd: one transaction comparing the lease key's create revision, as Go's
+   * `Election.Proclaim`), and wakes `waitForChange` callers so observers see it. Keeps the lease,
+   * its token and its TTL; answers `not-holder` and writes nothing otherwise. `holder()` then
+   * reports the value. Elections use it for {@link Election.proclaim}.
+   */
+  proclaim?(
+    key: string,
+    owner: string,
+    token: bigint,
+    value: string,
+    options: CallOptions,
+  ): Promise<ProclaimResult>;
 }
 
 /**
@@ -415,5 +440,11 @@ export interface Leadership extends Lease {
 
 /** What `Election.observe()` reports. */
 export type LeaderEvent =
-  | { readonly kind: 'leader'; readonly candidateId: string; readonly term: bigint }
+  | {
+      readonly kind: 'leader';
+      readonly candidateId: string;
+      readonly term: bigint;
+      /** The value the leader proclaimed last in this term ({@link Election.proclaim}), if any. */
+      readonly value?: string;
+    }
   | { readonly kind: 'none' };

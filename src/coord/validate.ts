@@ -44,6 +44,23 @@ export function checkBackendKey(
   return key;
 }
 
+/** The longest value an election leader may proclaim, in characters. */
+export const MAX_PROCLAIM_LENGTH = 65_536;
+
+/**
+ * Validates a proclaimed value: a well-formed string (it is stored as UTF-8, where a lone surrogate
+ * would silently become U+FFFD) of at most {@link MAX_PROCLAIM_LENGTH} characters; empty is allowed.
+ */
+export function checkProclaimValue(field: string, value: string): string {
+  if (typeof value !== 'string' || value.length > MAX_PROCLAIM_LENGTH) {
+    throw rangeError(field, `a string of at most ${MAX_PROCLAIM_LENGTH} characters`, value);
+  }
+  if (LONE_SURROGATE.test(value)) {
+    throw rangeError(field, 'a well-formed string (no lone surrogate)', value);
+  }
+  return value;
+}
+
 /** Validates an owner string as the SPI defines it. */
 export function checkOwner(field: string, owner: string): string {
   if (typeof owner !== 'string' || owner.length === 0 || owner.length > MAX_OWNER_LENGTH) {

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pgFencedWrite } from '../../src/coord/fence.js';
+import { pgFencedWrite } from '../../src/adapters/postgres/fence.js';
 import { postgres } from '../services/index.js';
 import type { PostgresServer } from '../services/index.js';
 
@@ -36,7 +36,7 @@ describe('pgFencedWrite on a real PostgreSQL', () => {
     const write = (token: bigint, body: string) =>
       pgFencedWrite(pool, token, { table: 'reports', keyColumn: 'id', key: 1, set: { body } });
     expect(await write(5n, 'five')).toEqual({ kind: 'accepted', token: 5n });
-    expect(await write(4n, 'four')).toEqual({ kind: 'rejected', token: 4n, highestToken: 5n });
+    expect(await write(4n, 'four')).toEqual({ kind: 'stale', token: 4n, current: 5n });
     expect(await write(2n ** 62n, 'big')).toEqual({ kind: 'accepted', token: 2n ** 62n });
     const { rows } = await pool.query(
       'SELECT fence::text AS fence, body FROM reports WHERE id = 1',
@@ -50,9 +50,9 @@ describe('pgFencedWrite on a real PostgreSQL', () => {
         set: { body: 'x' },
       }),
     ).toEqual({
-      kind: 'rejected',
+      kind: 'stale',
       token: 7n,
-      highestToken: undefined,
+      current: undefined,
     });
   });
 
@@ -66,7 +66,7 @@ describe('pgFencedWrite on a real PostgreSQL', () => {
         upsert: true,
       });
     expect((await upsert(3n, 'three')).kind).toBe('accepted');
-    expect(await upsert(2n, 'two')).toEqual({ kind: 'rejected', token: 2n, highestToken: 3n });
+    expect(await upsert(2n, 'two')).toEqual({ kind: 'stale', token: 2n, current: 3n });
     expect((await upsert(3n, 'three again')).kind).toBe('accepted');
     const { rows } = await pool.query(
       'SELECT fence::text AS fence, body FROM reports WHERE id = 2',

@@ -211,6 +211,44 @@ describe('EtcdLockBackend', () => {
     expect(tokens[0]!).toBeGreaterThan(head.token);
   });
 
+  it('hands the lock to a queued waiter near the head without reading the queue again', async () => {
+    // Every read and transaction the waiter's backend sends, counted through a wrapper client.
+    let calls = 0;
+    const kv = new Proxy(client.kv, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if ((name === 'range' || name === 'txn') && typeof value === 'function')
+          return (...args: unknown[]) => {
+            calls++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        return value;
+      },
+    });
+    const counted = new Proxy(client, {
+      get: (target, name, receiver) => (name === 'kv' ? kv : Reflect.get(target, name, receiver)),
+    });
+    const holder = backend();
+    const waiter = new EtcdLockBackend({ client: counted, prefix: 'test/lock/' });
+    backends.push(waiter);
+    await holder.tryAcquire('handover', 'h1', 2000, call());
+    await untilContenders('test/lock/', 'handover', 1);
+    const granted = waiter.acquireQueued('handover', 'w', 2000, call());
+    // The enqueueing transaction and the read sent once the watch was live (so the release below
+    // is seen by the watch or by that read).
+    for (let i = 0; calls < 2; i++) {
+      expect(i).toBeLessThan(500);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    calls = 0;
+    await holder.release('handover', 'h1', call());
+    const r = await granted;
+    expect(r.kind).toBe('acquired');
+    // Before, each hand-over read the queue's state once more after the predecessor's delete.
+    expect(calls).toBe(0);
+    await waiter.release('handover', 'w', call());
+  });
+
   it('an aborted queued wait leaves the queue and does not block the next waiter', async () => {
     const b = backend();
     await b.tryAcquire('abort', 'holder', 2000, call());
@@ -288,7 +326,10 @@ describe('EtcdLockBackend', () => {
 
 describe('etcdFencedPut', () => {
   it("a resource named like another's fence key cannot overwrite that fence", async () => {
-    expect((await etcdFencedPut(client, 'fenced/report', 'by 7', 7n)).kind).toBe('written');
+    expect(await etcdFencedPut(client, 'fenced/report', 'by 7', 7n)).toEqual({
+      kind: 'accepted',
+      token: 7n,
+    });
     // With the fence key in the data keys' namespace this write replaced the fence with "1" and a
     // stale holder (token 3 < 7) was then accepted; now the name is refused before any call.
     expect(() => fenceKeyOf('fenced/report\u0000fence')).toThrow(RangeError);
@@ -298,7 +339,8 @@ describe('etcdFencedPut', () => {
     await expect(etcdFencedPut(client, 'fenced/\uD800', 'x', 1n)).rejects.toThrow(/well-formed/);
     expect(await etcdFencedPut(client, 'fenced/report', 'stale', 3n)).toEqual({
       kind: 'stale',
-      highestToken: 7n,
+      token: 3n,
+      current: 7n,
     });
     expect(await client.get('fenced/report').string()).toBe('by 7');
   });

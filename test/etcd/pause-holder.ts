@@ -2,7 +2,7 @@
  * The paused holder of the etcd GC-pause test. Usage: `pause-holder.ts <endpoints> <key> <ttlMs>`.
  * Prints `TOKEN <n>` once it holds the lock; on `WRITE <resource>` it writes with its token (without
  * checking its lease first, as a process that checked before its pause would) and prints
- * `RESULT <written|stale> <valid>`.
+ * `RESULT <accepted|stale> <valid>`.
  */
 import { createInterface } from 'node:readline';
 import { Etcd3 } from 'etcd3';

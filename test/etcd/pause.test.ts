@@ -39,7 +39,7 @@ describe('etcd GC pause', () => {
       const lease = await lock.acquire('job', { ttlMs: 5000, waitMs: 15_000 });
       expect(lease.token).toBeGreaterThan(oldToken);
       expect((await etcdFencedPut(client, 'store/report', 'fresh', lease.token)).kind).toBe(
-        'written',
+        'accepted',
       );
       holder.resume();
       holder.send('WRITE store/report');

@@ -11,7 +11,7 @@ import {
 } from '../../src/adapters/postgres/index.js';
 import { lockBackendConformance } from '../../src/coord/conformance.js';
 import { isTooManyWaitersError } from '../../src/coord/errors.js';
-import { pgFencedWrite } from '../../src/coord/fence.js';
+import { pgFencedWrite } from '../../src/adapters/postgres/fence.js';
 import { Lock } from '../../src/coord/lock.js';
 import { postgres } from '../services/index.js';
 import type { PostgresServer } from '../services/index.js';
@@ -153,6 +153,43 @@ describe('PostgresLockBackend', () => {
     expect((await b.tryAcquire('relisten', 'b', 30_000, call())).kind).toBe('acquired');
   });
 
+  it('a release wakes one queued waiter of the process, not all of them (no thundering herd)', async () => {
+    let attempts = 0;
+    // The same pool, counting the acquire statements (the only ones that INSERT into the leases).
+    const counting = {
+      query: (text: string, values?: unknown[]) => {
+        if (text.includes('INSERT INTO')) attempts++;
+        return pool.query(text, values);
+      },
+      connect: () => pool.connect(),
+    } as unknown as pg.Pool;
+    const b = new PostgresLockBackend({ pool: counting });
+    closers.push(() => b.close());
+    const lock = new Lock(b);
+    const holder = await lock.acquire('herd', { ttlMs: 30_000 });
+    const n = 40;
+    const served: number[] = [];
+    const waiters = Array.from({ length: n }, (_, i) =>
+      lock.acquire('herd', { ttlMs: 30_000, waitMs: 60_000 }).then(async (lease) => {
+        served.push(i);
+        await lease.release();
+      }),
+    );
+    for (let i = 0; b.queuedWaiters < n; i++) {
+      expect(i).toBeLessThan(1000);
+      await pause(5);
+    }
+    attempts = 0;
+    await holder.release();
+    await Promise.all(waiters);
+    await lock.close();
+    // One waiter per release tries (about twice: once busy right after its predecessor's grant,
+    // once after the release). Waking every waiter on each release costs about n * n / 2.
+    expect(served.sort((x, y) => x - y)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(attempts).toBeLessThanOrEqual(3 * n);
+    expect(b.queuedWaiters).toBe(0);
+  });
+
   it('tokens from the sequence keep increasing across contenders racing for one key', async () => {
     const b = table();
     const seen: bigint[] = [];
@@ -188,7 +225,7 @@ describe('PostgresLockBackend', () => {
       });
     expect((await write(second.token, 'new')).kind).toBe('accepted');
     const w1 = await write(first.token, 'old');
-    expect(w1).toEqual({ kind: 'rejected', token: first.token, highestToken: second.token });
+    expect(w1).toEqual({ kind: 'stale', token: first.token, current: second.token });
     await second.release();
     await lock.close();
   });
@@ -243,11 +280,11 @@ describe('PostgresAdvisoryLockBackend', () => {
       .acquireQueued('cancel', 'quitter', 30_000, { signal: controller.signal })
       .then(
         (r) => r.kind,
-        () => 'rejected',
+        () => 'stale',
       );
     await untilQueued(1);
     controller.abort(new Error('gave up'));
-    expect(['busy', 'rejected']).toContain(await waiting);
+    expect(['busy', 'stale']).toContain(await waiting);
     for (let i = 0; i < 100; i++) {
       const res = await pool.query(
         "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",

@@ -11,7 +11,7 @@ import {
   PostgresAdvisoryLockBackend,
   PostgresLockBackend,
 } from '../../src/adapters/postgres/index.js';
-import { pgFencedWrite } from '../../src/coord/fence.js';
+import { pgFencedWrite } from '../../src/adapters/postgres/fence.js';
 import { Lock } from '../../src/coord/lock.js';
 
 const [url = '', variant = 'table', key = 'job', ttl = '1000'] = process.argv.slice(2);

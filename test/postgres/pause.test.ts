@@ -12,7 +12,7 @@ import {
   PostgresAdvisoryLockBackend,
   PostgresLockBackend,
 } from '../../src/adapters/postgres/index.js';
-import { pgFencedWrite } from '../../src/coord/fence.js';
+import { pgFencedWrite } from '../../src/adapters/postgres/fence.js';
 import { Lock } from '../../src/coord/lock.js';
 import { postgres } from '../services/index.js';
 import type { PostgresServer } from '../services/index.js';
@@ -62,7 +62,7 @@ describe.each(['table', 'advisory'] as const)('PostgreSQL GC pause (%s)', (varia
       holder.resume();
       holder.send(`WRITE ${id}`);
       const [kind, valid] = field(await holder.nextLine(), 'RESULT').split(' ');
-      expect(kind).toBe('rejected');
+      expect(kind).toBe('stale');
       expect(valid).toBe('false');
       const row = await pool.query(
         'SELECT body, fence::text AS fence FROM pause_docs WHERE id = $1',

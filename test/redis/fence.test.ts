@@ -1,11 +1,11 @@
 /**
- * The coord fence helper's Redis script (`REDIS_FENCED_SET_SCRIPT`, `redisFencedSet`) against a
+ * The Redis fence helper's script (`REDIS_FENCED_SET_SCRIPT`, `redisFencedSet`) against a
  * real Redis and a real Redis Cluster.
  */
 import { Cluster } from 'ioredis';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisFenceKey, redisFencedSet } from '../../src/coord/index.js';
+import { redisFenceKey, redisFencedSet } from '../../src/adapters/redis/index.js';
 import type { RedisGroup } from '../services/index.js';
 import { redis, redisCluster } from '../services/index.js';
 import { client } from './helpers.js';
@@ -41,9 +41,9 @@ describe('redisFencedSet on a real Redis', () => {
       token: 5n,
     });
     expect(await redisFencedSet(c, { key: 'doc' }, 4n, 'v4')).toEqual({
-      kind: 'rejected',
+      kind: 'stale',
       token: 4n,
-      highestToken: 5n,
+      current: 5n,
     });
     expect(await c.get('doc')).toBe('v5b');
     // The default fence key shares the data key's hash tag (same cluster slot).
@@ -53,9 +53,9 @@ describe('redisFencedSet on a real Redis', () => {
   it('compares 64-bit tokens exactly (beyond 2^53, and across digit counts)', async () => {
     const big = 9007199254740993n; // 2^53 + 1: a double would round it to 2^53.
     expect((await redisFencedSet(c, { key: 'big' }, big, 'a')).kind).toBe('accepted');
-    expect((await redisFencedSet(c, { key: 'big' }, big - 1n, 'b')).kind).toBe('rejected');
+    expect((await redisFencedSet(c, { key: 'big' }, big - 1n, 'b')).kind).toBe('stale');
     expect((await redisFencedSet(c, { key: 'len' }, 100n, 'a')).kind).toBe('accepted');
-    expect((await redisFencedSet(c, { key: 'len' }, 99n, 'b')).kind).toBe('rejected');
+    expect((await redisFencedSet(c, { key: 'len' }, 99n, 'b')).kind).toBe('stale');
     expect((await redisFencedSet(c, { key: 'len' }, 1000n, 'c')).kind).toBe('accepted');
     expect(await c.get('len')).toBe('c');
   });
@@ -68,9 +68,9 @@ describe('redisFencedSet on a real Redis', () => {
     }
     // ... and a stale holder of report (token 3 < 7) was then accepted.
     expect(await redisFencedSet(c, { key: 'report' }, 3n, 'stale')).toEqual({
-      kind: 'rejected',
+      kind: 'stale',
       token: 3n,
-      highestToken: 7n,
+      current: 7n,
     });
     expect(await c.get('report')).toBe('by 7');
     // The fence's own key cannot be named as a data key at all.
@@ -83,7 +83,7 @@ describe('redisFencedSet on a real Redis', () => {
     for (let i = 0; i < 6; i++) {
       const key = `cluster-doc-${i}`;
       expect((await redisFencedSet(cc, { key }, 2n, 'new')).kind).toBe('accepted');
-      expect((await redisFencedSet(cc, { key }, 1n, 'old')).kind).toBe('rejected');
+      expect((await redisFencedSet(cc, { key }, 1n, 'old')).kind).toBe('stale');
       expect(await cc.get(key)).toBe('new');
     }
   });

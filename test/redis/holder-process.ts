@@ -7,8 +7,8 @@
  */
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
-import { RedisLockBackend } from '../../src/adapters/redis/index.js';
-import { Lock, redisFencedSet } from '../../src/coord/index.js';
+import { RedisLockBackend, redisFencedSet } from '../../src/adapters/redis/index.js';
+import { Lock } from '../../src/coord/index.js';
 
 const [port, key, ttl] = process.argv.slice(2);
 const redis = new Redis({ port: Number(port), host: '127.0.0.1', maxRetriesPerRequest: 1 });

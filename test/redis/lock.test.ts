@@ -13,15 +13,10 @@ import {
   RedisLockBackend,
   RedisSemaphoreBackend,
   RedlockBackend,
+  redisFencedSet,
 } from '../../src/adapters/redis/index.js';
 import { hashTag, lockKeys, semaphoreKeys } from '../../src/adapters/redis/keys.js';
-import {
-  Election,
-  isLockLostError,
-  Lock,
-  redisFencedSet,
-  Semaphore,
-} from '../../src/coord/index.js';
+import { Election, isLockLostError, Lock, Semaphore } from '../../src/coord/index.js';
 import { redis, redisCluster } from '../services/index.js';
 import { call, client, privateRedis, untilSubscribers } from './helpers.js';
 
@@ -83,7 +78,7 @@ describe('RedisLockBackend with the Lock client', () => {
       child.kill('SIGCONT');
       child.stdin.write('write\n');
       const outcome = await next();
-      expect(outcome).toEqual({ signalAborted: true, result: 'rejected' });
+      expect(outcome).toEqual({ signalAborted: true, result: 'stale' });
       expect(await srv.main.get('report')).toBe('new holder');
       await lease.release();
       await lock.close();

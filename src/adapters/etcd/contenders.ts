@@ -20,6 +20,7 @@
  * @module
  */
 import { assert } from '../../core/assert.js';
+import { rangeError } from '../../core/validate.js';
 
 /** One contender key of this backend. */
 export interface Contender {
@@ -31,7 +32,7 @@ export interface Contender {
   readonly slot: number;
   /** The etcd key: `<lock prefix><lease id>.<slot>`. */
   readonly name: Buffer;
-  /** The key's value: the owner. */
+  /** The key's value: the owner (a proclamation adds to it, see `keys.ts`). */
   readonly value: Buffer;
   /** The delete of this key in flight, if any (the backend sends one at a time). */
   deleting: Promise<void> | undefined;
@@ -71,6 +72,9 @@ export class Contenders {
     let entry = this.byKey.get(key);
     const existing = entry?.owners.get(owner);
     if (existing !== undefined) return { contender: existing, fresh: false };
+    // A leading NUL marks a value that carries a proclamation (see `keys.ts`).
+    if (owner.charCodeAt(0) === 0)
+      throw rangeError('owner', 'a string not starting with NUL', owner);
     if (entry === undefined) {
       entry = { owners: new Map(), retiring: new Set() };
       this.byKey.set(key, entry);

@@ -1,12 +1,13 @@
 /**
  * A fenced write to etcd itself: the write lands only when its token is at least the newest token
- * the key has accepted, in one transaction.
+ * the key has accepted, in one transaction. Answers the shared {@link FenceResult}.
  *
  * @module
  */
 import type { Etcd3 } from 'etcd3';
 import { rangeError } from '../../core/validate.js';
 import { checkFencedKey } from '../../coord/fence.js';
+import type { FenceResult } from '../../coord/fence.js';
 
 /** Digits of a zero-padded token: 2^64 has 20 digits, so byte order equals numeric order. */
 const TOKEN_DIGITS = 20;
@@ -21,27 +22,22 @@ export function fenceKeyOf(key: string): string {
   return `${checkFencedKey('key', key)}\u0000fence`;
 }
 
-/** The outcome of {@link etcdFencedPut}. */
-export type FencedPutResult =
-  | { readonly kind: 'written'; readonly revision: bigint }
-  | { readonly kind: 'stale'; readonly highestToken: bigint };
-
 /**
  * Puts `value` at `key` if `token` is not older than the newest token written there, and records
  * `token` as the newest, atomically (one etcd transaction comparing the fence key's value, stored
- * as a zero-padded decimal so that byte order is numeric order). A stale write changes nothing and
- * answers `stale` with the newest token.
+ * as a zero-padded decimal so that byte order is numeric order). Answers `accepted`, or `stale`
+ * with the newest token (`current`) and nothing changed.
  *
  * @example
  * const result = await etcdFencedPut(client, 'config/primary', 'node-2', lease.token);
- * if (result.kind === 'stale') throw new StaleTokenError('config/primary', lease.token, result.highestToken);
+ * assertAccepted('config/primary', result); // throws StaleTokenError when a newer holder wrote
  */
 export async function etcdFencedPut(
   client: Etcd3,
   key: string,
   value: string | Buffer,
   token: bigint,
-): Promise<FencedPutResult> {
+): Promise<FenceResult> {
   if (typeof token !== 'bigint' || token <= 0n || token >= 10n ** BigInt(TOKEN_DIGITS)) {
     throw rangeError('token', `a bigint in [1, 10^${TOKEN_DIGITS})`, token);
   }
@@ -63,7 +59,7 @@ export async function etcdFencedPut(
       { request_put: { key: fence, value: Buffer.from(padded) } },
     ],
   });
-  if (!res.succeeded) return { kind: 'written', revision: BigInt(res.header.revision) };
+  if (!res.succeeded) return { kind: 'accepted', token };
   const seen = res.responses[0]?.response_range?.kvs[0]?.value.toString() ?? '0';
-  return { kind: 'stale', highestToken: BigInt(seen) };
+  return { kind: 'stale', token, current: BigInt(seen) };
 }

@@ -9,4 +9,3 @@ export type { EtcdLockBackendOptions } from './lock.js';
 export { EtcdSession, EtcdSessionLostError, isEtcdSessionLostError } from './session.js';
 export type { EtcdSessionInit } from './session.js';
 export { etcdFencedPut, fenceKeyOf } from './fence.js';
-export type { FencedPutResult } from './fence.js';

@@ -27,3 +27,24 @@ export function prefixEnd(prefix: Buffer): Buffer {
   // Every byte is 0xff: the range runs to the end of the keyspace.
   return Buffer.from([0]);
 }
+
+/**
+ * Marks a contender value that carries a proclaimed value besides the owner. Owners never start
+ * with NUL (the backend refuses them), so a plain owner value never looks like this.
+ */
+const PROCLAIMED = 0;
+
+/** The value of a contender key whose holder proclaimed `value`: NUL, the owner's byte length (u16), the owner, the value. */
+export function proclaimedValue(owner: Buffer, value: string): Buffer {
+  const head = Buffer.allocUnsafe(3);
+  head[0] = PROCLAIMED;
+  head.writeUInt16BE(owner.length, 1);
+  return Buffer.concat([head, owner, Buffer.from(value)]);
+}
+
+/** The owner and, if any, the proclaimed value stored in a contender key's value. */
+export function decodeContenderValue(raw: Buffer): { owner: Buffer; value: string | undefined } {
+  if (raw.length < 3 || raw[0] !== PROCLAIMED) return { owner: raw, value: undefined };
+  const end = 3 + raw.readUInt16BE(1);
+  return { owner: raw.subarray(3, end), value: raw.subarray(end).toString() };
+}

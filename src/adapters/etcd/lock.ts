@@ -25,15 +25,16 @@ import type {
   ExtendResult,
   Holder,
   LockBackend,
+  ProclaimResult,
 } from '../../coord/types.js';
 import { BoundedMap } from '../common/bounded-map.js';
 import { QueuePlaces } from '../common/queue-places.js';
 import type { Contender } from './contenders.js';
 import { Contenders } from './contenders.js';
-import { lockPrefix, prefixEnd } from './keys.js';
+import { decodeContenderValue, lockPrefix, prefixEnd, proclaimedValue } from './keys.js';
 import type { EtcdSessionLostError } from './session.js';
 import { EtcdSession, isEtcdSessionLostError } from './session.js';
-import { openWatch, waitForEvent } from './watch.js';
+import { openDeleteTracker, openWatch, waitForEvent } from './watch.js';
 
 /** Options of {@link EtcdLockBackend}. */
 export interface EtcdLockBackendOptions {
@@ -64,6 +65,14 @@ const GRANT_TIMEOUT_MS = 5000;
 
 const GUARANTEES: BackendGuarantees = Object.freeze({ fifo: true, durable: true, consensus: true });
 
+/**
+ * A waiter with at most this many older contenders watches all of their deletes (one range watch)
+ * and knows it heads the queue when the last one goes, without reading the queue's state after
+ * each hand-over (`bench etcd`, case `etcd-lock-contended`). Further back it watches only its
+ * predecessor, as etcd's Go `Mutex` does, so a release wakes at most this many waiters besides.
+ */
+const TRACKED_OLDER_MAX = 8;
+
 /** Lock keys whose prebuilt request parts are kept (see {@link KeyRequests}). */
 const KEY_REQUESTS_KEPT = 1000;
 
@@ -84,7 +93,10 @@ interface KeyRequests {
   readonly head: IRangeRequest;
   /** `[head]` as a transaction's operations. */
   readonly headOps: IRequestOp[];
-  /** The two newest keys under the prefix: just after our put, ours and our predecessor. */
+  /**
+   * The newest keys under the prefix (names and revisions only): just after our put, ours and up
+   * to `TRACKED_OLDER_MAX + 1` older ones.
+   */
   readonly newest: IRangeRequest;
 }
 
@@ -105,7 +117,7 @@ function keyRequests(prefix: string): KeyRequests {
     free: [{ key: start, range_end: end, target: 'Create', result: 'Equal', create_revision: 0 }],
     head,
     headOps: [{ request_range: head }],
-    newest: { ...head, sort_order: 'Descend', limit: 2 },
+    newest: { ...head, sort_order: 'Descend', limit: TRACKED_OLDER_MAX + 2, keys_only: true },
   };
 }
 
@@ -147,7 +159,10 @@ export class EtcdLockBackend implements LockBackend {
   private readonly requests = new BoundedMap<string, KeyRequests>(KEY_REQUESTS_KEPT);
   /** Revision of the last answer per lock key: a later watch starts just after it, missing nothing. */
   private readonly seen = new BoundedMap<string, bigint>(10_000);
-  /** Create revision of the holder's key ('0': free) in the last answer per lock key. */
+  /**
+   * Mod revision of the holder's key ('0': free) in the last answer per lock key: it changes with
+   * the holder and with each of its proclamations (a put changes no other key's mod revision).
+   */
   private readonly heads = new BoundedMap<string, string>(10_000);
   /** The keys this backend put or may have put, with the names it reuses. */
   private readonly contenders = new Contenders();
@@ -192,7 +207,7 @@ export class EtcdLockBackend implements LockBackend {
       });
       this.heads.set(
         key,
-        res.succeeded ? res.header.revision : (rangeKvs(res)[0]?.create_revision ?? '0'),
+        res.succeeded ? res.header.revision : (rangeKvs(res)[0]?.mod_revision ?? '0'),
       );
       if (!res.succeeded) {
         // Nothing was written: a name made for this call is free again at once.
@@ -289,7 +304,7 @@ export class EtcdLockBackend implements LockBackend {
       const res = await raceAbort(this.client.kv.range(req.head), options.signal);
       this.note(key, res.header.revision);
       kv = res.kvs[0];
-      this.heads.set(key, kv?.create_revision ?? '0');
+      this.heads.set(key, kv?.mod_revision ?? '0');
       if (kv === undefined) return null;
       const ttl = await raceAbort(
         this.client.leaseClient.leaseTimeToLive({ ID: kv.lease }),
@@ -301,11 +316,38 @@ export class EtcdLockBackend implements LockBackend {
     }
     // TTL -1: the lease just expired and etcd is deleting its keys.
     if (!(ttlSeconds > 0)) return null;
-    return {
-      owner: kv.value.toString(),
+    const { owner, value } = decodeContenderValue(kv.value);
+    const found: Holder = {
+      owner: owner.toString(),
       token: BigInt(kv.create_revision),
       remainingMs: ttlSeconds * 1000,
     };
+    return value === undefined ? found : { ...found, value };
+  }
+
+  /**
+   * etcd's `Election.Proclaim`: rewrites the holder's own key with `value` beside the owner, in one
+   * transaction that compares the key's create revision with `token` (so only the holder of that
+   * term writes, and the key keeps its revision, its lease and its place). Observers watching the
+   * lock's range see the put.
+   */
+  async proclaim(
+    key: string,
+    owner: string,
+    token: bigint,
+    value: string,
+    options: CallOptions,
+  ): Promise<ProclaimResult> {
+    const c = this.contenders.get(key, owner);
+    if (c === undefined) return { kind: 'not-holder' };
+    const res = await this.txn('proclaim', key, options.signal, {
+      compare: [{ key: c.name, target: 'Create', result: 'Equal', create_revision: String(token) }],
+      success: [
+        { request_put: { key: c.name, value: proclaimedValue(c.value, value), lease: c.leaseId } },
+      ],
+      failure: [],
+    });
+    return res.succeeded ? { kind: 'proclaimed' } : { kind: 'not-holder' };
   }
 
   async waitForChange(key: string, options: CallOptions): Promise<void> {
@@ -329,7 +371,7 @@ export class EtcdLockBackend implements LockBackend {
       try {
         // The watch is live: if the holder changed since the caller last looked, wake at once.
         const res = await raceAbort(this.client.kv.range(head), options.signal);
-        if ((res.kvs[0]?.create_revision ?? '0') !== seenHead) return;
+        if ((res.kvs[0]?.mod_revision ?? '0') !== seenHead) return;
         await raceAbort(watch.fired, options.signal);
       } finally {
         watch.close();
@@ -401,7 +443,7 @@ export class EtcdLockBackend implements LockBackend {
     const newest = res.succeeded ? res.responses[2]?.response_range?.kvs : undefined;
     const known =
       newest?.[0] !== undefined && BigInt(newest[0].create_revision) === myRev
-        ? newest[1]
+        ? newest.slice(1)
         : undefined;
     const granted = await this.waitPredecessors(key, mine, myRev, known, waitSignal).catch(
       (error: unknown) => {
@@ -426,7 +468,7 @@ export class EtcdLockBackend implements LockBackend {
       if (fresh) this.contenders.drop(c);
       return 0n;
     }
-    return kv.value.equals(c.value) ? BigInt(kv.create_revision) : -1n;
+    return decodeContenderValue(kv.value).owner.equals(c.value) ? BigInt(kv.create_revision) : -1n;
   }
 
   /**
@@ -440,46 +482,93 @@ export class EtcdLockBackend implements LockBackend {
   }
 
   /**
-   * etcd's `waitDeletes`: wait for the newest older key to go, until none is left. Answers false
-   * when our own key is gone (the session died while we waited), true at the head of the queue.
+   * etcd's `waitDeletes`: wait until every older contender is gone. Answers false when our own key
+   * is gone (the session died while we waited), true at the head of the queue. With at most
+   * {@link TRACKED_OLDER_MAX} older keys it watches all their deletes at once (no read after a
+   * hand-over); with more, only the newest older key, then reads the queue again.
    */
   private async waitPredecessors(
     key: string,
     mine: Buffer,
     myRev: bigint,
-    known: IKeyValue | undefined,
+    known: IKeyValue[] | undefined,
     signal: AbortSignal,
   ): Promise<boolean> {
-    // The first predecessor may come from the enqueueing transaction; later ones from a read.
-    let next = known;
+    // The older keys may come from the enqueueing transaction (newest first); later from a read.
+    let older = known;
     for (;;) {
-      let predecessor = next;
-      next = undefined;
-      if (predecessor === undefined) {
+      if (older === undefined) {
         const state = await this.queueState(key, mine, myRev, signal);
         if (state.own === undefined || BigInt(state.own.create_revision) !== myRev) return false;
-        if (state.predecessor === undefined) return true;
-        predecessor = state.predecessor;
+        older = state.older;
       }
-      const watch = await openWatch(this.client, predecessor.key, undefined, ['delete'], signal);
-      try {
-        // The watch is live now: check that the predecessor did not go before it started.
-        const again = await raceAbort(this.client.kv.range({ key: predecessor.key }), signal);
-        if (again.kvs[0]?.create_revision === predecessor.create_revision)
-          await raceAbort(watch.fired, signal);
-      } finally {
-        watch.close();
+      if (older.length === 0) return true;
+      if (older.length <= TRACKED_OLDER_MAX) {
+        const outcome = await this.trackOlder(key, mine, myRev, signal);
+        if (outcome !== 'recheck') return outcome === 'head';
+      } else {
+        await this.waitDeleted(older[0]!, signal);
       }
+      older = undefined;
     }
   }
 
-  /** Our own key and the newest older contender, in one read-only transaction. */
+  /**
+   * Watches every delete under the lock's prefix, reads the older contenders once the watch is
+   * live, and answers `head` when the last of them was deleted, `lost` when our own key was, and
+   * `recheck` when the watch failed or too many older keys showed up (the caller reads again).
+   */
+  private async trackOlder(
+    key: string,
+    mine: Buffer,
+    myRev: bigint,
+    signal: AbortSignal,
+  ): Promise<'head' | 'lost' | 'recheck'> {
+    const { start, end } = this.requestsOf(key);
+    const tracker = await openDeleteTracker(this.client, start, end, signal);
+    try {
+      // The watch is live now: a key deleted before it started is missing from this read.
+      const state = await this.queueState(key, mine, myRev, signal);
+      if (state.own === undefined || BigInt(state.own.create_revision) !== myRev) return 'lost';
+      if (state.older.length > TRACKED_OLDER_MAX) return 'recheck';
+      // Keys older than ours can only go (revisions only grow), so none can join this set.
+      const pending = new Set(state.older.map((kv) => kv.key.toString('hex')));
+      const own = mine.toString('hex');
+      while (pending.size > 0) {
+        const name = await tracker.next(signal);
+        if (name === undefined) return 'recheck';
+        if (name === own) return 'lost';
+        pending.delete(name);
+      }
+      return 'head';
+    } finally {
+      tracker.close();
+    }
+  }
+
+  /** Resolves once `predecessor` (that incarnation of its name) is gone, or its watch failed. */
+  private async waitDeleted(predecessor: IKeyValue, signal: AbortSignal): Promise<void> {
+    const watch = await openWatch(this.client, predecessor.key, undefined, ['delete'], signal);
+    try {
+      // The watch is live now: check that the predecessor did not go before it started.
+      const again = await raceAbort(this.client.kv.range({ key: predecessor.key }), signal);
+      if (again.kvs[0]?.create_revision === predecessor.create_revision)
+        await raceAbort(watch.fired, signal);
+    } finally {
+      watch.close();
+    }
+  }
+
+  /**
+   * Our own key and the newest older contenders (up to {@link TRACKED_OLDER_MAX} + 1, newest
+   * first, names and revisions only), in one read-only transaction.
+   */
   private async queueState(
     key: string,
     mine: Buffer,
     myRev: bigint,
     signal: AbortSignal,
-  ): Promise<{ own: IKeyValue | undefined; predecessor: IKeyValue | undefined }> {
+  ): Promise<{ own: IKeyValue | undefined; older: IKeyValue[] }> {
     const { start, end } = this.requestsOf(key);
     const older: IRangeRequest = {
       key: start,
@@ -487,12 +576,13 @@ export class EtcdLockBackend implements LockBackend {
       max_create_revision: String(myRev - 1n),
       sort_target: 'Create',
       sort_order: 'Descend',
-      limit: 1,
+      limit: TRACKED_OLDER_MAX + 1,
+      keys_only: true,
     };
     const res = await raceAbort(
       this.client.kv.txn({
         compare: [],
-        success: [{ request_range: older }, { request_range: { key: mine } }],
+        success: [{ request_range: older }, { request_range: { key: mine, keys_only: true } }],
         failure: [],
       }),
       signal,
@@ -500,7 +590,7 @@ export class EtcdLockBackend implements LockBackend {
     this.note(key, res.header.revision);
     return {
       own: res.responses[1]?.response_range?.kvs[0],
-      predecessor: res.responses[0]?.response_range?.kvs[0],
+      older: res.responses[0]?.response_range?.kvs ?? [],
     };
   }
 

@@ -118,3 +118,95 @@ function once(
     watcher.on('end', () => finish());
   });
 }
+
+/** A live watch of the deletes in a range; see {@link openDeleteTracker}. */
+export interface DeleteTracker {
+  /**
+   * The next deleted key (as hex), in commit order; `undefined` once the watch failed or ended
+   * (the caller then rechecks with a read). Rejects with the signal's reason on abort.
+   */
+  next(signal: AbortSignal): Promise<string | undefined>;
+  /** Cancels the watch (idempotent). */
+  close(): void;
+}
+
+/**
+ * Opens a watch of the deletes in `[start, end)` from the current revision and resolves once etcd
+ * confirmed it, like {@link openWatch}: the caller reads the
+ * state after this resolves, so a delete before the watch shows in that read, one after it in
+ * `next()`.
+ */
+export function openDeleteTracker(
+  client: Etcd3,
+  start: Buffer,
+  end: Buffer,
+  signal: AbortSignal,
+): Promise<DeleteTracker> {
+  // Not `.ignore('put')`: etcd3 maps it to the server's no-delete filter, which would drop exactly
+  // the events this watch is for. Puts are ignored here instead (no listener).
+  const watcher = client.watch().inRange({ start, end }).watcher();
+  const deleted: string[] = [];
+  let failed = false;
+  let closed = false;
+  let wake: () => void = () => undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = () => undefined;
+    w();
+  };
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    failed = true;
+    watcher.removeAllListeners();
+    watcher.on('error', () => undefined);
+    watcher.cancel().catch(() => undefined);
+    notify();
+  };
+  watcher.on('delete', (kv) => {
+    deleted.push(kv.key.toString('hex'));
+    notify();
+  });
+  watcher.on('end', () => {
+    failed = true;
+    notify();
+  });
+  const next = (stop: AbortSignal): Promise<string | undefined> => {
+    if (stop.aborted) return Promise.reject(abortReason(stop));
+    const ready = deleted.shift();
+    if (ready !== undefined || failed) return Promise.resolve(ready);
+    return new Promise<string | undefined>((resolve, reject) => {
+      const onAbort = (): void => {
+        wake = () => undefined;
+        reject(abortReason(stop));
+      };
+      stop.addEventListener('abort', onAbort, { once: true });
+      wake = () => {
+        stop.removeEventListener('abort', onAbort);
+        resolve(deleted.shift());
+      };
+    });
+  };
+  return new Promise<DeleteTracker>((resolve, reject) => {
+    const onAbort = (): void => {
+      close();
+      reject(abortReason(signal));
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    const ready = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve({ next, close });
+    };
+    watcher.once('connected', ready);
+    // A failed watch makes `next()` answer undefined at once; the caller rechecks with a read.
+    watcher.on('error', () => {
+      failed = true;
+      notify();
+      ready();
+    });
+  });
+}

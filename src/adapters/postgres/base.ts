@@ -5,6 +5,8 @@
  * @module
  */
 import type { Pool } from 'pg';
+import type { Runtime } from '../../core/runtime.js';
+import { systemRuntime } from '../../core/system.js';
 import { raceAbort } from '../../core/abort.js';
 import { integerIn, rangeError } from '../../core/validate.js';
 import { BackendUnavailableError } from '../../coord/errors.js';
@@ -26,8 +28,16 @@ export interface PostgresLockBackendOptions {
    * identifier of at most 40 characters. Create them once with {@link PostgresLockBackend.ensureSchema}.
    */
   schema?: string;
-  /** Upper bound on concurrent `waitForChange` calls (default 1,000); more reject with `TooManyWaitersError`. */
+  /**
+   * Upper bound on concurrent `waitForChange` calls (default 1,000); more reject with
+   * `TooManyWaitersError`. {@link PostgresLockBackend} bounds its queued waiters by it too.
+   */
   maxWaiters?: number;
+  /**
+   * Timers of a queued waiter's fallback recheck (an expiry sends no NOTIFY); default: the system
+   * runtime.
+   */
+  runtime?: Runtime;
 }
 
 /**
@@ -39,17 +49,18 @@ export abstract class PostgresBackendBase {
   readonly names: SchemaNames;
   protected readonly pool: Pool;
   protected readonly notifier: Notifier;
+  protected readonly runtime: Runtime;
+  /** The validated `maxWaiters`. */
+  protected readonly maxWaiters: number;
 
   protected constructor(options: PostgresLockBackendOptions) {
     if (typeof options.pool?.query !== 'function')
       throw rangeError('pool', 'a pg Pool', options.pool);
     this.pool = options.pool;
     this.names = schemaNames(options.schema ?? 'faultline_lock');
-    this.notifier = new Notifier(
-      this.pool,
-      this.names.channel,
-      integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000),
-    );
+    this.runtime = options.runtime ?? systemRuntime();
+    this.maxWaiters = integerIn('maxWaiters', options.maxWaiters ?? 1000, 1, 1_000_000);
+    this.notifier = new Notifier(this.pool, this.names.channel, this.maxWaiters);
   }
 
   /**

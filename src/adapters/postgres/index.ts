@@ -45,3 +45,6 @@ export type {
 } from './txn.js';
 export { PostgresReadRouter, PostgresSession, parseLsn } from './session.js';
 export type { PostgresReadRouterOptions } from './session.js';
+// Fenced writes (the shared result type, FenceResult, is in faultline/coord).
+export { pgFencedWrite, pgFencedWriteSql, quoteIdent } from './fence.js';
+export type { PgFencedWrite, PgQueryClient } from './fence.js';

@@ -1,9 +1,11 @@
 /**
  * The PostgreSQL lease-table lock backend: one row per key, expiry on the server's clock
- * (`clock_timestamp()`), tokens from a sequence, and LISTEN/NOTIFY to wake waiters.
+ * (`clock_timestamp()`), tokens from a sequence, LISTEN/NOTIFY to wake waiters, and an in-process
+ * FIFO so that only one waiter per key and process retries on each release.
  *
  * @module
  */
+import { waitFor } from '../../core/abort.js';
 import type {
   AcquireResult,
   BackendGuarantees,
@@ -12,9 +14,12 @@ import type {
   Holder,
   LockBackend,
 } from '../../coord/types.js';
-import { PostgresBackendBase, settle } from './base.js';
+import { FaultlineError } from '../../core/errors.js';
+import { BackendClosedError } from '../../coord/errors.js';
+import { PostgresBackendBase, settle, unavailable } from './base.js';
 import type { PostgresLockBackendOptions } from './base.js';
 import type { SchemaNames } from './schema.js';
+import { LocalQueues } from './local-queue.js';
 
 export type { PostgresLockBackendOptions } from './base.js';
 
@@ -23,6 +28,12 @@ const GUARANTEES: BackendGuarantees = Object.freeze({
   durable: true,
   consensus: false,
 });
+
+/**
+ * Longest pause of a queued waiter between two attempts, in ms: it bounds what a lost NOTIFY costs
+ * (an expiry sends none; a busy answer's remaining TTL usually comes first).
+ */
+const QUEUED_RECHECK_MS = 1_000;
 
 /** `$3` milliseconds after the server's current clock reading. */
 const EXPIRY = `clock_timestamp() + make_interval(secs => $3::float8 / 1000)`;
@@ -37,9 +48,14 @@ const REMAINING = `greatest(0, ceil(extract(epoch FROM (expires_at - clock_times
  *   (and across keys) through expiries, releases and restarts. Released rows stay (expired, at the epoch) so a key's
  *   next grant always goes through the row lock.
  * - Waiting: `waitForChange` listens on one LISTEN connection per backend; release and acquire send
- *   a NOTIFY with the key (delivered on commit). An expiry sends nothing: the client's fallback timer
- *   (`retryAfterMs`, the holder's remaining TTL) covers it.
- * - No FIFO: the fastest retry wins. Use {@link PostgresAdvisoryLockBackend} for queueing.
+ *   a NOTIFY with the key (delivered on commit). An expiry sends nothing: a fallback timer
+ *   (`retryAfterMs`, the holder's remaining TTL, at most 1 s) covers it.
+ * - Queued waits (`acquireQueued`): the waiters of one key in this process form a FIFO; only its
+ *   head tries, waits for the key's NOTIFY (or the fallback timer) and tries again, so a release
+ *   wakes one waiter per process, not every waiter (no thundering herd). The head leaves the queue
+ *   when it is granted or gives up, and the next waiter takes over.
+ * - No FIFO across processes: the fastest process wins. Use {@link PostgresAdvisoryLockBackend}
+ *   for a server-side queue.
  *
  * @example
  * import pg from 'pg';
@@ -53,10 +69,51 @@ export class PostgresLockBackend extends PostgresBackendBase implements LockBack
   readonly name = 'postgres';
   readonly guarantees = GUARANTEES;
   private readonly sql: ReturnType<typeof statements>;
+  private readonly queues: LocalQueues;
+  private closed = false;
 
   constructor(options: PostgresLockBackendOptions) {
     super(options);
     this.sql = statements(this.names);
+    this.queues = new LocalQueues(this.maxWaiters);
+  }
+
+  /** Queued waits in this process now, heads included (for tests of the queue). */
+  get queuedWaiters(): number {
+    return this.queues.size;
+  }
+
+  /**
+   * Waits in this process's FIFO for `key`, then tries until granted: after each `busy` it waits
+   * for the key's NOTIFY, at most the holder's remaining TTL or {@link QUEUED_RECHECK_MS}. Answers
+   * `busy` when the signal aborts (a grant that raced with it is given back).
+   */
+  async acquireQueued(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    options: CallOptions,
+  ): Promise<AcquireResult> {
+    const { signal } = options;
+    let leave: (() => void) | undefined;
+    try {
+      leave = await this.queues.enter(key, signal);
+      for (;;) {
+        if (this.closed) throw new BackendClosedError('postgres', 'acquireQueued');
+        const result = await this.tryAcquire(key, owner, ttlMs, options);
+        if (result.kind === 'acquired') {
+          if (!signal.aborted) return result;
+          this.giveBack(key, owner);
+          return { kind: 'busy', retryAfterMs: undefined };
+        }
+        await this.pause(key, result.retryAfterMs, signal);
+      }
+    } catch (error) {
+      if (signal.aborted) return { kind: 'busy', retryAfterMs: undefined };
+      throw error;
+    } finally {
+      leave?.();
+    }
   }
 
   async tryAcquire(
@@ -73,10 +130,7 @@ export class PostgresLockBackend extends PostgresBackendBase implements LockBack
       options.signal,
       (late) => {
         // A grant nobody will use: give it back now instead of leaving it to its TTL.
-        if (late[0]?.token != null)
-          this.pool
-            .query(this.sql.release, [key, owner, this.names.channel])
-            .catch(() => undefined);
+        if (late[0]?.token != null) this.giveBack(key, owner);
       },
     );
     const row = rows[0];
@@ -119,6 +173,47 @@ export class PostgresLockBackend extends PostgresBackendBase implements LockBack
     return row === undefined
       ? null
       : { owner: row.owner, token: BigInt(row.token), remainingMs: row.remaining_ms };
+  }
+
+  /** Ends queued waits (they reject with `BackendClosedError`) and the LISTEN connection. */
+  override close(): Promise<void> {
+    this.closed = true;
+    return super.close();
+  }
+
+  /** Releases `owner`'s grant of `key` in the background (nobody will use it). */
+  private giveBack(key: string, owner: string): void {
+    this.pool.query(this.sql.release, [key, owner, this.names.channel]).catch(() => undefined);
+  }
+
+  /**
+   * The queue head's wait between two attempts: the key's NOTIFY, or `retryAfterMs` (capped at
+   * {@link QUEUED_RECHECK_MS}) since an expiry sends none. Rejects with the reason on abort.
+   */
+  private async pause(
+    key: string,
+    retryAfterMs: number | undefined,
+    stop: AbortSignal,
+  ): Promise<void> {
+    const ms = Math.max(1, Math.min(retryAfterMs ?? QUEUED_RECHECK_MS, QUEUED_RECHECK_MS));
+    const inner = new AbortController();
+    let failure: { error: unknown } | undefined;
+    // A wait that fails (closed backend, no LISTEN connection, too many waiters) ends the pause and
+    // the queued wait with it: retrying at once would spin.
+    const wake = this.notifier.wait(key, inner.signal).catch((error: unknown) => {
+      if (!inner.signal.aborted) failure = { error };
+    });
+    const { timers } = this.runtime;
+    try {
+      await waitFor((delay, fn) => timers.setTimer(delay, fn), ms, { stop, wake });
+    } finally {
+      inner.abort();
+    }
+    if (failure !== undefined) {
+      const { error } = failure;
+      if (error instanceof FaultlineError) throw error;
+      throw unavailable('acquireQueued', error);
+    }
   }
 
   private async query<R>(

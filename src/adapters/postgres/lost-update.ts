@@ -18,7 +18,8 @@ import { systemRuntime } from '../../core/system.js';
 import { integerIn, rangeError } from '../../core/validate.js';
 // Only the coordination module's public API (its internals are free to move).
 import type { Lock } from '../../coord/index.js';
-import { StaleTokenError, pgFencedWrite, quoteIdent } from '../../coord/index.js';
+import { StaleTokenError } from '../../coord/index.js';
+import { pgFencedWrite, quoteIdent } from './fence.js';
 import { Retry } from '../../resilience/retry.js';
 
 /** The row a helper updates: `table` (optionally `schema.table`) and its key. */
@@ -242,11 +243,11 @@ export async function updateUnderLock<Row extends object>(
       fenceColumn: options.fenceColumn ?? 'fence',
       set,
     });
-    if (written.kind === 'rejected')
+    if (written.kind === 'stale')
       throw new StaleTokenError(
         `${target.table}/${String(target.id)}`,
         lease.token,
-        written.highestToken,
+        written.current,
       );
     return { kind: 'updated', before, set };
   } finally {

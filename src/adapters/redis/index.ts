@@ -16,3 +16,6 @@ export { RedisIdempotencyStore } from './idempotency.js';
 export type { RedisIdempotencyStoreOptions } from './idempotency.js';
 export { RedisCacheTier } from './cache.js';
 export type { RedisCacheTierOptions } from './cache.js';
+// Fenced writes (the shared result type, FenceResult, is in faultline/coord).
+export { REDIS_FENCED_SET_SCRIPT, redisFenceKey, redisFencedSet } from './fence.js';
+export type { RedisEvalClient, RedisFencedTarget } from './fence.js';

@@ -107,7 +107,7 @@ export const leaseGcPause: Scenario = {
     "import { Lock, FencedStore } from 'faultline/coord';",
     "const lease = await lock.acquire('file', { ttlMs: 100 });",
     '// storage side: refuse any write older than the newest one',
-    "const result = store.write('file', lease.token, data); // kind: 'accepted' | 'rejected'",
+    "const result = store.write('file', lease.token, data); // kind: 'accepted' | 'stale'",
   ].join('\n'),
   figures: [
     {

@@ -135,7 +135,7 @@ function database(node: Node, books: Books): void {
         row.version++;
         return 'ok';
       case 'write-fenced':
-        if (fence.write(op.item, op.token, op.qty).kind === 'rejected') return 'stale';
+        if (fence.write(op.item, op.token, op.qty).kind === 'stale') return 'stale';
         row.qty = op.qty;
         row.version++;
         return 'ok';
