@@ -24,7 +24,9 @@ export type {
   Lease,
   LockBackend,
   LossReason,
+  SemaphoreAcquireOptions,
   SemaphoreBackend,
+  SemaphoreCallOptions,
   SemaphoreOptions,
 } from './types.js';
 export { MAX_OWNER_LENGTH, QUEUE_PLACE_GRACE_MS } from './types.js';

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Scheduler, createSimRuntime } from '../sim/index.js';
-import { lockBackendConformance } from './conformance.js';
+import { lockBackendConformance, semaphoreBackendConformance } from './conformance.js';
 import { MemoryLockBackend, MemorySemaphoreBackend } from './memory.js';
 import { TooManyWaitersError, isBackendUnavailableError } from './errors.js';
 
@@ -16,6 +16,16 @@ const call = () => ({ signal: new AbortController().signal });
 
 lockBackendConformance({ describe, it, expect }, 'memory', async () => {
   const { scheduler, backend } = setup();
+  return {
+    backend,
+    elapse: async (ms: number) => scheduler.runFor(ms),
+    cleanup: async () => backend.close(),
+  };
+});
+
+semaphoreBackendConformance({ describe, it, expect }, 'memory', async () => {
+  const scheduler = new Scheduler({ seed: 2 });
+  const backend = new MemorySemaphoreBackend({ runtime: createSimRuntime(scheduler, 'server') });
   return {
     backend,
     elapse: async (ms: number) => scheduler.runFor(ms),
