@@ -219,6 +219,19 @@ describe('RedisSemaphoreBackend queue', () => {
     await close();
   });
 
+  it('counts leases written without the running sum (an upgrade) instead of granting past the limit', async () => {
+    const { semaphore, close } = setup(1);
+    const [seconds, micros] = await srv.main.time();
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    // The layout of the previous version: a sorted set and a token hash, no `used` key.
+    await srv.main.zadd(keysOf('legacy').permits, nowMs + 60_000, 'old-owner');
+    await srv.main.hset(keysOf('legacy').tokens, 'old-owner', '7');
+    await srv.main.set(keysOf('legacy').counter, '7');
+    expect(await semaphore.tryAcquire('legacy', { ttlMs: 60_000 })).toBeNull();
+    expect(await srv.main.get(keysOf('legacy').used)).toBe('1');
+    await close();
+  });
+
   it('refuses a 1 ms TTL in the client; a 3 ms permit expires on the server and the next waiter gets it', async () => {
     const { semaphore, close } = setup(1);
     // A 1 ms lease would have no client-side validity left after the drift margin.

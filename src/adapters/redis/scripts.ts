@@ -265,7 +265,8 @@ return 1
  * "<token>*<count>" for a lease of several permits), 3 counter (never expires), 4 waiting, 5 queue
  * (list of owners, oldest first), 6 qinfo (hash owner -> "<deadline>:<ttlMs>:<count>:<limit>", the
  * deadline in server ms after which an entry not refreshed is dead), 7 used (the sum of the held
- * leases' counts).
+ * leases' counts; rebuilt from the tokens hash when missing, as after an upgrade from a version
+ * without it).
  *
  * - `purge` drops expired leases and their counts.
  * - `serve` grants to the queue's head while it is live and its permits fit, publishing each grant
@@ -291,7 +292,14 @@ local function token_of(v)
 end
 local function used()
   if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-  return tonumber(redis.call('GET', KEYS[7]) or '0')
+  local u = redis.call('GET', KEYS[7])
+  if u then return tonumber(u) end
+  -- Leases written by a version without the running sum: count them once.
+  local total = 0
+  local values = redis.call('HVALS', KEYS[2])
+  for i = 1, #values do total = total + weight_of(values[i]) end
+  redis.call('SET', KEYS[7], total, 'PX', math.max(redis.call('PTTL', KEYS[1]), 1))
+  return total
 end
 local function tidy()
   if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[2], KEYS[7]) end
