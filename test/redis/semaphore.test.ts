@@ -179,7 +179,8 @@ describe('RedisSemaphoreBackend queue', () => {
   it("skips a crashed waiter's entry once it is no longer refreshed", async () => {
     const { semaphore, close } = setup(1);
     const holder = await semaphore.acquire('crash', { ttlMs: 60_000 });
-    // A waiter that queued (entry good for 50 ms) and then died: nobody refreshes it.
+    // A waiter that queued (entry good for 1 s) and then died: nobody refreshes it.
+    const queuedAt = Date.now();
     const keys = semaphoreScriptKeys(keysOf('crash'));
     await srv.main.eval(
       SEMAPHORE_ENQUEUE.text,
@@ -189,11 +190,11 @@ describe('RedisSemaphoreBackend queue', () => {
       1,
       60_000,
       1,
-      50,
+      1_000,
     );
     const live = semaphore.acquire('crash', { ttlMs: 60_000 });
     await untilQueued('crash', 2);
-    await sleep(100);
+    await sleep(1_100 - (Date.now() - queuedAt));
     await holder.release();
     const lease = await live;
     expect(lease.token).toBeGreaterThan(holder.token);
