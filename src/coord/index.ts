@@ -82,8 +82,8 @@ export { newOwnerId } from './owner.js';
 export { MAX_KEY_LENGTH } from './validate.js';
 export { validityMs, minimumTtlMs } from './validity.js';
 export type { Drift } from './validity.js';
-export { lockBackendConformance } from './conformance.js';
-export type { ConformanceFixture, TestApi } from './conformance.js';
+export { lockBackendConformance, semaphoreBackendConformance } from './conformance.js';
+export type { ConformanceFixture, SemaphoreConformanceFixture, TestApi } from './conformance.js';
 // Idempotency keys (issue 11).
 export * from './idempotency/index.js';
 // Instruments Lock, Semaphore and Election with diagnostics channels (docs/observability.md).
