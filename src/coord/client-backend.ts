@@ -18,7 +18,10 @@ import type {
   LockBackend,
   ProclaimResult,
   SemaphoreBackend,
+  SemaphoreCallOptions,
 } from './types.js';
+
+const NO_QUEUE: Queueing = Object.freeze({ kind: 'none' });
 
 /** How much earlier than its delay a timer may fire, as the monotonic clock sees it, in ms. */
 const TIMER_SLACK_MS = 2;
@@ -92,14 +95,7 @@ export class ClientLockBackend extends ClientBackendBase {
     options: ResolvedClientOptions,
   ) {
     super(options);
-    this.queueing =
-      backend.acquireQueued === undefined
-        ? { kind: 'none' }
-        : {
-            kind: 'queued',
-            tryFirst: backend.tryBeforeQueue === true,
-            keepsPlace: backend.keepsQueuePlace === true,
-          };
+    this.queueing = queueingOf(backend);
   }
 
   /** The acquire target of `key` (one object with methods: no closures per acquire). */
@@ -230,30 +226,76 @@ class LockTarget implements AcquireTarget {
   }
 }
 
+/** How `backend` queues, from its optional SPI members. */
+function queueingOf(backend: {
+  readonly acquireQueued?: unknown;
+  readonly tryBeforeQueue?: boolean;
+  readonly keepsQueuePlace?: boolean;
+}): Queueing {
+  return backend.acquireQueued === undefined
+    ? NO_QUEUE
+    : {
+        kind: 'queued',
+        tryFirst: backend.tryBeforeQueue === true,
+        keepsPlace: backend.keepsQueuePlace === true,
+      };
+}
+
 /** A {@link SemaphoreBackend} seen through one client of `permits` permits per key. */
 export class ClientSemaphoreBackend extends ClientBackendBase {
+  readonly queueing: Queueing;
+
   constructor(
     readonly backend: SemaphoreBackend,
     readonly permits: number,
     options: ResolvedClientOptions,
   ) {
     super(options);
+    this.queueing = queueingOf(backend);
   }
 
-  /** The acquire target of `key`. */
-  target(key: string): AcquireTarget {
-    return new SemaphoreTarget(this, key);
+  /** The acquire target of `key` for leases of `count` permits. */
+  target(key: string, count: number): AcquireTarget {
+    return new SemaphoreTarget(this, key, count);
   }
 
   tryAcquire(
     key: string,
     owner: string,
+    count: number,
     ttlMs: number,
     stop: Abortable | undefined,
   ): Promise<AcquireResult> {
     return this.bounded('tryAcquire', stop, (o) =>
-      this.backend.tryAcquire(key, owner, this.permits, ttlMs, o),
+      this.backend.tryAcquire(key, owner, this.permits, ttlMs, withPermits(o, count)),
     );
+  }
+
+  /** A queued chunk of at most `waitMs`, as {@link ClientLockBackend.acquireQueued}. */
+  async acquireQueued(
+    key: string,
+    owner: string,
+    count: number,
+    ttlMs: number,
+    waitMs: number,
+    stop: Abortable | undefined,
+  ): Promise<AcquireResult> {
+    const { clock } = this.options.runtime;
+    const sentAtMs = clock.monotonicMs();
+    const queued = this.backend.acquireQueued;
+    if (queued === undefined) return this.tryAcquire(key, owner, count, ttlMs, stop);
+    try {
+      return await this.deadlines.call(
+        { operation: 'acquireQueued', timeoutMs: waitMs, stop, signal: 'exclusive' },
+        (o) => queued.call(this.backend, key, owner, this.permits, ttlMs, withPermits(o, count)),
+      );
+    } catch (error) {
+      const elapsed = clock.monotonicMs() - sentAtMs;
+      if (isBackendUnavailableError(error) && elapsed >= waitMs - TIMER_SLACK_MS) {
+        return { kind: 'busy', retryAfterMs: 0 };
+      }
+      throw error;
+    }
   }
 
   extend(
@@ -275,28 +317,34 @@ export class ClientSemaphoreBackend extends ClientBackendBase {
   }
 }
 
-const NO_QUEUE: Queueing = Object.freeze({ kind: 'none' });
+/** The call options with `permits` added when above 1 (a single permit sends the options as they are). */
+function withPermits(o: CallOptions, count: number): SemaphoreCallOptions {
+  return count === 1 ? o : { signal: o.signal, permits: count };
+}
 
-/** The {@link AcquireTarget} of one key on a semaphore backend (no server-side queue). */
+/** The {@link AcquireTarget} of one key on a semaphore backend, for leases of `count` permits. */
 class SemaphoreTarget implements AcquireTarget {
-  readonly queueing = NO_QUEUE;
+  readonly queueing: Queueing;
 
   constructor(
     private readonly b: ClientSemaphoreBackend,
     readonly key: string,
-  ) {}
+    private readonly count: number,
+  ) {
+    this.queueing = b.queueing;
+  }
 
   tryAcquire(owner: string, ttlMs: number, stop: Abortable | undefined): Promise<AcquireResult> {
-    return this.b.tryAcquire(this.key, owner, ttlMs, stop);
+    return this.b.tryAcquire(this.key, owner, this.count, ttlMs, stop);
   }
 
   acquireQueued(
     owner: string,
     ttlMs: number,
-    _waitMs: number,
+    waitMs: number,
     stop: Abortable | undefined,
   ): Promise<AcquireResult> {
-    return this.b.tryAcquire(this.key, owner, ttlMs, stop);
+    return this.b.acquireQueued(this.key, owner, this.count, ttlMs, waitMs, stop);
   }
 
   waitForChange(options: CallOptions): Promise<void> {

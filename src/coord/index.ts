@@ -25,7 +25,9 @@ export type {
   Lease,
   LockBackend,
   LossReason,
+  SemaphoreAcquireOptions,
   SemaphoreBackend,
+  SemaphoreCallOptions,
   SemaphoreOptions,
 } from './types.js';
 export { MAX_OWNER_LENGTH, QUEUE_PLACE_GRACE_MS } from './types.js';
@@ -67,8 +69,8 @@ export { newOwnerId } from './owner.js';
 export { MAX_KEY_LENGTH } from './validate.js';
 export { validityMs, minimumTtlMs } from './validity.js';
 export type { Drift } from './validity.js';
-export { lockBackendConformance } from './conformance.js';
-export type { ConformanceFixture, TestApi } from './conformance.js';
+export { lockBackendConformance, semaphoreBackendConformance } from './conformance.js';
+export type { ConformanceFixture, SemaphoreConformanceFixture, TestApi } from './conformance.js';
 // Idempotency keys (issue 11).
 export * from './idempotency/index.js';
 export type { LeaseLostMessage } from './diagnostics.js';

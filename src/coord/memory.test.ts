@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { Scheduler, createSimRuntime } from '../sim/index.js';
-import { lockBackendConformance } from './conformance.js';
+import { lockBackendConformance, semaphoreBackendConformance } from './conformance.js';
 import { MemoryLockBackend, MemorySemaphoreBackend } from './memory.js';
 import { TooManyWaitersError, isBackendUnavailableError } from './errors.js';
 
@@ -16,6 +16,16 @@ const call = () => ({ signal: new AbortController().signal });
 
 lockBackendConformance({ describe, it, expect }, 'memory', async () => {
   const { scheduler, backend } = setup();
+  return {
+    backend,
+    elapse: async (ms: number) => scheduler.runFor(ms),
+    cleanup: async () => backend.close(),
+  };
+});
+
+semaphoreBackendConformance({ describe, it, expect }, 'memory', async () => {
+  const scheduler = new Scheduler({ seed: 2 });
+  const backend = new MemorySemaphoreBackend({ runtime: createSimRuntime(scheduler, 'server') });
   return {
     backend,
     elapse: async (ms: number) => scheduler.runFor(ms),
@@ -202,5 +212,63 @@ describe('MemorySemaphoreBackend', () => {
     });
     backend.close();
     expect(runtime.timers.pending).toBe(0);
+  });
+});
+
+describe('MemorySemaphoreBackend with leases of several permits', () => {
+  const semOp = fc.oneof(
+    fc.record({
+      kind: fc.constant('acquire' as const),
+      owner: fc.integer({ min: 0, max: 4 }),
+      permits: fc.integer({ min: 1, max: 4 }),
+      ttl: fc.integer({ min: 1, max: 60 }),
+    }),
+    fc.record({ kind: fc.constant('release' as const), owner: fc.integer({ min: 0, max: 4 }) }),
+    fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 40 }) }),
+  );
+
+  it('agrees with a reference permit table on every answer: all or none, never past the limit', async () => {
+    const LIMIT = 4;
+    await fc.assert(
+      fc.asyncProperty(fc.array(semOp, { maxLength: 40 }), async (ops) => {
+        const scheduler = new Scheduler({ seed: 3 });
+        const backend = new MemorySemaphoreBackend({
+          runtime: createSimRuntime(scheduler, 'server'),
+        });
+        // The reference: owner -> permits and server-side expiry, alive while now < expiresAt.
+        const held = new Map<number, { permits: number; expiresAt: number }>();
+        const purge = (): void => {
+          for (const [o, h] of held) if (scheduler.nowMs >= h.expiresAt) held.delete(o);
+        };
+        const used = (): number => [...held.values()].reduce((sum, h) => sum + h.permits, 0);
+        for (const op of ops) {
+          if (op.kind === 'advance') {
+            scheduler.runFor(op.ms);
+            continue;
+          }
+          purge();
+          const owner = `o${op.owner}`;
+          if (op.kind === 'acquire') {
+            const options = { signal: new AbortController().signal, permits: op.permits };
+            const r = await backend.tryAcquire('k', owner, LIMIT, op.ttl, options);
+            const fits = !held.has(op.owner) && used() + op.permits <= LIMIT;
+            expect(r.kind).toBe(fits ? 'acquired' : 'busy');
+            if (fits)
+              held.set(op.owner, { permits: op.permits, expiresAt: scheduler.nowMs + op.ttl });
+          } else {
+            await backend.release('k', owner, call());
+            held.delete(op.owner);
+          }
+          purge();
+          const holders = await backend.holders('k', call());
+          expect(holders.map((h) => [h.owner, h.permits ?? 1]).sort()).toEqual(
+            [...held].map(([o, h]) => [`o${o}`, h.permits]).sort(),
+          );
+          expect(used()).toBeLessThanOrEqual(LIMIT);
+        }
+        await backend.close();
+      }),
+      { numRuns: 150 },
+    );
   });
 });

@@ -21,6 +21,7 @@ import type {
   LockBackend,
   ProclaimResult,
   SemaphoreBackend,
+  SemaphoreCallOptions,
 } from './types.js';
 
 /** Options of {@link MemoryLockBackend} and {@link MemorySemaphoreBackend}. */
@@ -41,6 +42,8 @@ export interface MemoryBackendOptions {
 
 interface Permit {
   readonly token: bigint;
+  /** How many of the key's permits this lease takes. */
+  readonly count: number;
   expiresAtMs: number;
   /** The value its holder proclaimed last, if any. */
   value: string | undefined;
@@ -50,11 +53,14 @@ interface Queued {
   readonly owner: string;
   readonly ttlMs: number;
   readonly limit: number;
+  readonly count: number;
   readonly resolve: (result: AcquireResult) => void;
 }
 
 interface KeyState {
   readonly permits: Map<string, Permit>;
+  /** The sum of the held permits' counts. */
+  used: number;
   readonly queue: Queued[];
   readonly watchers: Set<() => void>;
   cancelExpiry: Cancel | undefined;
@@ -95,11 +101,20 @@ class PermitTable {
     return this.keys.size;
   }
 
-  tryAcquire(key: string, owner: string, limit: number, ttlMs: number): AcquireResult {
+  tryAcquire(
+    key: string,
+    owner: string,
+    limit: number,
+    ttlMs: number,
+    count: number,
+  ): AcquireResult {
     const st = this.live(key, 'tryAcquire');
-    const held = st.permits.size >= limit || st.permits.has(owner) || st.queue.length > 0;
-    if (held) return { kind: 'busy', retryAfterMs: this.soonestExpiryMs(st) };
-    const granted = this.insert(st, owner, ttlMs);
+    const held = st.used + count > limit || st.permits.has(owner) || st.queue.length > 0;
+    if (held) {
+      this.forgetIfIdle(key, st);
+      return { kind: 'busy', retryAfterMs: this.soonestExpiryMs(st) };
+    }
+    const granted = this.insert(st, owner, ttlMs, count);
     this.changed(key, st);
     return granted;
   }
@@ -109,12 +124,13 @@ class PermitTable {
     owner: string,
     limit: number,
     ttlMs: number,
+    count: number,
     signal: AbortSignal,
   ): Promise<AcquireResult> {
     if (signal.aborted) return Promise.reject(abortReason(signal));
     const st = this.live(key, 'acquireQueued');
-    if (st.queue.length === 0 && st.permits.size < limit && !st.permits.has(owner)) {
-      const granted = this.insert(st, owner, ttlMs);
+    if (st.queue.length === 0 && st.used + count <= limit && !st.permits.has(owner)) {
+      const granted = this.insert(st, owner, ttlMs, count);
       this.changed(key, st);
       return Promise.resolve(granted);
     }
@@ -124,13 +140,16 @@ class PermitTable {
       const onAbort = (): void => {
         const i = st.queue.indexOf(waiter);
         if (i >= 0) st.queue.splice(i, 1);
-        this.forgetIfIdle(key, st);
+        // The head leaving may let smaller requests behind it through.
+        if (i === 0) this.changed(key, st);
+        else this.forgetIfIdle(key, st);
         resolve({ kind: 'busy', retryAfterMs: undefined });
       };
       const waiter: Queued = {
         owner,
         ttlMs,
         limit,
+        count,
         resolve: (result) => {
           signal.removeEventListener('abort', onAbort);
           resolve(result);
@@ -145,7 +164,7 @@ class PermitTable {
     const st = this.purged(key);
     const permit = st?.permits.get(owner);
     if (st === undefined || permit === undefined || permit.token !== token) {
-      const full = st !== undefined && st.permits.size >= limit;
+      const full = st !== undefined && st.used >= limit;
       return { kind: 'lost', reason: full ? 'stolen' : 'expired' };
     }
     permit.expiresAtMs = this.runtime.clock.monotonicMs() + ttlMs;
@@ -166,7 +185,10 @@ class PermitTable {
 
   release(key: string, owner: string): void {
     const st = this.purged(key);
-    if (st === undefined || !st.permits.delete(owner)) return;
+    const permit = st?.permits.get(owner);
+    if (st === undefined || permit === undefined) return;
+    st.permits.delete(owner);
+    st.used -= permit.count;
     this.changed(key, st);
   }
 
@@ -175,7 +197,12 @@ class PermitTable {
     if (st === undefined) return [];
     const now = this.runtime.clock.monotonicMs();
     const list = [...st.permits].map(([owner, p]) => {
-      const holder: Holder = { owner, token: p.token, remainingMs: p.expiresAtMs - now };
+      const holder: Holder = {
+        owner,
+        token: p.token,
+        remainingMs: p.expiresAtMs - now,
+        ...(p.count === 1 ? {} : { permits: p.count }),
+      };
       return p.value === undefined ? holder : { ...holder, value: p.value };
     });
     return list.sort((a, b) => (a.token < b.token ? -1 : 1));
@@ -212,14 +239,12 @@ class PermitTable {
   }
 
   /** Records a new permit with the next token; the caller then runs {@link PermitTable.changed}. */
-  private insert(st: KeyState, owner: string, ttlMs: number): AcquireResult {
+  private insert(st: KeyState, owner: string, ttlMs: number, count: number): AcquireResult {
     const token = ++this.lastToken;
-    assert(!st.permits.has(owner), 'an owner holds at most one permit per key');
-    st.permits.set(owner, {
-      token,
-      expiresAtMs: this.runtime.clock.monotonicMs() + ttlMs,
-      value: undefined,
-    });
+    assert(!st.permits.has(owner), 'an owner holds at most one lease per key');
+    const expiresAtMs = this.runtime.clock.monotonicMs() + ttlMs;
+    st.permits.set(owner, { token, count, expiresAtMs, value: undefined });
+    st.used += count;
     return { kind: 'acquired', token, ttlMs };
   }
 
@@ -228,13 +253,14 @@ class PermitTable {
     const watchers = [...st.watchers];
     st.watchers.clear();
     for (const wake of watchers) wake();
-    while (st.queue.length > 0 && st.permits.size < st.queue[0]!.limit) {
+    // Strict FIFO: a head that does not fit blocks the smaller requests behind it (no starvation).
+    while (st.queue.length > 0 && st.used + st.queue[0]!.count <= st.queue[0]!.limit) {
       const next = st.queue.shift()!;
       if (st.permits.has(next.owner)) {
         next.resolve({ kind: 'busy', retryAfterMs: undefined });
         continue;
       }
-      next.resolve(this.insert(st, next.owner, next.ttlMs));
+      next.resolve(this.insert(st, next.owner, next.ttlMs, next.count));
     }
     this.armExpiry(key, st);
     this.forgetIfIdle(key, st);
@@ -270,6 +296,7 @@ class PermitTable {
     for (const [owner, p] of st.permits) {
       if (p.expiresAtMs <= now) {
         st.permits.delete(owner);
+        st.used -= p.count;
         expired = true;
       }
     }
@@ -289,6 +316,7 @@ class PermitTable {
     }
     const st: KeyState = {
       permits: new Map(),
+      used: 0,
       queue: [],
       watchers: new Set(),
       cancelExpiry: undefined,
@@ -366,7 +394,7 @@ export class MemoryLockBackend extends MemoryBackendBase implements LockBackend 
     _o: CallOptions,
   ): Promise<AcquireResult> {
     checkCall(key, owner, ttlMs);
-    return this.table.tryAcquire(key, owner, 1, ttlMs);
+    return this.table.tryAcquire(key, owner, 1, ttlMs, 1);
   }
 
   async acquireQueued(
@@ -376,7 +404,7 @@ export class MemoryLockBackend extends MemoryBackendBase implements LockBackend 
     o: CallOptions,
   ): Promise<AcquireResult> {
     checkCall(key, owner, ttlMs);
-    return this.table.acquireQueued(key, owner, 1, ttlMs, o.signal);
+    return this.table.acquireQueued(key, owner, 1, ttlMs, 1, o.signal);
   }
 
   async extend(
@@ -416,16 +444,31 @@ export class MemoryLockBackend extends MemoryBackendBase implements LockBackend 
  * await using permit = await pool.acquire('db-connections', { ttlMs: 5_000 });
  */
 export class MemorySemaphoreBackend extends MemoryBackendBase implements SemaphoreBackend {
+  /** One lease may take several permits (`permits` in the call options). */
+  readonly multiPermit = true;
+
   async tryAcquire(
     key: string,
     owner: string,
     limit: number,
     ttlMs: number,
-    _o: CallOptions,
+    o: SemaphoreCallOptions,
   ): Promise<AcquireResult> {
     checkCall(key, owner, ttlMs);
-    integerIn('limit', limit, 1, 1_000_000);
-    return this.table.tryAcquire(key, owner, limit, ttlMs);
+    return this.table.tryAcquire(key, owner, checkLimit(limit), ttlMs, permitCount(o, limit));
+  }
+
+  /** Waits in the key's FIFO queue (see {@link SemaphoreBackend.acquireQueued}). */
+  async acquireQueued(
+    key: string,
+    owner: string,
+    limit: number,
+    ttlMs: number,
+    o: SemaphoreCallOptions,
+  ): Promise<AcquireResult> {
+    checkCall(key, owner, ttlMs);
+    const count = permitCount(o, checkLimit(limit));
+    return this.table.acquireQueued(key, owner, limit, ttlMs, count, o.signal);
   }
 
   async extend(
@@ -443,4 +486,13 @@ export class MemorySemaphoreBackend extends MemoryBackendBase implements Semapho
     checkKey('key', key);
     return this.table.holders(key);
   }
+}
+
+function checkLimit(limit: number): number {
+  return integerIn('limit', limit, 1, 1_000_000);
+}
+
+/** The validated `permits` of a semaphore call: an integer in [1, limit], default 1. */
+function permitCount(o: SemaphoreCallOptions, limit: number): number {
+  return integerIn('permits', o.permits ?? 1, 1, limit);
 }

@@ -3,7 +3,7 @@ import { Scheduler, createSimRuntime } from '../sim/index.js';
 import { LockTimeoutError } from './errors.js';
 import { MemorySemaphoreBackend } from './memory.js';
 import { Semaphore } from './semaphore.js';
-import type { Lease } from './types.js';
+import type { Lease, SemaphoreBackend } from './types.js';
 
 const drive = <T>(s: Scheduler, p: Promise<T>, forMs?: number): Promise<T> =>
   s.runUntilSettled(p, forMs);
@@ -69,5 +69,71 @@ describe('Semaphore', () => {
     await drive(scheduler, semaphore.close());
     expect(client.timers.pending).toBe(0);
     expect(server.timers.pending).toBe(0);
+  });
+
+  it('takes k of N permits as one lease, all or none, and serves a big request before later small ones', async () => {
+    const { scheduler, semaphore } = setup(3);
+    const a = await drive(scheduler, semaphore.acquire('pool', { ttlMs: 10_000, permits: 2 }));
+    expect(
+      await drive(scheduler, semaphore.tryAcquire('pool', { ttlMs: 10_000, permits: 2 })),
+    ).toBeNull();
+    const order: string[] = [];
+    const big = semaphore
+      .acquire('pool', { ttlMs: 10_000, permits: 3 })
+      .then((l) => (order.push('big'), l));
+    await scheduler.runFor(10);
+    // One permit is free, but the big request came first: the small one waits behind it.
+    const small = semaphore
+      .acquire('pool', { ttlMs: 10_000 })
+      .then((l) => (order.push('small'), l));
+    await scheduler.runFor(10);
+    expect(order).toEqual([]);
+    await drive(scheduler, a.release());
+    const bigLease = await drive(scheduler, big);
+    expect((await drive(scheduler, semaphore.holders('pool'))).map((h) => h.permits)).toEqual([3]);
+    await drive(scheduler, bigLease.release());
+    await drive(scheduler, small);
+    expect(order).toEqual(['big', 'small']);
+  });
+
+  it('refuses a permit count outside [1, permits] naming the field and the value', async () => {
+    const { scheduler, semaphore } = setup(3);
+    for (const permits of [0, 4, 2.5, Number.NaN, -1, Number.POSITIVE_INFINITY]) {
+      await expect(
+        drive(scheduler, semaphore.acquire('pool', { ttlMs: 100, permits })),
+      ).rejects.toThrow(
+        new RangeError(`permits must be an integer in [1, 3] (got ${String(permits)})`),
+      );
+      await expect(
+        drive(scheduler, semaphore.tryAcquire('pool', { ttlMs: 100, permits })),
+      ).rejects.toThrow(RangeError);
+    }
+    await expect(
+      drive(
+        scheduler,
+        semaphore.with('pool', { ttlMs: 100, permits: '2' as never }, () => 1),
+      ),
+    ).rejects.toThrow(/permits/);
+    expect(await drive(scheduler, semaphore.holders('pool'))).toEqual([]);
+  });
+
+  it('refuses k > 1 on a backend that takes one permit per lease', async () => {
+    const { scheduler, server } = setup(1);
+    const inner = new MemorySemaphoreBackend({ runtime: server });
+    const single: SemaphoreBackend = {
+      name: 'single',
+      guarantees: inner.guarantees,
+      tryAcquire: (k, o, l, t, c) => inner.tryAcquire(k, o, l, t, c),
+      extend: (k, o, tk, t, c) => inner.extend(k, o, tk, t, c),
+      release: (k, o, c) => inner.release(k, o, c),
+      waitForChange: (k, c) => inner.waitForChange(k, c),
+      holders: (k, c) => inner.holders(k, c),
+    };
+    const semaphore = new Semaphore(single, { permits: 4 });
+    await expect(
+      drive(scheduler, semaphore.tryAcquire('p', { ttlMs: 100, permits: 2 })),
+    ).rejects.toThrow(
+      /permits must be 1 \(the single backend takes one permit per lease\) \(got 2\)/,
+    );
   });
 });

@@ -14,18 +14,20 @@ import { acquireParams, resolveClientOptions } from './options.js';
 import { ClientScope, WaiterCount } from './scope.js';
 import { SEMAPHORE_BACKEND_METHODS, checkBackend, checkBackendKey } from './validate.js';
 import type {
-  AcquireOptions,
   HolderInfo,
   Lease,
   LeaseCallback,
+  SemaphoreAcquireOptions,
   SemaphoreBackend,
   SemaphoreOptions,
 } from './types.js';
 import { checkCallback, holderInfo, runWithLease } from './with.js';
 
 /**
- * A semaphore of `permits` leases per key. Each permit is a {@link Lease} with its own fencing
- * token (strictly increasing per key across all permits), expiring on the server's clock.
+ * A semaphore of `permits` permits per key. Each lease takes one permit (or `permits: k` of them,
+ * all or none) and has its own fencing token (strictly increasing per key across all leases),
+ * expiring on the server's clock. On a backend with a server-side queue (memory, Redis,
+ * PostgreSQL) waiters are served in arrival order.
  *
  * @example
  * const pool = new Semaphore(new MemorySemaphoreBackend(), { permits: 3 });
@@ -59,8 +61,16 @@ export class Semaphore {
     return this.waiters.size;
   }
 
-  /** Acquires one permit of `key`, waiting (event-driven) up to `waitMs`. */
-  acquire(key: string, options: AcquireOptions): Promise<Lease> {
+  /**
+   * Acquires `options.permits` (default 1) permits of `key` as one lease, all at once, waiting
+   * (event-driven; in arrival order on a FIFO backend) up to `waitMs`.
+   *
+   * @example
+   * // A big export takes 3 of the 8 slots; small jobs take 1. On a FIFO backend the big one keeps
+   * // its place in the queue: the small ones behind it wait, so it is not starved.
+   * await using slots = await pool.acquire('exports', { ttlMs: 60_000, permits: 3 });
+   */
+  acquire(key: string, options: SemaphoreAcquireOptions): Promise<Lease> {
     const channels = SEMAPHORE_CHANNELS;
     if (!observed(channels.acquire, channels.lost)) return this.acquirePermit(key, options);
     return tracedAcquire(channels, channels.acquire, this, key, () =>
@@ -68,8 +78,8 @@ export class Semaphore {
     );
   }
 
-  /** One attempt: a permit, or `null` when all are held. */
-  tryAcquire(key: string, options: AcquireOptions): Promise<Lease | null> {
+  /** One attempt: a lease of `options.permits` (default 1) permits, or `null` when they do not fit. */
+  tryAcquire(key: string, options: SemaphoreAcquireOptions): Promise<Lease | null> {
     const channels = SEMAPHORE_CHANNELS;
     if (!observed(channels.tryAcquire, channels.lost)) return this.tryAcquirePermit(key, options);
     return tracedAcquire(channels, channels.tryAcquire, this, key, () =>
@@ -77,19 +87,40 @@ export class Semaphore {
     );
   }
 
-  private async acquirePermit(key: string, options: AcquireOptions): Promise<Lease> {
+  private async acquirePermit(key: string, options: SemaphoreAcquireOptions): Promise<Lease> {
     checkBackendKey(this.backend, 'key', key);
+    const count = this.count(options);
     const params = acquireParams(options, this.options, this.scope);
     return this.scope.track(
-      await acquireWithWait(this.options, this.client.target(key), params, this.waiters),
+      await acquireWithWait(this.options, this.client.target(key, count), params, this.waiters),
     );
   }
 
-  private async tryAcquirePermit(key: string, options: AcquireOptions): Promise<Lease | null> {
+  private async tryAcquirePermit(
+    key: string,
+    options: SemaphoreAcquireOptions,
+  ): Promise<Lease | null> {
     checkBackendKey(this.backend, 'key', key);
+    const count = this.count(options);
     const params = acquireParams(options, this.options, this.scope);
-    const lease = await tryAcquireOnce(this.options, this.client.target(key), params);
+    const lease = await tryAcquireOnce(this.options, this.client.target(key, count), params);
     return lease === null ? null : this.scope.track(lease);
+  }
+
+  /** The validated permit count of one acquire: an integer in [1, `permits`], above 1 only on a multi-permit backend. */
+  private count(options: SemaphoreAcquireOptions): number {
+    if (typeof options !== 'object' || options === null)
+      throw rangeError('options', 'an object', options);
+    const count = options.permits ?? 1;
+    integerIn('permits', count, 1, this.permits);
+    if (count > 1 && this.backend.multiPermit !== true) {
+      throw rangeError(
+        'permits',
+        `1 (the ${this.backend.name} backend takes one permit per lease)`,
+        count,
+      );
+    }
+    return count;
   }
 
   /**
@@ -101,7 +132,7 @@ export class Semaphore {
    *   runExport({ signal: permit.signal }),
    * );
    */
-  with<T>(key: string, options: AcquireOptions, fn: LeaseCallback<T>): Promise<T> {
+  with<T>(key: string, options: SemaphoreAcquireOptions, fn: LeaseCallback<T>): Promise<T> {
     try {
       checkCallback('fn', fn);
     } catch (error) {

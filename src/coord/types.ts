@@ -103,6 +103,8 @@ export interface HolderInfo {
   readonly token: bigint;
   /** Milliseconds left before the server expires the lease (server clock). */
   readonly remainingMs: number;
+  /** How many semaphore permits the lease takes (semaphores only; absent means 1). */
+  readonly permits?: number;
 }
 
 /** Who holds a key right now, as the server sees it (the SPI's answer, with the owner id). */
@@ -118,6 +120,8 @@ export interface Holder {
    * Only backends that implement `proclaim` report it.
    */
   readonly value?: string;
+  /** How many semaphore permits the lease takes (semaphore backends; absent means 1). */
+  readonly permits?: number;
 }
 
 /** The answer of a {@link LockBackend.proclaim}. */
@@ -236,10 +240,24 @@ export interface LockBackend {
 }
 
 /**
+ * The options of a semaphore backend's grant calls: the per-call signal and how many permits the
+ * lease takes.
+ */
+export interface SemaphoreCallOptions extends CallOptions {
+  /**
+   * How many of the key's `limit` permits this one lease takes, all or none (an integer in
+   * [1, limit], default 1). The lease still has one owner and one token; `extend` and `release`
+   * act on all its permits at once. A backend that does not declare `multiPermit` receives only 1.
+   */
+  readonly permits?: number;
+}
+
+/**
  * What a semaphore backend implements: a counting lease set per key. The same contract as
- * {@link LockBackend}, except that `tryAcquire` grants while fewer than `limit` unexpired permits
- * exist. Every permit gets its own fencing token (strictly increasing per key across all permits).
- * Expiry uses the server's clock (Redis `TIME`, PostgreSQL `now()`), never a client's clock.
+ * {@link LockBackend}, except that `tryAcquire` grants while the permits held plus the requested
+ * ones fit in `limit`. Every lease gets its own fencing token (strictly increasing per key across
+ * all leases). Expiry uses the server's clock (Redis `TIME`, PostgreSQL `now()`), never a client's
+ * clock.
  */
 export interface SemaphoreBackend {
   /** A short name for messages and docs. */
@@ -248,15 +266,19 @@ export interface SemaphoreBackend {
   readonly guarantees: BackendGuarantees;
   /** Optional: refuses keys this backend cannot store (see {@link LockBackend.checkKey}). */
   checkKey?(field: string, key: string): void;
-  /** Grants one permit of `key` to `owner` when fewer than `limit` unexpired permits are held. */
+  /**
+   * Grants `options.permits` (default 1) permits of `key` to `owner` as one lease when they fit in
+   * `limit` with the unexpired ones, and nobody waits in the key's queue (a backend with a queue
+   * serves it first: a newcomer never overtakes a queued waiter); otherwise answers `busy`.
+   */
   tryAcquire(
     key: string,
     owner: string,
     limit: number,
     ttlMs: number,
-    options: CallOptions,
+    options: SemaphoreCallOptions,
   ): Promise<AcquireResult>;
-  /** Resets the TTL of `owner`'s permit; `lost` when it no longer holds one. */
+  /** Resets the TTL of `owner`'s lease; `lost` when it no longer holds one. */
   extend(
     key: string,
     owner: string,
@@ -264,12 +286,36 @@ export interface SemaphoreBackend {
     ttlMs: number,
     options: CallOptions,
   ): Promise<ExtendResult>;
-  /** Releases `owner`'s permit if it still holds it; idempotent. */
+  /** Releases `owner`'s lease (all its permits) if it still holds it, serving queued waiters; idempotent. */
   release(key: string, owner: string, options: CallOptions): Promise<void>;
   /** Resolves when a permit of `key` may have been freed (release or expiry); spurious wake-ups allowed. */
   waitForChange(key: string, options: CallOptions): Promise<void>;
-  /** Unexpired permits currently held on `key`, sorted by token. */
+  /** Unexpired leases currently held on `key`, sorted by token. */
   holders(key: string, options: CallOptions): Promise<readonly Holder[]>;
+  /**
+   * Optional server-side FIFO queueing, as {@link LockBackend.acquireQueued}: resolves with a grant
+   * once `owner` reaches the head of the key's queue and its permits fit, or answers `busy` when
+   * `options.signal` aborts first (the backend removes the waiter, after
+   * {@link QUEUE_PLACE_GRACE_MS} when it `keepsQueuePlace`). The head of the queue blocks the waiters
+   * behind it even when a smaller request would fit: that is what keeps a large request from
+   * starving.
+   */
+  acquireQueued?(
+    key: string,
+    owner: string,
+    limit: number,
+    ttlMs: number,
+    options: SemaphoreCallOptions,
+  ): Promise<AcquireResult>;
+  /** As {@link LockBackend.tryBeforeQueue}. */
+  readonly tryBeforeQueue?: boolean;
+  /** As {@link LockBackend.keepsQueuePlace}. */
+  readonly keepsQueuePlace?: boolean;
+  /**
+   * True when the backend honours `permits` > 1 in its grant calls (one lease taking several
+   * permits at once). The {@link Semaphore} client refuses `permits` > 1 on a backend without it.
+   */
+  readonly multiPermit?: boolean;
 }
 
 /**
@@ -409,6 +455,17 @@ export interface ClientOptions {
 export interface SemaphoreOptions extends ClientOptions {
   /** Number of permits (integer in [1, 1,000,000]); every client of a key must use the same value. */
   permits: number;
+}
+
+/** Options of one {@link Semaphore} `acquire` / `tryAcquire` / `with`. */
+export interface SemaphoreAcquireOptions extends AcquireOptions {
+  /**
+   * How many permits the one lease takes, all at once or none (default 1; an integer in [1, the
+   * semaphore's `permits`]), like redis-semaphore's MultiSemaphore. On a FIFO backend a waiter for
+   * several permits keeps its place: smaller requests behind it wait too, so it cannot starve.
+   * Needs a backend with `multiPermit` (memory, Redis, PostgreSQL) for values above 1.
+   */
+  permits?: number;
 }
 
 /** Options of {@link Election}. Names and the timing rule follow client-go's leader election. */

@@ -30,5 +30,8 @@ export async function runWithLease<T>(acquiring: Promise<Lease>, fn: LeaseCallba
 
 /** What a client reports about a holder: the SPI's answer without the owner id (the holder's secret). */
 export function holderInfo(holder: Holder): HolderInfo {
-  return { token: holder.token, remainingMs: holder.remainingMs };
+  const info = { token: holder.token, remainingMs: holder.remainingMs };
+  return holder.permits === undefined || holder.permits === 1
+    ? info
+    : { ...info, permits: holder.permits };
 }

@@ -49,6 +49,8 @@ import { raftDeposedLeaderRead } from './scenarios/raft-deposed-leader-read.js';
 import { raftFigure8 } from './scenarios/raft-figure-8.js';
 import { raftQuorumPartition } from './scenarios/raft-quorum-partition.js';
 import { raftSplitVote } from './scenarios/raft-split-vote.js';
+// Semaphores (issue 10).
+import { semaphoreStarvation } from './scenarios/semaphore-starvation.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -96,6 +98,8 @@ export const catalogue: readonly Scenario[] = [
   raftFigure8,
   raftDeposedLeaderRead,
   raftSplitVote,
+  // Semaphores (issue 10).
+  semaphoreStarvation,
 ];
 
 /** The scenario named `name`, or undefined. */

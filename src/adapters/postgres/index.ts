@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL adapter (`faultline/postgres`): locks and elections on a lease table or on
- * session-bound advisory locks, two-phase commit (`PostgresParticipant`, `PostgresDecisionLog`),
+ * session-bound advisory locks, a FIFO semaphore on tables, two-phase commit (`PostgresParticipant`, `PostgresDecisionLog`),
  * through the `pg` client (an optional peer dependency the caller installs and passes in).
  *
  * @module faultline/postgres
@@ -10,6 +10,14 @@ export type { PostgresLockBackendOptions } from './base.js';
 export { PostgresAdvisoryLockBackend } from './advisory.js';
 export type { PostgresAdvisoryLockBackendOptions } from './advisory.js';
 export { ensureSchema, schemaNames } from './schema.js';
+export {
+  PG_QUEUE_ENTRY_MS,
+  PG_QUEUE_REFRESH_MS,
+  PostgresSemaphoreBackend,
+  ensureSemaphoreSchema,
+  semaphoreSchemaNames,
+} from './semaphore.js';
+export type { PostgresSemaphoreBackendOptions, SemaphoreSchemaNames } from './semaphore.js';
 export type { SchemaNames } from './schema.js';
 // Idempotency keys and lost updates (issue 11).
 export { PostgresIdempotencyStore } from './idempotency.js';

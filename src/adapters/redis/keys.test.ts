@@ -31,9 +31,30 @@ describe('Redis key names', () => {
           expect(l.channel).toBe(l.lock + CHANNEL_SUFFIX);
           const s = semaphoreKeys(prefix, key);
           expect(s.channel).toBe(s.permits + CHANNEL_SUFFIX);
-          expect(new Set([s.permits, s.tokens, s.counter, s.waiting].map(hashTag)).size).toBe(1);
+          expect(new Set(Object.values(s).map(hashTag)).size).toBe(1);
+          expect(new Set(Object.values(s)).size).toBe(8);
           // Different roles never collide.
           expect(new Set([l.lock, l.counter, l.waiting, l.channel]).size).toBe(4);
+        },
+      ),
+    );
+  });
+
+  it("never gives one semaphore key's name to another key's role, whatever the keys (property)", () => {
+    // Hostile keys that end like an internal name ("x}:queue") must not reach another key's queue.
+    const suffixes = [':tokens', ':token', ':waiting', ':queue', ':qinfo', ':used', ':released'];
+    const hostile = fc
+      .tuple(fc.string({ maxLength: 6 }), fc.constantFrom(...suffixes, '}', ''))
+      .map(([a, b]) => `${a}}${b}`);
+    fc.assert(
+      fc.property(
+        fc.oneof(hostile, fc.string({ minLength: 1, maxLength: 12 })),
+        hostile,
+        (a, b) => {
+          fc.pre(a !== b && a.length > 0);
+          const na = Object.values(semaphoreKeys('faultline:semaphore:', a));
+          const nb = new Set(Object.values(semaphoreKeys('faultline:semaphore:', b)));
+          expect(na.filter((n) => nb.has(n))).toEqual([]);
         },
       ),
     );
@@ -97,11 +118,12 @@ describe('Redis reply parsing', () => {
   });
 
   it('parses semaphore holders sorted by token', () => {
-    expect(parseSemaphoreHolders(['b', '9', 10, 'a', '2', 20])).toEqual([
-      { owner: 'a', token: 2n, remainingMs: 20 },
+    expect(parseSemaphoreHolders(['b', '9', 10, 1, 'a', '2', 20, 3])).toEqual([
+      { owner: 'a', token: 2n, remainingMs: 20, permits: 3 },
       { owner: 'b', token: 9n, remainingMs: 10 },
     ]);
     expect(parseSemaphoreHolders([])).toEqual([]);
-    expect(() => parseSemaphoreHolders(['a', '1'])).toThrow(TypeError);
+    expect(() => parseSemaphoreHolders(['a', '1', 5])).toThrow(TypeError);
+    expect(() => parseSemaphoreHolders(['a', '1', 5, 0])).toThrow(TypeError);
   });
 });

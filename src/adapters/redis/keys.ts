@@ -33,7 +33,7 @@ export interface LockKeys {
 export interface SemaphoreKeys {
   /** Sorted set: owner -> expiry in server milliseconds. */
   readonly permits: string;
-  /** Hash: owner -> token. */
+  /** Hash: owner -> token (`"<token>*<count>"` for a lease of several permits). */
   readonly tokens: string;
   /** The token counter (never expires). */
   readonly counter: string;
@@ -41,6 +41,12 @@ export interface SemaphoreKeys {
   readonly waiting: string;
   /** The pub/sub channel a release publishes on. */
   readonly channel: string;
+  /** The waiter queue: a list of owners, oldest first. */
+  readonly queue: string;
+  /** The queued waiters' entries: a hash owner -> "<deadline ms>:<ttlMs>:<count>:<limit>". */
+  readonly qinfo: string;
+  /** The sum of the held leases' permit counts. */
+  readonly used: string;
 }
 
 /** Validates a key prefix: a string of at most 256 characters without `{` (it would move the hash tag). */
@@ -82,7 +88,15 @@ export function semaphoreKeys(prefix: string, key: string): SemaphoreKeys {
     counter: `${base}:token`,
     waiting: `${base}:waiting`,
     channel: base + CHANNEL_SUFFIX,
+    queue: `${base}:queue`,
+    qinfo: `${base}:qinfo`,
+    used: `${base}:used`,
   };
+}
+
+/** The KEYS every semaphore script takes, in their order (see `SEMAPHORE_CORE` in `scripts.ts`). */
+export function semaphoreScriptKeys(k: SemaphoreKeys): readonly string[] {
+  return [k.permits, k.tokens, k.counter, k.waiting, k.queue, k.qinfo, k.used];
 }
 
 /**
@@ -133,19 +147,30 @@ export function parseLockHolder(reply: unknown): Holder | null {
   return { ...parseLockValue(reply[0]), remainingMs: Math.max(0, reply[1]) };
 }
 
-/** Parses the semaphore holders script's flat reply, sorted by token. */
+/**
+ * Parses the semaphore holders script's flat reply (`owner, token, remainingMs, count` per lease),
+ * sorted by token; `permits` is set only for a lease of more than one permit.
+ */
 export function parseSemaphoreHolders(reply: unknown): Holder[] {
-  if (!Array.isArray(reply) || reply.length % 3 !== 0) {
+  if (!Array.isArray(reply) || reply.length % 4 !== 0) {
     throw new TypeError(`unexpected holders reply from Redis: ${JSON.stringify(reply)}`);
   }
   const out: Holder[] = [];
-  for (let i = 0; i < reply.length; i += 3) {
+  for (let i = 0; i < reply.length; i += 4) {
     const owner: unknown = reply[i];
     const remaining: unknown = reply[i + 2];
-    if (typeof owner !== 'string' || typeof remaining !== 'number') {
+    const count: unknown = reply[i + 3];
+    if (
+      typeof owner !== 'string' ||
+      typeof remaining !== 'number' ||
+      typeof count !== 'number' ||
+      !Number.isSafeInteger(count) ||
+      count < 1
+    ) {
       throw new TypeError(`unexpected holders reply from Redis: ${JSON.stringify(reply)}`);
     }
-    out.push({ owner, token: toToken(reply[i + 1]), remainingMs: Math.max(0, remaining) });
+    const holder = { owner, token: toToken(reply[i + 1]), remainingMs: Math.max(0, remaining) };
+    out.push(count === 1 ? holder : { ...holder, permits: count });
   }
   return out.sort((a, b) => (a.token < b.token ? -1 : a.token > b.token ? 1 : 0));
 }

@@ -10,11 +10,15 @@ import type {
   Holder,
   LockBackend,
 } from '../../coord/types.js';
-import { abortReason, listenAbort } from '../../core/abort.js';
 import { BackendClosedError } from '../../coord/errors.js';
 import { QueuePlaces } from '../common/queue-places.js';
 import { parseExtendReply, parseLockAcquireReply, parseLockHolder } from './keys.js';
-import type { GrantEvent, GrantWatch } from './notify.js';
+import {
+  QUEUE_ENTRY_MS,
+  QUEUE_REFRESH_MS,
+  leaveInBackground,
+  nextGrantEvent,
+} from './queued-wait.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
 import { RedisBackendBase } from './base.js';
 import { LockNameCache } from './key-names.js';
@@ -28,16 +32,7 @@ import {
   LOCK_RELEASE,
 } from './scripts.js';
 
-/**
- * How long a queued waiter's entry lives without a refresh, in ms (server clock). A waiter that
- * died is skipped by the next hand-over once its entry is this old; one that died less than this
- * ago may still be handed the lock, which then stays unused until its TTL runs out.
- */
-export const QUEUE_ENTRY_MS = 6_000;
-/** How often a queued waiter refreshes its entry and rechecks its grant with the server, in ms. */
-export const QUEUE_REFRESH_MS = 2_000;
-/** Upper bound on the background call that takes an abandoned waiter out of the queue, in ms. */
-const LEAVE_TIMEOUT_MS = 5_000;
+export { QUEUE_ENTRY_MS, QUEUE_REFRESH_MS } from './queued-wait.js';
 
 /**
  * A {@link LockBackend} on one Redis server or one Redis Cluster. Each operation is one Lua script,
@@ -196,7 +191,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
         if (parsed.kind === 'acquired') return parsed;
         // An expiry publishes nothing: recheck when the holder's TTL runs out, and refresh the entry.
         const ms = Math.min(parsed.retryAfterMs ?? QUEUE_REFRESH_MS, QUEUE_REFRESH_MS);
-        const event = await this.nextGrantEvent(watch, ms, signal);
+        const event = await nextGrantEvent(this.runtime.timers, watch, ms, signal);
         if (event?.kind === 'granted') return { kind: 'acquired', token: event.token, ttlMs };
         if (event?.kind === 'closed') throw new BackendClosedError('redis', 'acquireQueued');
       }
@@ -216,36 +211,6 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     }
   }
 
-  /** The watch's next event, or undefined after `ms`; rejects with the signal's reason on abort. */
-  private nextGrantEvent(
-    watch: GrantWatch,
-    ms: number,
-    signal: AbortSignal,
-  ): Promise<GrantEvent | undefined> {
-    if (signal.aborted) return Promise.reject(abortReason(signal));
-    return new Promise((resolve, reject) => {
-      let done = false;
-      const finish = (): boolean => {
-        if (done) return false;
-        done = true;
-        cancel();
-        off();
-        return true;
-      };
-      const cancel = this.runtime.timers.setTimer(Math.max(ms, 1), () => {
-        if (finish()) watch.stopWaiting();
-        resolve(undefined);
-      });
-      const off = listenAbort(signal, (reason) => {
-        if (finish()) watch.stopWaiting();
-        reject(reason);
-      });
-      void watch.next().then((event) => {
-        if (finish()) resolve(event);
-      });
-    });
-  }
-
   /** Sends the pending leaves at once, then closes the subscriber connection (see the base class). */
   override close(): Promise<void> {
     this.places.flush(true);
@@ -254,9 +219,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
 
   /** Takes `owner` out of the queue (or gives back a grant it will not use), in the background. */
   private leaveQueue(keys: readonly string[], owner: string): void {
-    const controller = new AbortController();
-    const cancel = this.runtime.timers.setTimer(LEAVE_TIMEOUT_MS, () => controller.abort());
-    this.runner.run('leave', LOCK_LEAVE, keys, [owner], controller.signal).then(cancel, cancel);
+    leaveInBackground(this.runtime.timers, this.runner, LOCK_LEAVE, keys, owner);
   }
 
   release(key: string, owner: string, options: CallOptions): Promise<void> {

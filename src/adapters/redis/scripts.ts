@@ -259,58 +259,237 @@ return 1
 `,
 );
 
-/** The server's clock in milliseconds (`SERVER_NOW`), and the removal of expired permits. */
-const SEMAPHORE_PRELUDE = `${SERVER_NOW}
+/**
+ * The semaphore's state and FIFO queue. KEYS of every semaphore script: 1 permits (sorted set
+ * owner -> expiry ms, server clock), 2 tokens (hash owner -> "<token>" for a one-permit lease,
+ * "<token>*<count>" for a lease of several permits), 3 counter (never expires), 4 waiting, 5 queue
+ * (list of owners, oldest first), 6 qinfo (hash owner -> "<deadline>:<ttlMs>:<count>:<limit>", the
+ * deadline in server ms after which an entry not refreshed is dead), 7 used (the sum of the held
+ * leases' counts; rebuilt from the tokens hash when missing, as after an upgrade from a version
+ * without it).
+ *
+ * - `purge` drops expired leases and their counts.
+ * - `serve` grants to the queue's head while it is live and its permits fit, publishing each grant
+ *   as "+<token>:<owner>" (the lock's grant message) and returning the messages. A live head that
+ *   does not fit stops it: smaller requests behind it wait, so a large one is never starved. The
+ *   limit is the head's own (every client of a key passes the same).
+ * - `release_held` removes a lease, serves the queue, and publishes the owner when someone waits
+ *   without a queue entry; it returns {published, grant messages...}.
+ * The permits, tokens and used keys expire together with the last lease; the queue keys with the
+ * latest entry, so a crashed waiter leaves nothing behind.
+ */
+const SEMAPHORE_CORE = `${SERVER_NOW}
 local now = server_now()
+local function weight_of(v)
+  local s = string.find(v, '*', 1, true)
+  if not s then return 1 end
+  return tonumber(string.sub(v, s + 1))
+end
+local function token_of(v)
+  local s = string.find(v, '*', 1, true)
+  if not s then return v end
+  return string.sub(v, 1, s - 1)
+end
+local function used()
+  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+  local u = redis.call('GET', KEYS[7])
+  if u then return tonumber(u) end
+  -- Leases written by a version without the running sum: count them once.
+  local total = 0
+  local values = redis.call('HVALS', KEYS[2])
+  for i = 1, #values do total = total + weight_of(values[i]) end
+  redis.call('SET', KEYS[7], total, 'PX', math.max(redis.call('PTTL', KEYS[1]), 1))
+  return total
+end
+local function tidy()
+  if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('DEL', KEYS[2], KEYS[7]) end
+end
 local function purge()
   local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
-  for i = 1, #gone do redis.call('HDEL', KEYS[2], gone[i]) end
-  if #gone > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now) end
+  if #gone == 0 then return end
+  local w = 0
+  for i = 1, #gone do
+    local v = redis.call('HGET', KEYS[2], gone[i])
+    if v then w = w + weight_of(v) end
+    redis.call('HDEL', KEYS[2], gone[i])
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  redis.call('DECRBY', KEYS[7], w)
+  tidy()
 end
 local function keep_alive()
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
   if last[2] then
-    local ms = tonumber(last[2]) - now
+    local ms = math.max(math.ceil(tonumber(last[2]) - now), 1)
     redis.call('PEXPIRE', KEYS[1], ms)
     redis.call('PEXPIRE', KEYS[2], ms)
+    redis.call('PEXPIRE', KEYS[7], ms)
   end
+end
+local function grant(o, ttl, k)
+  local t = redis.call('INCR', KEYS[3])
+  redis.call('ZADD', KEYS[1], now + tonumber(ttl), o)
+  if k == 1 then
+    redis.call('HSET', KEYS[2], o, string.format('%d', t))
+  else
+    redis.call('HSET', KEYS[2], o, string.format('%d*%d', t, k))
+  end
+  redis.call('INCRBY', KEYS[7], k)
+  keep_alive()
+  return t
+end
+local function parse_entry(info)
+  local a = string.find(info, ':', 1, true)
+  local b = string.find(info, ':', a + 1, true)
+  local c = string.find(info, ':', b + 1, true)
+  return tonumber(string.sub(info, 1, a - 1)), string.sub(info, a + 1, b - 1),
+    tonumber(string.sub(info, b + 1, c - 1)), tonumber(string.sub(info, c + 1))
+end
+local function serve()
+  local out = {}
+  while true do
+    local o = redis.call('LINDEX', KEYS[5], 0)
+    if not o then break end
+    local info = redis.call('HGET', KEYS[6], o)
+    if info then
+      local deadline, ttl, k, limit = parse_entry(info)
+      if deadline > now then
+        if used() + k > limit then break end
+        if not redis.call('ZSCORE', KEYS[1], o) then
+          local m = string.format('+%d:%s', grant(o, ttl, k), o)
+          redis.call('PUBLISH', KEYS[1] .. '${CHANNEL_SUFFIX}', m)
+          out[#out + 1] = m
+        end
+      end
+      redis.call('HDEL', KEYS[6], o)
+    end
+    redis.call('LPOP', KEYS[5])
+  end
+  return out
+end
+local function release_held(owner)
+  local v = redis.call('HGET', KEYS[2], owner)
+  if redis.call('ZREM', KEYS[1], owner) == 0 then return false end
+  redis.call('HDEL', KEYS[2], owner)
+  if v then redis.call('DECRBY', KEYS[7], weight_of(v)) end
+  tidy()
+  local out = {0}
+  if redis.call('EXISTS', KEYS[5]) == 1 then
+    local granted = serve()
+    for i = 1, #granted do out[#out + 1] = granted[i] end
+  end
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    redis.call('PUBLISH', KEYS[1] .. '${CHANNEL_SUFFIX}', owner)
+    out[1] = 1
+  end
+  return out
+end
+local function busy()
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if not first[2] then return {0, -1} end
+  return {0, math.max(math.ceil(tonumber(first[2]) - now), 0)}
 end
 `;
 
 /**
- * Semaphore acquire. KEYS: permits (sorted set owner -> expiry ms, server clock), tokens (hash
- * owner -> token), counter, waiting. ARGV: owner, limit, ttlMs. Returns {1, token} or {0, ms until
- * the earliest permit expires}; when busy it marks that someone waits, as the lock does.
+ * Semaphore acquire (a plain attempt). KEYS: see {@link SEMAPHORE_CORE}. ARGV: owner, limit, ttlMs,
+ * count. Serves the queue first (a lease that expired may have made room for its head); grants
+ * when the queue is then empty, `owner` holds nothing and `count` permits fit. Returns {1, token}
+ * or {0, ms until the earliest lease expires (-1 when none is held)}; when busy it marks that
+ * someone waits, as the lock does.
  */
 export const SEMAPHORE_ACQUIRE = luaScript(
   'semaphore-acquire',
-  `${SEMAPHORE_PRELUDE}
+  `${SEMAPHORE_CORE}
 purge()
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) or redis.call('ZSCORE', KEYS[1], ARGV[1]) then
-  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  local left = tonumber(first[2]) - now
-  redis.call('SET', KEYS[4], '1', 'PX', math.max(left, 0) + ${WAITING_MARGIN_MS})
-  return {0, left}
+local k = tonumber(ARGV[4])
+local queued = false
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  serve()
+  queued = redis.call('EXISTS', KEYS[5]) == 1
 end
-local t = redis.call('INCR', KEYS[3])
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], string.format('%d', t))
-keep_alive()
-return {1, t}
+if queued or used() + k > tonumber(ARGV[2]) or redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  local reply = busy()
+  redis.call('SET', KEYS[4], '1', 'PX', math.max(reply[2], 0) + ${WAITING_MARGIN_MS})
+  return reply
+end
+return {1, grant(ARGV[1], ARGV[3], k)}
 `,
 );
 
 /**
- * Semaphore extend. KEYS: permits, tokens. ARGV: owner, token, ttlMs. Returns 1 when extended, 0
- * when the permit is gone (expired), -1 when the owner's permit carries another token.
+ * Queued semaphore acquire, also the waiter's periodic refresh. KEYS: see {@link SEMAPHORE_CORE}.
+ * ARGV: owner, limit, ttlMs, count, entryMs.
+ * - `owner` holds a lease (a grant it has not heard of yet): returns {1, token}.
+ * - Serves the queue; when that granted `owner`, returns its token.
+ * - Not queued, the queue empty and `count` permits fit: grants at once.
+ * - Otherwise adds `owner` at the end of the queue or refreshes its entry (place kept) and returns
+ *   {0, ms until the earliest lease expires, or -1}.
+ */
+export const SEMAPHORE_ENQUEUE = luaScript(
+  'semaphore-enqueue',
+  `${SEMAPHORE_CORE}
+purge()
+local function held()
+  if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return false end
+  return tonumber(token_of(redis.call('HGET', KEYS[2], ARGV[1])))
+end
+local t = held()
+if t then return {1, t} end
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  serve()
+  t = held()
+  if t then return {1, t} end
+end
+local k = tonumber(ARGV[4])
+local entry = redis.call('HEXISTS', KEYS[6], ARGV[1]) == 1
+if not entry and redis.call('EXISTS', KEYS[5]) == 0 and used() + k <= tonumber(ARGV[2]) then
+  return {1, grant(ARGV[1], ARGV[3], k)}
+end
+local e = tonumber(ARGV[5])
+local info = string.format('%d:%s:%d:%s', now + e, ARGV[3], k, ARGV[2])
+if redis.call('HSET', KEYS[6], ARGV[1], info) == 1 then
+  redis.call('RPUSH', KEYS[5], ARGV[1])
+end
+if redis.call('PTTL', KEYS[5]) < e then
+  redis.call('PEXPIRE', KEYS[5], e)
+  redis.call('PEXPIRE', KEYS[6], e)
+end
+return busy()
+`,
+);
+
+/**
+ * A queued semaphore waiter gives up. KEYS: see {@link SEMAPHORE_CORE}. ARGV: owner. Removes
+ * `owner`'s queue entry (and serves the queue: a head that left may let others through); when it
+ * has none because it was granted meanwhile, releases that lease as `SEMAPHORE_RELEASE` does.
+ * Returns 1 when it released a grant, 0 otherwise.
+ */
+export const SEMAPHORE_LEAVE = luaScript(
+  'semaphore-leave',
+  `${SEMAPHORE_CORE}
+purge()
+if redis.call('HDEL', KEYS[6], ARGV[1]) == 1 then
+  redis.call('LREM', KEYS[5], 1, ARGV[1])
+  serve()
+  return 0
+end
+if release_held(ARGV[1]) then return 1 end
+return 0
+`,
+);
+
+/**
+ * Semaphore extend. KEYS: see {@link SEMAPHORE_CORE}. ARGV: owner, token, ttlMs. Returns 1 when
+ * extended, 0 when the lease is gone (expired), -1 when the owner's lease carries another token.
  */
 export const SEMAPHORE_EXTEND = luaScript(
   'semaphore-extend',
-  `${SEMAPHORE_PRELUDE}
+  `${SEMAPHORE_CORE}
 purge()
-local t = redis.call('HGET', KEYS[2], ARGV[1])
-if not t then return 0 end
-if t ~= ARGV[2] then return -1 end
+local v = redis.call('HGET', KEYS[2], ARGV[1])
+if not v then return 0 end
+if token_of(v) ~= ARGV[2] then return -1 end
 redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[3]), ARGV[1])
 keep_alive()
 return 1
@@ -318,35 +497,38 @@ return 1
 );
 
 /**
- * Semaphore release. KEYS: permits, tokens, waiting. ARGV: owner. Removes the owner's
- * permit and publishes on the key's channel when it held one and someone waits. Returns 2 when it released
- * and published, 1 when it released, 0 otherwise.
+ * Semaphore release. KEYS: see {@link SEMAPHORE_CORE}. ARGV: owner. Removes the owner's lease,
+ * hands the freed permits to the queue's head(s) and publishes the owner when someone waits
+ * without a queue entry. Returns 0 when the owner held nothing, else {published (0 or 1), grant
+ * messages...}.
  */
 export const SEMAPHORE_RELEASE = luaScript(
   'semaphore-release',
-  `
-local removed = redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-if removed == 1 and redis.call('EXISTS', KEYS[3]) == 1 then
-  redis.call('PUBLISH', KEYS[1] .. '${CHANNEL_SUFFIX}', ARGV[1])
-  return 2
-end
-return removed
+  `${SEMAPHORE_CORE}
+purge()
+local out = release_held(ARGV[1])
+if out then return out end
+if redis.call('EXISTS', KEYS[5]) == 1 then serve() end
+return 0
 `,
 );
 
-/** Semaphore holders. KEYS: permits, tokens. Returns a flat list {owner, token, remainingMs, ...}. */
+/**
+ * Semaphore holders. KEYS: see {@link SEMAPHORE_CORE}. Returns a flat list
+ * {owner, token, remainingMs, count, ...}.
+ */
 export const SEMAPHORE_HOLDERS = luaScript(
   'semaphore-holders',
-  `${SEMAPHORE_PRELUDE}
+  `${SEMAPHORE_CORE}
 local live = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'WITHSCORES')
 local out = {}
 for i = 1, #live, 2 do
-  local t = redis.call('HGET', KEYS[2], live[i])
-  if t then
+  local v = redis.call('HGET', KEYS[2], live[i])
+  if v then
     out[#out + 1] = live[i]
-    out[#out + 1] = t
-    out[#out + 1] = tonumber(live[i + 1]) - now
+    out[#out + 1] = token_of(v)
+    out[#out + 1] = math.ceil(tonumber(live[i + 1]) - now)
+    out[#out + 1] = weight_of(v)
   end
 end
 return out
