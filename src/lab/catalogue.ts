@@ -49,6 +49,7 @@ import { raftDeposedLeaderRead } from './scenarios/raft-deposed-leader-read.js';
 import { raftFigure8 } from './scenarios/raft-figure-8.js';
 import { raftQuorumPartition } from './scenarios/raft-quorum-partition.js';
 import { raftSplitVote } from './scenarios/raft-split-vote.js';
+import { capPartition } from './scenarios/cap-partition.js';
 
 /** Every scenario of the lab. */
 export const catalogue: readonly Scenario[] = [
@@ -96,6 +97,7 @@ export const catalogue: readonly Scenario[] = [
   raftFigure8,
   raftDeposedLeaderRead,
   raftSplitVote,
+  capPartition,
 ];
 
 /** The scenario named `name`, or undefined. */
