@@ -280,9 +280,9 @@ class Member {
   private durableCopies(index: number, term: number): number {
     let copies = 0;
     for (const name of this.s.members) {
-      const durable = this.s.sim.getNode(name).disk.durableSnapshot();
-      const snap = durable.get('snap') as Snapshot | undefined;
-      const entry = durable.get(entryKey(index)) as Entry | undefined;
+      const disk = this.s.sim.getNode(name).disk;
+      const snap = disk.readDurable('snap') as Snapshot | undefined;
+      const entry = disk.readDurable(entryKey(index)) as Entry | undefined;
       if ((snap !== undefined && snap.index >= index) || entry?.term === term) copies++;
     }
     return copies;
