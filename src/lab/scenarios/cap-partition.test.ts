@@ -1,8 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { runSeeds } from '../testing.js';
-import { capPartition } from './cap-partition.js';
+import { capPartition, survivors } from './cap-partition.js';
 
 describe('the cap-partition scenario', () => {
+  it('expects after the heal exactly the writes no later write had seen, transitively', () => {
+    const w = (key: string, value: string, observed: string[] = []) => ({ key, value, observed });
+    const acked = [
+      w('x', 'a'),
+      w('x', 'b', ['a']), // b superseded a
+      w('x', 'c', ['b']), // c superseded b, and so a
+      w('x', 'd'), // concurrent with all of them: a sibling
+      w('x', 'e', ['d', 'z']), // supersedes d; z was never acknowledged
+      w('y', 'f', ['c']), // another key's values do not count
+    ];
+    expect(survivors(acked, 'x')).toEqual(['c', 'e']);
+    expect(survivors(acked, 'y')).toEqual(['f']);
+    expect(survivors([w('x', 'a', ['b']), w('x', 'b', ['a'])], 'x')).toEqual([]);
+  });
+
   it('the available store accepts minority writes, keeps siblings and reconciles them (seeds 1..10)', async () => {
     const runs = await runSeeds(capPartition, 'unsafe', 1, 10);
     for (const r of runs) {

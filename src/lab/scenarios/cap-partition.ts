@@ -107,12 +107,12 @@ interface ApReply {
 const EMPTY: DvvSet<string> = { entries: [], anonymous: [] };
 
 /** An acknowledged write and the values its client had seen of the key when it wrote it. */
-interface AckedWrite {
-  readonly client: string;
+export interface AckedWrite {
   readonly key: string;
   readonly value: string;
   readonly observed: readonly string[];
-  readonly timeMs: number;
+  readonly client?: string;
+  readonly timeMs?: number;
 }
 
 interface ApWorld {
@@ -237,9 +237,12 @@ async function apWorkload(
 
 /**
  * The acknowledged writes that no other acknowledged write had seen (transitively): after the
- * heal every replica must hold exactly these, per key, as siblings.
+ * heal every replica must hold exactly these, per key, as siblings. Exported for its test.
+ *
+ * @example
+ * survivors([{ key: 'x', value: 'a', observed: [] }, { key: 'x', value: 'b', observed: ['a'] }], 'x'); // ['b']
  */
-function survivors(acked: readonly AckedWrite[], key: string): string[] {
+export function survivors(acked: readonly AckedWrite[], key: string): string[] {
   const writes = acked.filter((w) => w.key === key);
   const byValue = new Map(writes.map((w) => [w.value, w]));
   const superseded = new Set<string>();
