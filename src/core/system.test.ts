@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createSystemRuntime, SystemRandom, yieldToEventLoop } from './system.js';
+import { createSystemRuntime, settleMicrotasks, SystemRandom, yieldToEventLoop } from './system.js';
 import { isAbortedError } from './errors.js';
 
 // These tests exercise the real timers with zero delays only: no test waits for real time.
@@ -91,5 +91,34 @@ describe('yieldToEventLoop', () => {
     const order: number[] = [];
     await Promise.all([0, 1, 2, 3].map((i) => yieldToEventLoop().then(() => order.push(i))));
     expect(order).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe('settleMicrotasks', () => {
+  afterEach(() => void vi.unstubAllGlobals());
+
+  it('resolves once every microtask ran, those queued by microtasks too, before any macrotask', async () => {
+    const order: string[] = [];
+    setImmediate(() => order.push('macrotask'));
+    const settled = settleMicrotasks().then(() => order.push('settled'));
+    let chain = Promise.resolve();
+    for (let i = 0; i < 50; i++) chain = chain.then(() => void order.push(`micro ${i}`));
+    // A continuation queued by a continuation, after the chain above.
+    void chain.then(() => Promise.resolve().then(() => order.push('nested')));
+    await settled;
+    expect(order.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, i) => `micro ${i}`));
+    expect(order.slice(50)).toEqual(['nested', 'settled']);
+  });
+
+  it('is a macrotask turn where process.nextTick is missing (browsers)', async () => {
+    vi.stubGlobal('process', undefined);
+    const order: string[] = [];
+    const settled = settleMicrotasks().then(() => order.push('settled'));
+    vi.unstubAllGlobals();
+    setImmediate(() => order.push('macrotask'));
+    await settled;
+    expect(order).toEqual(['settled']);
+    await yieldToEventLoop();
+    expect(order).toEqual(['settled', 'macrotask']);
   });
 });

@@ -150,6 +150,27 @@ export function yieldToEventLoop(): Promise<void> {
   return channelYield();
 }
 
+/**
+ * Resolves once the microtask queue is empty: every promise continuation queued so far has run,
+ * and every one those queued in turn. Unlike {@link yieldToEventLoop} it gives the event loop no
+ * turn (no I/O, no real timers run), which makes it several times cheaper; the simulator uses it
+ * between virtual events, where nothing but promises is in flight, and yields a real turn now and
+ * then so the process stays responsive.
+ *
+ * On Node a `process.nextTick` callback queued from a microtask runs only after the microtask
+ * queue has drained (and after every tick queued before it), so awaiting one settles exactly what
+ * a macrotask turn would. Elsewhere this is {@link yieldToEventLoop}.
+ */
+export function settleMicrotasks(): Promise<void> {
+  const nextTick = (globalThis as { process?: { nextTick?: (fn: () => void) => void } }).process
+    ?.nextTick;
+  if (typeof nextTick === 'function')
+    return new Promise((resolve) => {
+      nextTick(resolve);
+    });
+  return yieldToEventLoop();
+}
+
 /** Resolvers waiting for their `MessageChannel` turn, in posting order (ports keep that order). */
 const channelWaiters: (() => void)[] = [];
 

@@ -49,6 +49,7 @@ import { raftDeposedLeaderRead } from './scenarios/raft-deposed-leader-read.js';
 import { raftFigure8 } from './scenarios/raft-figure-8.js';
 import { raftQuorumPartition } from './scenarios/raft-quorum-partition.js';
 import { raftSplitVote } from './scenarios/raft-split-vote.js';
+import { capPartition } from './scenarios/cap-partition.js';
 // Semaphores (issue 10).
 import { semaphoreStarvation } from './scenarios/semaphore-starvation.js';
 
@@ -98,6 +99,7 @@ export const catalogue: readonly Scenario[] = [
   raftFigure8,
   raftDeposedLeaderRead,
   raftSplitVote,
+  capPartition,
   // Semaphores (issue 10).
   semaphoreStarvation,
 ];

@@ -121,6 +121,11 @@ export class SimDisk {
     this.current = new Map(this.durable);
   }
 
+  /** Reads `key` from the durable view: what a crash now would keep (no copy of the view). */
+  readDurable(key: string): unknown {
+    return this.durable.get(key);
+  }
+
   /** The durable contents (what a crash right now would keep), for tests and checkers. */
   durableSnapshot(): ReadonlyMap<string, unknown> {
     return new Map(this.durable);

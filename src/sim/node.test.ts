@@ -126,9 +126,12 @@ describe('Node: crash and restart', () => {
     expect(a.disk.durableSnapshot().size).toBe(0);
     a.restart();
     a.disk.write('k', 'v2');
+    // Written is not durable: readDurable sees what a crash now would keep.
+    expect(a.disk.readDurable('k')).toBeUndefined();
     await Promise.all([a.disk.sync(), sim.run({ untilMs: 100 })]);
     expect(resolved).toBe(false);
     expect(a.disk.durableSnapshot().get('k')).toBe('v2');
+    expect(a.disk.readDurable('k')).toBe('v2');
   });
 
   it('resets timers, drops handlers and messages, bumps the generation, and restarts', () => {

@@ -8,8 +8,11 @@
 import { raftKvModel } from '../../protocols/raft/kv.js';
 import { runRaftSim } from '../../protocols/raft/sim.js';
 import type { RaftSimOptions, RaftSimResult } from '../../protocols/raft/sim.js';
+import type { OpEvent } from '../../sim/history.js';
 import type { NetworkOptions } from '../../sim/network.js';
+import type { Simulation } from '../../sim/simulation.js';
 import { check } from '../../check/checker.js';
+import type { CheckResult } from '../../check/checker.js';
 import { operationText } from '../../check/describe.js';
 import type { Evidence, LabContext } from '../types.js';
 
@@ -23,6 +26,38 @@ export interface RaftLabRun {
   readonly evidence: Evidence | undefined;
   /** 1 when the client history is linearizable, else 0. */
   readonly linearizable: number;
+}
+
+/**
+ * The evidence of a key-value history the linearizability checker did not accept (undefined when
+ * it did): the failing operation and its event in the trace, else a note now.
+ */
+export function historyEvidence(
+  context: LabContext,
+  sim: Simulation,
+  history: readonly OpEvent[],
+  verdict: CheckResult,
+): Evidence | undefined {
+  if (verdict.kind === 'legal') return undefined;
+  const failing = verdict.kind === 'illegal' ? verdict.counterexample.failing : undefined;
+  const what =
+    failing === undefined
+      ? verdict.kind === 'illegal'
+        ? 'the history is not linearizable'
+        : 'the linearizability checker gave up'
+      : `not linearizable: ${String(failing.process)} ${operationText(raftKvModel(), failing)} cannot follow any legal order of the operations before it`;
+  const at = failing === undefined ? undefined : history[failing.call];
+  const node = failing === undefined ? 'n1' : String(failing.process);
+  return {
+    timeMs: failing === undefined ? sim.nowMs : (at?.timeMs ?? sim.nowMs),
+    summary: what,
+    node,
+    // The failing operation's own event in the trace (its invocation), else a note now.
+    traceIndex:
+      (failing === undefined ? undefined : sim.history.traceIndexOf(failing.call)) ??
+      context.note(node, what),
+    operations: [what],
+  };
 }
 
 /** Runs Raft in the lab's simulation with `options` and judges it. */
@@ -52,28 +87,7 @@ export async function runRaftLab(
   });
   const model = raftKvModel();
   const verdict = check(run.history, model, { timeoutMs: CHECK_TIMEOUT_MS });
-  let evidence = first;
-  if (evidence === undefined && verdict.kind !== 'legal') {
-    const failing = verdict.kind === 'illegal' ? verdict.counterexample.failing : undefined;
-    const what =
-      failing === undefined
-        ? verdict.kind === 'illegal'
-          ? 'the history is not linearizable'
-          : 'the linearizability checker gave up'
-        : `not linearizable: ${String(failing.process)} ${operationText(model, failing)} cannot follow any legal order of the operations before it`;
-    const at = failing === undefined ? undefined : run.history[failing.call];
-    const node = failing === undefined ? 'n1' : String(failing.process);
-    evidence = {
-      timeMs: failing === undefined ? sim.nowMs : (at?.timeMs ?? sim.nowMs),
-      summary: what,
-      node,
-      // The failing operation's own event in the trace (its invocation), else a note now.
-      traceIndex:
-        (failing === undefined ? undefined : sim.history.traceIndexOf(failing.call)) ??
-        context.note(node, what),
-      operations: [what],
-    };
-  }
+  const evidence = first ?? historyEvidence(context, sim, run.history, verdict);
   const linearizable = verdict.kind === 'legal' ? 1 : 0;
   return { run, evidence, linearizable };
 }

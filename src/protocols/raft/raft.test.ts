@@ -348,6 +348,63 @@ describe('leadership transfer, membership, snapshots', () => {
   });
 });
 
+describe('§4.1 membership changes: single-server, one at a time', () => {
+  const isVote = (m: RaftMessage): boolean => m.type === 'vote' || m.type === 'vote-resp';
+
+  it('a new leader refuses a change until it committed an entry of its own term', () => {
+    const h = three({ preVote: false });
+    h.campaign('a');
+    // Votes only: a leads, but its no-op has not reached anyone yet.
+    h.deliver(isVote);
+    h.deliver(isVote);
+    expect(h.node('a').role).toBe('leader');
+    expect(h.node('a').proposeConfChange({ kind: 'remove', id: 'c' })).toMatchObject({
+      ok: false,
+      reason: 'conf-change-pending',
+    });
+    h.stabilize();
+    expect(h.node('a').proposeConfChange({ kind: 'remove', id: 'c' }).ok).toBe(true);
+  });
+
+  it('refuses a second change while the first is pending, accepts it once the first is applied', () => {
+    const h = new RaftHarness({ ids: ['a', 'b', 'c', 'd'], options: { preVote: false } });
+    elect(h, 'a');
+    h.tick('a', 1);
+    h.stabilize();
+    const first = h.node('a').proposeConfChange({ kind: 'remove', id: 'd' });
+    expect(first.ok).toBe(true);
+    h.process('a');
+    const second = { kind: 'add-learner', id: 'd' } as const;
+    // Appended, not committed: refused.
+    expect(h.node('a').proposeConfChange(second)).toMatchObject({
+      ok: false,
+      reason: 'conf-change-pending',
+    });
+    // Still refused on every member that is not the leader, whatever is pending.
+    expect(h.node('b').proposeConfChange(second)).toMatchObject({
+      ok: false,
+      reason: 'not-leader',
+    });
+    h.stabilize();
+    h.tick('a', 1);
+    h.stabilize();
+    expect(h.node('a').status().conf.voters).toEqual(['a', 'b', 'c']);
+    const accepted = h.node('a').proposeConfChange(second);
+    expect(accepted.ok).toBe(true);
+    h.process('a');
+    h.stabilize();
+    h.tick('a', 1);
+    h.stabilize();
+    expect(h.node('a').status().conf).toEqual({ voters: ['a', 'b', 'c'], learners: ['d'] });
+    // The leader applied exactly one conf entry per accepted change, in order.
+    const confs = h.applied('a').filter((e) => e.kind === 'conf');
+    expect(confs.map((e) => (e.kind === 'conf' ? e.change.kind : ''))).toEqual([
+      'remove',
+      'add-learner',
+    ]);
+  });
+});
+
 describe('options', () => {
   const random = new SeededRandom(1);
   it('rejects bad values with a RangeError naming the field', () => {

@@ -322,17 +322,16 @@ export class RaftNode {
     const hard = this.hardState();
     const soft: SoftState = { leader: this.leaderId, role: this.currentRole };
     const snapshot = this.log.pendingSnapshot;
-    const rd: Ready = {
-      ...(sameHard(hard, this.prevHard) ? {} : { hardState: hard }),
-      ...(soft.leader === this.prevSoft.leader && soft.role === this.prevSoft.role
-        ? {}
-        : { softState: soft }),
-      entries: this.log.unstableEntries(),
-      ...(snapshot === undefined ? {} : { snapshot }),
-      messages: this.msgs,
-      committedEntries: this.log.nextToApply(),
-      readStates: this.reads,
-    };
+    // Built field by field in the declared order (no spreads: this runs for every step).
+    const rd: { -readonly [K in keyof Ready]: Ready[K] } = {} as Ready;
+    if (!sameHard(hard, this.prevHard)) rd.hardState = hard;
+    if (soft.leader !== this.prevSoft.leader || soft.role !== this.prevSoft.role)
+      rd.softState = soft;
+    rd.entries = this.log.unstableEntries();
+    if (snapshot !== undefined) rd.snapshot = snapshot;
+    rd.messages = this.msgs;
+    rd.committedEntries = this.log.nextToApply();
+    rd.readStates = this.reads;
     this.msgs = [];
     this.reads = [];
     this.outstanding = rd;
@@ -854,8 +853,13 @@ export class RaftNode {
     else this.send(from, { type: 'read-index-resp', context, index, reject: false });
   }
 
+  /** `body` is always a fresh literal of the caller's: it becomes the message (no copy). */
   private send(to: RaftId, body: Body): void {
-    this.msgs.push({ ...body, from: this.id, to, term: this.currentTerm } as RaftMessage);
+    const m = body as Body & { from?: RaftId; to?: RaftId; term?: number };
+    m.from = this.id;
+    m.to = to;
+    m.term = this.currentTerm;
+    this.msgs.push(m as RaftMessage);
   }
 }
 

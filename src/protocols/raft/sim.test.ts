@@ -14,8 +14,10 @@ async function failingSeeds(variant: RaftVariant, from: number, to: number): Pro
 }
 
 describe('raft in the simulator', () => {
-  it('the correct variant holds every invariant and stays linearizable on seeds 1..100', async () => {
-    const failing = await failingSeeds('correct', 1, 100);
+  // CI runs seeds 1..1,000 of the correct variant (`faultline sim raft --seeds 1000` in
+  // scripts/test.sh's protocol soak); these 20 keep the unit suite meaningful on its own.
+  it('the correct variant holds every invariant and stays linearizable on seeds 1..20', async () => {
+    const failing = await failingSeeds('correct', 1, 20);
     expect(failing).toEqual([]);
   }, 600_000);
 
@@ -42,6 +44,14 @@ describe('raft in the simulator', () => {
     ['lease-reads', 30],
     ['forget-vote', 30],
   ];
+  // Figure 8 needs a rare schedule at random (the first seed of 1..200 that shows it is 188).
+  it('catches the broken variant commit-by-counting on seed 188 (leader completeness)', async () => {
+    const run = await runRaftSeed(188, 'commit-by-counting');
+    expect(run.violations).toBeGreaterThan(0);
+    expect(run.firstViolation?.summary).toMatch(/^leader-completeness/);
+    expect((await runRaftSeed(188, 'correct')).violations).toBe(0);
+  });
+
   for (const [variant, seeds] of caught) {
     it(`catches the broken variant ${variant} within seeds 1..${seeds}`, async () => {
       expect((await failingSeeds(variant, 1, seeds)).length).toBeGreaterThan(0);

@@ -280,9 +280,9 @@ class Member {
   private durableCopies(index: number, term: number): number {
     let copies = 0;
     for (const name of this.s.members) {
-      const durable = this.s.sim.getNode(name).disk.durableSnapshot();
-      const snap = durable.get('snap') as Snapshot | undefined;
-      const entry = durable.get(entryKey(index)) as Entry | undefined;
+      const disk = this.s.sim.getNode(name).disk;
+      const snap = disk.readDurable('snap') as Snapshot | undefined;
+      const entry = disk.readDurable(entryKey(index)) as Entry | undefined;
       if ((snap !== undefined && snap.index >= index) || entry?.term === term) copies++;
     }
     return copies;
@@ -517,8 +517,11 @@ async function client(c: ClientContext): Promise<void> {
   }
 }
 
-/** The simulated history with each operation's key, as the checker reads it. */
-function keyed(ops: readonly OpEvent[], keys: Map<number, string>): OpEvent[] {
+/**
+ * The simulated history with each operation's key (from `keys`: invoke index → key), as the
+ * checker's per-key models read it.
+ */
+export function keyedHistory(ops: readonly OpEvent[], keys: Map<number, string>): OpEvent[] {
   const open = new Map<string, string>();
   const out: OpEvent[] = [];
   for (const e of ops) {
@@ -648,7 +651,7 @@ export async function runRaftSim(options: RaftSimOptions): Promise<RaftSimResult
   return {
     violations: checker.violations,
     violationCount: checker.count,
-    history: keyed(sim.history.ops, keys),
+    history: keyedHistory(sim.history.ops, keys),
     rawHistory: sim.history.ops,
     maxLeadersAtOnce: shared.maxLeading,
     maxTerm: shared.maxTerm,
