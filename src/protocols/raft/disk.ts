@@ -7,7 +7,9 @@
  * `u32 length | u32 crc32 | JSON payload`, the payload `{"hs": HardState}` or `{"ents": Entry[]}`
  * (entries replace any stored from the first one's index on, as Raft's log does). A record cut
  * short or failing its checksum at the end of the log is the tail of a write the crash
- * interrupted: never synced, never acknowledged; loading truncates the log there.
+ * interrupted: never synced, never acknowledged; loading zeroes it. Segments are preallocated
+ * with zeros (a zero length ends the log), as etcd's WAL is, so that syncing an append does not
+ * also have to commit a new file size.
  *
  * @module
  */
@@ -17,6 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FaultlineError, errorGuard } from '../../core/errors.js';
+import { integerIn } from '../../core/validate.js';
 import { parseEntries, parseSnapshot } from './wire.js';
 import type { Entry, HardState, RaftStorage, Snapshot } from './types.js';
 
@@ -35,6 +38,8 @@ const SNAPSHOT = 'snapshot.json';
 const segmentName = (n: number) => `wal-${String(n).padStart(8, '0')}.log`;
 const SEGMENT = /^wal-(\d{8})\.log$/;
 const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+/** Zeros written ahead of the log at a time (default of `preallocateBytes`). */
+const PREALLOCATE_BYTES = 16 * 1024 * 1024;
 
 function record(payload: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(payload), 'utf8');
@@ -69,7 +74,8 @@ function replay(bytes: Buffer, file: string, snapIndex: number): Replay {
   let at = 0;
   while (at + 8 <= bytes.length) {
     const length = bytes.readUInt32BE(at);
-    if (length > MAX_RECORD_BYTES || at + 8 + length > bytes.length) break;
+    // Length 0: the preallocated, zeroed rest of the segment.
+    if (length === 0 || length > MAX_RECORD_BYTES || at + 8 + length > bytes.length) break;
     const body = bytes.subarray(at + 8, at + 8 + length);
     if (crc32(body) !== bytes.readUInt32BE(at + 4)) break;
     const doc = JSON.parse(body.toString('utf8')) as { hs?: unknown; ents?: unknown };
@@ -77,7 +83,9 @@ function replay(bytes: Buffer, file: string, snapIndex: number): Replay {
     if (doc.ents !== undefined) entries = splice(entries, parseEntries(doc.ents), snapIndex, file);
     at += 8 + length;
   }
-  return { hardState, entries, validBytes: at, tornBytes: bytes.length - at };
+  let end = bytes.length;
+  while (end > at && bytes[end - 1] === 0) end--;
+  return { hardState, entries, validBytes: at, tornBytes: end - at };
 }
 
 function splice(held: Entry[], more: Entry[], snapIndex: number, file: string): Entry[] {
@@ -106,7 +114,15 @@ function splice(held: Entry[], more: Entry[], snapIndex: number, file: string): 
 export class RaftDisk {
   /** Bytes of a torn tail dropped when the log was opened (a crash mid-write). */
   readonly tornBytes: number;
+  /** Zeros written ahead at a time. */
+  private preallocate = PREALLOCATE_BYTES;
+  /** Where the next record goes in the current segment. */
+  private position = 0;
+  /** The segment's size: written zeros past `position`. */
+  private allocated = 0;
   private hard: HardState = { term: 0, vote: null, commit: 0 };
+  /** The last hard state known synced. */
+  private synced: HardState = this.hard;
   private closed = false;
 
   private constructor(
@@ -118,8 +134,21 @@ export class RaftDisk {
     this.tornBytes = tornBytes;
   }
 
-  /** Opens (creating) `dir` and reads back what a previous run made durable. */
-  static async open(dir: string): Promise<{ disk: RaftDisk; storage: RaftStorage }> {
+  /**
+   * Opens (creating) `dir` and reads back what a previous run made durable. `preallocateBytes`
+   * (default 16 MiB): zeros written ahead of the log at a time; more means fewer pauses to
+   * extend it, at more disk held in advance.
+   */
+  static async open(
+    dir: string,
+    options: { readonly preallocateBytes?: number } = {},
+  ): Promise<{ disk: RaftDisk; storage: RaftStorage }> {
+    const preallocate = integerIn(
+      'preallocateBytes',
+      options.preallocateBytes ?? PREALLOCATE_BYTES,
+      0,
+      1024 * 1024 * 1024,
+    );
     mkdirSync(dir, { recursive: true });
     const names = readdirSync(dir);
     const snapshot = names.includes(SNAPSHOT) ? readSnapshot(join(dir, SNAPSHOT)) : undefined;
@@ -139,14 +168,18 @@ export class RaftDisk {
         throw new RaftDiskError(`${path}: unreadable record`, { cause: error });
       }
     }
-    const fh = await open(path, 'a');
+    const fh = await open(path, segments.length > 0 ? 'r+' : 'w+');
     if (state.tornBytes > 0) {
-      await fh.truncate(state.validBytes);
+      // Zero the torn tail, so that no fragment of it can ever read back as a record.
+      await fh.write(Buffer.alloc(state.tornBytes), 0, state.tornBytes, state.validBytes);
       await fh.datasync();
     }
     for (const n of names) if (n.endsWith('.tmp')) await rm(join(dir, n), { force: true });
     const disk = new RaftDisk(dir, current, fh, state.tornBytes);
-    if (state.hardState !== undefined) disk.hard = state.hardState;
+    disk.position = state.validBytes;
+    disk.preallocate = preallocate;
+    disk.allocated = (await fh.stat()).size;
+    if (state.hardState !== undefined) disk.hard = disk.synced = state.hardState;
     if (segments.length === 0) syncDir(dir);
     const storage: RaftStorage = {
       ...(state.hardState === undefined ? {} : { hardState: state.hardState }),
@@ -158,8 +191,9 @@ export class RaftDisk {
 
   /**
    * Makes a Ready's hard state, snapshot and entries durable: one append and one `fdatasync` (a
-   * snapshot from the leader also rewrites the snapshot file and starts a new segment). Resolves
-   * once they are on disk; only then may the Ready's messages go out.
+   * snapshot from the leader also rewrites the snapshot file and starts a new segment; a change
+   * of the commit index alone is written but not synced). Resolves once they are on disk; only
+   * then may the Ready's messages go out. Returns whether it synced.
    */
   async save(rd: {
     readonly hardState?: HardState;
@@ -175,8 +209,15 @@ export class RaftDisk {
       this.hard = rd.hardState;
     }
     if (parts.length === 0) return rd.snapshot !== undefined;
-    await this.fh.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    await this.append(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    // A higher commit index alone needs no sync: a restart that reads an older one only
+    // re-learns it from the leader. The next synced batch makes it durable with everything else.
+    const hs = rd.hardState;
+    const termOrVote =
+      hs !== undefined && (hs.term !== this.synced.term || hs.vote !== this.synced.vote);
+    if (rd.entries.length === 0 && !termOrVote) return false;
     await this.fh.datasync();
+    this.synced = this.hard;
     return true;
   }
 
@@ -194,10 +235,28 @@ export class RaftDisk {
     const path = join(this.dir, segmentName(next));
     await writeAtomically(path, Buffer.concat(body));
     const old = this.fh;
-    this.fh = await open(path, 'a');
+    this.fh = await open(path, 'r+');
+    this.position = (await this.fh.stat()).size;
+    this.allocated = this.position;
     await old.close();
     await rm(join(this.dir, segmentName(this.segment)), { force: true });
     this.segment = next;
+  }
+
+  /**
+   * Writes `bytes` at the end of the log. The segment is preallocated with zeros in chunks (as
+   * etcd's WAL is), so that an `fdatasync` after an append need not also commit a new file size.
+   */
+  private async append(bytes: Buffer): Promise<void> {
+    if (this.position + bytes.length > this.allocated) {
+      const size = Math.max(this.allocated + this.preallocate, this.position + bytes.length);
+      const zeros = Buffer.alloc(size - this.allocated);
+      await this.fh.write(zeros, 0, zeros.length, this.allocated);
+      await this.fh.sync();
+      this.allocated = size;
+    }
+    await this.fh.write(bytes, 0, bytes.length, this.position);
+    this.position += bytes.length;
   }
 
   /** Closes the log file. */

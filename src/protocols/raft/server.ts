@@ -5,7 +5,9 @@
  *
  * The Ready loop persists each batch with one append and one `fdatasync` before sending the
  * messages that depend on it (votes, acknowledgements); proposals and messages that arrive while
- * a sync runs are batched into the next one. A leader sends its appends to followers while its
+ * a sync runs are batched into the next one. A batch whose only change is a higher commit index
+ * is written without a sync (the commit index is a hint; losing it loses nothing), and committed
+ * entries, durable already, apply while the batch syncs. A leader sends its appends to followers while its
  * own write is in flight (thesis §10.2.1): it counts itself towards a commit only once the write
  * is durable, so this is safe and takes one fsync off the commit path.
  *
@@ -240,12 +242,15 @@ export class RaftServer {
       const early =
         rd.snapshot === undefined ? rd.messages.filter((m) => this.canSendEarly(m)) : [];
       for (const m of early) this.transport.send(m);
-      const sentEarly = new Set(early);
+      // Committed entries are durable already (here and on a quorum: Raft hands out only
+      // entries made stable by an earlier Ready), so they apply while this batch syncs.
+      if (rd.snapshot === undefined) this.apply(rd);
       await this.disk.save(rd);
       if (this.closed) return;
       if (rd.hardState !== undefined) this.persistedTerm = rd.hardState.term;
+      const sentEarly = new Set(early);
       for (const m of rd.messages) if (!sentEarly.has(m)) this.transport.send(m);
-      this.apply(rd);
+      if (rd.snapshot !== undefined) this.apply(rd);
       this.raft.advance(rd);
       await this.maybeCompact();
     }
