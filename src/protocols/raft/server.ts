@@ -230,7 +230,10 @@ export class RaftServer {
         // Inputs that arrived during the last await are in the next Ready.
         if (this.raft.hasReady()) this.kick();
       },
-      (error: unknown) => this.fatal(error),
+      (error: unknown) => {
+        this.busy = false;
+        this.fatal(error);
+      },
     );
   }
 
