@@ -23,6 +23,7 @@ export interface RaftStatus {
   commit: number;
   applied: number;
   lastIndex: number;
+  snapshotIndex: number;
   malformedFrames: number;
   droppedMessages: number;
 }
@@ -40,6 +41,7 @@ export class RaftMember {
     readonly dir: string,
     private readonly peers: string,
     private readonly entry: readonly string[],
+    private readonly extra: readonly string[] = [],
   ) {}
 
   get url(): string {
@@ -65,6 +67,7 @@ export class RaftMember {
       this.dir,
       '--http',
       String(this.httpPort),
+      ...this.extra,
     ];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (c: Buffer) => (this.output = (this.output + c.toString()).slice(-8000));
@@ -120,18 +123,19 @@ export interface RaftCluster {
 
 /**
  * Starts `n` members. `entry` is how to run the CLI: `['--import', 'tsx', 'src/cli/main.ts']`
- * (default) or `['dist/cli/main.js']`.
+ * (default) or `['dist/cli/main.js']`; `extra` are more `raft serve` flags.
  */
 export async function raftCluster(
   n = 3,
   entry: readonly string[] = ['--import', 'tsx', 'src/cli/main.ts'],
+  extra: readonly string[] = [],
 ): Promise<RaftCluster> {
   const ports = await freePorts(2 * n);
   const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
   const peers = ids.map((id, i) => `${id}=127.0.0.1:${ports[2 * i]}`).join(',');
   const dirs = ids.map((id) => tempDir(`raft-${id}`));
   const members = ids.map(
-    (id, i) => new RaftMember(id, ports[2 * i]!, ports[2 * i + 1]!, dirs[i]!, peers, entry),
+    (id, i) => new RaftMember(id, ports[2 * i]!, ports[2 * i + 1]!, dirs[i]!, peers, entry, extra),
   );
   for (const m of members) m.start();
   const waitForLeader = async (timeoutMs = 30_000): Promise<RaftMember> => {

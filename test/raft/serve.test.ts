@@ -163,7 +163,8 @@ describe('faultline raft serve: a 3-process cluster', () => {
   });
 
   it('stays linearizable and loses no acknowledged write through SIGKILL and SIGSTOP', async () => {
-    cluster = await raftCluster(3);
+    // Frequent snapshots: restarts read a snapshot back, and a member left behind gets one.
+    cluster = await raftCluster(3, undefined, ['--compact-every', '40']);
     const { members } = cluster;
     const first = await cluster.waitForLeader();
 
@@ -214,6 +215,7 @@ describe('faultline raft serve: a 3-process cluster', () => {
     for (const f of finals) expect(f.status).toBe(200);
     const final = finals[0]!.body.value ?? '';
     for (const f of finals) expect(f.body.value).toBe(final);
+    for (const m of members) expect((await m.status())?.snapshotIndex).toBeGreaterThan(0);
     rec.record('final', 'invoke', 'get', 'log', null);
     rec.record('final', 'ok', 'get', 'log', final);
     const missing = rec.acknowledgedLog.filter((v) => !final.split(';').includes(v.slice(0, -1)));
