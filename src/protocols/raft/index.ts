@@ -45,3 +45,17 @@ export type { RaftSimOptions, RaftSimResult, RaftVariant } from './sim.js';
 export { startNemesis, nemesisActions } from './nemesis.js';
 export type { Nemesis, NemesisAction, NemesisOptions } from './nemesis.js';
 export { raftProtocol, runRaftSeed } from './protocol.js';
+export { RaftServer } from './server.js';
+export type { RaftServerEvent, RaftServerOptions } from './server.js';
+export type { PeerAddress, TransportCounters } from './transport.js';
+export { RaftDisk, RaftDiskError, isRaftDiskError } from './disk.js';
+export {
+  FrameDecoder,
+  MAX_FRAME_BYTES,
+  RaftWireError,
+  WIRE_VERSION,
+  encodeFrame,
+  isRaftWireError,
+  parseMessage,
+} from './wire.js';
+export type { WireFrame } from './wire.js';
