@@ -45,3 +45,6 @@ export type {
 } from './txn.js';
 export { PostgresReadRouter, PostgresSession, parseLsn } from './session.js';
 export type { PostgresReadRouterOptions } from './session.js';
+// Deadlocks across databases (issue 14).
+export { cancelPostgresWait, postgresWaitForEdges } from './wait-for.js';
+export type { PostgresQueryable, PostgresWaitForOptions } from './wait-for.js';
