@@ -5,6 +5,7 @@
  */
 import { kvProtocol } from '../lab/kv/protocol.js';
 import { sagaProtocol, twoPhaseProtocol } from '../lab/txn/protocols.js';
+import { threePhaseProtocol } from '../lab/txn/three-phase-sim.js';
 import { deadlockProtocol } from '../deadlock/protocol.js';
 import type { ProtocolSim } from '../protocols/contract.js';
 import { gossipProtocol } from '../protocols/gossip/protocol.js';
@@ -20,6 +21,7 @@ import { quorumProtocol } from '../protocols/quorum/split-sim.js';
 export const protocols: readonly ProtocolSim[] = [
   kvProtocol,
   twoPhaseProtocol,
+  threePhaseProtocol,
   sagaProtocol,
   gossipProtocol,
   swimProtocol,

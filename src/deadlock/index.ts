@@ -12,6 +12,8 @@ export {
 } from './errors.js';
 export { WaitForGraph, canonicalCycle } from './graph.js';
 export { LockManager } from './manager.js';
+export { findDeadlocks } from './global.js';
+export type { FindDeadlocksOptions, FoundDeadlock, WaitForEdge } from './global.js';
 export type { LockManagerOptions } from './manager.js';
 export { DeadlockSite } from './edge-chasing.js';
 export type { DeadlockSiteOptions, ProbeBack, SiteEvent, SiteMessage } from './edge-chasing.js';

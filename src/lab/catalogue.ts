@@ -30,6 +30,7 @@ import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
 // Transactions (issue 15).
 import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
 import { sagaCompensation } from './scenarios/saga-compensation.js';
+import { threePhasePartition } from './scenarios/three-phase-partition.js';
 import { readYourWrites } from './scenarios/read-your-writes.js';
 // Gossip and membership (issue 14).
 import { gossipSpread } from './scenarios/gossip-spread.js';
@@ -79,6 +80,7 @@ export const catalogue: readonly Scenario[] = [
   cacheCrossInstance,
   // Transactions (issue 15).
   twoPhaseCrash,
+  threePhasePartition,
   sagaCompensation,
   readYourWrites,
   // Gossip and membership (issue 14).

@@ -18,6 +18,22 @@ export {
 } from './errors.js';
 export { TxnCallTimeoutError } from './call.js';
 export { MAX_GID_BYTES, MAX_COORDINATOR_ID_LENGTH, gidPrefix, isGid, newGid } from './gid.js';
+export {
+  MAX_REMEMBERED_TXNS,
+  ThreePhaseCoordinator,
+  ThreePhaseParticipant,
+} from './three-phase.js';
+export type {
+  ParticipantTxnState,
+  ThreePhaseCoordinatorDurable,
+  ThreePhaseCoordinatorOptions,
+  ThreePhaseDecision,
+  ThreePhaseMessage,
+  ThreePhaseParticipantDurable,
+  ThreePhaseParticipantOptions,
+  ThreePhaseTermination,
+  ThreePhaseTimeouts,
+} from './three-phase.js';
 export { SagaOrchestrator } from './saga.js';
 export type {
   SagaDefinition,

@@ -56,3 +56,6 @@ export type { PostgresReadRouterOptions } from './session.js';
 // Fenced writes (the shared result type, FenceResult, is in faultline/coord).
 export { pgFencedWrite, pgFencedWriteSql, quoteIdent } from './fence.js';
 export type { PgFencedWrite, PgQueryClient } from './fence.js';
+// Deadlocks across databases (issue 14).
+export { cancelPostgresWait, postgresWaitForEdges } from './wait-for.js';
+export type { PostgresQueryable, PostgresWaitForOptions } from './wait-for.js';
