@@ -38,3 +38,37 @@ export {
 } from './errors.js';
 export { SessionRouter, SessionToken } from './session.js';
 export type { ReadOn, RoutedRead, ServedRead, SessionRouterOptions } from './session.js';
+// TCC with a fence table.
+export {
+  TccCoordinator,
+  TccResource,
+  checkBranchKey,
+  tccBranch,
+  MAX_TCC_GID_LENGTH,
+} from './tcc.js';
+export type {
+  TccActions,
+  TccBranch,
+  TccBranchKey,
+  TccBranchState,
+  TccCancelOutcome,
+  TccConfirmOutcome,
+  TccCoordinatorOptions,
+  TccFenceStore,
+  TccParticipant,
+  TccRecoveryReport,
+  TccResourceOptions,
+  TccResult,
+  TccStep,
+  TccTryOutcome,
+} from './tcc.js';
+export { MemoryTccFenceStore } from './tcc-memory.js';
+export type { MemoryTccFenceStoreOptions } from './tcc-memory.js';
+export {
+  TccAlreadyConfirmedError,
+  isTccAlreadyConfirmedError,
+  TccHangingTryError,
+  isTccHangingTryError,
+  TccNothingReservedError,
+  isTccNothingReservedError,
+} from './tcc-errors.js';

@@ -45,3 +45,5 @@ export type {
 } from './txn.js';
 export { PostgresReadRouter, PostgresSession, parseLsn } from './session.js';
 export type { PostgresReadRouterOptions } from './session.js';
+export { PostgresTccFenceStore } from './tcc.js';
+export type { PostgresTccFenceStoreOptions } from './tcc.js';
