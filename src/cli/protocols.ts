@@ -5,6 +5,7 @@
  */
 import { kvProtocol } from '../lab/kv/protocol.js';
 import { sagaProtocol, twoPhaseProtocol } from '../lab/txn/protocols.js';
+import { tccProtocol } from '../lab/txn/tcc-protocol.js';
 import { deadlockProtocol } from '../deadlock/protocol.js';
 import type { ProtocolSim } from '../protocols/contract.js';
 import { gossipProtocol } from '../protocols/gossip/protocol.js';
@@ -21,6 +22,7 @@ export const protocols: readonly ProtocolSim[] = [
   kvProtocol,
   twoPhaseProtocol,
   sagaProtocol,
+  tccProtocol,
   gossipProtocol,
   swimProtocol,
   paxosProtocol,

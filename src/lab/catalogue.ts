@@ -31,6 +31,7 @@ import { cacheCrossInstance } from './scenarios/cache-cross-instance.js';
 import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
 import { sagaCompensation } from './scenarios/saga-compensation.js';
 import { readYourWrites } from './scenarios/read-your-writes.js';
+import { tccHangingTry } from './scenarios/tcc-hanging-try.js';
 // Gossip and membership (issue 14).
 import { gossipSpread } from './scenarios/gossip-spread.js';
 import { swimSlowMember } from './scenarios/swim-slow-member.js';
@@ -78,6 +79,7 @@ export const catalogue: readonly Scenario[] = [
   twoPhaseCrash,
   sagaCompensation,
   readYourWrites,
+  tccHangingTry,
   // Gossip and membership (issue 14).
   gossipSpread,
   swimSlowMember,
