@@ -212,8 +212,8 @@ export class PostgresTccFenceStore implements TccFenceStore<PoolClient> {
     client.on('error', onError);
     let broken = true;
     try {
-      await client.query('BEGIN');
-      await client.query('SET LOCAL synchronous_commit TO on');
+      // One round trip: both statements in one simple-protocol query.
+      await client.query('BEGIN; SET LOCAL synchronous_commit TO on');
       let value: T;
       try {
         value = await fn(client);
