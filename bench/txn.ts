@@ -20,7 +20,9 @@ import { compiled, median } from './util.js';
 
 const TRANSFERS = 400;
 const CONCURRENCY = 8;
-const ROUNDS = 3;
+const ROUNDS = 5;
+/** Transfers per design before the measured rounds (connections, plans, caches warm). */
+const WARM_UP = 100;
 const ACCOUNTS = 1000;
 
 type Transfer = (from: number, to: number) => Promise<void>;
@@ -180,13 +182,16 @@ async function designs(a: pg.Pool, b: pg.Pool, maria: unknown): Promise<Designs>
 }
 
 /** One round of one design: TRANSFERS transfers from CONCURRENCY clients. */
-async function round(transfer: Transfer): Promise<{ opsPerSec: number; p50: number; p99: number }> {
+async function round(
+  transfer: Transfer,
+  transfers = TRANSFERS,
+): Promise<{ opsPerSec: number; p50: number; p99: number }> {
   const latencies: number[] = [];
   let next = 0;
   const start = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < TRANSFERS) {
+      while (next < transfers) {
         next++;
         const from = 1 + Math.floor(Math.random() * ACCOUNTS);
         const to = 1 + Math.floor(Math.random() * ACCOUNTS);
@@ -233,6 +238,7 @@ async function run(ctx: BenchContext): Promise<BenchRow[]> {
     await maria.query('INSERT INTO bench.accounts SELECT seq, 1000000 FROM bench.seq_1_to_1000');
     built = await designs(a, b, maria);
     const samples: Record<string, { opsPerSec: number[]; p50: number[]; p99: number[] }> = {};
+    for (const transfer of Object.values(built.transfers)) await round(transfer, WARM_UP);
     for (let r = 0; r < ROUNDS; r++)
       for (const [impl, transfer] of Object.entries(built.transfers)) {
         const result = await round(transfer);
@@ -272,7 +278,7 @@ async function checkBalances(a: pg.Pool, b: pg.Pool): Promise<void> {
 
 const suite: BenchSuite = {
   name: 'txn',
-  description: `txn: a transfer between two databases, ${TRANSFERS} per round from ${CONCURRENCY} clients, harness PostgreSQL x2 (+ MariaDB for 2PC over XA); medians of ${ROUNDS} rounds`,
+  description: `txn: a transfer between two databases, ${TRANSFERS} per round from ${CONCURRENCY} clients, harness PostgreSQL x2 (+ MariaDB for 2PC over XA); medians of ${ROUNDS} rounds after a warm-up`,
   run,
 };
 export default suite;

@@ -100,14 +100,16 @@ export class PostgresTccFenceStore implements TccFenceStore<PoolClient> {
     apply: (client: PoolClient, payload: string) => Promise<void>,
   ): Promise<TccConfirmOutcome> {
     return this.transaction(key, async (client) => {
-      const row = await this.lockRow(client, key);
-      if (row === undefined) throw new TccNothingReservedError(key.gid, key.branchId, 'no-try');
-      if (row.state === 'cancelled')
+      const payload = await this.settleTried(client, key, 'confirmed');
+      if (payload !== undefined) {
+        await apply(client, payload ?? 'null');
+        return 'confirmed';
+      }
+      const state = (await this.lockRow(client, key))?.state;
+      if (state === undefined) throw new TccNothingReservedError(key.gid, key.branchId, 'no-try');
+      if (state === 'cancelled')
         throw new TccNothingReservedError(key.gid, key.branchId, 'cancelled');
-      if (row.state === 'confirmed') return 'duplicate';
-      await apply(client, row.payload ?? 'null');
-      await this.setState(client, key, 'confirmed');
-      return 'confirmed';
+      return 'duplicate';
     });
   }
 
@@ -116,15 +118,20 @@ export class PostgresTccFenceStore implements TccFenceStore<PoolClient> {
     release: (client: PoolClient, payload: string) => Promise<void>,
   ): Promise<TccCancelOutcome> {
     return this.transaction(key, async (client) => {
-      // No Try yet: the cancelled row is what refuses the Try if it comes.
-      if (await this.insert(client, key, 'cancelled', null)) return 'empty';
-      const row = await this.lockRow(client, key);
-      if (row === undefined) throw new Error('the fence row vanished during a cancel');
-      if (row.state === 'confirmed') throw new TccAlreadyConfirmedError(key.gid, key.branchId);
-      if (row.state === 'cancelled') return 'duplicate';
-      await release(client, row.payload ?? 'null');
-      await this.setState(client, key, 'cancelled');
-      return 'cancelled';
+      // The common case first: a tried branch. Then no row at all: the cancelled row is what
+      // refuses the Try if it comes; its insert waits for a Try in flight, so try once more after.
+      let payload = await this.settleTried(client, key, 'cancelled');
+      if (payload === undefined) {
+        if (await this.insert(client, key, 'cancelled', null)) return 'empty';
+        payload = await this.settleTried(client, key, 'cancelled');
+      }
+      if (payload !== undefined) {
+        await release(client, payload ?? 'null');
+        return 'cancelled';
+      }
+      const state = (await this.lockRow(client, key))?.state;
+      if (state === 'confirmed') throw new TccAlreadyConfirmedError(key.gid, key.branchId);
+      return 'duplicate';
     });
   }
 
@@ -184,15 +191,22 @@ export class PostgresTccFenceStore implements TccFenceStore<PoolClient> {
     return result.rows[0];
   }
 
-  private async setState(
+  /**
+   * Moves the branch from `tried` to `to` in one statement and returns its payload (null when the
+   * row has none), or undefined when the row is missing or not `tried`. The update locks the row,
+   * so a concurrent change of the same branch waits for this transaction.
+   */
+  private async settleTried(
     client: PoolClient,
     key: TccBranchKey,
-    state: TccBranchState,
-  ): Promise<void> {
-    await client.query(
-      `UPDATE ${this.table} SET state = $3, updated_at = now() WHERE gid = $1 AND branch_id = $2`,
-      [key.gid, key.branchId, state],
+    to: 'confirmed' | 'cancelled',
+  ): Promise<string | null | undefined> {
+    const result = await client.query<{ payload: string | null }>(
+      `UPDATE ${this.table} SET state = $3, updated_at = now()
+       WHERE gid = $1 AND branch_id = $2 AND state = 'tried' RETURNING payload`,
+      [key.gid, key.branchId, to],
     );
+    return result.rows[0]?.payload;
   }
 
   /**
