@@ -1,7 +1,9 @@
 /**
  * Distributed transactions (`faultline/txn`): a two-phase commit coordinator with presumed abort,
  * a durable decision log and recovery of in-doubt transactions, over participants such as
- * `PostgresParticipant` (`faultline/postgres`) and `MariadbParticipant` (`faultline/mariadb`).
+ * `PostgresParticipant` (`faultline/postgres`) and `MariadbParticipant` (`faultline/mariadb`);
+ * sagas with a durable log; TCC (Try-Confirm-Cancel) with a fence table (`TccCoordinator`,
+ * `TccResource`, `MemoryTccFenceStore`, `PostgresTccFenceStore` in `faultline/postgres`).
  *
  * @module
  */
