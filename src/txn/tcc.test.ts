@@ -313,8 +313,11 @@ describe('TccCoordinator', () => {
     ).toThrow(/callTimeoutMs/);
     const tcc = new TccCoordinator({ coordinatorId: 'c', log, participants: [a] });
     const stranger = stock('a').resource;
+    const closed = new TccCoordinator({ coordinatorId: 'c', log, participants: [a] });
+    void closed.close();
     return Promise.all([
       expect(tcc.transaction([])).rejects.toThrow(/branches/),
+      expect(closed.transaction([tccBranch(a, undefined as never)])).rejects.toThrow(/closed/),
       expect(tcc.transaction([tccBranch(stranger, { units: 1 })])).rejects.toThrow(/participant/),
       expect(
         tcc.transaction([tccBranch(a, undefined as never), tccBranch(a, undefined as never)]),

@@ -270,6 +270,7 @@ export interface TccRecoveryReport {
 }
 
 const MAX_BRANCHES = 1000;
+const MAX_ACTIVE = 100_000;
 
 /**
  * Runs TCC transactions: every branch's Try in parallel; if all succeed, the confirm decision is
@@ -292,6 +293,7 @@ export class TccCoordinator {
   private readonly runtime: Runtime;
   private readonly steps = new Emitter<TccStep>();
   private readonly active = new Set<string>();
+  private closed = false;
 
   constructor(options: TccCoordinatorOptions) {
     this.coordinatorId = coordinatorId('coordinatorId', options.coordinatorId);
@@ -334,6 +336,9 @@ export class TccCoordinator {
    * {@link TxnInDoubtError} when the decision's write failed with an unknown outcome.
    */
   async transaction(branches: readonly TccBranch[], signal?: AbortSignal): Promise<TccResult> {
+    if (this.closed) throw new RangeError('the coordinator is closed');
+    if (this.active.size >= MAX_ACTIVE)
+      throw rangeError('transactions in flight', `at most ${MAX_ACTIVE}`, this.active.size + 1);
     this.checkBranches(branches);
     const gid = newGid(this.coordinatorId, this.runtime.random);
     this.active.add(gid);
@@ -478,6 +483,22 @@ export class TccCoordinator {
         forgotten++;
       }
     return { confirmed, cancelled, forgotten, failed };
+  }
+
+  /** Transactions in flight in this process. */
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  /** Refuses new transactions; those in flight finish. The participants and log stay the caller's. */
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   private emit(step: TccStep): void {
