@@ -6,6 +6,7 @@
 import { kvProtocol } from '../lab/kv/protocol.js';
 import { sagaProtocol, twoPhaseProtocol } from '../lab/txn/protocols.js';
 import { threePhaseProtocol } from '../lab/txn/three-phase-sim.js';
+import { tccProtocol } from '../lab/txn/tcc-protocol.js';
 import { deadlockProtocol } from '../deadlock/protocol.js';
 import type { ProtocolSim } from '../protocols/contract.js';
 import { gossipProtocol } from '../protocols/gossip/protocol.js';
@@ -23,6 +24,7 @@ export const protocols: readonly ProtocolSim[] = [
   twoPhaseProtocol,
   threePhaseProtocol,
   sagaProtocol,
+  tccProtocol,
   gossipProtocol,
   swimProtocol,
   paxosProtocol,

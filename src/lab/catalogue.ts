@@ -32,6 +32,7 @@ import { twoPhaseCrash } from './scenarios/two-phase-crash.js';
 import { sagaCompensation } from './scenarios/saga-compensation.js';
 import { threePhasePartition } from './scenarios/three-phase-partition.js';
 import { readYourWrites } from './scenarios/read-your-writes.js';
+import { tccHangingTry } from './scenarios/tcc-hanging-try.js';
 // Gossip and membership (issue 14).
 import { gossipSpread } from './scenarios/gossip-spread.js';
 import { swimSlowMember } from './scenarios/swim-slow-member.js';
@@ -83,6 +84,7 @@ export const catalogue: readonly Scenario[] = [
   threePhasePartition,
   sagaCompensation,
   readYourWrites,
+  tccHangingTry,
   // Gossip and membership (issue 14).
   gossipSpread,
   swimSlowMember,

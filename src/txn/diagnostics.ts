@@ -1,7 +1,7 @@
 /**
  * The transaction module's `node:diagnostics_channel` channels: `faultline:txn:2pc` (every
- * two-phase-commit step) and `faultline:txn:saga` (every saga event). Publishing is free when
- * nobody subscribes. The module is loaded through `process.getBuiltinModule` rather than an
+ * two-phase-commit step), `faultline:txn:saga` (every saga event) and `faultline:txn:tcc` (every
+ * TCC step). Publishing is free when nobody subscribes. The module is loaded through `process.getBuiltinModule` rather than an
  * import, because the lab's browser page bundles the transaction code too; there the channels are
  * simply absent.
  *

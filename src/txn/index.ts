@@ -1,7 +1,9 @@
 /**
  * Distributed transactions (`faultline/txn`): a two-phase commit coordinator with presumed abort,
  * a durable decision log and recovery of in-doubt transactions, over participants such as
- * `PostgresParticipant` (`faultline/postgres`) and `MariadbParticipant` (`faultline/mariadb`).
+ * `PostgresParticipant` (`faultline/postgres`) and `MariadbParticipant` (`faultline/mariadb`);
+ * sagas with a durable log; TCC (Try-Confirm-Cancel) with a fence table (`TccCoordinator`,
+ * `TccResource`, `MemoryTccFenceStore`, `PostgresTccFenceStore` in `faultline/postgres`).
  *
  * @module faultline/txn
  */
@@ -54,3 +56,37 @@ export {
 } from './errors.js';
 export { SessionRouter, SessionToken } from './session.js';
 export type { ReadOn, RoutedRead, ServedRead, SessionRouterOptions } from './session.js';
+// TCC with a fence table.
+export {
+  TccCoordinator,
+  TccResource,
+  checkBranchKey,
+  tccBranch,
+  MAX_TCC_GID_LENGTH,
+} from './tcc.js';
+export type {
+  TccActions,
+  TccBranch,
+  TccBranchKey,
+  TccBranchState,
+  TccCancelOutcome,
+  TccConfirmOutcome,
+  TccCoordinatorOptions,
+  TccFenceStore,
+  TccParticipant,
+  TccRecoveryReport,
+  TccResourceOptions,
+  TccResult,
+  TccStep,
+  TccTryOutcome,
+} from './tcc.js';
+export { MemoryTccFenceStore } from './tcc-memory.js';
+export type { MemoryTccFenceStoreOptions } from './tcc-memory.js';
+export {
+  TccAlreadyConfirmedError,
+  isTccAlreadyConfirmedError,
+  TccHangingTryError,
+  isTccHangingTryError,
+  TccNothingReservedError,
+  isTccNothingReservedError,
+} from './tcc-errors.js';

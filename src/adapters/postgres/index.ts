@@ -59,3 +59,5 @@ export type { PgFencedWrite, PgQueryClient } from './fence.js';
 // Deadlocks across databases (issue 14).
 export { cancelPostgresWait, postgresWaitForEdges } from './wait-for.js';
 export type { PostgresQueryable, PostgresWaitForOptions } from './wait-for.js';
+export { PostgresTccFenceStore } from './tcc.js';
+export type { PostgresTccFenceStoreOptions } from './tcc.js';
