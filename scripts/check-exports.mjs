@@ -49,5 +49,17 @@ if (declarationMaps.length > 0) {
     `exports: ${declarationMaps.length} declaration maps point at sources that are not shipped`,
   );
 }
+// The API reference site (typedoc.json) documents every entry point of the exports map.
+const typedoc = JSON.parse(readFileSync(new URL('../typedoc.json', import.meta.url), 'utf8'));
+for (const [subpath, target] of Object.entries(pkg.exports)) {
+  if (typeof target !== 'object' || target.types === undefined) continue;
+  const source = String(target.types)
+    .replace('./dist/', './src/')
+    .replace(/\.d\.ts$/, '.ts');
+  if (!typedoc.entryPoints.includes(source)) {
+    failures++;
+    console.error(`exports: ${subpath} (${source}) is missing from typedoc.json entryPoints`);
+  }
+}
 console.log(`exports: ${maps} source maps inline their sources`);
 process.exit(failures === 0 ? 0 : 1);

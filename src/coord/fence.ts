@@ -105,7 +105,7 @@ export class FencedStore<V> {
   }
 }
 
-/** A key usable by a fence helper: {@link checkKey}, and no NUL (the fence namespace's mark). */
+/** A key usable by a fence helper: `checkKey`, and no NUL (the fence namespace's mark). */
 export function checkFencedKey(field: string, key: string): string {
   checkKey(field, key);
   if (key.includes('\u0000'))

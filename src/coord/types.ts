@@ -228,7 +228,7 @@ export interface LockBackend {
    * atomically (etcd: one transaction comparing the lease key's create revision, as Go's
    * `Election.Proclaim`), and wakes `waitForChange` callers so observers see it. Keeps the lease,
    * its token and its TTL; answers `not-holder` and writes nothing otherwise. `holder()` then
-   * reports the value. Elections use it for {@link Election.proclaim}.
+   * reports the value. Elections use it for {@link "faultline/coord"!Election.proclaim}.
    */
   proclaim?(
     key: string,

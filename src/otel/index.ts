@@ -5,7 +5,7 @@
  * and so nothing costs anything, until {@link installOpenTelemetry} is called, and nothing again
  * after the bridge is disposed.
  *
- * @module
+ * @module faultline/otel
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { channel as eventChannelOf, tracingChannel } from 'node:diagnostics_channel';

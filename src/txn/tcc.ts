@@ -54,7 +54,7 @@ export type TccCancelOutcome = 'cancelled' | 'duplicate' | 'empty';
 export interface TccFenceStore<C> {
   /**
    * Inserts the row as `tried` with `payload` and runs `reserve`, atomically. A row already
-   * `cancelled` refuses with {@link TccHangingTryError}; one `tried` or `confirmed` is a duplicate.
+   * `cancelled` refuses with {@link "faultline/txn"!TccHangingTryError}; one `tried` or `confirmed` is a duplicate.
    */
   try(
     key: TccBranchKey,
@@ -62,7 +62,7 @@ export interface TccFenceStore<C> {
     reserve: (context: C) => Promise<void>,
     signal: AbortSignal,
   ): Promise<TccTryOutcome>;
-  /** Moves a `tried` row to `confirmed` and runs `apply`, atomically; see {@link TccNothingReservedError}. */
+  /** Moves a `tried` row to `confirmed` and runs `apply`, atomically; see {@link "faultline/txn"!TccNothingReservedError}. */
   confirm(
     key: TccBranchKey,
     apply: (context: C, payload: string) => Promise<void>,

@@ -85,7 +85,7 @@ export class PostgresLockBackend extends PostgresBackendBase implements LockBack
 
   /**
    * Waits in this process's FIFO for `key`, then tries until granted: after each `busy` it waits
-   * for the key's NOTIFY, at most the holder's remaining TTL or {@link QUEUED_RECHECK_MS}. Answers
+   * for the key's NOTIFY, at most the holder's remaining TTL or `QUEUED_RECHECK_MS`. Answers
    * `busy` when the signal aborts (a grant that raced with it is given back).
    */
   async acquireQueued(
@@ -188,7 +188,7 @@ export class PostgresLockBackend extends PostgresBackendBase implements LockBack
 
   /**
    * The queue head's wait between two attempts: the key's NOTIFY, or `retryAfterMs` (capped at
-   * {@link QUEUED_RECHECK_MS}) since an expiry sends none. Rejects with the reason on abort.
+   * `QUEUED_RECHECK_MS`) since an expiry sends none. Rejects with the reason on abort.
    */
   private async pause(
     key: string,

@@ -59,7 +59,7 @@ interface Names {
  * queue's head(s), with fresh tokens, in the same script, and publishes each grant. The head blocks
  * the waiters behind it until its permits fit, so a request for many permits is not starved by a
  * stream of small ones, and a newcomer's plain attempt never overtakes the queue. A waiter that
- * gives up leaves the queue (after {@link QUEUE_PLACE_GRACE_MS}, in case the same wait goes on);
+ * gives up leaves the queue (after `QUEUE_PLACE_GRACE_MS`, in case the same wait goes on);
  * one that crashed stops refreshing its entry, which is skipped after {@link QUEUE_ENTRY_MS}.
  *
  * The durability caveats of {@link RedisLockBackend} apply: a restart without AOF `fsync always` or
