@@ -18,10 +18,16 @@ let replicaPool: pg.Pool;
 beforeAll(async () => {
   primary = await postgres();
   primaryPool = new pg.Pool({ ...primary.connection, max: 4 });
+  // After end(), a closing client can still receive the server's shutdown FATAL (57P01);
+  // pg-pool re-emits an idle client's error on the pool, which would be an uncaught exception.
+  primaryPool.on('error', () => undefined);
   await primaryPool.query('CREATE TABLE kv (k int PRIMARY KEY, v int NOT NULL)');
   await primaryPool.query('INSERT INTO kv SELECT g, 0 FROM generate_series(0, 9) g');
   replica = await postgresReplica(primary, { applyDelayMs: 30 });
   replicaPool = new pg.Pool({ ...replica.connection, max: 4 });
+  // After end(), a closing client can still receive the server's shutdown FATAL (57P01);
+  // pg-pool re-emits an idle client's error on the pool, which would be an uncaught exception.
+  replicaPool.on('error', () => undefined);
 });
 
 afterAll(async () => {
