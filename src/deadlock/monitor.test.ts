@@ -210,6 +210,38 @@ describe('DeadlockMonitor', () => {
     }
   });
 
+  it('reports a hostile edge and a throwing victimOf without stopping', async () => {
+    const { scheduler, runtime, events, start } = setup();
+    const w = world(runtime, [
+      { waiter: 'A', holder: 'B', source: 'pg', fromMs: 0, untilMs: forever },
+      { waiter: 'B', holder: 'A', source: 'pg', fromMs: 0, untilMs: forever },
+    ]);
+    const hostile = async (): Promise<WaitForEdge[]> => [
+      { waiter: '', holder: 'B', source: 'x', waiterSession: 1, holderSession: 2 },
+    ];
+    let throwing = 2;
+    const monitor = start({
+      sources: [hostile, w.pg],
+      cancel: w.cancel,
+      intervalMs: 100,
+      confirmMs: 100,
+      victimOf: (cycle) => {
+        if (throwing-- > 0) throw new Error('no victim');
+        return cycle[0] as string;
+      },
+    });
+    await scheduler.run({ untilMs: 2_000 });
+    const failures = events.filter((e) => e.kind === 'source-failed');
+    expect(failures.length).toBeGreaterThan(5);
+    expect(String(failures[0]?.kind === 'source-failed' && failures[0].error)).toMatch(
+      /sources\[0\] edge.waiter must be a non-empty string \(got ""\)/,
+    );
+    expect(events.filter((e) => e.kind === 'reading-failed')).toHaveLength(2);
+    expect(w.cancelled.map((d) => d.victim)).toEqual(['A']);
+    await monitor.close();
+    expect(scheduler.peekTimeMs()).toBeUndefined();
+  });
+
   it('refuses bad options with a RangeError naming the field and value', () => {
     const source = async (): Promise<WaitForEdge[]> => [];
     const cancel = async (): Promise<void> => undefined;

@@ -47,6 +47,11 @@ export type DeadlockMonitorEvent =
     }
   | { readonly kind: 'cancel-failed'; readonly deadlock: FoundDeadlock; readonly error: unknown }
   | {
+      /** The reading could not be searched (e.g. `victimOf` threw); nothing was acted on. */
+      readonly kind: 'reading-failed';
+      readonly error: unknown;
+    }
+  | {
       /** A source threw or timed out: this reading goes on without its edges. */
       readonly kind: 'source-failed';
       /** The source's index in `sources`. */
@@ -77,13 +82,24 @@ export interface DeadlockMonitorOptions {
   callTimeoutMs?: number;
   /** Edges one reading may hold, all sources together (default 100,000); the rest are dropped and reported. */
   maxEdges?: number;
-  /** Picks the victim of a cycle, as in `findDeadlocks` (default: the greatest id). */
+  /**
+   * Picks the victim of a cycle, as in `findDeadlocks` (default: the greatest id). If it throws or
+   * returns a non-member, the reading is reported (`reading-failed`) and nothing is cancelled.
+   */
   victimOf?: (cycle: readonly string[]) => string;
   /** The runtime (default: the system runtime). */
   runtime?: Runtime;
 }
 
 const MAX_MS = 2 ** 31 - 1;
+
+/** A source's edge, checked: a hostile or broken source is reported instead of stopping the loop. */
+function checkEdge(source: number, e: WaitForEdge): WaitForEdge {
+  for (const field of ['waiter', 'holder', 'source'] as const)
+    if (typeof e?.[field] !== 'string' || e[field].length === 0)
+      throw rangeError(`sources[${source}] edge.${field}`, 'a non-empty string', e?.[field]);
+  return e;
+}
 const monitorChannel = eventChannel<DeadlockMonitorEvent>('deadlock', 'monitor');
 
 /**
@@ -169,7 +185,13 @@ export class DeadlockMonitor {
     const edges = await this.read();
     if (this.halt.signal.aborted) return;
     this.readings++;
-    const found = findDeadlocks(edges, this.victimOf ? { victimOf: this.victimOf } : {});
+    let found: FoundDeadlock[];
+    try {
+      found = findDeadlocks(edges, this.victimOf ? { victimOf: this.victimOf } : {});
+    } catch (error) {
+      this.emit({ kind: 'reading-failed', error });
+      return;
+    }
     const next = new Map<string, number>();
     const confirmed: { deadlock: FoundDeadlock; seenMs: number }[] = [];
     for (const deadlock of found) {
@@ -204,7 +226,7 @@ export class DeadlockMonitor {
         for (const e of r.value) {
           if (edges.length >= this.maxEdges)
             throw rangeError('edges of one reading', `at most ${this.maxEdges}`, edges.length + 1);
-          edges.push(e);
+          edges.push(checkEdge(source, e));
         }
       } catch (error) {
         this.emit({ kind: 'source-failed', source, error });
