@@ -6,7 +6,7 @@
  * reserved and no decision record, and a Try that arrives late (the dead coordinator's message,
  * delivered after recovery) reserves nothing.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { TccCoordinator, isTccHangingTryError } from '../../src/txn/index.js';
 import { postgres } from '../services/index.js';
@@ -16,7 +16,7 @@ import {
   BRANCHES,
   DECISION_TABLE,
   INITIAL,
-  ROW_OF,
+  rowOf,
   createTccTables,
   tccSetup,
 } from './tcc-resources.js';
@@ -38,21 +38,24 @@ afterAll(async () => {
   await server?.cleanup();
 });
 
-beforeEach(async () => {
-  await pool.query(`TRUNCATE tcc_crash, faultline_tcc_fence, ${DECISION_TABLE}`);
+/** Inserts case `index`'s two rows, each with INITIAL free. */
+async function seed(index: number): Promise<void> {
   await pool.query('INSERT INTO tcc_crash VALUES ($1, $3, 0, 0), ($2, $3, 0, 0)', [
-    ROW_OF.payer,
-    ROW_OF.stock,
+    rowOf(index, 'payer'),
+    rowOf(index, 'stock'),
     INITIAL,
   ]);
-});
+}
 
-async function rows(): Promise<
-  Record<BranchName, { free: number; frozen: number; spent: number }>
-> {
-  const r = await pool.query('SELECT id, free, frozen, spent FROM tcc_crash ORDER BY id');
+async function rows(
+  index: number,
+): Promise<Record<BranchName, { free: number; frozen: number; spent: number }>> {
+  const r = await pool.query('SELECT id, free, frozen, spent FROM tcc_crash WHERE id IN ($1, $2)', [
+    rowOf(index, 'payer'),
+    rowOf(index, 'stock'),
+  ]);
   const of = (b: BranchName) => {
-    const { free, frozen, spent } = r.rows.find((x) => x.id === ROW_OF[b]);
+    const { free, frozen, spent } = r.rows.find((x) => x.id === rowOf(index, b));
     return { free, frozen, spent };
   };
   return { payer: of('payer'), stock: of('stock') };
@@ -83,12 +86,16 @@ const cases = [
   { killAt: 'none', first: 'payer', amounts: ok, end: 'confirmed' },
 ] as const;
 
-describe('TCC on PostgreSQL with the coordinator SIGKILLed', () => {
+// The cases have their own rows and coordinator ids, so they run side by side.
+describe.concurrent('TCC on PostgreSQL with the coordinator SIGKILLed', () => {
   cases.forEach(({ killAt, first, amounts, end }, i) => {
     const label = amounts === declined ? ' (a Try fails)' : '';
     it(`ends ${end} at both branches when killed at ${killAt}${label}`, async () => {
       const coordinatorId = `tcc-${i}`;
-      const run = await runTccChild({ url: server.url, coordinatorId, killAt, first, amounts });
+      await seed(i);
+      const rowsOfCase = { payer: rowOf(i, 'payer'), stock: rowOf(i, 'stock') };
+      const config = { url: server.url, coordinatorId, killAt, first, amounts, rows: rowsOfCase };
+      const run = await runTccChild(config);
       expect(run.gid, run.stderr).toMatch(new RegExp(`^${coordinatorId}\\.`));
       if (killAt === 'none') expect([run.code, run.acknowledged], run.stderr).toEqual([0, true]);
       else expect([run.signal, run.acknowledged], run.stderr).toEqual(['SIGKILL', false]);
@@ -105,22 +112,25 @@ describe('TCC on PostgreSQL with the coordinator SIGKILLed', () => {
       expect(await fenceStates(gid)).toEqual({ payer: state, stock: state });
       const spent = end === 'confirmed' ? AMOUNT : 0;
       const settled = { free: INITIAL - spent, frozen: 0, spent };
-      expect(await rows()).toEqual({ payer: settled, stock: settled });
+      expect(await rows(i)).toEqual({ payer: settled, stock: settled });
       for (const b of BRANCHES)
         expect(await resources[b].pending(`${coordinatorId}.`, signal)).toEqual([]);
-      const records = await pool.query(`SELECT count(*)::int AS n FROM ${DECISION_TABLE}`);
+      const records = await pool.query(
+        `SELECT count(*)::int AS n FROM ${DECISION_TABLE} WHERE gid LIKE $1`,
+        [`${coordinatorId}.%`],
+      );
       expect(records.rows[0].n).toBe(0);
 
       // The dead coordinator's Try arrives late: refused after a Cancel, a no-op after a Confirm.
       for (const b of BRANCHES) {
         const late = await resources[b]
-          .try(gid, { amount: AMOUNT }, signal)
+          .try(gid, { amount: AMOUNT, row: rowsOfCase[b] }, signal)
           .catch((e: unknown) => e);
         if (end === 'cancelled')
           expect(isTccHangingTryError(late), `${b}: ${String(late)}`).toBe(true);
         else expect(late).toBe('duplicate');
       }
-      expect(await rows()).toEqual({ payer: settled, stock: settled });
+      expect(await rows(i)).toEqual({ payer: settled, stock: settled });
     });
   });
 });

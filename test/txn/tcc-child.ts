@@ -2,11 +2,12 @@
  * A TCC coordinator process for the crash tests: runs one transaction over the `payer` and
  * `stock` branches (tcc-resources.ts) and SIGKILLs itself at the point named on the command line.
  *
- * Usage: `tcc-child.ts <config-json>` with `{ url, coordinatorId, killAt, first, amounts }`.
+ * Usage: `tcc-child.ts <config-json>` with `{ url, coordinatorId, killAt, first, amounts, rows }`.
  * `killAt` is a step (`<kind>` or `<kind>:<branch>`, e.g. `tried:payer`, `decided`), a point
  * inside an action's transaction after its statement (`in-<action>:<branch>`, e.g.
  * `in-try:payer`), or `none`. To make every run take the same path, the branch other than `first`
- * starts each action only after `first`'s action of the same phase has finished. `amounts` gives
+ * starts each action only after `first`'s action of the same phase has finished (an empty Cancel,
+ * of a branch whose Try failed, runs no action and so is not held back: it races with the kill). `amounts` gives
  * each branch's Try amount (a Try beyond the 100 available fails). Prints `GID <gid>` as soon as
  * the gid is known and `ACK <outcome>` when the transaction ends.
  */
@@ -21,6 +22,7 @@ interface Config {
   killAt: string;
   first: BranchName;
   amounts: Record<BranchName, number>;
+  rows: Record<BranchName, number>;
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
@@ -63,7 +65,9 @@ coordinator.onStep((step) => {
   if (action !== undefined && 'participant' in step && step.participant === config.first)
     done.get(action)?.();
 });
-const branches = BRANCHES.map((b) => tccBranch(resources[b], { amount: config.amounts[b] }));
+const branches = BRANCHES.map((b) =>
+  tccBranch(resources[b], { amount: config.amounts[b], row: config.rows[b] }),
+);
 try {
   await coordinator.transaction(branches);
   process.stdout.write('ACK confirmed\n');

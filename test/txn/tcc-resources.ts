@@ -1,6 +1,7 @@
 /**
  * The two TCC resources of the coordinator crash tests, on one PostgreSQL database: `payer`
- * reserves money from account 1, `stock` reserves items of product 2. Each Try moves `amount`
+ * reserves money, `stock` reserves items, each from the row of `tcc_crash` its input names (every
+ * test case has its own rows, so cases run concurrently). Each Try moves `amount`
  * from `free` to `frozen`, Confirm from `frozen` to `spent`, Cancel back to `free`. Hooks let the
  * child process run code inside an action's transaction (to SIGKILL itself there).
  */
@@ -12,12 +13,17 @@ import type { TccParticipant } from '../../src/txn/index.js';
 export const BRANCHES = ['payer', 'stock'] as const;
 export type BranchName = (typeof BRANCHES)[number];
 export type Action = 'try' | 'confirm' | 'cancel';
-export const ROW_OF: Record<BranchName, number> = { payer: 1, stock: 2 };
+/** The row of `branch` in test case `index`. */
+export function rowOf(index: number, branch: BranchName): number {
+  return 2 * index + (branch === 'payer' ? 1 : 2);
+}
 export const INITIAL = 100;
 export const DECISION_TABLE = 'tcc_crash_decisions';
 
 export interface Amount {
   readonly amount: number;
+  /** The row of `tcc_crash` to reserve from. */
+  readonly row: number;
 }
 
 /** Runs before (`before`) and after (`after`) an action's statement, inside its transaction. */
@@ -33,16 +39,15 @@ export function tccSetup(pool: pg.Pool, hook: ActionHook = () => Promise.resolve
   const store = new PostgresTccFenceStore({ pool });
   const log = new PostgresDecisionLog({ pool, table: DECISION_TABLE });
   const resource = (branch: BranchName) => {
-    const id = ROW_OF[branch];
     const run = async (
       db: pg.PoolClient,
       gid: string,
       action: Action,
       sql: string,
-      amount: number,
+      { amount, row }: Amount,
     ) => {
       await hook(branch, action, 'before', gid);
-      const r = await db.query(sql, [id, amount]);
+      const r = await db.query(sql, [row, amount]);
       if (r.rowCount !== 1) throw new Error(`${branch}: not enough for ${action} of ${amount}`);
       await hook(branch, action, 'after', gid);
     };
@@ -50,29 +55,29 @@ export function tccSetup(pool: pg.Pool, hook: ActionHook = () => Promise.resolve
       name: branch,
       store,
       actions: {
-        try: (db, { amount }, { gid }) =>
+        try: (db, input, { gid }) =>
           run(
             db,
             gid,
             'try',
             'UPDATE tcc_crash SET free = free - $2, frozen = frozen + $2 WHERE id = $1 AND free >= $2',
-            amount,
+            input,
           ),
-        confirm: (db, { amount }, { gid }) =>
+        confirm: (db, input, { gid }) =>
           run(
             db,
             gid,
             'confirm',
             'UPDATE tcc_crash SET frozen = frozen - $2, spent = spent + $2 WHERE id = $1',
-            amount,
+            input,
           ),
-        cancel: (db, { amount }, { gid }) =>
+        cancel: (db, input, { gid }) =>
           run(
             db,
             gid,
             'cancel',
             'UPDATE tcc_crash SET frozen = frozen - $2, free = free + $2 WHERE id = $1',
-            amount,
+            input,
           ),
       },
     });
