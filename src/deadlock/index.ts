@@ -1,6 +1,7 @@
 /**
  * Deadlock detection (`faultline/deadlock`): a lock manager with a wait-for graph, lock-wait
- * timeouts and ordered acquisition, a monitor that breaks deadlocks across databases, and Chandy–Misra–Haas edge chasing across sites.
+ * timeouts and ordered acquisition, a monitor that breaks deadlocks across databases, and
+ * Chandy–Misra–Haas edge chasing across sites.
  *
  * @module faultline/deadlock
  */
