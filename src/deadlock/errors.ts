@@ -45,3 +45,19 @@ export class LockWaitTimeoutError extends FaultlineError {
 
 /** True when `e` is a {@link LockWaitTimeoutError}. */
 export const isLockWaitTimeoutError = errorGuard(LockWaitTimeoutError);
+
+/** A call of a `DeadlockMonitor` (reading a source, cancelling a victim) missed its deadline. */
+export class DeadlockMonitorTimeoutError extends FaultlineError {
+  override name = 'DeadlockMonitorTimeoutError';
+  readonly what: string;
+  readonly timeoutMs: number;
+
+  constructor(what: string, timeoutMs: number) {
+    super('FAULTLINE_DEADLOCK_MONITOR_TIMEOUT', `${what} did not answer within ${timeoutMs} ms`);
+    this.what = what;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** True when `e` is a {@link DeadlockMonitorTimeoutError}. */
+export const isDeadlockMonitorTimeoutError = errorGuard(DeadlockMonitorTimeoutError);

@@ -274,6 +274,13 @@ describe('TccCoordinator', () => {
     expect(a.counts).toMatchObject({ free: 6, frozen: 3, sold: 1 });
     expect(b.counts).toMatchObject({ free: 9, frozen: 0, sold: 1 });
     expect(log.records.size).toBe(0);
+    // The undecided transaction's Try at b, still on its way when the coordinator died, is
+    // refused: recovery cancelled it at every participant, not only where it was tried.
+    const late = await settle(sim, b.resource.try('c1.undecided', { units: 2 }, signal)).catch(
+      (e: unknown) => e,
+    );
+    expect(isTccHangingTryError(late)).toBe(true);
+    expect(b.counts).toMatchObject({ free: 9, frozen: 0 });
   });
 
   it('leaves an unconfirmable branch to recovery and reports it', async () => {

@@ -449,40 +449,59 @@ export class TccCoordinator {
    * Settles this coordinator's unfinished transactions after a crash: every branch still `tried`
    * under its prefix is confirmed if the log has the decision and cancelled if not (presumed
    * cancel); decision records whose branches are all settled are removed. Run it at start-up.
+   *
+   * An undecided transaction is cancelled at **every** participant, not only where a Try
+   * committed: the coordinator may have died before another branch's Try arrived, and the empty
+   * Cancel's fence row is what refuses that Try if it is still on its way. (A transaction none of
+   * whose Tries committed leaves no trace to find; a Try of it that lands later is `tried` and the
+   * next pass cancels it.)
    */
   async recover(signal?: AbortSignal): Promise<TccRecoveryReport> {
     const prefix = gidPrefix(this.coordinatorId);
     const call = <T>(what: string, fn: (s: AbortSignal) => Promise<T>): Promise<T> =>
       bounded(this.runtime, what, this.callTimeoutMs, signal, fn);
     const decided = new Set(await call('decision log', (s) => this.log.committed(prefix, s)));
-    let confirmed = 0;
-    let cancelled = 0;
-    const failed: string[] = [];
+    const failed = new Set<string>();
+    /** Gids still `tried` somewhere, with the participants where they are. */
+    const pending = new Map<string, Set<string>>();
     for (const p of this.participants.values()) {
       try {
         for (const gid of await call(`${p.name} pending`, (s) => p.pending(prefix, s))) {
           if (this.active.has(gid) || !gid.startsWith(prefix)) continue;
-          const confirm = decided.has(gid);
-          await call(`${p.name} ${confirm ? 'confirm' : 'cancel'}`, (s) =>
-            confirm ? p.confirm(gid, s) : p.cancel(gid, s),
-          );
-          if (confirm) confirmed++;
-          else cancelled++;
-          const outcome = confirm ? 'confirm' : 'cancel';
-          this.emit({ kind: 'recovered', gid, participant: p.name, outcome });
+          pending.set(gid, (pending.get(gid) ?? new Set<string>()).add(p.name));
         }
       } catch {
-        failed.push(p.name);
+        failed.add(p.name);
+      }
+    }
+    let confirmed = 0;
+    let cancelled = 0;
+    for (const [gid, at] of pending) {
+      const confirm = decided.has(gid);
+      const outcome = confirm ? 'confirm' : 'cancel';
+      for (const p of this.participants.values()) {
+        if (confirm && !at.has(p.name)) continue;
+        try {
+          const result = await call(`${p.name} ${outcome}`, (s) =>
+            confirm ? p.confirm(gid, s) : p.cancel(gid, s),
+          );
+          if (!at.has(p.name)) continue; // An empty Cancel: a fence row, nothing released.
+          if (confirm) confirmed++;
+          else if (result !== 'empty') cancelled++;
+          this.emit({ kind: 'recovered', gid, participant: p.name, outcome });
+        } catch {
+          failed.add(p.name);
+        }
       }
     }
     let forgotten = 0;
-    if (failed.length === 0)
+    if (failed.size === 0)
       for (const gid of decided) {
         if (this.active.has(gid)) continue;
         await call('decision log', (s) => this.log.forget(gid, s));
         forgotten++;
       }
-    return { confirmed, cancelled, forgotten, failed };
+    return { confirmed, cancelled, forgotten, failed: [...failed] };
   }
 
   /** Transactions in flight in this process. */

@@ -3,7 +3,8 @@
  * in PostgreSQL and waits for a row in MariaDB, T2 holds that MariaDB row and waits for T1's
  * PostgreSQL row. Each database sees one wait and no cycle, so neither breaks it; the wait-for
  * edges read from both (`pg_locks` via `pg_blocking_pids`, `INNODB_LOCK_WAITS`), mapped to global
- * transaction ids, show the cycle, and aborting the victim lets the other commit.
+ * transaction ids, show the cycle, and the `DeadlockMonitor` polling both confirms it on a second
+ * reading, cancels the victim's wait, and lets the other commit.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import mariadbClient from 'mariadb';
@@ -11,8 +12,13 @@ import type { Connection } from 'mariadb';
 import pg from 'pg';
 import { cancelMariadbWait, mariadbWaitForEdges } from '../../src/adapters/mariadb/index.js';
 import { cancelPostgresWait, postgresWaitForEdges } from '../../src/adapters/postgres/index.js';
-import { findDeadlocks, isDeadlockError } from '../../src/deadlock/index.js';
-import type { DeadlockError, FoundDeadlock, WaitForEdge } from '../../src/deadlock/index.js';
+import { DeadlockMonitor, findDeadlocks, isDeadlockError } from '../../src/deadlock/index.js';
+import type {
+  DeadlockError,
+  DeadlockMonitorEvent,
+  FoundDeadlock,
+  WaitForEdge,
+} from '../../src/deadlock/index.js';
 import { mariadb, postgres, waitUntil } from '../services/index.js';
 import type { MariadbServer, PostgresServer } from '../services/index.js';
 
@@ -116,21 +122,33 @@ async function waitForEdges(txns: readonly GlobalTxn[], expected: number) {
   throw new Error(`fewer than ${expected} wait-for edges after 20 s`);
 }
 
-/** The detector: one graph from both databases; each victim is told, and its waits cancelled. */
-async function breakDeadlocks(
-  txns: readonly GlobalTxn[],
-  edges: readonly WaitForEdge[],
-): Promise<FoundDeadlock[]> {
-  const found = findDeadlocks(edges);
-  for (const d of found) {
+/** Tells the victim it was chosen and cancels its waits: the monitor's `cancel`. */
+function cancelVictim(txns: readonly GlobalTxn[]) {
+  return async (d: FoundDeadlock): Promise<void> => {
     const victim = txns.find((t) => t.id === d.victim);
     if (victim === undefined) throw new Error(`no transaction ${d.victim}`);
     victim.victimError = d.error;
     for (const wait of d.victimWaits)
       if (wait.source === 'postgres') await cancelPostgresWait(pgMonitor, wait.waiterSession);
       else await cancelMariadbWait(mariaMonitor, wait.waiterSession);
-  }
-  return found;
+  };
+}
+
+/** The detector over both databases, polling every 50 ms; its events are collected in `events`. */
+function startMonitor(txns: readonly GlobalTxn[], events: DeadlockMonitorEvent[]) {
+  const ids = globalIds(txns);
+  const monitor = new DeadlockMonitor({
+    sources: [
+      () => postgresWaitForEdges(pgMonitor, { globalIdOf: ids.pg }),
+      () => mariadbWaitForEdges(mariaMonitor, { globalIdOf: ids.maria }),
+    ],
+    cancel: cancelVictim(txns),
+    intervalMs: 50,
+    // Above InnoDB's 100 ms refresh of its lock tables, so a stale edge cannot fake a cycle.
+    confirmMs: 150,
+  });
+  monitor.onEvent((e) => events.push(e));
+  return monitor;
 }
 
 beforeAll(async () => {
@@ -182,18 +200,23 @@ describe('a deadlock across PostgreSQL and MariaDB', () => {
     expect(findDeadlocks(edges.pg)).toEqual([]);
     expect(findDeadlocks(edges.maria)).toEqual([]);
 
-    // A real deadlock stays: confirm the cycle on a second reading taken after InnoDB's
-    // 100 ms snapshot of its lock tables was refreshed, so a stale edge cannot fake one.
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const again = await edgesOf([t1, t2]);
-    expect(findDeadlocks([...again.pg, ...again.maria]).map((d) => d.cycle)).toEqual([
-      ['T2', 'T1'],
-    ]);
-    const found = await breakDeadlocks([t1, t2], [...again.pg, ...again.maria]);
-    expect(found.map((d) => [d.victim, d.cycle])).toEqual([['T2', ['T2', 'T1']]]);
-    expect(found[0]?.victimWaits.map((w) => [w.source, w.waiterSession])).toEqual([
+    // The monitor confirms the cycle on a reading at least 150 ms after it first saw it (after
+    // InnoDB's 100 ms snapshot of its lock tables was refreshed), then cancels the victim's wait.
+    const events: DeadlockMonitorEvent[] = [];
+    await using monitor = startMonitor([t1, t2], events);
+    await waitUntil('the monitor broke the deadlock', async () => monitor.broken === 1, 10_000);
+    const broken = events.filter((e) => e.kind === 'broken');
+    expect(broken).toHaveLength(1);
+    const found = broken[0]?.kind === 'broken' ? broken[0] : undefined;
+    expect(found?.seenMs).toBeGreaterThanOrEqual(150);
+    expect([found?.deadlock.victim, found?.deadlock.cycle]).toEqual(['T2', ['T2', 'T1']]);
+    expect(found?.deadlock.victimWaits.map((w) => [w.source, w.waiterSession])).toEqual([
       ['postgres', t2.pgPid],
     ]);
+    expect(events.find((e) => e.kind === 'suspected')).toMatchObject({ cycle: ['T2', 'T1'] });
+    expect(events.filter((e) => e.kind === 'source-failed' || e.kind === 'cancel-failed')).toEqual(
+      [],
+    );
 
     const victim = await t2Wait.then(
       () => undefined,
@@ -234,11 +257,17 @@ describe('a deadlock across PostgreSQL and MariaDB', () => {
     await t1.step(() => t1.pg.query("UPDATE accounts SET owner = 'T1' WHERE id = 1"));
     await t1.step(() => t1.maria.query("UPDATE stock SET owner = 'T1' WHERE id = 1"));
     const t2Wait = t2.step(() => t2.maria.query("UPDATE stock SET owner = 'T2' WHERE id = 1"));
+    const events: DeadlockMonitorEvent[] = [];
+    await using monitor = startMonitor([t1, t2], events);
     const edges = await waitForEdges([t1, t2], 1);
     expect(edges.maria.map((e) => [e.waiter, e.holder, e.source])).toEqual([
       ['T2', 'T1', 'mariadb'],
     ]);
-    expect(await breakDeadlocks([t1, t2], [...edges.pg, ...edges.maria])).toEqual([]);
+    // A few readings of the monitor see the wait and no cycle.
+    const after = monitor.readings + 5;
+    await waitUntil('five more readings', async () => monitor.readings >= after, 10_000);
+    expect(monitor.broken).toBe(0);
+    expect(events).toEqual([]);
     await t1.commit();
     await t2Wait;
     await t2.commit();

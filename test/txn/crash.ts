@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const script = fileURLToPath(new URL('./coordinator-child.ts', import.meta.url));
 const sagaScript = fileURLToPath(new URL('./saga-child.ts', import.meta.url));
+const tccScript = fileURLToPath(new URL('./tcc-child.ts', import.meta.url));
 
 /** How the child ended and what it printed. */
 export interface ChildRun {
@@ -25,6 +26,11 @@ export function runCoordinatorChild(config: object, timeoutMs = 40_000): Promise
 /** Runs the saga child with `config` (see saga-child.ts); `gid` is the saga id. */
 export function runSagaChild(config: object, timeoutMs = 40_000): Promise<ChildRun> {
   return runChild(sagaScript, config, timeoutMs);
+}
+
+/** Runs the TCC coordinator child with `config` (see tcc-child.ts). */
+export function runTccChild(config: object, timeoutMs = 40_000): Promise<ChildRun> {
+  return runChild(tccScript, config, timeoutMs);
 }
 
 function runChild(path: string, config: object, timeoutMs: number): Promise<ChildRun> {
