@@ -430,3 +430,35 @@ describe('options', () => {
     expect(n.term).toBe(0);
   });
 });
+
+describe('takeCommitted (applying while a Ready is outstanding)', () => {
+  it('hands out entries committed during a write once, and the next Ready skips them', () => {
+    const h = three();
+    elect(h, 'a');
+    const a = h.node('a');
+    const b = h.node('b');
+    expect(a.takeCommitted()).toEqual([]); // nothing outstanding
+    a.propose('x');
+    const rd1 = a.ready();
+    const toB = rd1.messages.filter((m) => m.to === 'b');
+    a.advance(rd1); // x is durable on a, not yet committed
+    for (const m of toB) b.step(m);
+    const rdB = b.ready();
+    b.advance(rdB);
+    const acks = rdB.messages.filter((m) => m.type === 'append-resp');
+    expect(acks.length).toBeGreaterThan(0);
+    a.propose('y');
+    const rd2 = a.ready(); // y's write is now "in flight"
+    expect(rd2.committedEntries.map((e) => e.kind === 'normal' && e.data)).not.toContain('x');
+    expect(a.takeCommitted()).toEqual([]);
+    for (const m of acks) a.step(m); // b's ack commits x during y's write
+    const early = a.takeCommitted();
+    expect(early.map((e) => e.kind === 'normal' && e.data)).toEqual(['x']);
+    expect(a.appliedIndex).toBe(early[0]!.index);
+    expect(a.takeCommitted()).toEqual([]);
+    a.advance(rd2);
+    const rd3 = a.ready();
+    expect(rd3.committedEntries.filter((e) => e.index <= early[0]!.index)).toEqual([]);
+    a.advance(rd3);
+  });
+});

@@ -218,6 +218,9 @@ export class RaftServer {
   private receive(m: RaftMessage): void {
     if (this.closed) return;
     this.raft.step(m);
+    // An acknowledgement that arrives while a batch syncs may commit earlier entries: apply
+    // them (and answer their clients) now rather than after the sync.
+    if (this.busy) this.applyCommitted(this.raft.takeCommitted());
     this.kick();
   }
 
@@ -242,9 +245,9 @@ export class RaftServer {
       const rd = this.raft.ready();
       if (rd.softState !== undefined)
         this.o.onEvent?.({ kind: 'role', ...rd.softState, term: this.raft.term });
-      const early =
-        rd.snapshot === undefined ? rd.messages.filter((m) => this.canSendEarly(m)) : [];
-      for (const m of early) this.transport.send(m);
+      const messages = coalesce(rd.messages);
+      const early = rd.snapshot === undefined ? messages.filter((m) => this.canSendEarly(m)) : [];
+      this.transport.sendAll(early);
       // Committed entries are durable already (here and on a quorum: Raft hands out only
       // entries made stable by an earlier Ready), so they apply while this batch syncs.
       if (rd.snapshot === undefined) this.apply(rd);
@@ -252,7 +255,7 @@ export class RaftServer {
       if (this.closed) return;
       if (rd.hardState !== undefined) this.persistedTerm = rd.hardState.term;
       const sentEarly = new Set(early);
-      for (const m of rd.messages) if (!sentEarly.has(m)) this.transport.send(m);
+      this.transport.sendAll(messages.filter((m) => !sentEarly.has(m)));
       if (rd.snapshot !== undefined) this.apply(rd);
       this.raft.advance(rd);
       await this.maybeCompact();
@@ -277,9 +280,15 @@ export class RaftServer {
       for (const [index, w] of this.writes)
         if (index <= rd.snapshot.index) this.settleWrite(index, w, unknownOutcome());
     }
-    for (const e of rd.committedEntries) this.applyEntry(e);
     for (const rs of rd.readStates) this.confirmed.push(rs);
-    const applied = Math.max(this.raft.appliedIndex, rd.committedEntries.at(-1)?.index ?? 0);
+    this.applyCommitted(rd.committedEntries);
+  }
+
+  /** Applies committed entries in order, then answers the reads they make possible. */
+  private applyCommitted(entries: readonly Entry[]): void {
+    for (const e of entries) this.applyEntry(e);
+    const applied = Math.max(this.raft.appliedIndex, entries.at(-1)?.index ?? 0);
+    if (this.confirmed.length === 0) return;
     const ready = this.confirmed.filter((c) => c.index <= applied);
     if (ready.length === 0) return;
     this.confirmed = this.confirmed.filter((c) => c.index > applied);
@@ -461,6 +470,53 @@ export class RaftServer {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/**
+ * Merges a Ready's messages per recipient, keeping their order: an append that continues the
+ * previous message to the same peer (same term, its entries start where the other's end) joins
+ * it, and a successful acknowledgement that follows another one to the same peer in the same
+ * term replaces it (acknowledgements are cumulative). Under load the leader proposes one entry
+ * per request, and Raft sends one append per proposal and one acknowledgement per append; this
+ * turns a batch of them into one message each way, with the same meaning: a follower accepts the
+ * merged append exactly when it would accept the parts in order, and the leader's progress moves
+ * to the highest acknowledged index either way.
+ */
+export function coalesce(messages: readonly RaftMessage[]): RaftMessage[] {
+  const out: RaftMessage[] = [];
+  const lastTo = new Map<RaftId, number>();
+  for (const m of messages) {
+    const at = lastTo.get(m.to);
+    const prev = at === undefined ? undefined : out[at];
+    if (prev !== undefined && prev.term === m.term && prev.from === m.from) {
+      if (
+        prev.type === 'append' &&
+        m.type === 'append' &&
+        prev.index + prev.entries.length === m.index &&
+        m.commit >= prev.commit
+      ) {
+        out[at!] = {
+          ...prev,
+          entries: m.entries.length === 0 ? prev.entries : [...prev.entries, ...m.entries],
+          commit: m.commit,
+        };
+        continue;
+      }
+      if (
+        prev.type === 'append-resp' &&
+        m.type === 'append-resp' &&
+        !prev.reject &&
+        !m.reject &&
+        m.index >= prev.index
+      ) {
+        out[at!] = m;
+        continue;
+      }
+    }
+    lastTo.set(m.to, out.length);
+    out.push(m);
+  }
+  return out;
 }
 
 function unknownOutcome(): Answer {

@@ -123,9 +123,28 @@ export class RaftTransport {
 
   /** Sends `m` to its recipient, or drops it (counted) when that is not possible now. */
   send(m: RaftMessage): void {
-    const peer = this.out.get(m.to);
-    if (peer === undefined || !peer.send(encodeFrame({ kind: 'raft', msg: m })))
-      this.counters.droppedMessages++;
+    this.sendAll([m]);
+  }
+
+  /**
+   * Sends each message to its recipient, or drops it (counted); the frames for one peer go out
+   * in one socket write, in order.
+   */
+  sendAll(messages: readonly RaftMessage[]): void {
+    if (messages.length === 0) return;
+    const frames = new Map<RaftId, Buffer[]>();
+    for (const m of messages) {
+      if (!this.out.has(m.to)) {
+        this.counters.droppedMessages++;
+        continue;
+      }
+      let list = frames.get(m.to);
+      if (list === undefined) frames.set(m.to, (list = []));
+      list.push(encodeFrame({ kind: 'raft', msg: m }));
+    }
+    for (const [to, list] of frames)
+      if (!this.out.get(to)!.send(list.length === 1 ? list[0]! : Buffer.concat(list)))
+        this.counters.droppedMessages += list.length;
   }
 
   private accept(socket: Socket): void {
