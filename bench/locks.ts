@@ -14,7 +14,8 @@
  *
  * The suite is a list of case functions over a list of implementations, so other backends (etcd)
  * can add their own implementations or cases. Args: `--quick` (fewer rounds, shorter runs),
- * `--only <text>` (the cases whose name contains it).
+ * `--only <text>` (the cases whose name contains it), `--rounds <n>`, `--cpu` (the uncontended
+ * cases also report this process's CPU µs and heap bytes per acquire + release).
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,7 +28,7 @@ import type * as RedisModule from '../src/adapters/redis/index.js';
 import type * as CoordModule from '../src/coord/index.js';
 import { redis } from '../test/services/index.js';
 import type { BenchContext, BenchRow, BenchSuite } from './types.js';
-import { compiled, interleaved, median } from './util.js';
+import { compiled, interleaved, median, meterCpu } from './util.js';
 
 // faultline runs from the compiled dist/ like the anchors from node_modules (see compiled()).
 const { RedisLockBackend } = await compiled<typeof RedisModule>('adapters/redis/index.js');
@@ -51,6 +52,8 @@ export type ImplFactory = (port: number) => LockImpl;
 export interface RunSettings {
   readonly rounds: number;
   readonly durationMs: number;
+  /** Also report client CPU and heap allocation per operation (`--cpu`). */
+  readonly cpu: boolean;
   readonly log: (message: string) => void;
 }
 
@@ -168,10 +171,24 @@ function freshKey(label: string): string {
   return `bench:${label}:${keySeq}`;
 }
 
-/** Acquire + release in a loop on `workers` distinct keys for `durationMs`; returns ops/s. */
-async function uncontended(impl: LockImpl, workers: number, durationMs: number): Promise<number> {
+/** What one uncontended run measured. */
+interface UncontendedResult {
+  readonly opsPerSecond: number;
+  /** This process's CPU time per acquire + release, in µs. */
+  readonly cpuMicrosPerOp: number;
+  /** V8 heap bytes allocated per acquire + release. */
+  readonly bytesPerOp: number;
+}
+
+/** Acquire + release in a loop on `workers` distinct keys for `durationMs`. */
+async function uncontended(
+  impl: LockImpl,
+  workers: number,
+  durationMs: number,
+): Promise<UncontendedResult> {
   const until = performance.now() + durationMs;
   let ops = 0;
+  const stop = meterCpu();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
@@ -183,25 +200,67 @@ async function uncontended(impl: LockImpl, workers: number, durationMs: number):
       }
     }),
   );
-  return ops / ((performance.now() - start) / 1000);
+  const seconds = (performance.now() - start) / 1000;
+  const used = stop();
+  return {
+    opsPerSecond: ops / seconds,
+    cpuMicrosPerOp: used.cpuMicros / ops,
+    bytesPerOp: used.allocatedBytes / ops,
+  };
 }
 
+/**
+ * The uncontended case with `workers` workers. With `settings.cpu`, two more rows per
+ * implementation: this process's CPU µs and heap bytes per acquire + release (what a noisy machine
+ * distorts least; the Redis server's own CPU is not counted).
+ */
 function uncontendedCase(name: string, workers: number): LockCase {
   return {
     name,
     run: async (impls, settings) => {
       settings.log(`${name}: ${impls.length} implementations × ${settings.rounds} rounds`);
+      const samples = new Map<string, UncontendedResult[]>(impls.map((i) => [i.name, []]));
       const runs = Object.fromEntries(
-        impls.map((i) => [i.name, () => uncontended(i, workers, settings.durationMs)]),
+        impls.map((i) => [
+          i.name,
+          async () => {
+            const r = await uncontended(i, workers, settings.durationMs);
+            samples.get(i.name)?.push(r);
+            return r.opsPerSecond;
+          },
+        ]),
       );
       const result = await interleaved(settings.rounds, runs);
-      return impls.map((i) => ({
-        case: name,
-        impl: i.name,
-        metric: 'acquire+release',
-        value: result[i.name] ?? 0,
-        unit: 'ops/s',
-      }));
+      return impls.flatMap((i) => {
+        const rows: BenchRow[] = [
+          {
+            case: name,
+            impl: i.name,
+            metric: 'acquire+release',
+            value: result[i.name] ?? 0,
+            unit: 'ops/s',
+          },
+        ];
+        if (!settings.cpu) return rows;
+        const rs = samples.get(i.name) ?? [];
+        rows.push(
+          {
+            case: `${name}-cpu`,
+            impl: i.name,
+            metric: 'client CPU per acquire+release (median)',
+            value: median(rs.map((r) => r.cpuMicrosPerOp)),
+            unit: 'us',
+          },
+          {
+            case: `${name}-alloc`,
+            impl: i.name,
+            metric: 'heap allocated per acquire+release (median)',
+            value: median(rs.map((r) => r.bytesPerOp)),
+            unit: 'bytes',
+          },
+        );
+        return rows;
+      });
     },
   };
 }
@@ -343,11 +402,22 @@ async function pingMicros(port: number): Promise<number> {
   return median(samples);
 }
 
+/** `--rounds <n>` (a positive integer), if given. */
+function roundsArg(args: readonly string[]): number | undefined {
+  const at = args.indexOf('--rounds');
+  if (at < 0) return undefined;
+  const n = Number(args[at + 1]);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RangeError(`--rounds: expected a positive integer, got ${args[at + 1]}`);
+  return n;
+}
+
 async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const quick = ctx.args.includes('--quick');
   const settings: RunSettings = {
-    rounds: quick ? 1 : 3,
+    rounds: roundsArg(ctx.args) ?? (quick ? 1 : 3),
     durationMs: quick ? 300 : 1_000,
+    cpu: ctx.args.includes('--cpu'),
     log: ctx.log,
   };
   const { servers, cleanup } = await redis(1);

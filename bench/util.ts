@@ -1,5 +1,6 @@
 /** Small measurement helpers shared by the suites. */
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
 
 /** Median of a non-empty list. */
 export function median(values: readonly number[]): number {
@@ -70,4 +71,34 @@ export function formatTable(
 export async function compiled<T>(path: string): Promise<T> {
   const url = new URL(`../dist/${path}`, import.meta.url);
   return (await import(url.href)) as T;
+}
+
+/** What {@link meterCpu} measured over a span of work. */
+export interface CpuMeter {
+  /** Process CPU (user + system) in µs. */
+  readonly cpuMicros: number;
+  /** Bytes allocated on the V8 heap (live growth plus everything the collections in between freed). */
+  readonly allocatedBytes: number;
+}
+
+/**
+ * Starts measuring this process's CPU time and V8 heap allocation; call the result to stop. CPU
+ * time is what a noisy, shared machine distorts least (wall time depends on who else runs).
+ * Allocation is counted from the heap's used size before and after every collection
+ * (`v8.GCProfiler`), so it includes what was freed in between.
+ */
+export function meterCpu(): () => CpuMeter {
+  const profiler = new v8.GCProfiler();
+  const usedAtStart = v8.getHeapStatistics().used_heap_size;
+  const cpuAtStart = process.cpuUsage();
+  profiler.start();
+  return () => {
+    const cpu = process.cpuUsage(cpuAtStart);
+    const usedAtEnd = v8.getHeapStatistics().used_heap_size;
+    const stats = profiler.stop()?.statistics ?? [];
+    let freed = 0;
+    for (const s of stats)
+      freed += s.beforeGC.heapStatistics.usedHeapSize - s.afterGC.heapStatistics.usedHeapSize;
+    return { cpuMicros: cpu.user + cpu.system, allocatedBytes: usedAtEnd - usedAtStart + freed };
+  };
 }

@@ -14,6 +14,7 @@ import type { Abortable } from '../core/abort.js';
 import { throwIfAborted, waitFor } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
 import type { AcquireTarget } from './client-backend.js';
+import type { AcquireResult } from './types.js';
 import { BackendClosedError, LockTimeoutError, TooManyWaitersError } from './errors.js';
 import { LeaseHandle } from './lease.js';
 import type { AcquireParams, ResolvedClientOptions } from './options.js';
@@ -64,6 +65,9 @@ interface Refused {
   readonly retryAfterMs: number | undefined;
 }
 
+/** What a queued request comes to. */
+type Answer = TimedGrant | Refused;
+
 /** One request of the loop. */
 interface AttemptRequest {
   /** The owner to ask as (a fresh one, or a kept queue place's). */
@@ -111,17 +115,15 @@ function enoughLeft(a: Acquire, ttlMs: number, sentAtMs: number): boolean {
   return left >= validityMs(client, p.ttlMs, p.maxValidityMs) / 2;
 }
 
-/** One request: a grant with its send time, or busy. */
-async function request(a: Acquire, r: AttemptRequest): Promise<TimedGrant | Refused> {
+/**
+ * One request: a grant with its send time, or busy. A plain attempt's answer is turned into a grant
+ * by {@link attempt} itself (no async frame of its own: this is every acquire's hot path).
+ */
+async function queuedRequest(a: Acquire, r: AttemptRequest, waitMs: number): Promise<Answer> {
   const { client, target, p } = a;
   const { clock } = client.runtime;
   let sentAtMs = clock.monotonicMs();
-  if (r.mode.kind === 'plain') {
-    const result = await target.tryAcquire(r.owner, p.ttlMs, p.stop);
-    if (result.kind === 'busy') return result;
-    return { kind: 'granted', token: result.token, ttlMs: result.ttlMs, sentAtMs };
-  }
-  const result = await target.acquireQueued(r.owner, p.ttlMs, r.mode.waitMs, p.stop);
+  const result = await target.acquireQueued(r.owner, p.ttlMs, waitMs, p.stop);
   if (result.kind === 'busy') return result;
   const anchorMs = Math.min(sentAtMs, r.placeSinceMs ?? sentAtMs);
   if (enoughLeft(a, result.ttlMs, anchorMs)) {
@@ -136,9 +138,16 @@ async function request(a: Acquire, r: AttemptRequest): Promise<TimedGrant | Refu
 /** One attempt; a grant that arrives already past its deadline is given back. */
 async function attempt(a: Acquire, r: AttemptRequest): Promise<Outcome> {
   const { client, target, p } = a;
-  let answer: TimedGrant | Refused;
+  // A plain attempt's grant counts from its send time; a queued one's anchor comes with its answer.
+  let sentAtMs = 0;
+  let answer: AcquireResult | Answer;
   try {
-    answer = await request(a, r);
+    if (r.mode.kind === 'plain') {
+      sentAtMs = client.runtime.clock.monotonicMs();
+      answer = await target.tryAcquire(r.owner, p.ttlMs, p.stop);
+    } else {
+      answer = await queuedRequest(a, r, r.mode.waitMs);
+    }
   } catch (error) {
     // The outcome is unknown: the grant may exist. Give it back in the background (owner-checked).
     target
@@ -156,7 +165,7 @@ async function attempt(a: Acquire, r: AttemptRequest): Promise<Outcome> {
     token: answer.token,
     requestedTtlMs: p.ttlMs,
     grantedTtlMs: answer.ttlMs,
-    sentAtMs: answer.sentAtMs,
+    sentAtMs: answer.kind === 'granted' ? answer.sentAtMs : sentAtMs,
     options: client,
     ops: target.lease(r.owner),
     renewEveryMs: p.renewEveryMs,
@@ -288,47 +297,48 @@ export async function acquireWithWait(
   waiters: WaiterCount,
 ): Promise<LeaseHandle> {
   throwIfAborted(p.stop);
-  const leave = waiters.enter(target.key);
+  waiters.enter(target.key);
+  // The loop runs in this frame (one async frame less per acquire than a helper would cost).
   try {
-    return await waitLoop({ client, target, p });
-  } finally {
-    leave();
-  }
-}
-
-async function waitLoop(a: Acquire): Promise<LeaseHandle> {
-  const { client, target, p } = a;
-  const { clock } = client.runtime;
-  const waitUntil = clock.monotonicMs() + p.waitMs;
-  const queueing = target.queueing;
-  let phase: Phase = queueing.kind === 'queued' && !queueing.tryFirst ? QUEUED_FRESH : FIRST;
-  let lastError: unknown;
-  for (;;) {
-    // When the owner whose place a queued chunk takes up first queued (no grant to it is older).
-    const sinceMs =
-      phase.kind === 'queued' && phase.place !== undefined
-        ? phase.place.sinceMs
-        : clock.monotonicMs();
-    let outcome: Outcome;
-    try {
-      outcome = await runPhase(a, phase, waitUntil);
-    } catch (error) {
-      throwIfAborted(p.stop);
-      // Definite answers end the wait at once; anything else is an unknown outcome, retried.
-      if (error instanceof TooManyWaitersError || error instanceof BackendClosedError) throw error;
-      outcome = { kind: 'failed', error };
+    const a: Acquire = { client, target, p };
+    const { clock } = client.runtime;
+    const waitUntil = clock.monotonicMs() + p.waitMs;
+    const queueing = target.queueing;
+    let phase: Phase = queueing.kind === 'queued' && !queueing.tryFirst ? QUEUED_FRESH : FIRST;
+    let lastError: unknown;
+    for (;;) {
+      // When the owner whose place a queued chunk takes up first queued (no grant to it is older).
+      const sinceMs =
+        phase.kind === 'queued' && phase.place !== undefined
+          ? phase.place.sinceMs
+          : clock.monotonicMs();
+      let outcome: Outcome;
+      try {
+        // The first phase is a plain attempt: called directly, without runPhase's frame.
+        outcome = await (phase.kind === 'first'
+          ? attempt(a, { owner: ownerFor(a), mode: PLAIN })
+          : runPhase(a, phase, waitUntil));
+      } catch (error) {
+        throwIfAborted(p.stop);
+        // Definite answers end the wait at once; anything else is an unknown outcome, retried.
+        if (error instanceof TooManyWaitersError || error instanceof BackendClosedError)
+          throw error;
+        outcome = { kind: 'failed', error };
+      }
+      if (outcome.kind === 'granted') return outcome.lease;
+      lastError = outcome.kind === 'failed' ? outcome.error : undefined;
+      const now = clock.monotonicMs();
+      if (now >= waitUntil) break;
+      phase = nextPhase(a, phase, outcome, sinceMs);
+      if (outcome.kind === 'failed')
+        await pause(client, Math.min(client.recheckMs, waitUntil - now), p.stop);
     }
-    if (outcome.kind === 'granted') return outcome.lease;
-    lastError = outcome.kind === 'failed' ? outcome.error : undefined;
-    const now = clock.monotonicMs();
-    if (now >= waitUntil) break;
-    phase = nextPhase(a, phase, outcome, sinceMs);
-    if (outcome.kind === 'failed')
-      await pause(client, Math.min(client.recheckMs, waitUntil - now), p.stop);
+    throw new LockTimeoutError(
+      target.key,
+      p.waitMs,
+      lastError === undefined ? undefined : { cause: lastError },
+    );
+  } finally {
+    waiters.leave();
   }
-  throw new LockTimeoutError(
-    target.key,
-    p.waitMs,
-    lastError === undefined ? undefined : { cause: lastError },
-  );
 }

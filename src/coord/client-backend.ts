@@ -82,7 +82,7 @@ abstract class ClientBackendBase {
     stop: Abortable | undefined,
     fn: (options: CallOptions) => Promise<T>,
   ): Promise<T> {
-    return this.deadlines.call({ operation, timeoutMs: this.callTimeoutMs, stop }, fn);
+    return this.deadlines.shared(operation, this.callTimeoutMs, stop, fn);
   }
 }
 

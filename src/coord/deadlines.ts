@@ -87,7 +87,19 @@ export class CallDeadlines {
    */
   call<T>(options: DeadlineCallOptions, fn: (options: CallOptions) => Promise<T>): Promise<T> {
     if (options.signal === 'exclusive') return exclusiveCall(this.runtime, options, fn);
-    const { operation, timeoutMs, stop } = options;
+    return this.shared(options.operation, options.timeoutMs, options.stop, fn);
+  }
+
+  /**
+   * A `shared` {@link CallDeadlines.call} with its options as arguments (no options object per
+   * call: the clients' every backend call comes through here).
+   */
+  shared<T>(
+    operation: string,
+    timeoutMs: number,
+    stop: Abortable | undefined,
+    fn: (options: CallOptions) => Promise<T>,
+  ): Promise<T> {
     if (isAborted(stop)) return Promise.reject(abortReason(stop as Abortable));
     return new Promise<T>((resolve, reject) => {
       const call = new DeadlineCall<T>(operation, timeoutMs, this, resolve, reject);

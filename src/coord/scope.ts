@@ -6,6 +6,7 @@
  */
 import type { AbortScopeLike } from '../core/abort.js';
 import { AbortScope } from '../core/abort.js';
+import { assert } from '../core/assert.js';
 import { AbortedError } from '../core/errors.js';
 import { TooManyWaitersError } from './errors.js';
 import type { LeaseHandle } from './lease.js';
@@ -59,16 +60,19 @@ export class WaiterCount {
   private count = 0;
   constructor(private readonly max: number) {}
 
-  /** Registers a waiter or throws {@link TooManyWaitersError}; call the result when it leaves. */
-  enter(key: string): () => void {
+  /**
+   * Registers a waiter or throws {@link TooManyWaitersError}; every successful `enter` is paired
+   * with exactly one {@link WaiterCount.leave} (a `finally`).
+   */
+  enter(key: string): void {
     if (this.count >= this.max) throw new TooManyWaitersError(key, this.max);
     this.count++;
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      this.count--;
-    };
+  }
+
+  /** A waiter registered by {@link WaiterCount.enter} left. */
+  leave(): void {
+    assert(this.count > 0, 'leave() without enter()');
+    this.count--;
   }
 
   get size(): number {

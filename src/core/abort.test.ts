@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anySignal, onAbort, raceAbort, throwIfAborted } from './abort.js';
+import { AbortScope, anySignal, listenAbort, onAbort, raceAbort, throwIfAborted } from './abort.js';
 import { AbortedError } from './errors.js';
 
 describe('abort helpers', () => {
@@ -68,5 +68,25 @@ describe('abort helpers', () => {
     d.abort('x');
     expect(both.aborted).toBe(true);
     expect(both.reason).toBe('x');
+  });
+
+  it('listenAbort keeps one function registered twice as two registrations', () => {
+    for (const make of ['signal', 'scope'] as const) {
+      const c = new AbortController();
+      const scope = new AbortScope();
+      const fire = (): void => (make === 'signal' ? c.abort('why') : scope.abort('why'));
+      const target = make === 'signal' ? c.signal : scope;
+      const seen: unknown[] = [];
+      const fn = (reason: unknown): void => void seen.push(reason);
+      const offFirst = listenAbort(target, fn);
+      listenAbort(target, fn);
+      const offThird = listenAbort(target, fn);
+      offFirst();
+      offThird();
+      // Removing the first and third leaves the second; registering again after a removal works.
+      listenAbort(target, fn);
+      fire();
+      expect(seen).toEqual(['why', 'why']);
+    }
   });
 });

@@ -74,9 +74,19 @@ function listenToSignal(signal: AbortSignal, fn: (reason: unknown) => void): () 
     signal.addEventListener('abort', fire, { once: true });
     listeners = set;
   }
-  // Wrapped so that one function registered twice stays two registrations.
-  const entry = (reason: unknown): void => fn(reason);
-  const set = listeners;
+  return addListener(listeners, fn);
+}
+
+/**
+ * Adds `fn` to `set`; returns its removal. A function not yet in the set goes in as it is (no
+ * wrapper: hot paths register a fresh function per call); one already there is wrapped, so a
+ * function registered twice stays two registrations.
+ */
+function addListener(
+  set: Set<(reason: unknown) => void>,
+  fn: (reason: unknown) => void,
+): () => void {
+  const entry = set.has(fn) ? (reason: unknown): void => fn(reason) : fn;
   set.add(entry);
   return () => void set.delete(entry);
 }
@@ -107,9 +117,7 @@ export class AbortScope implements AbortScopeLike {
 
   listen(fn: (reason: unknown) => void): () => void {
     if (this.fired) return noop;
-    const entry = (reason: unknown): void => fn(reason);
-    this.listeners.add(entry);
-    return () => void this.listeners.delete(entry);
+    return addListener(this.listeners, fn);
   }
 
   /** Aborts once with `reason`; later calls do nothing. */

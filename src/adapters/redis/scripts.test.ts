@@ -11,15 +11,25 @@ function fakeClient(): ScriptClient & { calls: string[]; hang: boolean } {
   const state = {
     calls: [] as string[],
     hang: false,
-    evalsha(sha: string, numkeys: number, ...args: (string | number)[]): Promise<unknown> {
-      state.calls.push(`evalsha ${numkeys} ${args.join(' ')}`);
+    evalsha(
+      sha: string,
+      numkeys: number,
+      keys: readonly string[],
+      args: readonly (string | number)[],
+    ): Promise<unknown> {
+      state.calls.push(`evalsha ${numkeys} ${[...keys, ...args].join(' ')}`);
       if (state.hang) return new Promise(() => undefined);
       if (!loaded.has(sha))
         return Promise.reject(new Error('NOSCRIPT No matching script. Please use EVAL.'));
       return Promise.resolve('ok');
     },
-    eval(text: string, numkeys: number, ...args: (string | number)[]): Promise<unknown> {
-      state.calls.push(`eval ${numkeys} ${args.join(' ')}`);
+    eval(
+      text: string,
+      numkeys: number,
+      keys: readonly string[],
+      args: readonly (string | number)[],
+    ): Promise<unknown> {
+      state.calls.push(`eval ${numkeys} ${[...keys, ...args].join(' ')}`);
       loaded.add(luaScript('x', text).sha);
       return Promise.resolve('ok');
     },
@@ -85,8 +95,8 @@ describe('ScriptRunner', () => {
       const client = {
         status,
         stream,
-        evalsha: (_sha: string, _n: number, ...args: (string | number)[]) => {
-          log.push(depth > 0 ? `held ${args[0]}` : `sent ${args[0]}`);
+        evalsha: (_sha: string, _n: number, keys: readonly string[]) => {
+          log.push(depth > 0 ? `held ${keys[0]}` : `sent ${keys[0]}`);
           return Promise.resolve('ok');
         },
         eval: () => Promise.resolve('ok'),
