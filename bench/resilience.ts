@@ -128,7 +128,16 @@ function cases(): {
         faultline: () => fRetryBreaker.execute(work),
         cockatiel: () => cRetryBreaker.execute(work),
       },
-      subscribe: () => subscribe('pipeline:execute', ['retry:retry', ...breakerEvents]),
+      subscribe: () =>
+        subscribe('pipeline:execute', [
+          'pipeline:success',
+          'pipeline:failure',
+          'retry:retry',
+          'retry:success',
+          'retry:failure',
+          'retry:give-up',
+          ...breakerEvents,
+        ]),
       traced: 'pipeline:execute',
       close: () => undefined,
     },
@@ -139,7 +148,8 @@ function cases(): {
         cockatiel: () => cTimeout.execute(work),
         opossum: () => oTimeout.fire(),
       },
-      subscribe: () => subscribe('timeout:execute', ['timeout:timeout']),
+      subscribe: () =>
+        subscribe('timeout:execute', ['timeout:timeout', 'timeout:success', 'timeout:failure']),
       traced: 'timeout:execute',
       close: () => oTimeout.shutdown(),
     },
@@ -150,7 +160,8 @@ function cases(): {
         cockatiel: () => cBulkhead.execute(work),
         opossum: () => oBulkhead.fire(),
       },
-      subscribe: () => subscribe('bulkhead:execute', ['bulkhead:reject']),
+      subscribe: () =>
+        subscribe('bulkhead:execute', ['bulkhead:reject', 'bulkhead:success', 'bulkhead:failure']),
       traced: 'bulkhead:execute',
       close: () => oBulkhead.shutdown(),
     },

@@ -311,11 +311,9 @@ export class Election {
   }
 
   private safeEmit<T>(emitter: Emitter<T>, event: T): void {
-    try {
-      emitter.emit(event);
-    } catch {
-      // A listener's failure must not break the election's own bookkeeping.
-    }
+    // A listener's failure must not break the election's own bookkeeping: `notify` isolates it
+    // and reports it on `faultline:events:listener-error`.
+    emitter.notify(event);
   }
 
   private startObserving(): void {

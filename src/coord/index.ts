@@ -74,3 +74,4 @@ export type { ConformanceFixture, SemaphoreConformanceFixture, TestApi } from '.
 // Idempotency keys (issue 11).
 export * from './idempotency/index.js';
 export type { LeaseLostMessage } from './diagnostics.js';
+export type { AcquireFailureEvent, LeaseEvent, LeaseLostEvent } from './events.js';

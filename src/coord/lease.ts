@@ -47,7 +47,8 @@ export function clientDeadline(init: LeaseInit, sentAtMs: number, ttlMs: number)
 }
 
 /** How a lease ended: released by its holder, or lost (with the error that says why). */
-type Ending = { kind: 'released' } | { kind: 'lost'; error: LockLostError };
+export type LeaseEnding = { kind: 'released' } | { kind: 'lost'; error: LockLostError };
+type Ending = LeaseEnding;
 
 /**
  * A held lease. Created only by the clients; see {@link Lease} for the contract.
@@ -68,7 +69,7 @@ export class LeaseHandle implements Lease {
   private releasedError: LeaseReleasedError | undefined;
   private lost: Emitter<LockLostError> | undefined;
   /** The client's bookkeeping hook, called once when the lease ends (see `ClientScope`). */
-  private onEnded: (() => void) | undefined;
+  private onEnded: ((ending: Ending) => void) | undefined;
   private deadlineMs: number;
   private cancelDeadline: Cancel | undefined;
   private cancelWatchdog: Cancel | undefined;
@@ -156,9 +157,9 @@ export class LeaseHandle implements Lease {
   }
 
   /** Registers the client's hook called once when the lease ends (released or lost). */
-  whenEnded(hook: () => void): void {
+  whenEnded(hook: (ending: LeaseEnding) => void): void {
     assert(this.onEnded === undefined, 'one end hook per lease');
-    if (this.ending !== undefined) hook();
+    if (this.ending !== undefined) hook(this.ending);
     else this.onEnded = hook;
   }
 
@@ -175,11 +176,9 @@ export class LeaseHandle implements Lease {
     const lost = this.lost;
     this.lost = undefined;
     if (lost === undefined) return;
-    try {
-      lost.emit(error);
-    } finally {
-      lost.clear();
-    }
+    // A listener that throws is isolated: the loss is recorded whatever listeners do.
+    lost.notify(error);
+    lost.clear();
   }
 
   /** Marks the lease ended: stops its timers, aborts a signal someone holds, calls the hook. */
@@ -189,7 +188,7 @@ export class LeaseHandle implements Lease {
     this.controller?.abort(this.endReason(ending));
     const hook = this.onEnded;
     this.onEnded = undefined;
-    hook?.();
+    hook?.(ending);
   }
 
   private endReason(ending: Ending): LockLostError | LeaseReleasedError {
@@ -244,7 +243,8 @@ export class LeaseHandle implements Lease {
    * every synchronous read (`valid`, `signal`, `assertValid`, `remainingMs`) checks the deadline
    * itself; a lease nobody observes costs no timer.
    */
-  private observe(): void {
+  /** @internal Arms the deadline timer, so a loss is reported when it happens, not when read. */
+  observe(): void {
     if (this.observed) return;
     this.observed = true;
     if (this.ending === undefined) this.armDeadline();

@@ -11,6 +11,10 @@ import { LOCK_CHANNELS, observed, tracedAcquire } from './diagnostics.js';
 import type { ResolvedClientOptions } from './options.js';
 import { acquireParams, resolveClientOptions } from './options.js';
 import { ClientScope, WaiterCount } from './scope.js';
+import { LeaseEvents } from './events.js';
+import type { LeaseHandle } from './lease.js';
+import type { AcquireFailureEvent, LeaseEvent, LeaseLostEvent } from './events.js';
+import type { Disposable, Listener } from '../core/events.js';
 import type {
   AcquireOptions,
   ClientOptions,
@@ -39,6 +43,7 @@ export class Lock {
   private readonly client: ClientLockBackend;
   private readonly waiters: WaiterCount;
   private readonly scope = new ClientScope();
+  private readonly events = new LeaseEvents('lock');
 
   constructor(backend: LockBackend, options: ClientOptions = {}) {
     checkBackend(backend, 'LockBackend', LOCK_BACKEND_METHODS);
@@ -74,23 +79,63 @@ export class Lock {
     );
   }
 
+  /** Calls `listener` each time this client obtains a lease (`acquire`, `tryAcquire`, `with`). */
+  onAcquired(listener: Listener<LeaseEvent>): Disposable {
+    return this.events.onAcquired(listener);
+  }
+
+  /** Calls `listener` each time a lease of this client is released (`release()`, `with`, `close()`). */
+  onReleased(listener: Listener<LeaseEvent>): Disposable {
+    return this.events.onReleased(listener);
+  }
+
+  /**
+   * Calls `listener` each time a lease of this client ends by loss (expired, stolen, unreachable). A
+   * lease obtained while a listener is registered has its deadline watched, so its loss is reported
+   * when it happens.
+   */
+  onLost(listener: Listener<LeaseLostEvent>): Disposable {
+    return this.events.onLost(listener);
+  }
+
+  /** Calls `listener` each time an `acquire` or `tryAcquire` rejects (a busy `tryAcquire` is not a failure). */
+  onFailure(listener: Listener<AcquireFailureEvent>): Disposable {
+    return this.events.onFailure(listener);
+  }
+
+  private track<L extends LeaseHandle>(lease: L): L {
+    this.scope.track(lease, this.events.ended);
+    this.events.obtained(lease);
+    return lease;
+  }
+
   private async acquireLease(key: string, options: AcquireOptions): Promise<Lease> {
-    checkBackendKey(this.backend, 'key', key);
-    const params = acquireParams(options, this.options, this.scope);
-    const lease = await acquireWithWait(
-      this.options,
-      this.client.target(key),
-      params,
-      this.waiters,
-    );
-    return this.scope.track(lease);
+    try {
+      checkBackendKey(this.backend, 'key', key);
+      const params = acquireParams(options, this.options, this.scope);
+      const lease = await acquireWithWait(
+        this.options,
+        this.client.target(key),
+        params,
+        this.waiters,
+      );
+      return this.track(lease);
+    } catch (error) {
+      this.events.failure(key, error);
+      throw error;
+    }
   }
 
   private async tryAcquireLease(key: string, options: AcquireOptions): Promise<Lease | null> {
-    checkBackendKey(this.backend, 'key', key);
-    const params = acquireParams(options, this.options, this.scope);
-    const lease = await tryAcquireOnce(this.options, this.client.target(key), params);
-    return lease === null ? null : this.scope.track(lease);
+    try {
+      checkBackendKey(this.backend, 'key', key);
+      const params = acquireParams(options, this.options, this.scope);
+      const lease = await tryAcquireOnce(this.options, this.client.target(key), params);
+      return lease === null ? null : this.track(lease);
+    } catch (error) {
+      this.events.failure(key, error);
+      throw error;
+    }
   }
 
   /**

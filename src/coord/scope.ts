@@ -9,7 +9,7 @@ import { AbortScope } from '../core/abort.js';
 import { assert } from '../core/assert.js';
 import { AbortedError } from '../core/errors.js';
 import { TooManyWaitersError } from './errors.js';
-import type { LeaseHandle } from './lease.js';
+import type { LeaseEnding, LeaseHandle } from './lease.js';
 
 /** Leases a client tracks before its first sweep of expired ones. */
 const MIN_SWEEP = 64;
@@ -38,13 +38,19 @@ export class ClientScope {
    * expires unreleased is dropped by a sweep when the set has doubled since the last one (each
    * lease's `valid` checks its deadline): the set stays within twice the live leases, amortized O(1).
    */
-  track<T extends LeaseHandle>(lease: T): T {
+  track<T extends LeaseHandle>(
+    lease: T,
+    ended?: (lease: LeaseHandle, ending: LeaseEnding) => void,
+  ): T {
     if (this.leases.size >= this.sweepAt) {
       for (const held of [...this.leases]) void held.valid;
       this.sweepAt = Math.max(MIN_SWEEP, this.leases.size * 2);
     }
     this.leases.add(lease);
-    lease.whenEnded(() => this.leases.delete(lease));
+    lease.whenEnded((ending) => {
+      this.leases.delete(lease);
+      ended?.(lease, ending);
+    });
     return lease;
   }
 

@@ -12,6 +12,10 @@ import { SEMAPHORE_CHANNELS, observed, tracedAcquire } from './diagnostics.js';
 import type { ResolvedClientOptions } from './options.js';
 import { acquireParams, resolveClientOptions } from './options.js';
 import { ClientScope, WaiterCount } from './scope.js';
+import { LeaseEvents } from './events.js';
+import type { LeaseHandle } from './lease.js';
+import type { AcquireFailureEvent, LeaseEvent, LeaseLostEvent } from './events.js';
+import type { Disposable, Listener } from '../core/events.js';
 import { SEMAPHORE_BACKEND_METHODS, checkBackend, checkBackendKey } from './validate.js';
 import type {
   HolderInfo,
@@ -44,6 +48,7 @@ export class Semaphore {
   private readonly client: ClientSemaphoreBackend;
   private readonly waiters: WaiterCount;
   private readonly scope = new ClientScope();
+  private readonly events = new LeaseEvents('semaphore');
 
   constructor(backend: SemaphoreBackend, options: SemaphoreOptions) {
     checkBackend(backend, 'SemaphoreBackend', SEMAPHORE_BACKEND_METHODS);
@@ -87,24 +92,64 @@ export class Semaphore {
     );
   }
 
+  /** Calls `listener` each time this client obtains a permit (`acquire`, `tryAcquire`, `with`). */
+  onAcquired(listener: Listener<LeaseEvent>): Disposable {
+    return this.events.onAcquired(listener);
+  }
+
+  /** Calls `listener` each time a permit of this client is released (`release()`, `with`, `close()`). */
+  onReleased(listener: Listener<LeaseEvent>): Disposable {
+    return this.events.onReleased(listener);
+  }
+
+  /**
+   * Calls `listener` each time a permit of this client ends by loss (expired, stolen, unreachable). A
+   * permit obtained while a listener is registered has its deadline watched, so its loss is reported
+   * when it happens.
+   */
+  onLost(listener: Listener<LeaseLostEvent>): Disposable {
+    return this.events.onLost(listener);
+  }
+
+  /** Calls `listener` each time an `acquire` or `tryAcquire` rejects (a busy `tryAcquire` is not a failure). */
+  onFailure(listener: Listener<AcquireFailureEvent>): Disposable {
+    return this.events.onFailure(listener);
+  }
+
+  private track<L extends LeaseHandle>(lease: L): L {
+    this.scope.track(lease, this.events.ended);
+    this.events.obtained(lease);
+    return lease;
+  }
+
   private async acquirePermit(key: string, options: SemaphoreAcquireOptions): Promise<Lease> {
-    checkBackendKey(this.backend, 'key', key);
-    const count = this.count(options);
-    const params = acquireParams(options, this.options, this.scope);
-    return this.scope.track(
-      await acquireWithWait(this.options, this.client.target(key, count), params, this.waiters),
-    );
+    try {
+      checkBackendKey(this.backend, 'key', key);
+      const count = this.count(options);
+      const params = acquireParams(options, this.options, this.scope);
+      return this.track(
+        await acquireWithWait(this.options, this.client.target(key, count), params, this.waiters),
+      );
+    } catch (error) {
+      this.events.failure(key, error);
+      throw error;
+    }
   }
 
   private async tryAcquirePermit(
     key: string,
     options: SemaphoreAcquireOptions,
   ): Promise<Lease | null> {
-    checkBackendKey(this.backend, 'key', key);
-    const count = this.count(options);
-    const params = acquireParams(options, this.options, this.scope);
-    const lease = await tryAcquireOnce(this.options, this.client.target(key, count), params);
-    return lease === null ? null : this.scope.track(lease);
+    try {
+      checkBackendKey(this.backend, 'key', key);
+      const count = this.count(options);
+      const params = acquireParams(options, this.options, this.scope);
+      const lease = await tryAcquireOnce(this.options, this.client.target(key, count), params);
+      return lease === null ? null : this.track(lease);
+    } catch (error) {
+      this.events.failure(key, error);
+      throw error;
+    }
   }
 
   /** The validated permit count of one acquire: an integer in [1, `permits`], above 1 only on a multi-permit backend. */

@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import { describe, expect, it } from 'vitest';
 import { assert, assertNever, AssertionError } from './assert.js';
 import { FaultlineError, isFaultlineError } from './errors.js';
@@ -36,6 +37,31 @@ describe('Emitter', () => {
     e.on(() => seen.push('second ran'));
     expect(() => e.emit(1)).toThrow('first');
     expect(seen).toEqual(['second ran']);
+  });
+
+  it('notify: isolates a throwing listener and reports it on faultline:events:listener-error', () => {
+    const e = new Emitter<number>();
+    const seen: number[] = [];
+    const bad = (): void => {
+      throw new Error('bad listener');
+    };
+    e.on(bad);
+    e.on((n) => seen.push(n));
+    const reported: unknown[] = [];
+    const ch = channel('faultline:events:listener-error');
+    const sub = (m: unknown) => reported.push(m);
+    ch.subscribe(sub);
+    try {
+      expect(() => e.notify(5)).not.toThrow();
+    } finally {
+      ch.unsubscribe(sub);
+    }
+    expect(seen).toEqual([5]);
+    expect(reported).toEqual([{ error: new Error('bad listener'), event: 5, listener: bad }]);
+    // Nobody subscribed: still isolated, nothing published.
+    expect(() => e.notify(6)).not.toThrow();
+    expect(seen).toEqual([5, 6]);
+    expect(reported).toHaveLength(1);
   });
 
   it('bounds the number of listeners', () => {

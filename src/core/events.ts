@@ -4,6 +4,7 @@
  * @module
  */
 import type { EventChannel } from './diagnostics.js';
+import { eventChannel } from './diagnostics.js';
 import { rangeError } from './validate.js';
 
 /** Something that can be undone once: a subscription, a timer, a resource. */
@@ -31,6 +32,22 @@ export const noopDisposable: Disposable = Object.freeze({
 
 /** A listener function for events of type `T`. */
 export type Listener<T> = (event: T) => void;
+
+/** What `faultline:events:listener-error` publishes when a listener throws. */
+export interface ListenerErrorMessage {
+  /** What the listener threw. */
+  readonly error: unknown;
+  /** The event it was given. */
+  readonly event: unknown;
+  /** The listener itself, to tell listeners apart. */
+  readonly listener: Listener<never>;
+}
+
+/**
+ * `faultline:events:listener-error`: every error thrown by an event listener of a policy or a
+ * coordination resource. Subscribe to it to log broken listeners; it is free while nobody does.
+ */
+const listenerErrorChannel = eventChannel<ListenerErrorMessage>('events', 'listener-error');
 
 /**
  * A typed event emitter with a bound on listeners. A listener that throws does not stop the others;
@@ -97,6 +114,26 @@ export class Emitter<T> {
       }
     }
     if (failure) throw failure.error;
+  }
+
+  /**
+   * Calls every listener with `event`, like {@link Emitter.emit}, but never throws: a listener
+   * that throws is reported on `faultline:events:listener-error` (see {@link ListenerErrorMessage})
+   * and the remaining listeners still run. Policies and resources use this so that a broken
+   * listener cannot change the outcome of the call or the state of the resource it observes.
+   */
+  notify(event: T): void {
+    const channel = this.channel;
+    if (channel !== undefined && channel.hasSubscribers) channel.publish(event);
+    const current = this.listeners;
+    for (const listener of current) {
+      try {
+        listener(event);
+      } catch (error) {
+        if (listenerErrorChannel?.hasSubscribers === true)
+          listenerErrorChannel.publish({ error, event, listener });
+      }
+    }
   }
 
   /** Removes every listener. */

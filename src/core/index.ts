@@ -7,6 +7,7 @@ export type { Cancel, Clock, Random, Runtime, Timers } from './runtime.js';
 export { assert, assertNever, AssertionError } from './assert.js';
 export { FaultlineError, isFaultlineError, AbortedError, isAbortedError } from './errors.js';
 export { Emitter, disposable, noopDisposable } from './events.js';
+export type { ListenerErrorMessage } from './events.js';
 export type { Disposable, Listener } from './events.js';
 export { abortReason, throwIfAborted, onAbort, raceAbort, anySignal, sleepOn } from './abort.js';
 export type { Abortable, AbortScopeLike } from './abort.js';

@@ -231,7 +231,7 @@ export class CircuitBreaker implements Policy {
     if (this.current === 'closed') return this.run(step, arg, context);
     if (this.current === 'open' || this.trialsStarted >= this.trials) {
       const state = this.current;
-      if (this.rejected.active) this.rejected.emit({ state });
+      if (this.rejected.active) this.rejected.notify({ state });
       return Promise.reject(new BrokenCircuitError(state));
     }
     this.trialsStarted++;
@@ -254,11 +254,11 @@ export class CircuitBreaker implements Policy {
       const durationMs = clock.monotonicMs() - startMs;
       const failure = failed ? this.countsAsFailure(error) : durationMs > this.slowCallMs;
       if (failure && this.failed.active) {
-        this.failed.emit(
+        this.failed.notify(
           failed ? { kind: 'error', error, durationMs } : { kind: 'slow', durationMs },
         );
       } else if (!failure && this.succeeded.active) {
-        this.succeeded.emit({ durationMs });
+        this.succeeded.notify({ durationMs });
       }
       if (epoch < 0) this.closedOutcome(failure);
       else this.trialOutcome(epoch, failure);
@@ -332,6 +332,6 @@ export class CircuitBreaker implements Policy {
         this.trialsStarted = this.trialSuccesses = this.trialFailures = 0;
         break;
     }
-    if (from !== to && this.stateChanged.active) this.stateChanged.emit({ from, to });
+    if (from !== to && this.stateChanged.active) this.stateChanged.notify({ from, to });
   }
 }

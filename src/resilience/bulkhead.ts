@@ -4,11 +4,17 @@
  * @module
  */
 import { abortReason } from '../core/abort.js';
+import { Emitter } from '../core/events.js';
+import type { Disposable, Listener } from '../core/events.js';
+import type { Clock, Runtime } from '../core/runtime.js';
+import { systemRuntime } from '../core/system.js';
 import { integerIn } from '../core/validate.js';
 import { BulkheadRejectedError } from './errors.js';
 import { callCallee, contextOf, invoke, isThenable } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
 import { callChannel, eventChannel, publish, traced } from '../core/diagnostics.js';
+import { CallEvents } from './events.js';
+import type { CallFailureEvent, CallSuccessEvent } from './events.js';
 
 /** `faultline:bulkhead:execute`: a TracingChannel around every `execute`. */
 const executeChannel = callChannel('bulkhead', 'execute');
@@ -27,6 +33,16 @@ export interface BulkheadOptions {
    * latency and memory; beyond it calls fail fast with {@link BulkheadRejectedError}.
    */
   maxQueue?: number;
+  /** The clock that times calls for `onSuccess` / `onFailure` (default: the system runtime). */
+  runtime?: Runtime;
+}
+
+/** Emitted for a call a full {@link Bulkhead} rejects without running. */
+export interface BulkheadRejectedEvent {
+  /** Calls running when it was rejected. */
+  readonly active: number;
+  /** Calls queued when it was rejected. */
+  readonly queued: number;
 }
 
 /** A queued call, in a doubly linked list so an aborted waiter leaves in O(1). */
@@ -54,6 +70,10 @@ export class Bulkhead implements Policy {
   private queued = 0;
   private head: Waiter | undefined;
   private tail: Waiter | undefined;
+  private readonly clock: Clock;
+  private readonly events = new CallEvents('bulkhead');
+  // No channel of its own: `faultline:bulkhead:reject` already publishes each rejection.
+  private readonly rejected = new Emitter<BulkheadRejectedEvent>(1000);
   private readonly releaseOk = <T>(value: T): T => {
     this.release();
     return value;
@@ -66,6 +86,22 @@ export class Bulkhead implements Policy {
   constructor(options: BulkheadOptions) {
     this.maxConcurrent = integerIn('maxConcurrent', options.maxConcurrent, 1, 1e6);
     this.maxQueue = integerIn('maxQueue', options.maxQueue ?? 0, 0, 1e6);
+    this.clock = (options.runtime ?? systemRuntime()).clock;
+  }
+
+  /** Calls `listener` after each admitted call that succeeded (`durationMs` includes time queued). */
+  onSuccess(listener: Listener<CallSuccessEvent>): Disposable {
+    return this.events.onSuccess(listener);
+  }
+
+  /** Calls `listener` after each admitted call that failed (an abort while queued included). */
+  onFailure(listener: Listener<CallFailureEvent>): Disposable {
+    return this.events.onFailure(listener);
+  }
+
+  /** Calls `listener` for each call rejected without running (it is not also a failure). */
+  onRejected(listener: Listener<BulkheadRejectedEvent>): Disposable {
+    return this.rejected.on(listener);
   }
 
   /** Calls running now. */
@@ -90,11 +126,18 @@ export class Bulkhead implements Policy {
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
-    if (this.active < this.maxConcurrent) return this.start(step, arg, context);
+    if (this.active < this.maxConcurrent) {
+      if (this.events.active)
+        return this.events.observe(this.clock, () => this.start(step, arg, context));
+      return this.start(step, arg, context);
+    }
     if (this.queued >= this.maxQueue) {
       publish(rejectChannel, () => ({ policy: this, active: this.active, queued: this.queued }));
+      if (this.rejected.active) this.rejected.notify({ active: this.active, queued: this.queued });
       return Promise.reject(new BulkheadRejectedError(this.maxConcurrent, this.maxQueue));
     }
+    if (this.events.active)
+      return this.events.observe(this.clock, () => this.enqueue(step, arg, context));
     return this.enqueue(step, arg, context);
   }
 

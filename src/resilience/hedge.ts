@@ -7,6 +7,8 @@
  */
 import { abortReason } from '../core/abort.js';
 import { AbortedError } from '../core/errors.js';
+import { Emitter } from '../core/events.js';
+import type { Disposable, Listener } from '../core/events.js';
 import type { Cancel, Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, nonNegative, numberIn, rangeError } from '../core/validate.js';
@@ -14,7 +16,9 @@ import { LatencyQuantiles } from '../detect/quantile.js';
 import { RetryBudget } from './budget.js';
 import { callCallee, contextOf, invoke } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
-import { callChannel, traced } from '../core/diagnostics.js';
+import { callChannel, eventChannel, traced } from '../core/diagnostics.js';
+import { CallEvents } from './events.js';
+import type { CallFailureEvent, CallSuccessEvent } from './events.js';
 
 /** `faultline:hedge:execute`: a TracingChannel around every `execute`. */
 const executeChannel = callChannel('hedge', 'execute');
@@ -53,6 +57,14 @@ export interface HedgeOptions {
   runtime?: Runtime;
 }
 
+/** Emitted when a hedged call launches an extra attempt. */
+export interface HedgeEvent {
+  /** The attempt launched: 1 is the first hedge (0, the original call, is never reported). */
+  readonly attempt: number;
+  /** `delay`: the hedge delay passed without a result; `failure`: an attempt failed first. */
+  readonly trigger: 'delay' | 'failure';
+}
+
 /**
  * Sends backup requests for slow calls.
  *
@@ -76,6 +88,8 @@ export class Hedge implements Policy {
   readonly budget: RetryBudget | undefined;
   /** @internal */
   readonly runtime: Runtime;
+  private readonly events = new CallEvents('hedge');
+  private readonly hedged = new Emitter<HedgeEvent>(1000, eventChannel('hedge', 'hedge'));
 
   constructor(options: HedgeOptions = {}) {
     this.maxHedges = integerIn('maxHedges', options.maxHedges ?? 1, 0, 10);
@@ -99,6 +113,26 @@ export class Hedge implements Policy {
       throw rangeError('idempotent', 'a boolean', this.idempotent);
     }
     this.runtime = options.runtime ?? systemRuntime();
+  }
+
+  /** Calls `listener` after each call that succeeded (by whichever attempt won). */
+  onSuccess(listener: Listener<CallSuccessEvent>): Disposable {
+    return this.events.onSuccess(listener);
+  }
+
+  /** Calls `listener` after each call whose every attempt failed (the last error is reported). */
+  onFailure(listener: Listener<CallFailureEvent>): Disposable {
+    return this.events.onFailure(listener);
+  }
+
+  /** Calls `listener` each time a call launches an extra attempt. */
+  onHedge(listener: Listener<HedgeEvent>): Disposable {
+    return this.hedged.on(listener);
+  }
+
+  /** @internal Reports a hedge to the `onHedge` listeners. */
+  reportHedge(attempt: number, trigger: HedgeEvent['trigger']): void {
+    if (this.hedged.active) this.hedged.notify({ attempt, trigger });
   }
 
   /** Hedges allowed for a call: none for a non-idempotent call without an idempotency key. */
@@ -125,6 +159,11 @@ export class Hedge implements Policy {
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    if (!this.events.active) return this.runPlain(step, arg, context);
+    return this.events.observe(this.runtime.clock, () => this.runPlain(step, arg, context));
+  }
+
+  private runPlain<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
     const signal = context.signal;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<T>((resolve, reject) => {
@@ -154,7 +193,7 @@ class HedgeRace<A, T> {
 
   start(): void {
     this.context.signal?.addEventListener('abort', this.onParentAbort, { once: true });
-    this.launch();
+    this.launch('delay');
   }
 
   private readonly onParentAbort = (): void => {
@@ -162,9 +201,10 @@ class HedgeRace<A, T> {
     this.reject(abortReason(this.context.signal as AbortSignal));
   };
 
-  private launch(): void {
+  private launch(trigger: HedgeEvent['trigger']): void {
     const controller = new AbortController();
     this.controllers.push(controller);
+    if (this.controllers.length > 1) this.hedge.reportHedge(this.controllers.length - 1, trigger);
     this.pending++;
     const ctx: ExecuteContext = {
       signal: controller.signal,
@@ -188,7 +228,7 @@ class HedgeRace<A, T> {
   private readonly onHedgeTimer = (): void => {
     this.cancelTimer = undefined;
     if (this.settled) return;
-    if (this.hedge.budget === undefined || this.hedge.budget.tryWithdraw()) this.launch();
+    if (this.hedge.budget === undefined || this.hedge.budget.tryWithdraw()) this.launch('delay');
   };
 
   private succeeded(winner: AbortController, value: T, latencyMs: number): void {
@@ -211,7 +251,7 @@ class HedgeRace<A, T> {
     if (canHedge && (this.hedge.budget === undefined || this.hedge.budget.tryWithdraw())) {
       this.cancelTimer?.();
       this.cancelTimer = undefined;
-      this.launch();
+      this.launch('failure');
       return;
     }
     if (this.pending > 0) return;

@@ -22,7 +22,14 @@ export { RetryBudget } from './budget.js';
 export type { RetryBudgetOptions } from './budget.js';
 export { parseHttpDate, parseRetryAfter, retryAfterMsOf } from './retry-after.js';
 export { Retry } from './retry.js';
-export type { RetryEvent, RetryOptions, RetryOutcome } from './retry.js';
+export type {
+  RetryEvent,
+  RetryGiveUpEvent,
+  RetryGiveUpReason,
+  RetryOptions,
+  RetryOutcome,
+} from './retry.js';
+export type { CallFailureEvent, CallSuccessEvent } from './events.js';
 export { CircuitBreaker } from './breaker.js';
 export type {
   BreakerFailureEvent,
@@ -32,9 +39,15 @@ export type {
 } from './breaker.js';
 export type { BreakerPolicy, WindowSnapshot } from './windows.js';
 export { Timeout } from './timeout.js';
-export type { TimeoutOptions, TimeoutSignalMode, TimeoutStrategy } from './timeout.js';
+export type {
+  TimeoutEvent,
+  TimeoutOptions,
+  TimeoutSignalMode,
+  TimeoutStrategy,
+} from './timeout.js';
 export { Bulkhead } from './bulkhead.js';
-export type { BulkheadOptions } from './bulkhead.js';
+export type { BulkheadOptions, BulkheadRejectedEvent } from './bulkhead.js';
 export { Hedge } from './hedge.js';
-export type { HedgeOptions, LatencyEstimator } from './hedge.js';
+export type { HedgeEvent, HedgeOptions, LatencyEstimator } from './hedge.js';
 export { Pipeline, pipeline } from './pipeline.js';
+export type { PipelineOptions } from './pipeline.js';

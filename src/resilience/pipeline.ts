@@ -4,7 +4,12 @@
  *
  * @module
  */
+import type { Disposable, Listener } from '../core/events.js';
+import type { Clock, Runtime } from '../core/runtime.js';
+import { systemRuntime } from '../core/system.js';
 import { rangeError } from '../core/validate.js';
+import { CallEvents } from './events.js';
+import type { CallFailureEvent, CallSuccessEvent } from './events.js';
 import { callCallee, contextOf } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
 import { callChannel, traced } from '../core/diagnostics.js';
@@ -33,18 +38,40 @@ function enter<A, T>(frame: Frame<A, T>, context: ExecuteContext): T | PromiseLi
   );
 }
 
+/** Options of a {@link Pipeline}. */
+export interface PipelineOptions {
+  /** The clock that times calls for `onSuccess` / `onFailure` (default: the system runtime). */
+  runtime?: Runtime;
+}
+
 /** Policies applied in order, outermost first; itself a {@link Policy}, so pipelines nest. */
 export class Pipeline<P extends readonly Policy[] = readonly Policy[]> implements Policy {
   /** The policies, outermost first. */
   readonly policies: P;
+  private readonly clock: Clock;
+  private readonly events = new CallEvents('pipeline');
 
-  constructor(policies: P) {
+  constructor(policies: P, options: PipelineOptions = {}) {
     if (policies.length === 0) throw rangeError('policies.length', '>= 1', 0);
     for (const [i, p] of policies.entries()) {
       if (typeof (p as Partial<Policy>).run !== 'function')
         throw rangeError(`policies[${i}]`, 'a Policy', p);
     }
     this.policies = Object.freeze([...policies]) as unknown as P;
+    this.clock = (options.runtime ?? systemRuntime()).clock;
+  }
+
+  /** Calls `listener` after each call that came out of every layer with a value. */
+  onSuccess(listener: Listener<CallSuccessEvent>): Disposable {
+    return this.events.onSuccess(listener);
+  }
+
+  /**
+   * Calls `listener` after each call that failed, with the error the outermost policy rejected
+   * with (a breaker's rejection or a bulkhead's included: each layer's own events tell them apart).
+   */
+  onFailure(listener: Listener<CallFailureEvent>): Disposable {
+    return this.events.onFailure(listener);
   }
 
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
@@ -59,6 +86,11 @@ export class Pipeline<P extends readonly Policy[] = readonly Policy[]> implement
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    if (!this.events.active) return this.runPlain(step, arg, context);
+    return this.events.observe(this.clock, () => this.runPlain(step, arg, context));
+  }
+
+  private runPlain<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
     return (this.policies[0] as Policy).run<Frame<A, T>, T>(
       enter,
       new Frame(this.policies, 0, step, arg),

@@ -18,6 +18,8 @@ import { callCallee, contextOf, isThenable } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
 import { retryAfterMsOf } from './retry-after.js';
 import { callChannel, eventChannel, traced } from '../core/diagnostics.js';
+import { CallEvents, policyEmitter } from './events.js';
+import type { CallFailureEvent, CallSuccessEvent } from './events.js';
 
 /** `faultline:retry:execute`: a TracingChannel around every `execute`. */
 const executeChannel = callChannel('retry', 'execute');
@@ -34,6 +36,24 @@ export interface RetryEvent {
   /** The wait before the next attempt, in ms. */
   readonly delayMs: number;
   /** Why it is retried. */
+  readonly outcome: RetryOutcome;
+}
+
+/**
+ * Why a retry policy stopped retrying a call it would otherwise have retried: the attempt bound,
+ * the elapsed-time bound, the caller's abort, a non-idempotent call without an idempotency key, a
+ * `Retry-After` beyond `maxRetryAfterMs`, or an empty retry budget.
+ */
+export type RetryGiveUpReason =
+  'attempts' | 'elapsed' | 'aborted' | 'non-idempotent' | 'retry-after' | 'budget';
+
+/** Emitted when a retry policy gives up on a retryable outcome (see {@link RetryGiveUpReason}). */
+export interface RetryGiveUpEvent {
+  /** Attempts made, the first included. */
+  readonly attempts: number;
+  /** Why no further attempt is made. */
+  readonly reason: RetryGiveUpReason;
+  /** The last attempt's outcome, which the call settles with (the budget's error aside). */
   readonly outcome: RetryOutcome;
 }
 
@@ -95,6 +115,8 @@ export class Retry implements Policy {
   private readonly idempotent: boolean;
   private readonly runtime: Runtime;
   private readonly retried = new Emitter<RetryEvent>(1000, eventChannel('retry', 'retry'));
+  private readonly events = new CallEvents('retry');
+  private readonly gaveUp = policyEmitter<RetryGiveUpEvent>('retry', 'give-up');
 
   constructor(options: RetryOptions = {}) {
     this.maxAttempts = integerIn('maxAttempts', options.maxAttempts ?? 3, 1, 1000);
@@ -123,6 +145,24 @@ export class Retry implements Policy {
     return this.retried.on(listener);
   }
 
+  /** Calls `listener` when a call succeeds, after however many attempts (`durationMs` spans them all). */
+  onSuccess(listener: Listener<CallSuccessEvent>): Disposable {
+    return this.events.onSuccess(listener);
+  }
+
+  /** Calls `listener` when a call fails for good: its last error, after every attempt. */
+  onFailure(listener: Listener<CallFailureEvent>): Disposable {
+    return this.events.onFailure(listener);
+  }
+
+  /**
+   * Calls `listener` when the policy stops retrying an outcome it would have retried (attempts,
+   * elapsed time, abort, idempotency, `Retry-After` or budget); not for errors `shouldRetry` rejects.
+   */
+  onGiveUp(listener: Listener<RetryGiveUpEvent>): Disposable {
+    return this.gaveUp.on(listener);
+  }
+
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
     const context = contextOf(options);
     if (executeChannel === undefined || !executeChannel.hasSubscribers)
@@ -135,6 +175,11 @@ export class Retry implements Policy {
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    if (!this.events.active) return this.runPlain(step, arg, context);
+    return this.events.observe(this.runtime.clock, () => this.runPlain(step, arg, context));
+  }
+
+  private runPlain<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
     const startMs = this.maxElapsedMs === Infinity ? 0 : this.runtime.clock.monotonicMs();
     if (this.shouldRetry !== undefined) return this.loop(step, arg, context, startMs, undefined);
     // The first attempt without an async frame: success settles through a pre-bound handler.
@@ -183,13 +228,18 @@ export class Retry implements Policy {
     for (let attempt = outcome === undefined ? 0 : 1; ; attempt++) {
       if (outcome !== undefined) {
         const delayMs = this.delayBeforeRetry(outcome, previousMs, context, startMs);
-        if (delayMs < 0) return settle<T>(outcome);
+        if (typeof delayMs === 'string') {
+          this.giveUp(outcome, delayMs);
+          return settle<T>(outcome);
+        }
         if (this.budget !== undefined && !this.budget.tryWithdraw()) {
+          this.giveUp(outcome, 'budget');
           if (outcome.kind === 'result') return outcome.value as T;
           throw new RetryBudgetExhaustedError({ cause: outcome.error });
         }
         previousMs = delayMs;
-        if (this.retried.active) this.retried.emit({ attempt: outcome.attempt, delayMs, outcome });
+        if (this.retried.active)
+          this.retried.notify({ attempt: outcome.attempt, delayMs, outcome });
         await this.runtime.timers.sleep(delayMs, context.signal);
       }
       try {
@@ -206,30 +256,34 @@ export class Retry implements Policy {
     }
   }
 
-  /** The wait before the next attempt in ms, or -1 when the outcome must not be retried. */
+  private giveUp(outcome: RetryOutcome, reason: RetryGiveUpReason): void {
+    if (this.gaveUp.active) this.gaveUp.notify({ attempts: outcome.attempt + 1, reason, outcome });
+  }
+
+  /** The wait before the next attempt in ms, or why the outcome must not be retried. */
   private delayBeforeRetry(
     outcome: RetryOutcome,
     previousMs: number,
     context: ExecuteContext,
     startMs: number,
-  ): number {
-    if (outcome.attempt + 1 >= this.maxAttempts) return -1;
-    if (context.signal?.aborted === true) return -1;
+  ): number | RetryGiveUpReason {
+    if (outcome.attempt + 1 >= this.maxAttempts) return 'attempts';
+    if (context.signal?.aborted === true) return 'aborted';
     const idempotent = context.idempotent ?? this.idempotent;
-    if (!idempotent && context.idempotencyKey === undefined) return -1;
+    if (!idempotent && context.idempotencyKey === undefined) return 'non-idempotent';
     let delayMs: number | undefined;
     if (this.honourRetryAfter) {
       const pushback = retryAfterMsOf(
         outcome.kind === 'error' ? outcome.error : outcome.value,
         this.runtime.clock.wallMs(),
       );
-      if (pushback !== undefined && pushback > this.maxRetryAfterMs) return -1;
+      if (pushback !== undefined && pushback > this.maxRetryAfterMs) return 'retry-after';
       delayMs = pushback;
     }
     delayMs ??= this.backoff.delayMs(outcome.attempt, previousMs, this.runtime.random);
     if (this.maxElapsedMs !== Infinity) {
       const elapsedMs = this.runtime.clock.monotonicMs() - startMs;
-      if (elapsedMs + delayMs > this.maxElapsedMs) return -1;
+      if (elapsedMs + delayMs > this.maxElapsedMs) return 'elapsed';
     }
     return delayMs;
   }

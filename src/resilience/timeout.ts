@@ -7,18 +7,31 @@
  * @module
  */
 import { abortReason } from '../core/abort.js';
-import type { Cancel, Runtime, Timers } from '../core/runtime.js';
+import { Emitter } from '../core/events.js';
+import type { Disposable, Listener } from '../core/events.js';
+import type { Cancel, Clock, Runtime, Timers } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { positive, rangeError } from '../core/validate.js';
 import { TimeoutError } from './errors.js';
 import { callCallee, contextOf, isThenable, NO_SIGNAL } from './policy.js';
 import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy.js';
 import { callChannel, eventChannel, publish, traced } from '../core/diagnostics.js';
+import { CallEvents } from './events.js';
+import type { CallFailureEvent, CallSuccessEvent } from './events.js';
 
 /** `faultline:timeout:execute`: a TracingChannel around every `execute`. */
 const executeChannel = callChannel('timeout', 'execute');
 /** `faultline:timeout:timeout`. */
 const timeoutChannel = eventChannel<{ policy: Timeout; timeoutMs: number }>('timeout', 'timeout');
+
+/**
+ * Emitted when a call's deadline passes: the call then fails with a {@link TimeoutError} (or, with
+ * a cooperative timeout, a callee that ignores its signal may still return its value).
+ */
+export interface TimeoutEvent {
+  /** The deadline that passed, in ms. */
+  readonly timeoutMs: number;
+}
 
 /** What happens at the deadline. */
 export type TimeoutStrategy = 'cooperative' | 'aggressive';
@@ -121,6 +134,7 @@ class TimeoutCall implements ExecuteContext {
     this.cancelTimer = undefined;
     const error = new TimeoutError(this.policy.timeoutMs);
     publish(timeoutChannel, () => ({ policy: this.policy, timeoutMs: this.policy.timeoutMs }));
+    this.policy.expired();
     this.controller?.abort(error);
     this.reject?.(error);
   }
@@ -153,6 +167,10 @@ export class Timeout implements Policy {
   /** When the callee's signal is created. */
   readonly signalMode: TimeoutSignalMode;
   private readonly timers: Timers;
+  private readonly clock: Clock;
+  private readonly events = new CallEvents('timeout');
+  // No channel of its own: `faultline:timeout:timeout` already publishes each deadline.
+  private readonly timedOut = new Emitter<TimeoutEvent>(1000);
 
   constructor(options: TimeoutOptions) {
     this.timeoutMs = positive('timeoutMs', options.timeoutMs);
@@ -164,7 +182,29 @@ export class Timeout implements Policy {
     if (!['lazy', 'eager', 'none'].includes(this.signalMode)) {
       throw rangeError('signal', '"lazy", "eager" or "none"', this.signalMode);
     }
-    this.timers = (options.runtime ?? systemRuntime()).timers;
+    const runtime = options.runtime ?? systemRuntime();
+    this.timers = runtime.timers;
+    this.clock = runtime.clock;
+  }
+
+  /** Calls `listener` after each call that returned a value (in time, or late but cooperative). */
+  onSuccess(listener: Listener<CallSuccessEvent>): Disposable {
+    return this.events.onSuccess(listener);
+  }
+
+  /** Calls `listener` after each call that failed, with a {@link TimeoutError} or its own error. */
+  onFailure(listener: Listener<CallFailureEvent>): Disposable {
+    return this.events.onFailure(listener);
+  }
+
+  /** Calls `listener` at each deadline that passes, before the call settles. */
+  onTimeout(listener: Listener<TimeoutEvent>): Disposable {
+    return this.timedOut.on(listener);
+  }
+
+  /** @internal Reports a passed deadline to the `onTimeout` listeners. */
+  expired(): void {
+    if (this.timedOut.active) this.timedOut.notify({ timeoutMs: this.timeoutMs });
   }
 
   execute<T>(fn: Callee<T>, options?: AbortSignal | CallOptions): Promise<T> {
@@ -179,6 +219,11 @@ export class Timeout implements Policy {
   }
 
   run<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
+    if (!this.events.active) return this.runPlain(step, arg, context);
+    return this.events.observe(this.clock, () => this.runPlain(step, arg, context));
+  }
+
+  private runPlain<A, T>(step: Step<A, T>, arg: A, context: ExecuteContext): Promise<T> {
     const call = new TimeoutCall(this, context);
     if (this.signalMode === 'eager') call.createController();
     call.cancelTimer = this.timers.setTimer(this.timeoutMs, () => call.expire());
