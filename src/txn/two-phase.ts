@@ -342,16 +342,32 @@ export class TwoPhaseCommit {
     const prefix = gidPrefix(this.coordinatorId);
     const call = <T>(what: string, fn: (s: AbortSignal) => Promise<T>): Promise<T> =>
       bounded(this.runtime, what, this.callTimeoutMs, signal, fn);
-    const decided = new Set(await call('decision log', (s) => this.log.committed(prefix, s)));
+    // The records to forget once every branch is settled: read before any participant is listed,
+    // so a branch of theirs still prepared is seen (and committed) by this pass.
+    const recorded = await call('decision log', (s) => this.log.committed(prefix, s));
     let committed = 0;
     let rolledBack = 0;
     const failed: string[] = [];
+    // Gids with a branch left alone because their transaction was in flight when it was listed:
+    // their records stay until a later pass has seen every branch settled.
+    const inFlight = new Set<string>();
     for (const participant of this.participants.values()) {
       const name = participant.name;
       try {
         const prepared = await call(`${name} recover`, (s) => participant.listPrepared(prefix, s));
+        const settle: string[] = [];
         for (const gid of prepared) {
-          if (this.active.has(gid) || !gid.startsWith(prefix)) continue;
+          if (!gid.startsWith(prefix)) continue;
+          if (this.active.has(gid)) inFlight.add(gid);
+          else settle.push(gid);
+        }
+        if (settle.length === 0) continue;
+        // The decisions are read only now, after the in-flight check: a transaction that is no
+        // longer in flight wrote its commit decision before it finished, so this read sees it. A
+        // read from before the check could miss a decision made since, and roll back a branch
+        // whose transaction committed elsewhere (a phase 2 that left this participant to recovery).
+        const decided = new Set(await call('decision log', (s) => this.log.committed(prefix, s)));
+        for (const gid of settle) {
           const commit = decided.has(gid);
           await call(`${name} ${commit ? 'commit' : 'rollback'}`, (s) =>
             commit ? participant.commitPrepared(gid, s) : participant.rollbackPrepared(gid, s),
@@ -371,8 +387,8 @@ export class TwoPhaseCommit {
     }
     let forgotten = 0;
     if (failed.length === 0) {
-      for (const gid of decided) {
-        if (this.active.has(gid)) continue;
+      for (const gid of recorded) {
+        if (this.active.has(gid) || inFlight.has(gid)) continue;
         await call('decision log', (s) => this.log.forget(gid, s));
         forgotten++;
       }

@@ -22,6 +22,15 @@ describe('faultline sim 2pc', () => {
     expect(await failingSeeds('correct', 60)).toEqual([]);
   });
 
+  it('keeps a decision record while a recovery pass skipped one of its branches as in flight (seed 257)', async () => {
+    // Seed 257 (found by the 1,000-seed soak): a recovery pass skipped rm-a's prepared branch
+    // because its transaction was still in phase 2, the transaction then finished with rm-a left
+    // to recovery, and the same pass forgot the commit record; the next pass rolled rm-a back.
+    const result = await twoPhaseProtocol.run({ seed: 257, variant: 'correct' });
+    expect(result.violations).toBe(0);
+    expect(result.figures['inDoubtLeft']).toBe(0);
+  });
+
   it('catches the coordinator that forgets its decision and the participant that commits early', async () => {
     expect((await failingSeeds('forgetful-coordinator', 20)).length).toBeGreaterThanOrEqual(5);
     expect((await failingSeeds('eager-participant', 20)).length).toBeGreaterThanOrEqual(10);
