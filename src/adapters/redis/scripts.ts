@@ -298,7 +298,9 @@ local function used()
   local total = 0
   local values = redis.call('HVALS', KEYS[2])
   for i = 1, #values do total = total + weight_of(values[i]) end
-  redis.call('SET', KEYS[7], total, 'PX', math.max(redis.call('PTTL', KEYS[1]), 1))
+  -- The sum lives as long as the permits key (which may have no expiry: PTTL -1).
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('SET', KEYS[7], total, 'PX', ttl) else redis.call('SET', KEYS[7], total) end
   return total
 end
 local function tidy()
