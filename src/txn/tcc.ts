@@ -406,8 +406,13 @@ export class TccCoordinator {
     const name = branches[index]?.participant.name ?? '?';
     this.emit({ kind: 'decided', gid, outcome: 'cancel' });
     // Every branch, the failed ones too: a Try that timed out may still land, and the Cancel's
-    // fence row is what refuses it then.
-    await this.settle(gid, branches, 'cancel');
+    // fence row is what refuses it then. The failed ones first: recovery finds a transaction by a
+    // branch whose Try committed, so while a failed branch has no fence row yet, a tried branch
+    // must still be there for recovery to find (it then cancels at every participant).
+    const failedBranches = branches.filter((_, i) => results[i]?.status === 'rejected');
+    const triedBranches = branches.filter((_, i) => results[i]?.status !== 'rejected');
+    await this.settle(gid, failedBranches, 'cancel');
+    await this.settle(gid, triedBranches, 'cancel');
     const reason = failed.reason as Error | undefined;
     throw new TxnAbortedError(
       gid,

@@ -114,10 +114,10 @@ async function edgesOf(
 
 /** Polls both databases until `expected` edges show, at most 20 s (real servers, real time). */
 async function waitForEdges(txns: readonly GlobalTxn[], expected: number) {
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 134; i++) {
     const edges = await edgesOf(txns);
     if (edges.pg.length + edges.maria.length >= expected) return edges;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 150)); // > InnoDB's 100 ms (see below)
   }
   throw new Error(`fewer than ${expected} wait-for edges after 20 s`);
 }
@@ -143,7 +143,9 @@ function startMonitor(txns: readonly GlobalTxn[], events: DeadlockMonitorEvent[]
       () => mariadbWaitForEdges(mariaMonitor, { globalIdOf: ids.maria }),
     ],
     cancel: cancelVictim(txns),
-    intervalMs: 50,
+    // InnoDB refreshes its lock tables' snapshot only when nobody read them for 100 ms: a reader
+    // polling faster than that keeps reading the same stale snapshot.
+    intervalMs: 150,
     // Above InnoDB's 100 ms refresh of its lock tables, so a stale edge cannot fake a cycle.
     confirmMs: 150,
   });
@@ -240,13 +242,18 @@ describe('a deadlock across PostgreSQL and MariaDB', () => {
       { owner: 'T1' },
     ]);
     // No wait is left (InnoDB's lock tables are a snapshot refreshed at most every 100 ms).
+    let left: Awaited<ReturnType<typeof edgesOf>> | undefined;
     await waitUntil(
       'no wait-for edge left',
       async () => {
-        const left = await edgesOf([t1, t2]);
-        return left.pg.length + left.maria.length === 0;
+        // Reads more than 100 ms apart, so InnoDB refreshes its snapshot (see the monitor above).
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        left = await edgesOf([t1, t2]);
+        if (left.pg.length + left.maria.length === 0) return true;
+        throw new Error(`left: ${JSON.stringify(left)}`);
       },
-      5_000,
+      // Room for a loaded CI machine: the victim's rollback and InnoDB's snapshot refresh.
+      30_000,
     );
   });
 
