@@ -157,13 +157,23 @@ end
  * the release as it happens (an uncontended release sends no message at all). Returns the grant
  * message when it handed the lock over, 2 when it released and published, 1 when it released, 0
  * otherwise.
+ *
+ * The uncontended release (nobody queued or waiting) is decided before the queue's functions are
+ * defined: Redis runs the whole chunk on every call, and defining them costs more than the release
+ * itself (`bench locks`, `uncontended-seq`: 8.5 → 5.4 µs of server time per EVALSHA, acquire and
+ * release averaged, in `INFO commandstats`).
  */
 export const LOCK_RELEASE = luaScript(
   'lock-release',
-  `${QUEUE}
-local v = redis.call('GET', KEYS[1])
-if v and owner_of(v) == ARGV[1] then return release_held(ARGV[1]) end
-return 0
+  `local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if string.sub(v, string.find(v, ':', 1, true) + 1) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[3], KEYS[4]) == 0 then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+${QUEUE}
+return release_held(ARGV[1])
 `,
 );
 
