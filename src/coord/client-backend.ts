@@ -76,6 +76,11 @@ abstract class ClientBackendBase {
     this.callTimeoutMs = options.callTimeoutMs;
   }
 
+  /** The client closed: cancels the deadline timer (see {@link CallDeadlines.close}). */
+  close(): void {
+    this.deadlines.close();
+  }
+
   /** Runs `fn` with the client's call deadline and `stop`. */
   protected bounded<T>(
     operation: string,

@@ -107,7 +107,7 @@ describe('callWithDeadline', () => {
     expect(runtime.timers.pending).toBe(0);
   });
 
-  it('cancels the timer once the last call of a slot answers and reuses the unaborted signal', async () => {
+  it('keeps one timer across calls that answer, reuses the unaborted signal, and close() cancels it', async () => {
     const { scheduler, runtime } = setup();
     const signals: AbortSignal[] = [];
     const answer = (o: CallOptions): Promise<number> => {
@@ -115,12 +115,59 @@ describe('callWithDeadline', () => {
       return Promise.resolve(1);
     };
     await callWithDeadline(runtime, 'release', 2_000, undefined, answer);
-    expect(runtime.timers.pending).toBe(0);
+    // Left armed for the next call (a sequential caller would otherwise arm and cancel one per call).
+    expect(runtime.timers.pending).toBe(1);
     await scheduler.run({ untilMs: 100 });
     await callWithDeadline(runtime, 'release', 2_000, undefined, answer);
-    expect(runtime.timers.pending).toBe(0);
+    expect(runtime.timers.pending).toBe(1);
     expect(signals[0]).toBe(signals[1]);
     expect(signals[0]?.aborted).toBe(false);
+    // With no call in flight when it fires, it ends without arming again.
+    await scheduler.run({ untilMs: 2_100 });
+    expect(runtime.timers.pending).toBe(0);
+    expect(signals[0]?.aborted).toBe(false);
+    await callWithDeadline(runtime, 'release', 2_000, undefined, answer);
+    expect(runtime.timers.pending).toBe(1);
+    clients.get(runtime)?.close();
+    expect(runtime.timers.pending).toBe(0);
+  });
+
+  it('re-arms for the earliest call still in flight, and times out each call after its own deadline', async () => {
+    const { scheduler, runtime } = setup();
+    const early = settledAt(
+      scheduler,
+      callWithDeadline(runtime, 'holder', 1_000, undefined, hung([])),
+    );
+    await scheduler.run({ untilMs: 500 });
+    const late = settledAt(
+      scheduler,
+      callWithDeadline(runtime, 'holder', 1_000, undefined, hung([])),
+    );
+    expect(runtime.timers.pending).toBe(1);
+    await scheduler.run({ untilMs: 3_000 });
+    expect(early.at).toBeGreaterThanOrEqual(1_000);
+    expect(early.at).toBeLessThanOrEqual(1_016);
+    expect(late.at).toBeGreaterThanOrEqual(1_500);
+    expect(late.at).toBeLessThanOrEqual(1_516);
+    expect(runtime.timers.pending).toBe(0);
+  });
+
+  it('arms the timer earlier for a call with a shorter deadline than the armed one', async () => {
+    const { scheduler, runtime } = setup();
+    const long = settledAt(
+      scheduler,
+      callWithDeadline(runtime, 'holder', 2_000, undefined, hung([])),
+    );
+    const short = settledAt(
+      scheduler,
+      callWithDeadline(runtime, 'extend', 80, undefined, hung([])),
+    );
+    expect(runtime.timers.pending).toBe(1);
+    await scheduler.run({ untilMs: 3_000 });
+    expect(short.at).toBeGreaterThanOrEqual(80);
+    expect(short.at).toBeLessThanOrEqual(90);
+    expect(long.at).toBeGreaterThanOrEqual(2_000);
+    expect(long.at).toBeLessThanOrEqual(2_016);
   });
 
   it('never rounds a short timeout up by more than an eighth of it', async () => {
@@ -142,7 +189,9 @@ describe('callWithDeadline', () => {
     scope.abort(new Error('closed'));
     await scheduler.run({ untilMs: 1 });
     for (const c of calls) expect((c.error as Error).message).toBe('closed');
-    // The shared backend signal is not aborted by one caller's stop, and its timer is gone.
+    // The shared backend signal is not aborted by one caller's stop; its timer ends at the deadline.
+    expect(signals[0]?.aborted).toBe(false);
+    await scheduler.run({ untilMs: 2_100 });
     expect(signals[0]?.aborted).toBe(false);
     expect(runtime.timers.pending).toBe(0);
     await expect(callWithDeadline(runtime, 'holder', 2_000, scope, hung([]))).rejects.toThrow(

@@ -1,18 +1,21 @@
 /**
  * Deadlines of backend calls, bucketed: calls whose deadlines end within the same coarse slot share
- * one timer and one abort signal.
+ * one abort signal, and all of one client's buckets share one timer.
  *
- * Benchmark case served: `bench locks`, `uncontended-par50` (50 concurrent acquires + releases):
+ * Benchmark cases served: `bench locks`, `uncontended-par50` (50 concurrent acquires + releases):
  * with an exact timer and an `AbortController` per call, each acquire cost two timers and two
- * controllers; bucketed, a steady stream of calls arms one timer per 16 ms slot and reuses one
- * never-aborted signal. One instance belongs to one client (see `client-backend.ts`); nothing here
- * is module-level state.
+ * controllers; bucketed, a steady stream of calls reuses one never-aborted signal. And
+ * `uncontended-seq` (one caller, acquire then release): a timer armed and cancelled per call cost
+ * about as much CPU as the rest of the client (Node builds a timer list per distinct delay), so the
+ * one timer is armed for the earliest bucket and left armed when its calls answer; a sequential
+ * caller arms it about once per call timeout. One instance belongs to one client (see
+ * `client-backend.ts`); nothing here is module-level state.
  *
  * @module
  */
 import type { Abortable } from '../core/abort.js';
 import { abortReason, isAborted, listenAbort } from '../core/abort.js';
-import type { Runtime } from '../core/runtime.js';
+import type { Cancel, Runtime, TimerOptions } from '../core/runtime.js';
 import { BackendUnavailableError } from './errors.js';
 import type { CallOptions } from './types.js';
 
@@ -43,17 +46,23 @@ interface PendingCall {
   fail(reason: unknown): void;
 }
 
-/** The calls whose deadlines end at the same coarse instant, with one timer and one signal. */
+/** The calls whose deadlines end at the same coarse instant, with one signal. */
 interface DeadlineBucket {
   endMs: number;
   readonly calls: Set<PendingCall>;
   controller: AbortController;
   /** The `CallOptions` handed to every call of the bucket (its controller's signal). */
   options: CallOptions;
-  cancel: () => void;
-  /** Expires this bucket (its timer's callback, made once per bucket object). */
-  readonly expire: () => void;
 }
+
+/**
+ * The deadline timer guards calls in flight, which keep the process alive by their own I/O; left
+ * armed after the last call answers, it must not hold the process open by itself.
+ */
+const DEADLINE_TIMER: TimerOptions = Object.freeze({ keepAlive: false });
+
+/** Shortest delay the deadline timer is armed with, in ms (a timer may fire a hair early). */
+const MIN_TIMER_MS = 0.001;
 
 /**
  * Longest a call's deadline may be rounded up, in ms (and at most an eighth of its timeout):
@@ -65,15 +74,22 @@ const SIGNAL_REUSE = 1_000;
 
 /**
  * The deadlines of one client's backend calls. A call joins the bucket of its rounded-up deadline;
- * the bucket's timer is cancelled when its last call settles, and its signal (never aborted then)
- * is reused by the next bucket. When a bucket's timer fires, every call in it is past its own
- * deadline: its signal aborts (telling the backend to give up) and each call rejects.
+ * a bucket whose calls have all answered is dropped, and its signal (never aborted then) is reused
+ * by the next bucket. One timer serves every bucket: it is armed for the earliest bucket's end,
+ * is not cancelled when calls answer, and when it fires it expires every bucket past its end (each
+ * call in it is past its own deadline: the signal aborts, telling the backend to give up, and each
+ * call rejects) and re-arms for the earliest bucket left, if any. {@link CallDeadlines.close}
+ * cancels it.
  */
 export class CallDeadlines {
   private readonly buckets = new Map<number, DeadlineBucket>();
   /** A bucket that emptied without expiring (its signal never aborted), kept for the next one. */
   private spare: DeadlineBucket | undefined;
   private spareUses = 0;
+  /** When the armed timer fires (monotonic ms); `Infinity` when none is armed. */
+  private timerAtMs = Infinity;
+  private cancelTimer: Cancel = noop;
+  private readonly onTimer = (): void => this.expireDue();
 
   constructor(private readonly runtime: Runtime) {}
 
@@ -121,6 +137,16 @@ export class CallDeadlines {
     });
   }
 
+  /**
+   * Cancels the deadline timer (the client is closing). Calls still in flight keep their deadline:
+   * a later call arms the timer again.
+   */
+  close(): void {
+    this.cancelTimer();
+    this.cancelTimer = noop;
+    this.timerAtMs = Infinity;
+  }
+
   private join(call: PendingCall): DeadlineBucket {
     const now = this.runtime.clock.monotonicMs();
     const slot = Math.min(DEADLINE_SLOT_MS, call.timeoutMs / 8);
@@ -128,21 +154,31 @@ export class CallDeadlines {
     let bucket = this.buckets.get(endMs);
     if (bucket === undefined) {
       bucket = this.fresh(endMs);
-      bucket.cancel = this.runtime.timers.setTimer(Math.max(0, endMs - now), bucket.expire);
       this.buckets.set(endMs, bucket);
+      if (endMs < this.timerAtMs) this.arm(now, endMs);
     }
     bucket.calls.add(call);
     return bucket;
   }
 
+  private arm(now: number, atMs: number): void {
+    this.cancelTimer();
+    this.timerAtMs = atMs;
+    this.cancelTimer = this.runtime.timers.setTimer(
+      Math.max(MIN_TIMER_MS, atMs - now),
+      this.onTimer,
+      DEADLINE_TIMER,
+    );
+  }
+
   /**
-   * Removes a settled call; an emptied bucket cancels its timer and becomes the spare.
+   * Removes a settled call; an emptied bucket is dropped and becomes the spare (the timer stays:
+   * see the class).
    *
    * @internal
    */
   leave(bucket: DeadlineBucket, call: PendingCall): void {
     if (!bucket.calls.delete(call) || bucket.calls.size > 0) return;
-    bucket.cancel();
     this.buckets.delete(bucket.endMs);
     this.spare ??= bucket;
   }
@@ -165,15 +201,20 @@ export class CallDeadlines {
       return spare;
     }
     const controller = sharedController();
-    const b: DeadlineBucket = {
-      endMs,
-      calls: new Set(),
-      controller,
-      options: { signal: controller.signal },
-      cancel: noop,
-      expire: () => this.expire(b),
-    };
-    return b;
+    return { endMs, calls: new Set(), controller, options: { signal: controller.signal } };
+  }
+
+  /** The timer fired: expires the buckets past their end, re-arms for the earliest one left. */
+  private expireDue(): void {
+    this.cancelTimer = noop;
+    this.timerAtMs = Infinity;
+    const now = this.runtime.clock.monotonicMs();
+    let next = Infinity;
+    for (const bucket of [...this.buckets.values()]) {
+      if (bucket.endMs <= now) this.expire(bucket);
+      else if (bucket.endMs < next) next = bucket.endMs;
+    }
+    if (next !== Infinity) this.arm(now, next);
   }
 
   private expire(bucket: DeadlineBucket): void {
@@ -284,7 +325,14 @@ export function callWithDeadline<T>(
   options: DeadlineCallOptions,
   fn: (options: CallOptions) => Promise<T>,
 ): Promise<T> {
-  return new CallDeadlines(runtime).call(options, fn);
+  const deadlines = new CallDeadlines(runtime);
+  const call = deadlines.call(options, fn);
+  // One call, so no timer is left for the next one: cancel it once the call settles.
+  call.then(
+    () => deadlines.close(),
+    () => deadlines.close(),
+  );
+  return call;
 }
 
 /** Node's `events.setMaxListeners`, when this runs on Node; browsers have no listener limit. */

@@ -263,6 +263,7 @@ export class Election {
     this.observers.clear();
     this.current = undefined;
     await this.scope.close();
+    this.client.close();
   }
 
   /** Same as {@link Election.close}, for `await using`. */

@@ -150,6 +150,7 @@ describe('Lock', () => {
     }
     expect(lease.signal.reason).toBeInstanceOf(LeaseReleasedError);
     await scheduler.run({ untilMs: 6_000 });
+    await lock.close();
     expect(client.timers.pending).toBe(0);
   });
 
@@ -296,6 +297,9 @@ describe('Lock', () => {
         expect(() => lease.assertValid()).toThrow(LeaseReleasedError);
       }
       expect(count).toEqual({ tryAcquire: 5, waitForChange: 0 });
+      // No lease timer: only the client's one call-deadline timer, which close() cancels.
+      expect(client.timers.pending).toBe(1);
+      await lock.close();
       expect(client.timers.pending).toBe(0);
     });
 
@@ -320,6 +324,7 @@ describe('Lock', () => {
       expect(count).toEqual({ tryAcquire: 2, waitForChange: 1 });
       await lease.release();
       await holderLock.close();
+      await lock.close();
       await scheduler.run({ untilMs: scheduler.nowMs + 10 });
       expect(client.timers.pending).toBe(0);
       expect(server.timers.pending).toBe(0);

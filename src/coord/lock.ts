@@ -169,8 +169,9 @@ export class Lock {
   }
 
   /** Aborts every pending acquire and releases every lease this client holds. */
-  close(): Promise<void> {
-    return this.scope.close();
+  async close(): Promise<void> {
+    await this.scope.close();
+    this.client.close();
   }
 
   /** Same as {@link Lock.close}, for `await using`. */

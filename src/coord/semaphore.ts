@@ -195,8 +195,9 @@ export class Semaphore {
   }
 
   /** Aborts every pending acquire and releases every permit this client holds. */
-  close(): Promise<void> {
-    return this.scope.close();
+  async close(): Promise<void> {
+    await this.scope.close();
+    this.client.close();
   }
 
   /** Same as {@link Semaphore.close}, for `await using`. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-export type { Cancel, Clock, Random, Runtime, Timers } from './runtime.js';
+export type { Cancel, Clock, Random, Runtime, TimerOptions, Timers } from './runtime.js';
 export { assert, assertNever, AssertionError } from './assert.js';
 export { FaultlineError, isFaultlineError, AbortedError, isAbortedError } from './errors.js';
 export { Emitter, disposable, noopDisposable } from './events.js';

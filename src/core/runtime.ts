@@ -30,8 +30,21 @@ export interface Timers {
    * `AbortError`-like value) as soon as `signal` aborts, and clears its timer when it does.
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-  /** Calls `fn` once after `ms` milliseconds; returns a function that cancels it. */
-  setTimer(ms: number, fn: () => void): Cancel;
+  /**
+   * Calls `fn` once after `ms` milliseconds; returns a function that cancels it. With
+   * `{ keepAlive: false }` the timer does not keep the process alive (Node's `unref()`); a
+   * simulated runtime, which has no process, ignores the option.
+   */
+  setTimer(ms: number, fn: () => void, options?: TimerOptions): Cancel;
+}
+
+/** Options of {@link Timers.setTimer}. */
+export interface TimerOptions {
+  /**
+   * `false`: the pending timer alone does not keep the process running (for housekeeping timers
+   * that outlive the work they guard). Default `true`.
+   */
+  readonly keepAlive?: boolean;
 }
 
 /**

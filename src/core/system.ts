@@ -6,7 +6,7 @@
  */
 import { sleepOn } from './abort.js';
 import { RandomBase, SeededRandom } from './random.js';
-import type { Cancel, Clock, Random, Runtime, Timers } from './runtime.js';
+import type { Cancel, Clock, Random, Runtime, TimerOptions, Timers } from './runtime.js';
 import { rangeError } from './validate.js';
 
 /** The process clock: `performance.now()` for monotonic time, `Date.now()` for wall time. */
@@ -35,7 +35,7 @@ export class SystemTimers implements Timers {
     return this.pendingCount;
   }
 
-  setTimer(ms: number, fn: () => void): Cancel {
+  setTimer(ms: number, fn: () => void, options?: TimerOptions): Cancel {
     const delay = checkDelay(ms);
     let done = false;
     this.pendingCount++;
@@ -44,6 +44,8 @@ export class SystemTimers implements Timers {
       this.pendingCount--;
       fn();
     }, delay);
+    // Browsers' timers are numbers, without unref (the lab's page bundles this file).
+    if (options?.keepAlive === false && typeof handle === 'object') handle.unref();
     return () => {
       if (done) return;
       done = true;

@@ -140,6 +140,7 @@ export class SimTimers implements Timers {
     return this.paused;
   }
 
+  /** A simulated node has no process to keep alive: `options.keepAlive` changes nothing here. */
   setTimer(ms: number, fn: () => void): Cancel {
     const delay = this.clock.trueDelayMs(nonNegative('ms', ms));
     // A crashed process's stale continuations may still arm timers; they never fire.
