@@ -39,17 +39,24 @@ export interface DeadlineCallOptions {
 
 const noop = (): void => undefined;
 
-/** A call waiting in a {@link DeadlineBucket}. */
+/** A call waiting in a {@link DeadlineBucket}: a link of the bucket's list of calls. */
 interface PendingCall {
   readonly operation: string;
   readonly timeoutMs: number;
+  prev: PendingCall | undefined;
+  next: PendingCall | undefined;
   fail(reason: unknown): void;
 }
 
-/** The calls whose deadlines end at the same coarse instant, with one signal. */
+/**
+ * The calls whose deadlines end at the same coarse instant, with one signal. The calls form a
+ * doubly linked list through their own `prev`/`next` (a `Set` going 0 → 1 → 0 per call, as a
+ * sequential caller's does, reallocates its table each time).
+ */
 interface DeadlineBucket {
   endMs: number;
-  readonly calls: Set<PendingCall>;
+  head: PendingCall | undefined;
+  size: number;
   controller: AbortController;
   /** The `CallOptions` handed to every call of the bucket (its controller's signal). */
   options: CallOptions;
@@ -83,6 +90,11 @@ const SIGNAL_REUSE = 1_000;
  */
 export class CallDeadlines {
   private readonly buckets = new Map<number, DeadlineBucket>();
+  /**
+   * The bucket that emptied last, left in `buckets` so the next call of the same slot joins it
+   * without a map update (a sequential caller's calls mostly share one slot).
+   */
+  private idle: DeadlineBucket | undefined;
   /** A bucket that emptied without expiring (its signal never aborted), kept for the next one. */
   private spare: DeadlineBucket | undefined;
   private spareUses = 0;
@@ -153,11 +165,18 @@ export class CallDeadlines {
     const endMs = Math.ceil((now + call.timeoutMs) / slot) * slot;
     let bucket = this.buckets.get(endMs);
     if (bucket === undefined) {
+      // A new slot: the idle bucket of an older one is done with, and its object is reused.
+      if (this.idle !== undefined) this.drop(this.idle);
       bucket = this.fresh(endMs);
       this.buckets.set(endMs, bucket);
-      if (endMs < this.timerAtMs) this.arm(now, endMs);
+    } else if (bucket === this.idle) {
+      this.idle = undefined;
     }
-    bucket.calls.add(call);
+    if (bucket.size === 0 && endMs < this.timerAtMs) this.arm(now, endMs);
+    call.next = bucket.head;
+    if (bucket.head !== undefined) bucket.head.prev = call;
+    bucket.head = call;
+    bucket.size++;
     return bucket;
   }
 
@@ -172,14 +191,28 @@ export class CallDeadlines {
   }
 
   /**
-   * Removes a settled call; an emptied bucket is dropped and becomes the spare (the timer stays:
-   * see the class).
+   * Removes a settled call. An emptied bucket becomes the idle one (the one before it is dropped
+   * and becomes the spare); the timer stays (see the class).
    *
    * @internal
    */
   leave(bucket: DeadlineBucket, call: PendingCall): void {
-    if (!bucket.calls.delete(call) || bucket.calls.size > 0) return;
+    if (call.prev === undefined && bucket.head !== call) return; // expired: already unlinked
+    if (call.prev !== undefined) call.prev.next = call.next;
+    else bucket.head = call.next;
+    if (call.next !== undefined) call.next.prev = call.prev;
+    call.prev = undefined;
+    call.next = undefined;
+    if (--bucket.size > 0) return;
+    const idle = this.idle;
+    this.idle = bucket;
+    if (idle !== undefined && idle !== bucket) this.drop(idle);
+  }
+
+  /** Takes an empty bucket out of `buckets`; its signal never aborted, so it becomes the spare. */
+  private drop(bucket: DeadlineBucket): void {
     this.buckets.delete(bucket.endMs);
+    if (this.idle === bucket) this.idle = undefined;
     this.spare ??= bucket;
   }
 
@@ -201,7 +234,7 @@ export class CallDeadlines {
       return spare;
     }
     const controller = sharedController();
-    return { endMs, calls: new Set(), controller, options: { signal: controller.signal } };
+    return { endMs, head: undefined, size: 0, controller, options: { signal: controller.signal } };
   }
 
   /** The timer fired: expires the buckets past their end, re-arms for the earliest one left. */
@@ -211,7 +244,9 @@ export class CallDeadlines {
     const now = this.runtime.clock.monotonicMs();
     let next = Infinity;
     for (const bucket of [...this.buckets.values()]) {
-      if (bucket.endMs <= now) this.expire(bucket);
+      if (bucket.size === 0) {
+        if (bucket.endMs <= now) this.drop(bucket);
+      } else if (bucket.endMs <= now) this.expire(bucket);
       else if (bucket.endMs < next) next = bucket.endMs;
     }
     if (next !== Infinity) this.arm(now, next);
@@ -219,8 +254,14 @@ export class CallDeadlines {
 
   private expire(bucket: DeadlineBucket): void {
     this.buckets.delete(bucket.endMs);
-    const calls = [...bucket.calls];
-    bucket.calls.clear();
+    const calls: PendingCall[] = [];
+    for (let c = bucket.head; c !== undefined; c = c.next) calls.push(c);
+    for (const c of calls) {
+      c.prev = undefined;
+      c.next = undefined;
+    }
+    bucket.head = undefined;
+    bucket.size = 0;
     bucket.controller.abort(new BackendUnavailableError('call', 'no answer before its deadline'));
     for (const call of calls) {
       call.fail(
@@ -235,6 +276,8 @@ class DeadlineCall<T> implements PendingCall {
   private settled = false;
   offStop: () => void = noop;
   bucket: DeadlineBucket | undefined;
+  prev: PendingCall | undefined = undefined;
+  next: PendingCall | undefined = undefined;
 
   constructor(
     readonly operation: string,

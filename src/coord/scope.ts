@@ -5,7 +5,7 @@
  * @module
  */
 import type { AbortScopeLike } from '../core/abort.js';
-import { AbortScope } from '../core/abort.js';
+import { AbortScope, SlotBag } from '../core/abort.js';
 import { assert } from '../core/assert.js';
 import { AbortedError } from '../core/errors.js';
 import { TooManyWaitersError } from './errors.js';
@@ -21,7 +21,7 @@ const MIN_SWEEP = 64;
  */
 export class ClientScope {
   private readonly scope = new AbortScope();
-  private readonly leases = new Set<LeaseHandle>();
+  private readonly leases = new SlotBag<LeaseHandle>();
   private sweepAt = MIN_SWEEP;
 
   /** The caller's signal combined with the client's own abort (fired by `close()`). */
@@ -43,12 +43,12 @@ export class ClientScope {
     ended?: (lease: LeaseHandle, ending: LeaseEnding) => void,
   ): T {
     if (this.leases.size >= this.sweepAt) {
-      for (const held of [...this.leases]) void held.valid;
+      for (const held of this.leases.values()) void held.valid;
       this.sweepAt = Math.max(MIN_SWEEP, this.leases.size * 2);
     }
-    this.leases.add(lease);
+    const untrack = this.leases.add(lease);
     lease.whenEnded((ending) => {
-      this.leases.delete(lease);
+      untrack();
       ended?.(lease, ending);
     });
     return lease;
@@ -57,7 +57,7 @@ export class ClientScope {
   /** Aborts every wait and releases every lease of the client. */
   async close(): Promise<void> {
     this.scope.abort(new AbortedError('the client was closed'));
-    await Promise.all([...this.leases].map((lease) => lease.release()));
+    await Promise.all(this.leases.values().map((lease) => lease.release()));
   }
 }
 
