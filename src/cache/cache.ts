@@ -171,11 +171,11 @@ interface Resolved {
 }
 
 const channels = {
-  hit: eventChannel<CacheEvent>('cache', 'hit'),
-  miss: eventChannel<CacheEvent>('cache', 'miss'),
-  stale: eventChannel<CacheEvent>('cache', 'stale'),
-  load: eventChannel<CacheEvent>('cache', 'load'),
-  evict: eventChannel<CacheEvent>('cache', 'evict'),
+  hit: eventChannel<CacheEvent>('faultline:cache:hit'),
+  miss: eventChannel<CacheEvent>('faultline:cache:miss'),
+  stale: eventChannel<CacheEvent>('faultline:cache:stale'),
+  load: eventChannel<CacheEvent>('faultline:cache:load'),
+  evict: eventChannel<CacheEvent>('faultline:cache:evict'),
 };
 
 function resolveEntryOptions(options: EntryOptions, base: Resolved | undefined): Resolved {

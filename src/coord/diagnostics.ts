@@ -28,9 +28,9 @@ export interface LeaseChannels {
 
 function leaseChannels(module: 'lock' | 'semaphore'): LeaseChannels {
   return {
-    acquire: callChannel(module, 'acquire'),
-    tryAcquire: callChannel(module, 'try-acquire'),
-    lost: eventChannel<LeaseLostMessage>(module, 'lost'),
+    acquire: callChannel(`faultline:${module}:acquire`),
+    tryAcquire: callChannel(`faultline:${module}:try-acquire`),
+    lost: eventChannel<LeaseLostMessage>(`faultline:${module}:lost`),
   };
 }
 
@@ -40,8 +40,8 @@ export const LOCK_CHANNELS = leaseChannels('lock');
 export const SEMAPHORE_CHANNELS = leaseChannels('semaphore');
 /** `faultline:election:campaign` and `faultline:election:lost`. */
 export const ELECTION_CHANNELS = {
-  campaign: callChannel('election', 'campaign'),
-  lost: eventChannel<LeaseLostMessage>('election', 'lost'),
+  campaign: callChannel('faultline:election:campaign'),
+  lost: eventChannel<LeaseLostMessage>('faultline:election:lost'),
 } as const;
 
 /** True when someone listens to `call` or to `lost`: only then is a call wrapped at all. */

@@ -43,9 +43,9 @@ export class LeaseEvents {
   private readonly failed: Emitter<AcquireFailureEvent>;
 
   constructor(module: 'lock' | 'semaphore') {
-    this.acquired = new Emitter(1000, eventChannel(module, 'acquired'));
-    this.released = new Emitter(1000, eventChannel(module, 'released'));
-    this.failed = new Emitter(1000, eventChannel(module, 'acquire-failure'));
+    this.acquired = new Emitter(1000, eventChannel(`faultline:${module}:acquired`));
+    this.released = new Emitter(1000, eventChannel(`faultline:${module}:released`));
+    this.failed = new Emitter(1000, eventChannel(`faultline:${module}:acquire-failure`));
   }
 
   onAcquired(listener: Listener<LeaseEvent>): Disposable {

@@ -3,6 +3,9 @@
  * (docs/observability.md): TracingChannels around calls, plain channels for events.
  */
 import { channel, tracingChannel } from 'node:diagnostics_channel';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Election,
@@ -13,6 +16,8 @@ import {
 } from '../coord/index.js';
 import { Bulkhead, CircuitBreaker, Hedge, Retry, Timeout, pipeline } from '../resilience/index.js';
 import { createSimRuntime, Scheduler } from '../sim/index.js';
+import { CALL_CHANNELS, EVENT_CHANNELS, callChannel, eventChannel } from './diagnostics.js';
+import type { CallChannelName, EventChannelName } from './diagnostics.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -201,5 +206,36 @@ describe('diagnostics channels of coordination', () => {
     const retry = new Retry({ maxAttempts: 1 });
     expect(tracingChannel('faultline:retry:execute').hasSubscribers).toBe(false);
     expect(await retry.execute(() => 7)).toBe(7);
+  });
+});
+
+describe('the channel registry', () => {
+  it('lists each name once, and makes no channel under a name it does not list', () => {
+    expect(new Set(CALL_CHANNELS).size).toBe(CALL_CHANNELS.length);
+    expect(new Set(EVENT_CHANNELS).size).toBe(EVENT_CHANNELS.length);
+    for (const name of [...CALL_CHANNELS, ...EVENT_CHANNELS])
+      expect(name).toMatch(/^faultline:[a-z]+:[a-z0-9-]+$/);
+    expect(() => eventChannel('faultline:cache:flush' as EventChannelName)).toThrow(
+      /faultline:cache:flush is not in EVENT_CHANNELS/,
+    );
+    expect(() => callChannel('faultline:retry:retry' as CallChannelName)).toThrow(
+      /faultline:retry:retry is not in CALL_CHANNELS/,
+    );
+  });
+
+  it('is the only way to a channel: no other module reaches node:diagnostics_channel', () => {
+    // The bridge subscribes; everything else publishes through eventChannel and callChannel,
+    // whose names the registry (and so the bridge's contract test in src/otel) knows.
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const reaching = readdirSync(root, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+      .filter((file) =>
+        /(from\s+|\(\s*)['"`](node:)?diagnostics_channel['"`]/.test(
+          readFileSync(join(root, file), 'utf8'),
+        ),
+      )
+      .map((file) => file.split(sep).join('/'))
+      .sort();
+    expect(reaching).toEqual(['core/diagnostics.ts', 'otel/index.ts']);
   });
 });

@@ -47,7 +47,7 @@ export interface ListenerErrorMessage {
  * `faultline:events:listener-error`: every error thrown by an event listener of a policy or a
  * coordination resource. Subscribe to it to log broken listeners; it is free while nobody does.
  */
-const listenerErrorChannel = eventChannel<ListenerErrorMessage>('events', 'listener-error');
+const listenerErrorChannel = eventChannel<ListenerErrorMessage>('faultline:events:listener-error');
 
 /**
  * A typed event emitter with a bound on listeners. A listener that throws does not stop the others;

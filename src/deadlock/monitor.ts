@@ -100,7 +100,7 @@ function checkEdge(source: number, e: WaitForEdge): WaitForEdge {
       throw rangeError(`sources[${source}] edge.${field}`, 'a non-empty string', e?.[field]);
   return e;
 }
-const monitorChannel = eventChannel<DeadlockMonitorEvent>('deadlock', 'monitor');
+const monitorChannel = eventChannel<DeadlockMonitorEvent>('faultline:deadlock:monitor');
 
 /**
  * Polls every source, builds one wait-for graph from their union, and breaks each cycle that was

@@ -5,32 +5,43 @@
  * @module
  */
 import type { Attributes } from '@opentelemetry/api';
+import { CALL_CHANNELS } from '../core/diagnostics.js';
+import type { CallChannelName } from '../core/diagnostics.js';
 
 /** One TracingChannel `faultline:<module>:<operation>`. */
 export interface TracedCall {
+  readonly channel: CallChannelName;
   readonly module: string;
   readonly operation: string;
   /** True for calls whose duration is a wait for a lease (recorded in `faultline.lock.wait`). */
   readonly wait: boolean;
 }
 
-const call = (module: string, operation: string, wait = false): TracedCall =>
-  Object.freeze({ module, operation, wait });
+/**
+ * Which traced calls are waits for a lease; naming every TracingChannel here (the type requires
+ * it) is what makes the bridge trace each one.
+ */
+const WAITS: Readonly<Record<CallChannelName, boolean>> = {
+  'faultline:retry:execute': false,
+  'faultline:breaker:execute': false,
+  'faultline:timeout:execute': false,
+  'faultline:bulkhead:execute': false,
+  'faultline:hedge:execute': false,
+  'faultline:pipeline:execute': false,
+  'faultline:lock:acquire': true,
+  'faultline:lock:try-acquire': true,
+  'faultline:semaphore:acquire': true,
+  'faultline:semaphore:try-acquire': true,
+  'faultline:election:campaign': true,
+};
 
 /** Every TracingChannel faultline publishes on (docs/observability.md). */
-export const TRACED_CALLS: readonly TracedCall[] = Object.freeze([
-  call('retry', 'execute'),
-  call('breaker', 'execute'),
-  call('timeout', 'execute'),
-  call('bulkhead', 'execute'),
-  call('hedge', 'execute'),
-  call('pipeline', 'execute'),
-  call('lock', 'acquire', true),
-  call('lock', 'try-acquire', true),
-  call('semaphore', 'acquire', true),
-  call('semaphore', 'try-acquire', true),
-  call('election', 'campaign', true),
-]);
+export const TRACED_CALLS: readonly TracedCall[] = Object.freeze(
+  CALL_CHANNELS.map((channel) => {
+    const [, module = '', operation = ''] = channel.split(':');
+    return Object.freeze({ channel, module, operation, wait: WAITS[channel] });
+  }),
+);
 
 /**
  * The `error.type` of a failed call: a faultline error's stable `code`, else the error's name, else

@@ -9,28 +9,23 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { channel as eventChannelOf, tracingChannel } from 'node:diagnostics_channel';
-import type {
-  Attributes,
-  Counter,
-  Histogram,
-  Meter,
-  MeterProvider,
-  Span,
-  Tracer,
-  TracerProvider,
-} from '@opentelemetry/api';
-import { SpanStatusCode, ValueType, context, metrics, trace } from '@opentelemetry/api';
+import type { Attributes, Meter, MeterProvider, Tracer, TracerProvider } from '@opentelemetry/api';
+import { SpanStatusCode, context, metrics, trace } from '@opentelemetry/api';
+import { EVENT_CHANNELS } from '../core/diagnostics.js';
 import { disposable } from '../core/events.js';
 import type { Disposable } from '../core/events.js';
 import type { Runtime } from '../core/runtime.js';
 import { systemRuntime } from '../core/system.js';
 import { integerIn, rangeError } from '../core/validate.js';
 import { CircuitBreaker } from '../resilience/breaker.js';
-import type { BreakerState } from '../resilience/breaker.js';
 import { Pipeline } from '../resilience/pipeline.js';
 import { BreakerGauge } from './breakers.js';
 import { TRACED_CALLS, attributesOfResult, errorType } from './calls.js';
 import type { TracedCall } from './calls.js';
+import { eventListeners } from './events.js';
+import type { EnclosingCall } from './events.js';
+import { createInstruments } from './instruments.js';
+import type { Instruments } from './instruments.js';
 
 /** Options of {@link installOpenTelemetry}. Every field is optional. */
 export interface OpenTelemetryOptions {
@@ -67,73 +62,9 @@ export interface OpenTelemetryBridge extends Disposable {
 }
 
 /** What the bridge keeps for one traced call, in the call's async context. */
-interface CallState {
+interface CallState extends EnclosingCall {
   readonly call: TracedCall;
-  readonly name: string | undefined;
-  readonly span: Span | undefined;
   readonly startMs: number;
-  retries: number;
-  ended: boolean;
-}
-
-/** The instruments, created once per installation. */
-interface Instruments {
-  readonly calls: Counter;
-  readonly failures: Counter;
-  readonly duration: Histogram;
-  readonly retries: Counter;
-  readonly transitions: Counter;
-  readonly rejections: Counter;
-  readonly timeouts: Counter;
-  readonly bulkheadRejections: Counter;
-  readonly lockWait: Histogram;
-  readonly leaseLosses: Counter;
-}
-
-function createInstruments(meter: Meter): Instruments {
-  const ms = { unit: 'ms', valueType: ValueType.DOUBLE };
-  return {
-    calls: meter.createCounter('faultline.calls', {
-      description: 'Calls through a faultline policy or coordination resource, by outcome.',
-      unit: '{call}',
-    }),
-    failures: meter.createCounter('faultline.failures', {
-      description: 'Calls that ended with an error, by error type.',
-      unit: '{call}',
-    }),
-    duration: meter.createHistogram('faultline.call.duration', {
-      description: 'How long a traced call took, from start to settlement.',
-      ...ms,
-    }),
-    retries: meter.createCounter('faultline.retries', {
-      description: 'Retries made by Retry policies (the first attempt is not a retry).',
-      unit: '{retry}',
-    }),
-    transitions: meter.createCounter('faultline.breaker.transitions', {
-      description: 'Circuit breaker state changes, by from and to state.',
-      unit: '{transition}',
-    }),
-    rejections: meter.createCounter('faultline.breaker.rejections', {
-      description: 'Calls a circuit breaker refused without running them.',
-      unit: '{call}',
-    }),
-    timeouts: meter.createCounter('faultline.timeouts', {
-      description: 'Calls whose Timeout deadline passed.',
-      unit: '{call}',
-    }),
-    bulkheadRejections: meter.createCounter('faultline.bulkhead.rejections', {
-      description: 'Calls a Bulkhead refused because its call and queue bounds were reached.',
-      unit: '{call}',
-    }),
-    lockWait: meter.createHistogram('faultline.lock.wait', {
-      description: 'Time spent in acquire, tryAcquire or campaign, by outcome.',
-      ...ms,
-    }),
-    leaseLosses: meter.createCounter('faultline.lease.losses', {
-      description: 'Leases (locks, permits, leadership) that ended by loss, not release.',
-      unit: '{lease}',
-    }),
-  };
 }
 
 /** Validates the options and fills in the defaults. */
@@ -171,17 +102,23 @@ function resolve(options: OpenTelemetryOptions): {
 }
 
 /**
- * Subscribes to every faultline diagnostics channel of the resilience policies and coordination
- * resources and produces, through `@opentelemetry/api`:
+ * Subscribes to every diagnostics channel faultline publishes on (policies, coordination,
+ * idempotency, caches, transactions, the deadlock monitor, listener errors) and produces, through
+ * `@opentelemetry/api`:
  *
  * - a span per traced call (`faultline.<module>.<operation>`, e.g. `faultline.retry.execute`,
  *   `faultline.lock.acquire`), a child of the enclosing faultline span or else of the active
- *   context, with `faultline.*` attributes, `retry`/`timeout`/`breaker.state` span events, and an
- *   error status and exception event when the call failed;
+ *   context, with `faultline.*` attributes, `retry`/`retry.give_up`/`hedge`/`timeout`/
+ *   `breaker.state` span events, and an error status and exception event when the call failed;
  * - metrics: `faultline.calls`, `faultline.failures`, `faultline.call.duration`,
- *   `faultline.retries`, `faultline.breaker.state` (gauge), `faultline.breaker.transitions`,
+ *   `faultline.policy.duration`, `faultline.retries`, `faultline.retry.give_ups`,
+ *   `faultline.hedges`, `faultline.breaker.state` (gauge), `faultline.breaker.transitions`,
  *   `faultline.breaker.rejections`, `faultline.timeouts`, `faultline.bulkhead.rejections`,
- *   `faultline.lock.wait` and `faultline.lease.losses` (docs/observability.md describes them).
+ *   `faultline.lock.wait`, `faultline.lease.acquisitions`, `faultline.lease.releases`,
+ *   `faultline.lease.acquire_failures`, `faultline.lease.losses`, `faultline.idempotency.events`,
+ *   `faultline.cache.lookups`, `faultline.cache.stale`, `faultline.cache.load.duration`,
+ *   `faultline.cache.evictions`, `faultline.txn.steps`, `faultline.deadlock.events` and
+ *   `faultline.listener.errors` (docs/observability.md describes them).
  *
  * Dispose the result to unsubscribe: the channels then have no subscribers again and cost nothing.
  *
@@ -205,7 +142,7 @@ export function installOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTe
   };
 
   for (const call of TRACED_CALLS) {
-    const channel = tracingChannel(`faultline:${call.module}:${call.operation}`);
+    const channel = tracingChannel(call.channel);
     const start = (ctx: object): CallState => {
       const target = targetOf(ctx);
       if (call.module === 'breaker' || call.module === 'pipeline') track(target);
@@ -257,13 +194,14 @@ export function installOpenTelemetry(options: OpenTelemetryOptions = {}): OpenTe
     });
   }
 
-  const on = <T>(name: string, listener: (message: T) => void): void => {
-    const ch = eventChannelOf(name);
-    const subscriber = (message: unknown): void => listener(message as T);
-    ch.subscribe(subscriber);
-    undo.push(() => ch.unsubscribe(subscriber));
-  };
-  subscribeEvents(on, store, instruments);
+  const listeners = eventListeners(() => store.getStore(), instruments);
+  for (const name of EVENT_CHANNELS) {
+    const listener = listeners[name];
+    const channel = eventChannelOf(name);
+    const subscriber = (message: unknown): void => listener(message as never);
+    channel.subscribe(subscriber);
+    undo.push(() => channel.unsubscribe(subscriber));
+  }
   if (breakers !== undefined) undo.push(() => breakers.dispose());
   // An AsyncLocalStorage that has run once keeps Node's promise hooks on, which slows every promise
   // in the process: disabling it (the last one) turns them off again. Node keeps a small residue
@@ -344,57 +282,4 @@ function endCall(
 function errorMessage(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return message.length > 200 ? `${message.slice(0, 200)}...` : message;
-}
-
-type On = <T>(name: string, listener: (message: T) => void) => void;
-
-/** The single events: retries, timeouts, breaker changes and rejections, lease losses. */
-function subscribeEvents(
-  on: On,
-  store: AsyncLocalStorage<CallState>,
-  instruments: Instruments | undefined,
-): void {
-  const named = (attributes: Attributes): Attributes => {
-    const name = store.getStore()?.name;
-    return name === undefined ? attributes : { ...attributes, 'faultline.name': name };
-  };
-  const event = (name: string, attributes: Attributes): void => {
-    const state = store.getStore();
-    if (state === undefined || state.ended) return;
-    state.span?.addEvent(name, attributes);
-  };
-  on<{ attempt: number; delayMs: number; outcome: { kind: string } }>(
-    'faultline:retry:retry',
-    (m) => {
-      const state = store.getStore();
-      if (state !== undefined) state.retries++;
-      const reason = m.outcome.kind;
-      event('retry', { 'faultline.attempt': m.attempt, 'faultline.delay_ms': m.delayMs, reason });
-      instruments?.retries.add(1, named({ 'faultline.retry.reason': reason }));
-    },
-  );
-  on<{ from: BreakerState; to: BreakerState }>('faultline:breaker:state', (m) => {
-    event('breaker.state', { 'faultline.breaker.from': m.from, 'faultline.breaker.to': m.to });
-    instruments?.transitions.add(
-      1,
-      named({ 'faultline.breaker.from': m.from, 'faultline.breaker.to': m.to }),
-    );
-  });
-  on<{ state: string }>('faultline:breaker:reject', (m) => {
-    instruments?.rejections.add(1, named({ 'faultline.breaker.state': m.state }));
-  });
-  on<{ timeoutMs: number }>('faultline:timeout:timeout', (m) => {
-    event('timeout', { 'faultline.timeout_ms': m.timeoutMs });
-    instruments?.timeouts.add(1, named({}));
-  });
-  on('faultline:bulkhead:reject', () => instruments?.bulkheadRejections.add(1, named({})));
-  for (const module of ['lock', 'semaphore', 'election'] as const) {
-    on<{ error: { reason?: unknown } }>(`faultline:${module}:lost`, (m) => {
-      const reason = typeof m.error.reason === 'string' ? m.error.reason : 'unknown';
-      instruments?.leaseLosses.add(1, {
-        'faultline.module': module,
-        'faultline.loss.reason': reason,
-      });
-    });
-  }
 }

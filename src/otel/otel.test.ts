@@ -2,7 +2,7 @@
  * The OpenTelemetry bridge, checked with the SDK's own in-memory exporters: real policy and lock
  * calls in the simulator, and the spans and metric values the SDK actually produced.
  */
-import { tracingChannel } from 'node:diagnostics_channel';
+import { channel, hasSubscribers, tracingChannel } from 'node:diagnostics_channel';
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { Attributes } from '@opentelemetry/api';
 import {
@@ -26,9 +26,13 @@ import {
   MemorySemaphoreBackend,
   Semaphore,
 } from '../coord/index.js';
+import { Cache } from '../cache/index.js';
 import { CircuitBreaker, Retry, Timeout, pipeline } from '../resilience/index.js';
+import { MemoryDecisionLog, MemoryParticipant, TwoPhaseCommit } from '../txn/index.js';
 import { Scheduler, createSimRuntime } from '../sim/index.js';
 import type { Runtime } from '../core/runtime.js';
+import { CALL_CHANNELS, EVENT_CHANNELS } from '../core/diagnostics.js';
+import type { EventChannelName } from '../core/diagnostics.js';
 import { installOpenTelemetry } from './index.js';
 import type { OpenTelemetryOptions } from './index.js';
 
@@ -71,7 +75,20 @@ function setup(runtime: Runtime, options: OpenTelemetryOptions = {}) {
     if (matching.length !== 1) return matching.length === 0 ? undefined : matching;
     return matching[0]?.value;
   };
-  return { bridge, spans: () => spans.getFinishedSpans(), points, value };
+  /** Every metric's data points (attributes and values, not times) after a collection. */
+  const snapshot = async (): Promise<string> => {
+    exporter.reset();
+    await reader.forceFlush();
+    const metrics =
+      exporter
+        .getMetrics()
+        .at(-1)
+        ?.scopeMetrics.flatMap((s) => s.metrics) ?? [];
+    return JSON.stringify(
+      metrics.map((m) => [m.descriptor.name, m.dataPoints.map((p) => [p.attributes, p.value])]),
+    );
+  };
+  return { bridge, spans: () => spans.getFinishedSpans(), points, value, snapshot };
 }
 
 const sim = (seed = 1) => {
@@ -110,12 +127,17 @@ describe('faultline/otel: spans', () => {
     const failure = spans()[1];
     expect(failure?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'bad request' });
     expect(attributesOf(failure)['error.type']).toBe('TypeError');
-    expect(failure?.events.map((e) => e.name)).toEqual(['exception']);
+    // One attempt allowed: the retryable error is given up on, then thrown.
+    expect(failure?.events.map((e) => e.name)).toEqual(['retry.give_up', 'exception']);
+    expect(failure?.events[0]?.attributes).toEqual({ 'faultline.attempts': 1, reason: 'attempts' });
 
     expect(await value('faultline.calls', { 'faultline.outcome': 'success' })).toBe(1);
     expect(await value('faultline.calls', { 'faultline.outcome': 'failure' })).toBe(1);
     expect(await value('faultline.failures', { 'error.type': 'TypeError' })).toBe(1);
     expect(await value('faultline.retries', { 'faultline.retry.reason': 'error' })).toBe(2);
+    expect(
+      await value('faultline.retry.give_ups', { 'faultline.retry.give_up.reason': 'attempts' }),
+    ).toBe(1);
     const duration = (await value('faultline.call.duration', {
       'faultline.outcome': 'success',
     })) as Histogram;
@@ -275,6 +297,60 @@ describe('faultline/otel: metrics', () => {
   });
 });
 
+describe('faultline/otel: the other events', () => {
+  it('every layer of a pipeline, leases, cache lookups and loads, transaction steps', async () => {
+    const { scheduler, runtime } = sim();
+    const { value } = setup(runtime);
+    const layered = pipeline(
+      new Retry({ maxAttempts: 2, runtime }),
+      new Timeout({ timeoutMs: 50, runtime }),
+    );
+    await scheduler.runUntilSettled(layered.execute(() => 1));
+    for (const module of ['pipeline', 'retry', 'timeout']) {
+      const layer = (await value('faultline.policy.duration', {
+        'faultline.module': module,
+        'faultline.outcome': 'success',
+      })) as Histogram;
+      expect(layer.count).toBe(1);
+    }
+
+    const lock = new Lock(new MemoryLockBackend({ runtime }), { runtime });
+    const lease = await scheduler.runUntilSettled(lock.acquire('k', { ttlMs: 1_000 }));
+    await scheduler.runUntilSettled(lease.release());
+    expect(await value('faultline.lease.acquisitions', { 'faultline.module': 'lock' })).toBe(1);
+    expect(await value('faultline.lease.releases', { 'faultline.module': 'lock' })).toBe(1);
+
+    const cache = new Cache<number>({ runtime });
+    const load = () => runtime.timers.sleep(5).then(() => 7);
+    await scheduler.runUntilSettled(cache.getOrLoad('k', load));
+    await scheduler.runUntilSettled(cache.getOrLoad('k', load));
+    expect(await value('faultline.cache.lookups', { 'faultline.cache.result': 'miss' })).toBe(1);
+    expect(await value('faultline.cache.lookups', { 'faultline.cache.result': 'hit' })).toBe(1);
+    const loads = (await value('faultline.cache.load.duration', {
+      'faultline.outcome': 'success',
+    })) as Histogram;
+    expect([loads.count, loads.sum]).toEqual([1, 5]);
+    await cache.close();
+
+    const a = new MemoryParticipant('a');
+    const log = new MemoryDecisionLog();
+    const coordinator = new TwoPhaseCommit({ coordinatorId: 'c', log, participants: [a], runtime });
+    await scheduler.runUntilSettled(
+      coordinator.transaction(async (tx) => (await tx.enlist(a)).set('x', '1')),
+    );
+    const step = (kind: string) =>
+      value('faultline.txn.steps', { 'faultline.txn.protocol': '2pc', 'faultline.txn.step': kind });
+    expect(await step('prepared')).toBe(1);
+    expect(await step('committed')).toBe(1);
+    expect(
+      await value('faultline.txn.steps', {
+        'faultline.txn.step': 'finished',
+        'faultline.txn.outcome': 'commit',
+      }),
+    ).toBe(1);
+  });
+});
+
 describe('faultline/otel: install and uninstall', () => {
   it('subscribes only while installed; disposing leaves the channels without subscribers', async () => {
     const channel = tracingChannel('faultline:retry:execute');
@@ -303,5 +379,80 @@ describe('faultline/otel: install and uninstall', () => {
     expect(() => installOpenTelemetry({ nameOf: 5 as unknown as () => undefined })).toThrow(
       /nameOf/,
     );
+  });
+});
+
+/**
+ * A message for each event channel, shaped as its publisher sends it. The type asks for one per
+ * name in EVENT_CHANNELS, so a new channel cannot be added without the test below covering it.
+ */
+const SAMPLES: Readonly<Record<EventChannelName, unknown>> = {
+  'faultline:retry:retry': { attempt: 0, delayMs: 10, outcome: { kind: 'error', error: 1 } },
+  'faultline:retry:give-up': { attempts: 3, reason: 'attempts', outcome: { kind: 'error' } },
+  'faultline:retry:success': { durationMs: 1 },
+  'faultline:retry:failure': { error: new Error('x'), durationMs: 1 },
+  'faultline:breaker:state': { from: 'closed', to: 'open' },
+  'faultline:breaker:reject': { state: 'open' },
+  'faultline:breaker:success': { durationMs: 1 },
+  'faultline:breaker:failure': { kind: 'slow', durationMs: 900 },
+  'faultline:timeout:timeout': { timeoutMs: 100 },
+  'faultline:timeout:success': { durationMs: 1 },
+  'faultline:timeout:failure': { error: new Error('x'), durationMs: 1 },
+  'faultline:bulkhead:reject': { active: 1, queued: 0 },
+  'faultline:bulkhead:success': { durationMs: 1 },
+  'faultline:bulkhead:failure': { error: new Error('x'), durationMs: 1 },
+  'faultline:hedge:hedge': { attempt: 1, trigger: 'delay' },
+  'faultline:hedge:success': { durationMs: 1 },
+  'faultline:hedge:failure': { error: new Error('x'), durationMs: 1 },
+  'faultline:pipeline:success': { durationMs: 1 },
+  'faultline:pipeline:failure': { error: new Error('x'), durationMs: 1 },
+  'faultline:lock:lost': { key: 'k', token: 1n, error: { reason: 'expired' } },
+  'faultline:lock:acquired': { key: 'k', token: 1n },
+  'faultline:lock:released': { key: 'k', token: 1n },
+  'faultline:lock:acquire-failure': { key: 'k', error: new Error('x') },
+  'faultline:semaphore:lost': { key: 'k', token: 1n, error: { reason: 'stolen' } },
+  'faultline:semaphore:acquired': { key: 'k', token: 1n },
+  'faultline:semaphore:released': { key: 'k', token: 1n },
+  'faultline:semaphore:acquire-failure': { key: 'k', error: new Error('x') },
+  'faultline:election:lost': { key: 'k', token: 1n, error: { reason: 'unreachable' } },
+  'faultline:idempotency:started': { kind: 'started', key: 'k', epoch: 1, takeover: false },
+  'faultline:idempotency:replayed': { kind: 'replayed', key: 'k' },
+  'faultline:idempotency:waiting': { kind: 'waiting', key: 'k', retryAfterMs: 100 },
+  'faultline:idempotency:completed': { kind: 'completed', key: 'k', epoch: 1 },
+  'faultline:idempotency:failed': { kind: 'failed', key: 'k', epoch: 1, policy: 'forget' },
+  'faultline:idempotency:fenced': { kind: 'fenced', key: 'k', epoch: 1, reason: 'taken-over' },
+  'faultline:cache:hit': { kind: 'hit', key: 'k', early: false },
+  'faultline:cache:miss': { kind: 'miss', key: 'k' },
+  'faultline:cache:stale': { kind: 'stale', key: 'k', reason: 'revalidate' },
+  'faultline:cache:load': { kind: 'load', key: 'k', durationMs: 5, ok: true },
+  'faultline:cache:evict': { kind: 'evict', key: 'k', reason: 'capacity' },
+  'faultline:txn:2pc': { kind: 'decided', gid: 'c.1', outcome: 'commit' },
+  'faultline:txn:saga': { kind: 'started', sagaId: 's.1', step: 'book', index: 0 },
+  'faultline:txn:tcc': { kind: 'tried', gid: 'c.1', participant: 'a' },
+  'faultline:deadlock:monitor': { kind: 'suspected', cycle: ['a', 'b'], atMs: 0 },
+  'faultline:events:listener-error': { error: new Error('x'), event: 1, listener: () => 0 },
+};
+
+describe('faultline/otel: every channel faultline publishes on', () => {
+  it('is subscribed while the bridge is installed, and free again once it is disposed', () => {
+    const { bridge } = setup(sim().runtime);
+    const unheard = (): string[] => [
+      ...CALL_CHANNELS.filter((name) => !tracingChannel(name).hasSubscribers),
+      ...EVENT_CHANNELS.filter((name) => !hasSubscribers(name)),
+    ];
+    expect(unheard()).toEqual([]);
+    bridge.dispose();
+    expect(unheard()).toEqual([...CALL_CHANNELS, ...EVENT_CHANNELS]);
+  });
+
+  it('turns a message on any event channel into a metric', async () => {
+    const { snapshot } = setup(sim().runtime);
+    const unrecorded: string[] = [];
+    for (const name of EVENT_CHANNELS) {
+      const before = await snapshot();
+      channel(name).publish(SAMPLES[name]);
+      if ((await snapshot()) === before) unrecorded.push(name);
+    }
+    expect(unrecorded).toEqual([]);
   });
 });

@@ -17,7 +17,7 @@ import type { BreakerPolicy, FailureWindow, WindowSnapshot } from './windows.js'
 import { callChannel, eventChannel, traced } from '../core/diagnostics.js';
 
 /** `faultline:breaker:execute`: a TracingChannel around every `execute`. */
-const executeChannel = callChannel('breaker', 'execute');
+const executeChannel = callChannel('faultline:breaker:execute');
 
 /** The states of a breaker. */
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -88,19 +88,19 @@ export class CircuitBreaker implements Policy {
   private trialFailures = 0;
   private readonly stateChanged = new Emitter<{ from: BreakerState; to: BreakerState }>(
     1000,
-    eventChannel('breaker', 'state'),
+    eventChannel('faultline:breaker:state'),
   );
   private readonly succeeded = new Emitter<{ durationMs: number }>(
     1000,
-    eventChannel('breaker', 'success'),
+    eventChannel('faultline:breaker:success'),
   );
   private readonly failed = new Emitter<BreakerFailureEvent>(
     1000,
-    eventChannel('breaker', 'failure'),
+    eventChannel('faultline:breaker:failure'),
   );
   private readonly rejected = new Emitter<{ state: 'open' | 'half-open' }>(
     1000,
-    eventChannel('breaker', 'reject'),
+    eventChannel('faultline:breaker:reject'),
   );
   // Pre-bound settle handlers for calls admitted while closed: no closure per call.
   private readonly closedOk = <T>(value: T): T => {

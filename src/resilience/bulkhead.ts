@@ -17,11 +17,10 @@ import { CallEvents } from './events.js';
 import type { CallFailureEvent, CallSuccessEvent } from './events.js';
 
 /** `faultline:bulkhead:execute`: a TracingChannel around every `execute`. */
-const executeChannel = callChannel('bulkhead', 'execute');
+const executeChannel = callChannel('faultline:bulkhead:execute');
 /** `faultline:bulkhead:reject`. */
 const rejectChannel = eventChannel<{ policy: Bulkhead; active: number; queued: number }>(
-  'bulkhead',
-  'reject',
+  'faultline:bulkhead:reject',
 );
 
 /** Options of a {@link Bulkhead}. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { EventChannel } from '../core/diagnostics.js';
+import type { EventChannel, EventChannelName } from '../core/diagnostics.js';
 import { eventChannel } from '../core/diagnostics.js';
 import { Emitter } from '../core/events.js';
 import type { Disposable, Listener } from '../core/events.js';
@@ -34,9 +34,9 @@ export class CallEvents {
   private readonly succeeded: Emitter<CallSuccessEvent>;
   private readonly failed: Emitter<CallFailureEvent>;
 
-  constructor(module: string) {
-    this.succeeded = new Emitter(1000, eventChannel(module, 'success'));
-    this.failed = new Emitter(1000, eventChannel(module, 'failure'));
+  constructor(module: 'retry' | 'timeout' | 'bulkhead' | 'hedge' | 'pipeline') {
+    this.succeeded = new Emitter(1000, eventChannel(`faultline:${module}:success`));
+    this.failed = new Emitter(1000, eventChannel(`faultline:${module}:failure`));
   }
 
   /** True when an outcome would reach someone: only then does a call pay for measuring it. */
@@ -76,7 +76,7 @@ export class CallEvents {
   }
 }
 
-/** An emitter of a policy-specific event on `faultline:<module>:<event>`. */
-export function policyEmitter<T>(module: string, event: string): Emitter<T> {
-  return new Emitter<T>(1000, eventChannel(module, event) as EventChannel<T> | undefined);
+/** An emitter of a policy-specific event on channel `name` (`faultline:<module>:<event>`). */
+export function policyEmitter<T>(name: EventChannelName): Emitter<T> {
+  return new Emitter<T>(1000, eventChannel(name) as EventChannel<T> | undefined);
 }

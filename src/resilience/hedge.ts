@@ -21,7 +21,7 @@ import { CallEvents } from './events.js';
 import type { CallFailureEvent, CallSuccessEvent } from './events.js';
 
 /** `faultline:hedge:execute`: a TracingChannel around every `execute`. */
-const executeChannel = callChannel('hedge', 'execute');
+const executeChannel = callChannel('faultline:hedge:execute');
 
 /** The latency estimator hedging reads its delay from (`LatencyQuantiles` fits). */
 export interface LatencyEstimator {
@@ -89,7 +89,7 @@ export class Hedge implements Policy {
   /** @internal */
   readonly runtime: Runtime;
   private readonly events = new CallEvents('hedge');
-  private readonly hedged = new Emitter<HedgeEvent>(1000, eventChannel('hedge', 'hedge'));
+  private readonly hedged = new Emitter<HedgeEvent>(1000, eventChannel('faultline:hedge:hedge'));
 
   constructor(options: HedgeOptions = {}) {
     this.maxHedges = integerIn('maxHedges', options.maxHedges ?? 1, 0, 10);

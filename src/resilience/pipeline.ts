@@ -15,7 +15,7 @@ import type { CallOptions, Callee, ExecuteContext, Policy, Step } from './policy
 import { callChannel, traced } from '../core/diagnostics.js';
 
 /** `faultline:pipeline:execute`: a TracingChannel around every `execute`. */
-const executeChannel = callChannel('pipeline', 'execute');
+const executeChannel = callChannel('faultline:pipeline:execute');
 
 /** One layer of a call through a pipeline: which policy comes next and the user's step. */
 class Frame<A, T> {

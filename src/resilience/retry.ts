@@ -22,7 +22,7 @@ import { CallEvents, policyEmitter } from './events.js';
 import type { CallFailureEvent, CallSuccessEvent } from './events.js';
 
 /** `faultline:retry:execute`: a TracingChannel around every `execute`. */
-const executeChannel = callChannel('retry', 'execute');
+const executeChannel = callChannel('faultline:retry:execute');
 
 /** What an attempt produced: a thrown error or a returned value. */
 export type RetryOutcome =
@@ -114,9 +114,9 @@ export class Retry implements Policy {
   private readonly budget: RetryBudget | undefined;
   private readonly idempotent: boolean;
   private readonly runtime: Runtime;
-  private readonly retried = new Emitter<RetryEvent>(1000, eventChannel('retry', 'retry'));
+  private readonly retried = new Emitter<RetryEvent>(1000, eventChannel('faultline:retry:retry'));
   private readonly events = new CallEvents('retry');
-  private readonly gaveUp = policyEmitter<RetryGiveUpEvent>('retry', 'give-up');
+  private readonly gaveUp = policyEmitter<RetryGiveUpEvent>('faultline:retry:give-up');
 
   constructor(options: RetryOptions = {}) {
     this.maxAttempts = integerIn('maxAttempts', options.maxAttempts ?? 3, 1, 1000);

@@ -20,9 +20,11 @@ import { CallEvents } from './events.js';
 import type { CallFailureEvent, CallSuccessEvent } from './events.js';
 
 /** `faultline:timeout:execute`: a TracingChannel around every `execute`. */
-const executeChannel = callChannel('timeout', 'execute');
+const executeChannel = callChannel('faultline:timeout:execute');
 /** `faultline:timeout:timeout`. */
-const timeoutChannel = eventChannel<{ policy: Timeout; timeoutMs: number }>('timeout', 'timeout');
+const timeoutChannel = eventChannel<{ policy: Timeout; timeoutMs: number }>(
+  'faultline:timeout:timeout',
+);
 
 /**
  * Emitted when a call's deadline passes: the call then fails with a {@link TimeoutError} (or, with

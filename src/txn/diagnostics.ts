@@ -10,9 +10,9 @@
 import { eventChannel } from '../core/diagnostics.js';
 
 const channels = {
-  '2pc': eventChannel<unknown>('txn', '2pc'),
-  saga: eventChannel<unknown>('txn', 'saga'),
-  tcc: eventChannel<unknown>('txn', 'tcc'),
+  '2pc': eventChannel<unknown>('faultline:txn:2pc'),
+  saga: eventChannel<unknown>('faultline:txn:saga'),
+  tcc: eventChannel<unknown>('faultline:txn:tcc'),
 };
 
 /** Publishes `message` on `faultline:txn:<name>` when someone listens. */

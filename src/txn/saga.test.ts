@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Simulation } from '../sim/simulation.js';
+import { settle } from './testing.js';
 import { isSagaCompensatedError, isSagaStuckError } from './errors.js';
 import { MemorySagaLog } from './memory.js';
 import { SagaOrchestrator } from './saga.js';
@@ -52,18 +53,6 @@ function orchestrator(log: MemorySagaLog, trip: SagaDefinition<Trip>, recovery?:
   const events: string[] = [];
   o.onEvent((e: SagaEvent) => events.push('step' in e ? `${e.kind} ${e.step}` : e.kind));
   return { o, sim, events };
-}
-
-/** Runs `promise` to its end in the simulation (the retries sleep in virtual time). */
-async function settle<T>(sim: Simulation, promise: Promise<T>): Promise<T | unknown> {
-  let out: { v: T } | { e: unknown } | undefined;
-  promise.then(
-    (v) => (out = { v }),
-    (e: unknown) => (out = { e }),
-  );
-  await sim.run({ until: () => out !== undefined, untilMs: 60_000 });
-  if (out === undefined) throw new Error('did not settle');
-  return 'v' in out ? out.v : out.e;
 }
 
 describe('SagaOrchestrator', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Simulation } from '../sim/simulation.js';
+import { settle } from './testing.js';
 import { isTxnAbortedError } from './errors.js';
 import { MemoryDecisionLog } from './memory.js';
 import { TccCoordinator, TccResource, tccBranch } from './tcc.js';
@@ -179,18 +180,6 @@ function coordinator(participants: TccParticipant<never>[], sim = new Simulation
     steps.push('participant' in s ? `${s.kind}:${s.participant}` : `${s.kind}:${s.outcome}`),
   );
   return { tcc, log, steps, sim };
-}
-
-/** Runs `promise` to its end in the simulation (timeouts and retries run in virtual time). */
-async function settle<T>(sim: Simulation, promise: Promise<T>): Promise<T | unknown> {
-  let out: { v: T } | { e: unknown } | undefined;
-  promise.then(
-    (v) => (out = { v }),
-    (e: unknown) => (out = { e }),
-  );
-  await sim.run({ until: () => out !== undefined, untilMs: 60_000 });
-  if (out === undefined) throw new Error('did not settle');
-  return 'v' in out ? out.v : out.e;
 }
 
 describe('TccCoordinator', () => {

@@ -17,11 +17,10 @@ import { isFaultlineError } from '../core/errors.js';
 import { Emitter } from '../core/events.js';
 import type { Disposable, Listener } from '../core/events.js';
 import type { Runtime } from '../core/runtime.js';
-import { systemRuntime } from '../core/system.js';
-import { integerIn, positive, rangeError } from '../core/validate.js';
-import { Retry } from '../resilience/retry.js';
+import { rangeError } from '../core/validate.js';
+import type { Retry } from '../resilience/retry.js';
 import type { BackoffOptions } from '../resilience/backoff.js';
-import { bounded } from './call.js';
+import { bounded, callSettings, decisionLog, participantsByName } from './call.js';
 import { publish } from './diagnostics.js';
 import { TxnAbortedError, TxnInDoubtError } from './errors.js';
 import { coordinatorId, gidPrefix, newGid } from './gid.js';
@@ -297,31 +296,20 @@ export class TccCoordinator {
 
   constructor(options: TccCoordinatorOptions) {
     this.coordinatorId = coordinatorId('coordinatorId', options.coordinatorId);
-    if (typeof options.log?.recordCommit !== 'function')
-      throw rangeError('log', 'a DecisionLog', options.log);
-    this.log = options.log;
-    const byName = new Map<string, TccParticipant<never>>();
-    for (const p of options.participants ?? []) {
-      if (typeof p?.try !== 'function') throw rangeError('participants', 'TccParticipants', p);
-      if (byName.has(p.name)) throw rangeError('participants', 'unique names', p.name);
-      byName.set(p.name, p);
-    }
-    if (byName.size === 0) throw rangeError('participants', 'at least one', byName.size);
-    this.participants = byName;
-    this.callTimeoutMs = positive('callTimeoutMs', options.callTimeoutMs ?? 10_000);
-    this.runtime = options.runtime ?? systemRuntime();
-    this.retry = new Retry({
-      maxAttempts: integerIn('phaseTwoAttempts', options.phaseTwoAttempts ?? 5, 1, 100),
-      backoff: options.phaseTwoBackoff ?? {
-        kind: 'exponential',
-        baseMs: 50,
-        capMs: 2000,
-        jitter: 'full',
-      },
-      // The fence's refusals are answers, not failures: retrying them cannot change them.
-      shouldRetry: (o) => o.kind === 'error' && !isFaultlineErrorFromFence(o.error),
-      runtime: this.runtime,
-    });
+    this.log = decisionLog(options.log);
+    this.participants = participantsByName(
+      options.participants,
+      (p) => typeof p?.try === 'function',
+      'TccParticipants',
+    );
+    // The fence's refusals are answers, not failures: retrying them cannot change them.
+    const calls = callSettings(
+      options,
+      (o) => o.kind === 'error' && !isFaultlineErrorFromFence(o.error),
+    );
+    this.callTimeoutMs = calls.callTimeoutMs;
+    this.runtime = calls.runtime;
+    this.retry = calls.retry;
   }
 
   /** Calls `listener` at every step (synchronously). */

@@ -198,12 +198,12 @@ export function resolveOptions<T>(options: IdempotentOptions<T>): Resolved<T> {
 const channels: Readonly<
   Record<IdempotencyEvent['kind'], EventChannel<IdempotencyEvent> | undefined>
 > = {
-  started: eventChannel('idempotency', 'started'),
-  replayed: eventChannel('idempotency', 'replayed'),
-  waiting: eventChannel('idempotency', 'waiting'),
-  completed: eventChannel('idempotency', 'completed'),
-  failed: eventChannel('idempotency', 'failed'),
-  fenced: eventChannel('idempotency', 'fenced'),
+  started: eventChannel('faultline:idempotency:started'),
+  replayed: eventChannel('faultline:idempotency:replayed'),
+  waiting: eventChannel('faultline:idempotency:waiting'),
+  completed: eventChannel('faultline:idempotency:completed'),
+  failed: eventChannel('faultline:idempotency:failed'),
+  fenced: eventChannel('faultline:idempotency:fenced'),
 };
 
 function emitterOf(listener: unknown): (event: IdempotencyEvent) => void {
