@@ -324,7 +324,9 @@ export class ClientSemaphoreBackend extends ClientBackendBase {
 
 /** The call options with `permits` added when above 1 (a single permit sends the options as they are). */
 function withPermits(o: CallOptions, count: number): SemaphoreCallOptions {
-  return count === 1 ? o : { signal: o.signal, permits: count };
+  return count === 1
+    ? o
+    : { signal: o.signal, callerSettles: o.callerSettles === true, permits: count };
 }
 
 /** The {@link AcquireTarget} of one key on a semaphore backend, for leases of `count` permits. */

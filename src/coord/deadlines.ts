@@ -228,13 +228,19 @@ export class CallDeadlines {
       spare.endMs = endMs;
       if (++this.spareUses >= SIGNAL_REUSE) {
         spare.controller = sharedController();
-        spare.options = { signal: spare.controller.signal };
+        spare.options = settledByCaller(spare.controller.signal);
         this.spareUses = 0;
       }
       return spare;
     }
     const controller = sharedController();
-    return { endMs, head: undefined, size: 0, controller, options: { signal: controller.signal } };
+    return {
+      endMs,
+      head: undefined,
+      size: 0,
+      controller,
+      options: settledByCaller(controller.signal),
+    };
   }
 
   /** The timer fired: expires the buckets past their end, re-arms for the earliest one left. */
@@ -269,6 +275,14 @@ export class CallDeadlines {
       );
     }
   }
+}
+
+/**
+ * The options a bucket hands its calls: the caller (a {@link DeadlineCall}) settles on its own
+ * when the signal aborts, so the backend need not race it (`CallOptions.callerSettles`).
+ */
+function settledByCaller(signal: AbortSignal): CallOptions {
+  return { signal, callerSettles: true };
 }
 
 /** One call of {@link CallDeadlines.call}: a class, so a call costs one object, not a closure per step. */

@@ -41,6 +41,12 @@ export type { LossReason } from './errors.js';
  */
 export interface CallOptions {
   readonly signal: AbortSignal;
+  /**
+   * True when the caller settles its own promise as soon as `signal` aborts (the coordination
+   * clients do: see `CallDeadlines`), so the backend need not race the signal itself and may skip
+   * listening to it; it must still stop its work when it can. A backend may ignore this.
+   */
+  readonly callerSettles?: boolean;
 }
 
 /** A grant (or a renewal) as the server applied it. */

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Runtime } from '../../core/runtime.js';
-import type { BackendGuarantees } from '../../coord/types.js';
+import type { BackendGuarantees, CallOptions } from '../../coord/types.js';
 import type { ChangeHub } from './notify.js';
 import type { RedisBackendOptions, RedisClient } from './options.js';
 import { resolveRedisOptions } from './options.js';
@@ -46,9 +46,9 @@ export abstract class RedisBackendBase {
     keys: readonly string[],
     channel: string,
     owner: string,
-    signal: AbortSignal,
+    options: CallOptions,
   ): Promise<void> {
-    return this.runner.run('release', script, keys, [owner], signal).then((reply) => {
+    return this.runner.run('release', script, keys, [owner], options).then((reply) => {
       if (reply === 1 || reply === 2) this.hub.releasedHere(channel, owner, reply === 2);
       else if (typeof reply === 'string') this.hub.grantedHere(channel, reply);
     });

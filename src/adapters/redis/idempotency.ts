@@ -151,7 +151,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       BEGIN,
       [this.keyOf(key)],
       [fingerprint, owner, leaseMs, ttlMs],
-      options.signal,
+      options,
     )) as string[];
     const [kind, a = '', b] = reply;
     switch (kind) {
@@ -177,13 +177,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     options: StoreCallOptions,
   ): Promise<FencedWrite> {
     const args = [owner, String(epoch), encodeOutcome(outcome), ttlMs];
-    const reply = await this.runner.run(
-      'complete',
-      COMPLETE,
-      [this.keyOf(key)],
-      args,
-      options.signal,
-    );
+    const reply = await this.runner.run('complete', COMPLETE, [this.keyOf(key)], args, options);
     return reply === 1 ? 'ok' : 'fenced';
   }
 
@@ -195,7 +189,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     options: StoreCallOptions,
   ): Promise<FencedWrite> {
     const args = [owner, String(epoch), leaseMs];
-    const reply = await this.runner.run('extend', EXTEND, [this.keyOf(key)], args, options.signal);
+    const reply = await this.runner.run('extend', EXTEND, [this.keyOf(key)], args, options);
     return reply === 1 ? 'ok' : 'fenced';
   }
 
@@ -210,19 +204,13 @@ export class RedisIdempotencyStore implements IdempotencyStore {
       RELEASE,
       [this.keyOf(key)],
       [owner, String(epoch)],
-      options.signal,
+      options,
     );
     return reply === 1 ? 'ok' : 'fenced';
   }
 
   async get(key: string, options: StoreCallOptions): Promise<IdempotencyRecord | null> {
-    const reply = (await this.runner.run(
-      'get',
-      GET,
-      [this.keyOf(key)],
-      [],
-      options.signal,
-    )) as unknown[];
+    const reply = (await this.runner.run('get', GET, [this.keyOf(key)], [], options)) as unknown[];
     if (reply.length === 0) return null;
     const [fingerprint, state, owner, epoch, outcome, pttl] = reply as [
       string,

@@ -97,7 +97,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     options: CallOptions,
   ): Promise<AcquireResult> {
     return this.runner
-      .run('tryAcquire', LOCK_ACQUIRE, this.names.of(key).acquire, [owner, ttlMs], options.signal)
+      .run('tryAcquire', LOCK_ACQUIRE, this.names.of(key).acquire, [owner, ttlMs], options)
       .then((reply) => parseLockAcquireReply(reply, ttlMs));
   }
 
@@ -108,7 +108,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     ttlMs: number,
     options: CallOptions,
   ): Promise<ExtendResult> {
-    return this.runExtend(key, owner, token.toString(), ttlMs, options.signal);
+    return this.runExtend(key, owner, token.toString(), ttlMs, options);
   }
 
   /**
@@ -121,7 +121,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     ttlMs: number,
     options: CallOptions,
   ): Promise<ExtendResult> {
-    return this.runExtend(key, owner, '', ttlMs, options.signal);
+    return this.runExtend(key, owner, '', ttlMs, options);
   }
 
   /** The extend script; an empty `token` checks the owner only. */
@@ -130,14 +130,14 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     owner: string,
     token: string,
     ttlMs: number,
-    signal: AbortSignal,
+    options: CallOptions,
   ): Promise<ExtendResult> {
     const reply = await this.runner.run(
       'extend',
       LOCK_EXTEND,
       [this.names.of(key).k.lock],
       [owner, token, ttlMs],
-      signal,
+      options,
     );
     return parseExtendReply(reply, ttlMs);
   }
@@ -155,13 +155,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     const k = this.names.of(key).k;
     const args = [owner, token.toString()];
     return (
-      (await this.runner.run(
-        'tryAcquire',
-        LOCK_RAISE,
-        [k.lock, k.counter],
-        args,
-        options.signal,
-      )) === 1
+      (await this.runner.run('tryAcquire', LOCK_RAISE, [k.lock, k.counter], args, options)) === 1
     );
   }
 
@@ -186,7 +180,7 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
     const ticket = this.places.begin(owner);
     try {
       for (;;) {
-        const reply = await this.runner.run('acquireQueued', LOCK_ENQUEUE, keys, args, signal);
+        const reply = await this.runner.run('acquireQueued', LOCK_ENQUEUE, keys, args, options);
         const parsed = parseLockAcquireReply(reply, ttlMs);
         if (parsed.kind === 'acquired') return parsed;
         // An expiry publishes nothing: recheck when the holder's TTL runs out, and refresh the entry.
@@ -224,14 +218,12 @@ export class RedisLockBackend extends RedisBackendBase implements LockBackend {
 
   release(key: string, owner: string, options: CallOptions): Promise<void> {
     const n = this.names.of(key);
-    return this.runRelease(LOCK_RELEASE, n.queue, n.k.channel, owner, options.signal);
+    return this.runRelease(LOCK_RELEASE, n.queue, n.k.channel, owner, options);
   }
 
   async holder(key: string, options: CallOptions): Promise<Holder | null> {
     const lockName = this.names.of(key).k.lock;
-    return parseLockHolder(
-      await this.runner.run('holder', LOCK_HOLDER, [lockName], [], options.signal),
-    );
+    return parseLockHolder(await this.runner.run('holder', LOCK_HOLDER, [lockName], [], options));
   }
 
   waitForChange(key: string, options: CallOptions): Promise<void> {

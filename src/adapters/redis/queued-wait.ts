@@ -65,5 +65,5 @@ export function leaveInBackground(
 ): void {
   const controller = new AbortController();
   const cancel = timers.setTimer(LEAVE_TIMEOUT_MS, () => controller.abort());
-  runner.run('leave', script, keys, [owner], controller.signal).then(cancel, cancel);
+  runner.run('leave', script, keys, [owner], { signal: controller.signal }).then(cancel, cancel);
 }

@@ -8,6 +8,7 @@
 import { abortReason, listenAbort } from '../../core/abort.js';
 import { toBackendUnavailable } from '../../coord/errors.js';
 import { CorkedWrites } from './corked-writes.js';
+import type { CallOptions } from '../../coord/types.js';
 import type { LuaScript } from './scripts.js';
 
 /**
@@ -49,37 +50,44 @@ export class ScriptRunner {
   }
 
   /**
-   * Runs `script` with `keys` and `args`; rejects with the signal's reason when it aborts. One
-   * promise and one abort listener per call: this is every operation's hot path.
+   * Runs `script` with `keys` and `args`; rejects with the signal's reason when it aborts, unless
+   * the caller settles on its own (`options.callerSettles`: the coordination clients), when the
+   * call is the client's promise alone, with no listener. This is every operation's hot path.
    */
   run(
     operation: string,
     script: LuaScript,
     keys: readonly string[],
     args: readonly (string | number)[],
-    signal: AbortSignal,
+    options: CallOptions,
   ): Promise<unknown> {
+    const { signal } = options;
     if (signal.aborted) return Promise.reject(abortReason(signal));
-    const client = this.client;
+    this.writes.beforeWrite();
     const n = keys.length;
+    const client = this.client;
+    // EVAL on NOSCRIPT also loads the script for next time; no extra promise on the usual path.
+    const reply = client.evalsha(script.sha, n, keys, args).then(undefined, (error: unknown) => {
+      if (!isNoScript(error)) throw toBackendUnavailable(operation, error);
+      return client.eval(script.text, n, keys, args).then(undefined, (e: unknown) => {
+        throw toBackendUnavailable(operation, e);
+      });
+    });
+    if (options.callerSettles === true) return reply;
     return new Promise<unknown>((resolve, reject) => {
       // One listener per signal, shared by every call in flight on it (the clients pass one signal
-      // to many concurrent calls): registering costs a Set insertion, not a walk of the listeners.
+      // to many concurrent calls): registering costs a slot, not a walk of the listeners.
       const off = listenAbort(signal, reject);
-      const ok = (value: unknown): void => {
-        off();
-        resolve(value);
-      };
-      const failed = (error: unknown): void => {
-        off();
-        reject(toBackendUnavailable(operation, error));
-      };
-      this.writes.beforeWrite();
-      // EVAL on NOSCRIPT also loads the script for next time; no extra promise on the usual path.
-      client.evalsha(script.sha, n, keys, args).then(ok, (error: unknown) => {
-        if (!isNoScript(error)) return failed(error);
-        client.eval(script.text, n, keys, args).then(ok, failed);
-      });
+      reply.then(
+        (value) => {
+          off();
+          resolve(value);
+        },
+        (error: unknown) => {
+          off();
+          reject(error);
+        },
+      );
     });
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBackendUnavailableError } from '../../coord/errors.js';
 import { MAX_BATCH } from './corked-writes.js';
+import type { CallOptions } from '../../coord/types.js';
 import type { ScriptClient } from './script-runner.js';
 import { ScriptRunner } from './script-runner.js';
 import { LOCK_ACQUIRE, luaScript } from './scripts.js';
@@ -37,7 +38,7 @@ function fakeClient(): ScriptClient & { calls: string[]; hang: boolean } {
   return state;
 }
 
-const signal = (): AbortSignal => new AbortController().signal;
+const signal = (): CallOptions => ({ signal: new AbortController().signal });
 
 describe('ScriptRunner', () => {
   it('hashes scripts with SHA1', () => {
@@ -57,13 +58,9 @@ describe('ScriptRunner', () => {
     const client = fakeClient();
     client.hang = true;
     const controller = new AbortController();
-    const pending = new ScriptRunner(client).run(
-      'op',
-      LOCK_ACQUIRE,
-      ['a', 'b'],
-      [],
-      controller.signal,
-    );
+    const pending = new ScriptRunner(client).run('op', LOCK_ACQUIRE, ['a', 'b'], [], {
+      signal: controller.signal,
+    });
     controller.abort(new Error('deadline'));
     await expect(pending).rejects.toThrow('deadline');
   });

@@ -108,13 +108,7 @@ export class RedisSemaphoreBackend extends RedisBackendBase implements Semaphore
     const count = permitCount(options, limit);
     const args = [owner, limit, ttlMs, count];
     const { keys } = this.names(key);
-    const reply = await this.runner.run(
-      'tryAcquire',
-      SEMAPHORE_ACQUIRE,
-      keys,
-      args,
-      options.signal,
-    );
+    const reply = await this.runner.run('tryAcquire', SEMAPHORE_ACQUIRE, keys, args, options);
     return toResult(reply, ttlMs);
   }
 
@@ -138,7 +132,13 @@ export class RedisSemaphoreBackend extends RedisBackendBase implements Semaphore
     const ticket = this.places.begin(owner);
     try {
       for (;;) {
-        const reply = await this.runner.run('acquireQueued', SEMAPHORE_ENQUEUE, keys, args, signal);
+        const reply = await this.runner.run(
+          'acquireQueued',
+          SEMAPHORE_ENQUEUE,
+          keys,
+          args,
+          options,
+        );
         const parsed = toResult(reply, ttlMs);
         if (parsed.kind === 'acquired') return parsed;
         // An expiry publishes nothing: recheck when a lease runs out, and refresh the entry.
@@ -172,7 +172,7 @@ export class RedisSemaphoreBackend extends RedisBackendBase implements Semaphore
   ): Promise<ExtendResult> {
     const args = [owner, token.toString(), ttlMs];
     const { keys } = this.names(key);
-    const reply = await this.runner.run('extend', SEMAPHORE_EXTEND, keys, args, options.signal);
+    const reply = await this.runner.run('extend', SEMAPHORE_EXTEND, keys, args, options);
     return parseExtendReply(reply, ttlMs);
   }
 
@@ -182,13 +182,7 @@ export class RedisSemaphoreBackend extends RedisBackendBase implements Semaphore
    */
   async release(key: string, owner: string, options: CallOptions): Promise<void> {
     const { k, keys } = this.names(key);
-    const reply = await this.runner.run(
-      'release',
-      SEMAPHORE_RELEASE,
-      keys,
-      [owner],
-      options.signal,
-    );
+    const reply = await this.runner.run('release', SEMAPHORE_RELEASE, keys, [owner], options);
     if (!Array.isArray(reply)) return;
     for (const message of reply.slice(1)) {
       if (typeof message === 'string') this.hub.grantedHere(k.channel, message);
@@ -198,7 +192,7 @@ export class RedisSemaphoreBackend extends RedisBackendBase implements Semaphore
 
   async holders(key: string, options: CallOptions): Promise<readonly Holder[]> {
     const { keys } = this.names(key);
-    const reply = await this.runner.run('holders', SEMAPHORE_HOLDERS, keys, [], options.signal);
+    const reply = await this.runner.run('holders', SEMAPHORE_HOLDERS, keys, [], options);
     return parseSemaphoreHolders(reply);
   }
 
