@@ -307,11 +307,9 @@ export async function acquireWithWait(
     let phase: Phase = queueing.kind === 'queued' && !queueing.tryFirst ? QUEUED_FRESH : FIRST;
     let lastError: unknown;
     for (;;) {
-      // When the owner whose place a queued chunk takes up first queued (no grant to it is older).
-      const sinceMs =
-        phase.kind === 'queued' && phase.place !== undefined
-          ? phase.place.sinceMs
-          : clock.monotonicMs();
+      // When the owner whose place a queued chunk takes up first queued (no grant to it is older);
+      // only a queued phase keeps a place (see nextPhase).
+      const sinceMs = phase.kind !== 'queued' ? 0 : (phase.place?.sinceMs ?? clock.monotonicMs());
       let outcome: Outcome;
       try {
         // The first phase is a plain attempt: called directly, without runPhase's frame.

@@ -17,9 +17,13 @@ const DIGITS = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
  */
 const codes: number[] = new Array<number>(32).fill(0);
 
+/** The bytes of the id being built, reused by every call (`Random.fillBytes`: no buffer per id). */
+const scratch = new Uint8Array(16);
+
 /** A fresh owner id: 128 bits from `runtime.random.bytes(16)` in lowercase hex (32 characters). */
 export function newOwnerId(runtime: Runtime): string {
-  const bytes = runtime.random.bytes(16);
+  const { random } = runtime;
+  const bytes = random.fillBytes === undefined ? random.bytes(16) : random.fillBytes(scratch);
   assert(bytes.length === 16, 'random.bytes(16) returns 16 bytes');
   for (let i = 0; i < 16; i++) {
     const b = bytes[i] ?? 0;

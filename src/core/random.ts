@@ -85,7 +85,11 @@ export abstract class RandomBase implements Random {
 
   bytes(n: number): Uint8Array {
     if (!Number.isInteger(n) || n < 0) throw rangeError('n', 'an integer >= 0', n);
-    const out = new Uint8Array(n);
+    return this.fillBytes(new Uint8Array(n));
+  }
+
+  fillBytes(out: Uint8Array): Uint8Array {
+    const n = out.length;
     for (let i = 0; i < n; i += 4) {
       let word = this.nextUint32();
       for (let k = 0; k < 4 && i + k < n; k++) {

@@ -67,6 +67,11 @@ export interface Random {
   /** `n` random bytes: cryptographically secure in the system runtime, seeded in simulation. */
   bytes(n: number): Uint8Array;
   /**
+   * Fills `target` as `bytes(target.length)` would and returns it, allocating nothing (optional:
+   * callers fall back to `bytes`).
+   */
+  fillBytes?(target: Uint8Array): Uint8Array;
+  /**
    * An independent generator derived from this one and `label`. Forking with the same label from
    * the same state gives the same stream, so components can own their randomness without
    * disturbing each other's sequences.

@@ -108,15 +108,24 @@ export class SystemRandom extends RandomBase {
 
   override bytes(n: number): Uint8Array {
     if (!Number.isInteger(n) || n < 0) throw rangeError('n', 'an integer >= 0', n);
-    if (n > RANDOM_POOL_BYTES / 4) return fillRandom(new Uint8Array(n));
+    return this.fillBytes(new Uint8Array(n));
+  }
+
+  /** Fills `out` from the pool (no allocation: owner ids draw through here), or the CSPRNG when large. */
+  override fillBytes(out: Uint8Array): Uint8Array {
+    const n = out.length;
+    if (n > RANDOM_POOL_BYTES / 4) return fillRandom(out as Uint8Array<ArrayBuffer>);
     if (RANDOM_POOL_BYTES - this.offset < n) {
       fillRandom(this.pool);
       this.offset = 0;
     }
+    const { pool } = this;
     const start = this.offset;
     this.offset += n;
-    const out = this.pool.slice(start, this.offset);
-    this.pool.fill(0, start, this.offset);
+    for (let i = 0; i < n; i++) {
+      out[i] = pool[start + i] ?? 0;
+      pool[start + i] = 0;
+    }
     return out;
   }
 
