@@ -38,7 +38,7 @@ const { Lock } = await compiled<typeof CoordModule>('coord/index.js');
 
 const OPS_PER_SAMPLE = 150;
 const WORKERS = 4;
-const CONTENDED_OPS_PER_WORKER = 25;
+const CONTENDED_OPS_PER_WORKER = 100;
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -11,6 +11,11 @@
  * - `hot-key-release/w<N>/hold<H>ms`: the release call's own latency (median, µs): one round trip
  *   under the same load, the unit to read the handoff against.
  * - `hot-key-throughput/w<N>/hold<H>ms`: acquisitions per second of the same runs.
+ * - `semaphore-seq`, `semaphore-hot/w16/hold1ms`: the same two kinds of case for a semaphore of 5
+ *   permits per key, one permit per acquire: faultline's `Semaphore` over `RedisSemaphoreBackend`
+ *   against redis-semaphore's `Semaphore`.
+ * - `multi-semaphore-seq`, `multi-semaphore-hot/w16/hold1ms`: 2 of the 5 permits per acquire, against
+ *   redis-semaphore's `MultiSemaphore`.
  *
  * The suite is a list of case functions over a list of implementations, so other backends (etcd)
  * can add their own implementations or cases. Args: `--quick` (fewer rounds, shorter runs),
@@ -23,7 +28,7 @@ import { Redlock as SesameRedlock } from '@sesamecare-oss/redlock';
 import { Redis } from 'ioredis';
 // @ts-expect-error redlock 5's package.json "exports" has no "types" condition (its index.d.ts is unreachable under NodeNext).
 import RedlockModule from 'redlock';
-import { Mutex } from 'redis-semaphore';
+import { MultiSemaphore, Mutex, Semaphore as RedisSemaphore } from 'redis-semaphore';
 import type * as RedisModule from '../src/adapters/redis/index.js';
 import type * as CoordModule from '../src/coord/index.js';
 import { redis } from '../test/services/index.js';
@@ -31,8 +36,9 @@ import type { BenchContext, BenchRow, BenchSuite } from './types.js';
 import { compiled, interleaved, median, meterCpu } from './util.js';
 
 // faultline runs from the compiled dist/ like the anchors from node_modules (see compiled()).
-const { RedisLockBackend } = await compiled<typeof RedisModule>('adapters/redis/index.js');
-const { Lock } = await compiled<typeof CoordModule>('coord/index.js');
+const { RedisLockBackend, RedisSemaphoreBackend } =
+  await compiled<typeof RedisModule>('adapters/redis/index.js');
+const { Lock, Semaphore } = await compiled<typeof CoordModule>('coord/index.js');
 
 /** Acquires `key` and returns its release. */
 export type Acquire = (key: string) => Promise<() => Promise<void>>;
@@ -163,6 +169,55 @@ export const redisImpls: readonly ImplFactory[] = [
     };
   },
 ];
+
+/** Permits per key of the semaphore cases (`semaphore-*`: 1 at a time; `multi-semaphore-*`: 2). */
+const SEMAPHORE_LIMIT = 5;
+/** Permits one acquire takes in the `multi-semaphore-*` cases. */
+const MULTI_PERMITS = 2;
+
+/**
+ * A semaphore of {@link SEMAPHORE_LIMIT} permits per key, each acquire taking `permits`:
+ * faultline's `Semaphore` over `RedisSemaphoreBackend` (FIFO inside Redis) and redis-semaphore's
+ * `Semaphore` (1 permit) or `MultiSemaphore` (k permits), each on its own connection.
+ */
+function semaphoreImpls(permits: number): readonly ImplFactory[] {
+  return [
+    (port) => {
+      const client = newClient(port);
+      const backend = new RedisSemaphoreBackend(client);
+      const pool = new Semaphore(backend, { permits: SEMAPHORE_LIMIT });
+      const options = { ttlMs: TTL_MS, permits };
+      return {
+        name: 'faultline',
+        acquire: async (key) => {
+          const lease = await pool.acquire(key, options);
+          return () => lease.release();
+        },
+        close: async () => {
+          await pool.close();
+          await backend.close();
+          client.disconnect();
+        },
+      };
+    },
+    (port) => {
+      const client = newClient(port);
+      const options = { lockTimeout: TTL_MS, acquireTimeout: 120_000, refreshInterval: 0 };
+      return {
+        name: permits === 1 ? 'redis-semaphore' : 'redis-semaphore/MultiSemaphore',
+        acquire: async (key) => {
+          const semaphore =
+            permits === 1
+              ? new RedisSemaphore(client, key, SEMAPHORE_LIMIT, options)
+              : new MultiSemaphore(client, key, SEMAPHORE_LIMIT, permits, options);
+          await semaphore.acquire();
+          return () => semaphore.release();
+        },
+        close: async () => client.disconnect(),
+      };
+    },
+  ];
+}
 
 let keySeq = 0;
 /** A key no earlier measurement used (so no implementation sees another's leftovers). */
@@ -321,12 +376,12 @@ async function hotKey(
   };
 }
 
-function hotKeyCase(workers: number, holdMs: number): LockCase {
+function hotKeyCase(workers: number, holdMs: number, prefix = 'hot-key'): LockCase {
   const suffix = `w${workers}/hold${holdMs}ms`;
   return {
-    name: `hot-key/${suffix}`,
+    name: `${prefix}/${suffix}`,
     run: async (impls, settings) => {
-      settings.log(`hot-key ${suffix}`);
+      settings.log(`${prefix} ${suffix}`);
       const samples = new Map<string, HotKeyResult[]>(impls.map((i) => [i.name, []]));
       const runs = Object.fromEntries(
         impls.map((i) => [
@@ -347,28 +402,28 @@ function hotKeyCase(workers: number, holdMs: number): LockCase {
         };
         const rows: BenchRow[] = [
           {
-            case: `hot-key-handoff/${suffix}`,
+            case: `${prefix}-handoff/${suffix}`,
             impl: i.name,
             metric: 'release→next acquire (median)',
             value: of((r) => r.handoff),
             unit: 'us',
           },
           {
-            case: `hot-key-handoff-other/${suffix}`,
+            case: `${prefix}-handoff-other/${suffix}`,
             impl: i.name,
             metric: "release→another worker's acquire (median)",
             value: of((r) => r.toOther),
             unit: 'us',
           },
           {
-            case: `hot-key-release/${suffix}`,
+            case: `${prefix}-release/${suffix}`,
             impl: i.name,
             metric: 'release call, one round trip (median)',
             value: of((r) => r.release),
             unit: 'us',
           },
           {
-            case: `hot-key-throughput/${suffix}`,
+            case: `${prefix}-throughput/${suffix}`,
             impl: i.name,
             metric: 'acquire+release',
             value: of((r) => r.opsPerSecond),
@@ -387,6 +442,28 @@ export const lockCases: readonly LockCase[] = [
   uncontendedCase('uncontended-seq', 1),
   uncontendedCase('uncontended-par50', 50),
   ...[2, 16, 64].flatMap((w) => [hotKeyCase(w, 0), hotKeyCase(w, 1)]),
+];
+
+/**
+ * The semaphore cases (one permit of {@link SEMAPHORE_LIMIT} per acquire), then the k-of-N cases
+ * ({@link MULTI_PERMITS} at once). On one key with 16 workers and a 1 ms hold, at most 5 (or 2)
+ * hold at a time: the `*-hot/...` throughput is how fast freed permits reach waiters (ours are
+ * handed over in Redis; redis-semaphore's waiters poll every 10 ms).
+ */
+const semaphoreCases: readonly LockCase[] = [
+  uncontendedCase('semaphore-seq', 1),
+  hotKeyCase(16, 1, 'semaphore-hot'),
+];
+const multiSemaphoreCases: readonly LockCase[] = [
+  uncontendedCase('multi-semaphore-seq', 1),
+  hotKeyCase(16, 1, 'multi-semaphore-hot'),
+];
+
+/** Each group of cases with the implementations it compares. */
+const groups: readonly { cases: readonly LockCase[]; impls: readonly ImplFactory[] }[] = [
+  { cases: lockCases, impls: redisImpls },
+  { cases: semaphoreCases, impls: semaphoreImpls(1) },
+  { cases: multiSemaphoreCases, impls: semaphoreImpls(MULTI_PERMITS) },
 ];
 
 /** Redis round trip (PING) median in µs, to read the handoff figures against. */
@@ -422,7 +499,9 @@ async function run(ctx: BenchContext): Promise<BenchRow[]> {
   };
   const { servers, cleanup } = await redis(1);
   const port = servers[0]!.port;
-  const impls = redisImpls.map((make) => make(port));
+  const only = ctx.args.indexOf('--only');
+  const filter = only >= 0 ? (ctx.args[only + 1] ?? '') : '';
+  const impls: LockImpl[] = [];
   try {
     const rows: BenchRow[] = [
       {
@@ -433,10 +512,13 @@ async function run(ctx: BenchContext): Promise<BenchRow[]> {
         unit: 'us',
       },
     ];
-    const only = ctx.args.indexOf('--only');
-    const filter = only >= 0 ? (ctx.args[only + 1] ?? '') : '';
-    for (const c of lockCases)
-      if (c.name.includes(filter)) rows.push(...(await c.run(impls, settings)));
+    for (const group of groups) {
+      const cases = group.cases.filter((c) => c.name.includes(filter));
+      if (cases.length === 0) continue;
+      const made = group.impls.map((make) => make(port));
+      impls.push(...made);
+      for (const c of cases) rows.push(...(await c.run(made, settings)));
+    }
     return rows;
   } finally {
     await Promise.all(impls.map((i) => i.close()));
@@ -447,7 +529,7 @@ async function run(ctx: BenchContext): Promise<BenchRow[]> {
 const suite: BenchSuite = {
   name: 'locks',
   description:
-    'Redis locks: faultline (Lock + RedisLockBackend) vs redlock, @sesamecare-oss/redlock and redis-semaphore (Mutex) on one private redis-server; medians of interleaved rounds.',
+    'Redis locks and semaphores: faultline (Lock + RedisLockBackend, Semaphore + RedisSemaphoreBackend) vs redlock, @sesamecare-oss/redlock and redis-semaphore (Mutex, Semaphore, MultiSemaphore) on one private redis-server; medians of interleaved rounds.',
   run,
 };
 
