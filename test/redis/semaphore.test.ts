@@ -233,6 +233,26 @@ describe('RedisSemaphoreBackend queue', () => {
     await close();
   });
 
+  it('counts the upgraded leases when the first thing it does is purge an expired one', async () => {
+    const { semaphore, close } = setup(2);
+    const [seconds, micros] = await srv.main.time();
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    // The previous version's layout with one expired and one live lease, and no `used` key: the
+    // purge must not decrement a sum that does not exist yet (it went to -1, and the limit of 2
+    // then let three holders in).
+    const keys = keysOf('legacy-expired');
+    await srv.main.zadd(keys.permits, nowMs - 1_000, 'gone-owner', nowMs + 60_000, 'old-owner');
+    await srv.main.hset(keys.tokens, 'gone-owner', '6', 'old-owner', '7');
+    await srv.main.set(keys.counter, '7');
+    const first = await semaphore.tryAcquire('legacy-expired', { ttlMs: 60_000 });
+    expect(first).not.toBeNull();
+    expect(await semaphore.tryAcquire('legacy-expired', { ttlMs: 60_000 })).toBeNull();
+    expect(await srv.main.get(keys.used)).toBe('2');
+    await first?.release();
+    expect(await srv.main.get(keys.used)).toBe('1');
+    await close();
+  });
+
   it('refuses a 1 ms TTL in the client; a 3 ms permit expires on the server and the next waiter gets it', async () => {
     const { semaphore, close } = setup(1);
     // A 1 ms lease would have no client-side validity left after the drift margin.

@@ -319,6 +319,8 @@ end
 local function purge()
   local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)
   if #gone == 0 then return end
+  -- The sum must exist before it is decremented (a DECRBY would create it at minus the purged).
+  used()
   local w = 0
   for i = 1, #gone do
     local v = redis.call('HGET', KEYS[2], gone[i])
@@ -383,7 +385,9 @@ local function release_held(owner)
   local v = redis.call('HGET', KEYS[2], owner)
   if redis.call('ZREM', KEYS[1], owner) == 0 then return false end
   redis.call('HDEL', KEYS[2], owner)
-  if v then redis.call('DECRBY', KEYS[7], weight_of(v)) end
+  -- A negative sum means it did not exist (a lease of the previous version): drop it, so the
+  -- next reader recounts the leases left.
+  if v and redis.call('DECRBY', KEYS[7], weight_of(v)) < 0 then redis.call('DEL', KEYS[7]) end
   tidy()
   local out = {0}
   if redis.call('EXISTS', KEYS[5]) == 1 then
