@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Disposable } from '../core/events.js';
+import type { Runtime } from '../core/runtime.js';
 import { disposable } from '../core/events.js';
 import { Lock } from '../coord/lock.js';
 import { MemoryLockBackend } from '../coord/memory.js';
@@ -8,37 +9,63 @@ import { createSimRuntime, Scheduler } from '../sim/index.js';
 import type { RemoteHit, RemoteMessage, RemoteTier } from './tiered.js';
 import { TieredCache } from './tiered.js';
 
-/** A shared tier in memory, on the simulated clock; `refuse` makes every fenced write lose. */
+/**
+ * A shared tier in memory, on the simulated clock, fenced like Redis's. `refuse` makes every fenced
+ * write lose; `hold` keeps messages until `deliver()` (a subscriber connection slower than the
+ * reads); `readLatencyMs` delays a read's reply after the read itself; `versioned: false` leaves
+ * tokens out of reads and messages.
+ */
 class MemoryTier implements RemoteTier<string> {
   readonly values = new Map<string, { value: string; expiresAtMs: number }>();
+  private readonly fences = new Map<string, bigint>();
   private readonly listeners = new Set<(m: RemoteMessage) => void>();
+  private readonly held: RemoteMessage[] = [];
   refuse = false;
-  constructor(private readonly now: () => number) {}
+  hold = false;
+  readLatencyMs = 0;
+  versioned = true;
+  constructor(private readonly runtime: Runtime) {}
+  private now(): number {
+    return this.runtime.clock.monotonicMs();
+  }
   async get(key: string): Promise<RemoteHit<string> | undefined> {
     const v = this.values.get(key);
-    if (v === undefined || this.now() >= v.expiresAtMs) return undefined;
-    return { value: v.value, remainingMs: v.expiresAtMs - this.now() };
+    const token = this.fences.get(key);
+    const hit =
+      v === undefined || this.now() >= v.expiresAtMs
+        ? undefined
+        : { value: v.value, remainingMs: v.expiresAtMs - this.now() };
+    if (this.readLatencyMs > 0) await this.runtime.timers.sleep(this.readLatencyMs);
+    return hit === undefined || token === undefined || !this.versioned ? hit : { ...hit, token };
   }
-  async setFenced(key: string, value: string, _t: bigint, ttlMs: number, from: string) {
-    if (this.refuse) return false;
+  async setFenced(key: string, value: string, token: bigint, ttlMs: number, from: string) {
+    if (this.refuse || token < (this.fences.get(key) ?? 0n)) return false;
+    this.fences.set(key, token);
     this.values.set(key, { value, expiresAtMs: this.now() + ttlMs });
-    for (const l of this.listeners) l({ kind: 'set', key, from });
+    this.publish(this.versioned ? { kind: 'set', key, from, token } : { kind: 'set', key, from });
     return true;
   }
   async delete(key: string, from: string) {
     this.values.delete(key);
-    for (const l of this.listeners) l({ kind: 'delete', key, from });
+    this.publish({ kind: 'delete', key, from });
   }
   async subscribe(listener: (m: RemoteMessage) => void): Promise<Disposable> {
     this.listeners.add(listener);
     return disposable(() => this.listeners.delete(listener));
+  }
+  deliver(): void {
+    for (const m of this.held.splice(0)) for (const l of this.listeners) l(m);
+  }
+  private publish(m: RemoteMessage): void {
+    this.held.push(m);
+    if (!this.hold) this.deliver();
   }
 }
 
 function setup(k: number) {
   const scheduler = new Scheduler({ seed: 3 });
   const runtime = createSimRuntime(scheduler, 'tiered');
-  const tier = new MemoryTier(() => runtime.clock.monotonicMs());
+  const tier = new MemoryTier(runtime);
   const backend = new MemoryLockBackend({ runtime });
   const caches = Array.from(
     { length: k },
@@ -95,6 +122,90 @@ describe('TieredCache', () => {
     await scheduler.run({ untilMs: 100 });
     expect(await p).toBe('v1');
     expect(caches[0]!.stats).toEqual({ originCalls: 1, rejectedWrites: 1 });
+    // Refused, it is answered but not kept: the next read goes to the tier again.
+    await scheduler.run({ untilMs: 110 });
+    expect(caches[0]!.local.get('k')).toBeUndefined();
+  });
+
+  it('keeps an L1 copy when the message of the write it holds trails the read', async () => {
+    const { scheduler, tier, caches, origin } = setup(2);
+    const [c0, c1] = [caches[0]!, caches[1]!];
+    tier.hold = true;
+    const first = c0.getOrLoad('k', origin);
+    await scheduler.run({ untilMs: 100 });
+    expect(await first).toBe('v1');
+    const second = c1.getOrLoad('k', origin); // reads v1 from L2 before its message arrives
+    await scheduler.run({ untilMs: 110 });
+    expect(await second).toBe('v1');
+    tier.deliver();
+    expect(c1.local.get('k')).toBe('v1');
+    // A newer write from elsewhere still drops it.
+    tier.hold = false;
+    await tier.setFenced('k', 'v9', 1n << 40n, 1_000, 'elsewhere');
+    expect(c1.local.get('k')).toBeUndefined();
+    expect(c0.local.get('k')).toBeUndefined();
+  });
+
+  it('stores a read whose own message overtook it on the wire', async () => {
+    const { scheduler, tier, caches, origin } = setup(2);
+    const [c0, c1] = [caches[0]!, caches[1]!];
+    tier.hold = true;
+    const first = c0.getOrLoad('k', origin);
+    await scheduler.run({ untilMs: 100 });
+    expect(await first).toBe('v1');
+    tier.readLatencyMs = 10;
+    const second = c1.getOrLoad('k', origin);
+    await scheduler.run({ untilMs: 105 }); // the read happened; its reply is still on the wire
+    tier.deliver();
+    await scheduler.run({ untilMs: 120 });
+    expect(await second).toBe('v1');
+    expect(c1.local.get('k')).toBe('v1');
+  });
+
+  it('reads again when a newer write overtakes its read, and keeps the newer value', async () => {
+    const { scheduler, tier, caches, origin } = setup(2);
+    const [c0, c1] = [caches[0]!, caches[1]!];
+    const first = c0.getOrLoad('k', origin);
+    await scheduler.run({ untilMs: 100 });
+    expect(await first).toBe('v1');
+    tier.readLatencyMs = 10;
+    const second = c1.getOrLoad('k', origin);
+    await scheduler.run({ untilMs: 105 }); // c1 read v1; its reply is on the wire
+    await tier.setFenced('k', 'v2', 1n << 40n, 1_000, 'elsewhere');
+    await scheduler.run({ untilMs: 150 });
+    expect(await second).toBe('v2');
+    expect(c1.local.get('k')).toBe('v2');
+  });
+
+  it('without tokens from the tier, every announced change drops the L1 copy', async () => {
+    const { scheduler, tier, caches, origin } = setup(2);
+    const [c0, c1] = [caches[0]!, caches[1]!];
+    tier.versioned = false;
+    tier.hold = true;
+    const first = c0.getOrLoad('k', origin);
+    await scheduler.run({ untilMs: 100 });
+    await first;
+    const second = c1.getOrLoad('k', origin);
+    await scheduler.run({ untilMs: 110 });
+    expect(await second).toBe('v1');
+    tier.deliver();
+    expect(c1.local.get('k')).toBeUndefined();
+  });
+
+  it('a regenerator whose write was fenced off answers with the newer value and keeps that', async () => {
+    const { scheduler, runtime, tier, caches } = setup(1);
+    const c0 = caches[0]!;
+    const slow = async (): Promise<string> => {
+      // While this origin call runs, a regenerator with a newer lease writes.
+      await tier.setFenced('k', 'newer', 1n << 40n, 1_000, 'elsewhere');
+      await runtime.timers.sleep(50);
+      return 'older';
+    };
+    const p = c0.getOrLoad('k', slow);
+    await scheduler.run({ untilMs: 100 });
+    expect(await p).toBe('newer');
+    expect(c0.local.get('k')).toBe('newer');
+    expect(c0.stats).toEqual({ originCalls: 1, rejectedWrites: 1 });
   });
 
   it('rejects hostile options naming the field', () => {

@@ -5,7 +5,9 @@
  * and writes L2 *conditionally on its token*, so a regenerator that was paused past its lease
  * cannot overwrite a newer value. The other processes wait for the tier's "set" message (or
  * recheck after `recheckMs`), then read L2. Writes and deletes are published, and every other
- * instance drops the key from its L1.
+ * instance drops the key from its L1, unless its L1 holds that write or a newer one: messages
+ * arrive on their own connection, so one may overtake or trail the read it announces, and the
+ * tokens order them.
  *
  * @module
  */
@@ -25,6 +27,11 @@ import { checkCacheKey } from './errors.js';
 export interface RemoteHit<V> {
   readonly value: V;
   readonly remainingMs: number;
+  /**
+   * The fencing token of the write that stored it. Absent when the tier does not know: then every
+   * change another instance announces drops the value from L1.
+   */
+  readonly token?: bigint;
 }
 
 /** What a shared tier publishes to every instance. `from` is the writer's instance id. */
@@ -32,6 +39,39 @@ export interface RemoteMessage {
   readonly kind: 'set' | 'delete';
   readonly key: string;
   readonly from: string;
+  /** A `set`'s fencing token; absent when unknown (then it is taken as newer than anything). */
+  readonly token?: bigint;
+}
+
+/** Reads of one load that a newer change may overtake before it answers without keeping. */
+const MAX_OVERTAKEN = 3;
+
+/**
+ * A change of a key another instance announced while this one was reading it: the newest token, or
+ * `unordered` for a delete or a write without a token (it cannot be placed before any read).
+ */
+type Announced = bigint | 'unordered' | undefined;
+
+/** One running load of a key: what was announced since its last read of the shared tier. */
+interface Watch {
+  announced: Announced;
+}
+
+function announcedBy(message: RemoteMessage): Announced {
+  return message.kind === 'set' && message.token !== undefined ? message.token : 'unordered';
+}
+
+function newest(a: Announced, b: Announced): Announced {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  if (a === 'unordered' || b === 'unordered') return 'unordered';
+  return a > b ? a : b;
+}
+
+/** Whether the announced change is newer than the value written with `token`. */
+function supersedes(announced: Announced, token: bigint | undefined): boolean {
+  if (announced === undefined) return false;
+  return announced === 'unordered' || token === undefined || announced > token;
 }
 
 /**
@@ -123,6 +163,10 @@ export class TieredCache<V> {
   private readonly maxWaiters: number;
   private readonly runtime: Runtime;
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** The loads of each key running on this instance. */
+  private readonly loading = new Map<string, Set<Watch>>();
+  /** The fencing token of the write each L1 value came from, where the tier reports it. */
+  private readonly versions = new Map<string, bigint>();
   private waiting = 0;
   private subscription: Promise<Disposable> | undefined;
   private counters = { originCalls: 0, rejectedWrites: 0 };
@@ -142,6 +186,10 @@ export class TieredCache<V> {
     this.instanceId = options.instanceId ?? hex(this.runtime.random.bytes(8));
     checkCacheKey(this.instanceId);
     this.local = new Cache<V>(options);
+    // A value replaced by a load gets the load's version; any other way out forgets it.
+    this.local.onEvict((event) => {
+      if (event.reason !== 'replaced') this.versions.delete(event.key);
+    });
   }
 
   /** Origin calls this instance made, and its fenced writes the tier rejected. */
@@ -168,6 +216,7 @@ export class TieredCache<V> {
   /** Deletes `key` in both tiers; every other instance drops it from its L1. */
   async delete(key: string, signal?: AbortSignal): Promise<void> {
     this.local.delete(key);
+    this.versions.delete(key);
     await this.remote.delete(key, this.instanceId, signal);
   }
 
@@ -177,6 +226,7 @@ export class TieredCache<V> {
     this.subscription = undefined;
     await this.local.close();
     for (const wake of [...this.waiters.values()].flatMap((s) => [...s])) wake();
+    this.versions.clear();
     if (subscription !== undefined) (await subscription.catch(() => undefined))?.dispose();
   }
 
@@ -185,17 +235,32 @@ export class TieredCache<V> {
   }
 
   private onMessage(message: RemoteMessage): void {
-    const wakers = this.waiters.get(message.key);
-    if (wakers !== undefined) {
-      // Our load is waiting for exactly this write, and reads the shared tier again when woken:
-      // dropping L1 now would only stop it from keeping what it reads.
-      for (const wake of [...wakers]) wake();
+    const { key } = message;
+    const watches = this.loading.get(key);
+    if (watches !== undefined) {
+      // A load of this key is running: it weighs what it reads against this change and stores
+      // the newest value. Dropping L1 now would make it forget what it reads.
+      if (message.from !== this.instanceId) {
+        const announced = announcedBy(message);
+        for (const watch of watches) watch.announced = newest(watch.announced, announced);
+      }
+      const wakers = this.waiters.get(key);
+      if (wakers !== undefined) for (const wake of [...wakers]) wake();
       return;
     }
-    if (message.from !== this.instanceId) this.local.delete(message.key);
+    if (message.from === this.instanceId) return;
+    const held = this.versions.get(key);
+    // The message of the write L1 already holds (or of an older one) trailed the read: keep it.
+    if (held !== undefined && !supersedes(announcedBy(message), held)) return;
+    this.versions.delete(key);
+    this.local.delete(key);
   }
 
-  /** L1's loader: read L2; when it is empty, regenerate under the lease or wait for who does. */
+  /**
+   * L1's loader: read L2; when it is empty, regenerate under the lease or wait for who does. A read
+   * that a newer change overtook (announced while it was on the wire) is read again; past the
+   * wait's deadline its value is answered but not kept.
+   */
   private async loadShared(
     key: string,
     loader: CacheLoader<V>,
@@ -204,26 +269,98 @@ export class TieredCache<V> {
   ): Promise<V> {
     const ttlMs = context.ttlMs;
     const deadline = this.runtime.clock.monotonicMs() + this.waitMs;
-    for (;;) {
-      const hit = await this.remote.get(key, signal);
-      if (hit !== undefined) return this.fromRemote(hit, context);
-      const lease = await this.lock.tryAcquire(`cache:${key}`, {
-        ttlMs: this.leaseTtlMs,
-        autoRenew: true,
-        signal,
-      });
-      if (lease !== null) return this.regenerate(key, loader, signal, context, ttlMs, lease);
-      const left = deadline - this.runtime.clock.monotonicMs();
-      if (left <= 0) throw new TimeoutError(this.waitMs);
-      await this.waitForChange(key, Math.min(left, this.recheckMs), signal);
+    const watch: Watch = { announced: undefined };
+    let watches = this.loading.get(key);
+    if (watches === undefined) {
+      watches = new Set();
+      this.loading.set(key, watches);
+    }
+    const mine = watches;
+    mine.add(watch);
+    /** Our regenerated value, when our write did not stand (refused, or overwritten meanwhile). */
+    let ours: { value: V } | undefined;
+    let overtaken = 0;
+    try {
+      for (;;) {
+        const hit = await this.read(key, watch, signal);
+        if (hit !== undefined) {
+          if (!supersedes(watch.announced, hit.token)) return this.keep(key, hit, context);
+          const late = this.runtime.clock.monotonicMs() >= deadline;
+          if (late || ++overtaken > MAX_OVERTAKEN) return this.pass(key, hit.value, context);
+          continue;
+        }
+        if (ours !== undefined) return this.pass(key, ours.value, context);
+        const lease = await this.lock.tryAcquire(`cache:${key}`, {
+          ttlMs: this.leaseTtlMs,
+          autoRenew: true,
+          signal,
+        });
+        if (lease !== null) {
+          try {
+            // Another instance may have written between our read and our grant.
+            const again = await this.read(key, watch, signal);
+            if (again !== undefined) {
+              if (!supersedes(watch.announced, again.token)) return this.keep(key, again, context);
+              continue; // read again, without the lease
+            }
+            const value = await this.regenerate(key, loader, signal, context, ttlMs, lease);
+            if (value.kept && !supersedes(watch.announced, lease.token)) {
+              this.remember(key, lease.token);
+              context.ttlMs = Math.min(this.localTtlMs, context.ttlMs);
+              return value.value;
+            }
+            // A newer value than ours stands in the shared tier: read it and answer with that.
+            ours = { value: value.value };
+            continue;
+          } finally {
+            await lease.release();
+          }
+        }
+        const left = deadline - this.runtime.clock.monotonicMs();
+        if (left <= 0) throw new TimeoutError(this.waitMs);
+        await this.waitForChange(key, Math.min(left, this.recheckMs), signal);
+      }
+    } finally {
+      mine.delete(watch);
+      if (mine.size === 0 && this.loading.get(key) === mine) this.loading.delete(key);
     }
   }
 
-  private fromRemote(hit: RemoteHit<V>, context: LoadContext): V {
+  /** Reads L2, judging the reply against what is announced from now on. */
+  private read(key: string, watch: Watch, signal: AbortSignal): Promise<RemoteHit<V> | undefined> {
+    watch.announced = undefined;
+    return this.remote.get(key, signal);
+  }
+
+  /** Keeps `hit` in L1 for at most its remaining TTL in L2, remembering its version. */
+  private keep(key: string, hit: RemoteHit<V>, context: LoadContext): V {
+    if (hit.token === undefined) this.versions.delete(key);
+    else this.remember(key, hit.token);
     context.ttlMs = Math.max(1, Math.min(this.localTtlMs, hit.remainingMs));
     return hit.value;
   }
 
+  /** Answers with `value` without keeping it: a newer one is on its way. */
+  private pass(key: string, value: V, context: LoadContext): V {
+    this.versions.delete(key);
+    context.ttlMs = 1;
+    return value;
+  }
+
+  /**
+   * Records the version of the value a load is about to store. A load whose result L1 does not
+   * store (the key was deleted meanwhile) leaves its version behind: those are pruned when they
+   * outnumber L1's entries.
+   */
+  private remember(key: string, token: bigint): void {
+    this.versions.set(key, token);
+    if (this.versions.size <= 2 * this.local.size + 64) return;
+    for (const k of [...this.versions.keys()]) {
+      if (k !== key && this.local.get(k) === undefined) this.versions.delete(k);
+    }
+  }
+
+  /** Calls the origin under `lease` and writes L2 conditionally on its token. */
   private async regenerate(
     key: string,
     loader: CacheLoader<V>,
@@ -231,29 +368,21 @@ export class TieredCache<V> {
     context: LoadContext,
     ttlMs: number,
     lease: Lease,
-  ): Promise<V> {
-    try {
-      // Another instance may have written between our read and our grant.
-      const hit = await this.remote.get(key, signal);
-      if (hit !== undefined) return this.fromRemote(hit, context);
-      this.counters.originCalls++;
-      const both = anySignal(signal, lease.signal);
-      assert(both !== undefined, 'a regeneration always has a signal');
-      const value = await loader(both, context);
-      const accepted = await this.remote.setFenced(
-        key,
-        value,
-        lease.token,
-        ttlMs,
-        this.instanceId,
-        signal,
-      );
-      if (!accepted) this.counters.rejectedWrites++;
-      context.ttlMs = Math.min(this.localTtlMs, context.ttlMs);
-      return value;
-    } finally {
-      await lease.release();
-    }
+  ): Promise<{ readonly value: V; readonly kept: boolean }> {
+    this.counters.originCalls++;
+    const both = anySignal(signal, lease.signal);
+    assert(both !== undefined, 'a regeneration always has a signal');
+    const value = await loader(both, context);
+    const accepted = await this.remote.setFenced(
+      key,
+      value,
+      lease.token,
+      ttlMs,
+      this.instanceId,
+      signal,
+    );
+    if (!accepted) this.counters.rejectedWrites++;
+    return { value, kept: accepted };
   }
 
   /** Resolves on a message about `key`, after `ms`, or rejects when `signal` aborts. */

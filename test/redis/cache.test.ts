@@ -117,6 +117,7 @@ describe('TieredCache over Redis (K = 4 instances)', () => {
     const lease = await all[1]!.lock.tryAcquire('cache:k', { ttlMs: 5_000 });
     expect(lease).not.toBeNull();
     expect(await all[1]!.tier.setFenced('k', 'v9', lease!.token, 60_000, 'other')).toBe(true);
+    expect((await all[3]!.tier.get('k'))?.token).toBe(lease!.token);
     await lease!.release();
     await until(() => all.every((i) => i.cache.local.get('k') === undefined), 'L1s dropped k');
     expect(await all[3]!.cache.getOrLoad('k', o.load)).toBe('v9');

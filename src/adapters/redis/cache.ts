@@ -17,11 +17,14 @@ import { checkPrefix } from './keys.js';
 import type { SubscriberClient } from './notify.js';
 import type { RedisClient } from './options.js';
 
-/** `GET` and `PTTL` of `KEYS[1]` in one step: `{value, pttl}` or nil. */
+/**
+ * `GET` and `PTTL` of `KEYS[1]` and the newest token written for it (`KEYS[2]`) in one step:
+ * `{value, pttl, token}` (no token when the fence key is gone) or nil.
+ */
 const GET_SCRIPT = `
 local v = redis.call('GET', KEYS[1])
 if not v then return nil end
-return {v, redis.call('PTTL', KEYS[1])}
+return {v, redis.call('PTTL', KEYS[1]), redis.call('GET', KEYS[2])}
 `;
 
 /**
@@ -109,18 +112,20 @@ export class RedisCacheTier<V> implements RemoteTier<V> {
   }
 
   async get(key: string, signal?: AbortSignal): Promise<RemoteHit<V> | undefined> {
-    const reply = await raceAbort(this.client.eval(GET_SCRIPT, 1, this.keyOf(key)), signal);
+    const base = this.keyOf(key);
+    const reply = await raceAbort(this.client.eval(GET_SCRIPT, 2, base, `${base}:fence`), signal);
     if (reply === null) return undefined;
-    if (!Array.isArray(reply) || reply.length !== 2) {
+    // A nil token ends the Lua table early: two elements.
+    if (!Array.isArray(reply) || reply.length < 2 || reply.length > 3) {
       throw new TypeError(`unexpected reply from the cache read script: ${JSON.stringify(reply)}`);
     }
-    const [text, pttl] = reply as [unknown, unknown];
+    const [text, pttl, fence] = reply as [unknown, unknown, unknown];
     const remainingMs = Number(pttl);
+    const value = this.deserialize(String(text));
     // PTTL is -1 for a key without expiry (written by someone else); treat it as fresh for 1 s.
-    return {
-      value: this.deserialize(String(text)),
-      remainingMs: remainingMs > 0 ? remainingMs : 1_000,
-    };
+    const hit = { value, remainingMs: remainingMs > 0 ? remainingMs : 1_000 };
+    const token = parseToken(fence);
+    return token === undefined ? hit : { ...hit, token };
   }
 
   async setFenced(
@@ -133,7 +138,7 @@ export class RedisCacheTier<V> implements RemoteTier<V> {
   ): Promise<boolean> {
     if (typeof token !== 'bigint' || token <= 0n) throw rangeError('token', 'a bigint > 0', token);
     const ttl = Math.max(1, Math.ceil(positive('ttlMs', ttlMs)));
-    const message = JSON.stringify({ kind: 'set', key, from } satisfies RemoteMessage);
+    const message = JSON.stringify({ kind: 'set', key, from, token: token.toString() });
     const base = this.keyOf(key);
     const reply = await raceAbort(
       this.client.eval(
@@ -180,15 +185,29 @@ export class RedisCacheTier<V> implements RemoteTier<V> {
   }
 }
 
+/** A token as the tier stores it (decimal, at most 20 digits), or `undefined`. */
+function parseToken(text: unknown): bigint | undefined {
+  if (typeof text !== 'string' || !/^[0-9]{1,20}$/.test(text)) return undefined;
+  return BigInt(text);
+}
+
 function parseMessage(text: string): RemoteMessage | undefined {
   try {
-    const m = JSON.parse(text) as Partial<RemoteMessage>;
+    const m = JSON.parse(text) as {
+      kind?: unknown;
+      key?: unknown;
+      from?: unknown;
+      token?: unknown;
+    };
     if (
       (m.kind === 'set' || m.kind === 'delete') &&
       typeof m.key === 'string' &&
       typeof m.from === 'string'
     ) {
-      return { kind: m.kind, key: m.key, from: m.from };
+      const message: RemoteMessage = { kind: m.kind, key: m.key, from: m.from };
+      // A malformed token counts as unknown: the message then drops every other L1 copy.
+      const token = m.kind === 'set' ? parseToken(m.token) : undefined;
+      return token === undefined ? message : { ...message, token };
     }
   } catch {
     return undefined;

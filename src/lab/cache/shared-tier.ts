@@ -55,16 +55,18 @@ export function serveSharedTier(node: Node): void {
     switch (call.op) {
       case 'get': {
         const v = live(call.key);
-        return v === undefined
-          ? null
-          : { value: v.value, remainingMs: v.expiresAtMs - clock.monotonicMs() };
+        if (v === undefined) return null;
+        const hit = { value: v.value, remainingMs: v.expiresAtMs - clock.monotonicMs() };
+        const token = fences.get(call.key);
+        return token === undefined ? hit : { ...hit, token };
       }
       case 'set': {
         const newest = fences.get(call.key) ?? 0n;
         if (call.token !== undefined && call.token < newest) return false;
         if (call.token !== undefined) fences.set(call.key, call.token);
         values.set(call.key, { value: call.value, expiresAtMs: clock.monotonicMs() + call.ttlMs });
-        publish({ kind: 'set', key: call.key, from: call.from });
+        const set = { kind: 'set', key: call.key, from: call.from } as const;
+        publish(call.token === undefined ? set : { ...set, token: call.token });
         return true;
       }
       case 'delete':
