@@ -89,6 +89,17 @@ function setup(k: number) {
   return { scheduler, runtime, tier, backend, caches, origin, calls: () => calls };
 }
 
+/** Two instances of which the first has loaded `k` (v1) through the tier. */
+async function loadedByFirst(tier: { hold?: boolean; versioned?: boolean }) {
+  const s = setup(2);
+  s.tier.hold = tier.hold ?? false;
+  s.tier.versioned = tier.versioned ?? true;
+  const first = s.caches[0]!.getOrLoad('k', s.origin);
+  await s.scheduler.run({ untilMs: 100 });
+  expect(await first).toBe('v1');
+  return { ...s, c0: s.caches[0]!, c1: s.caches[1]! };
+}
+
 describe('TieredCache', () => {
   it('one origin call per expiry across instances, in the simulator', async () => {
     const { scheduler, caches, origin, calls } = setup(5);
@@ -128,12 +139,7 @@ describe('TieredCache', () => {
   });
 
   it('keeps an L1 copy when the message of the write it holds trails the read', async () => {
-    const { scheduler, tier, caches, origin } = setup(2);
-    const [c0, c1] = [caches[0]!, caches[1]!];
-    tier.hold = true;
-    const first = c0.getOrLoad('k', origin);
-    await scheduler.run({ untilMs: 100 });
-    expect(await first).toBe('v1');
+    const { scheduler, tier, origin, c0, c1 } = await loadedByFirst({ hold: true });
     const second = c1.getOrLoad('k', origin); // reads v1 from L2 before its message arrives
     await scheduler.run({ untilMs: 110 });
     expect(await second).toBe('v1');
@@ -147,12 +153,7 @@ describe('TieredCache', () => {
   });
 
   it('stores a read whose own message overtook it on the wire', async () => {
-    const { scheduler, tier, caches, origin } = setup(2);
-    const [c0, c1] = [caches[0]!, caches[1]!];
-    tier.hold = true;
-    const first = c0.getOrLoad('k', origin);
-    await scheduler.run({ untilMs: 100 });
-    expect(await first).toBe('v1');
+    const { scheduler, tier, origin, c1 } = await loadedByFirst({ hold: true });
     tier.readLatencyMs = 10;
     const second = c1.getOrLoad('k', origin);
     await scheduler.run({ untilMs: 105 }); // the read happened; its reply is still on the wire
@@ -163,11 +164,7 @@ describe('TieredCache', () => {
   });
 
   it('reads again when a newer write overtakes its read, and keeps the newer value', async () => {
-    const { scheduler, tier, caches, origin } = setup(2);
-    const [c0, c1] = [caches[0]!, caches[1]!];
-    const first = c0.getOrLoad('k', origin);
-    await scheduler.run({ untilMs: 100 });
-    expect(await first).toBe('v1');
+    const { scheduler, tier, origin, c1 } = await loadedByFirst({});
     tier.readLatencyMs = 10;
     const second = c1.getOrLoad('k', origin);
     await scheduler.run({ untilMs: 105 }); // c1 read v1; its reply is on the wire
@@ -178,13 +175,7 @@ describe('TieredCache', () => {
   });
 
   it('without tokens from the tier, every announced change drops the L1 copy', async () => {
-    const { scheduler, tier, caches, origin } = setup(2);
-    const [c0, c1] = [caches[0]!, caches[1]!];
-    tier.versioned = false;
-    tier.hold = true;
-    const first = c0.getOrLoad('k', origin);
-    await scheduler.run({ untilMs: 100 });
-    await first;
+    const { scheduler, tier, origin, c1 } = await loadedByFirst({ hold: true, versioned: false });
     const second = c1.getOrLoad('k', origin);
     await scheduler.run({ untilMs: 110 });
     expect(await second).toBe('v1');
