@@ -13,7 +13,7 @@ import { TieredCache } from './tiered.js';
  * A shared tier in memory, on the simulated clock, fenced like Redis's. `refuse` makes every fenced
  * write lose; `hold` keeps messages until `deliver()` (a subscriber connection slower than the
  * reads); `readLatencyMs` delays a read's reply after the read itself; `versioned: false` leaves
- * tokens out of reads and messages.
+ * tokens out of reads and messages, `'garbage'` reports NaN in their place (a custom tier's bug).
  */
 class MemoryTier implements RemoteTier<string> {
   readonly values = new Map<string, { value: string; expiresAtMs: number }>();
@@ -23,7 +23,10 @@ class MemoryTier implements RemoteTier<string> {
   refuse = false;
   hold = false;
   readLatencyMs = 0;
-  versioned = true;
+  versioned: boolean | 'garbage' = true;
+  private tokenOf(token: bigint): bigint {
+    return this.versioned === 'garbage' ? (Number.NaN as unknown as bigint) : token;
+  }
   constructor(private readonly runtime: Runtime) {}
   private now(): number {
     return this.runtime.clock.monotonicMs();
@@ -36,13 +39,19 @@ class MemoryTier implements RemoteTier<string> {
         ? undefined
         : { value: v.value, remainingMs: v.expiresAtMs - this.now() };
     if (this.readLatencyMs > 0) await this.runtime.timers.sleep(this.readLatencyMs);
-    return hit === undefined || token === undefined || !this.versioned ? hit : { ...hit, token };
+    return hit === undefined || token === undefined || !this.versioned
+      ? hit
+      : { ...hit, token: this.tokenOf(token) };
   }
   async setFenced(key: string, value: string, token: bigint, ttlMs: number, from: string) {
     if (this.refuse || token < (this.fences.get(key) ?? 0n)) return false;
     this.fences.set(key, token);
     this.values.set(key, { value, expiresAtMs: this.now() + ttlMs });
-    this.publish(this.versioned ? { kind: 'set', key, from, token } : { kind: 'set', key, from });
+    this.publish(
+      this.versioned
+        ? { kind: 'set', key, from, token: this.tokenOf(token) }
+        : { kind: 'set', key, from },
+    );
     return true;
   }
   async delete(key: string, from: string) {
@@ -90,7 +99,7 @@ function setup(k: number) {
 }
 
 /** Two instances of which the first has loaded `k` (v1) through the tier. */
-async function loadedByFirst(tier: { hold?: boolean; versioned?: boolean }) {
+async function loadedByFirst(tier: { hold?: boolean; versioned?: boolean | 'garbage' }) {
   const s = setup(2);
   s.tier.hold = tier.hold ?? false;
   s.tier.versioned = tier.versioned ?? true;
@@ -174,14 +183,17 @@ describe('TieredCache', () => {
     expect(c1.local.get('k')).toBe('v2');
   });
 
-  it('without tokens from the tier, every announced change drops the L1 copy', async () => {
-    const { scheduler, tier, origin, c1 } = await loadedByFirst({ hold: true, versioned: false });
-    const second = c1.getOrLoad('k', origin);
-    await scheduler.run({ untilMs: 110 });
-    expect(await second).toBe('v1');
-    tier.deliver();
-    expect(c1.local.get('k')).toBeUndefined();
-  });
+  it.each([false, 'garbage'] as const)(
+    'without tokens from the tier (versioned: %s), every announced change drops the L1 copy',
+    async (versioned) => {
+      const { scheduler, tier, origin, c1 } = await loadedByFirst({ hold: true, versioned });
+      const second = c1.getOrLoad('k', origin);
+      await scheduler.run({ untilMs: 110 });
+      expect(await second).toBe('v1');
+      tier.deliver();
+      expect(c1.local.get('k')).toBeUndefined();
+    },
+  );
 
   it('a regenerator whose write was fenced off answers with the newer value and keeps that', async () => {
     const { scheduler, runtime, tier, caches } = setup(1);

@@ -57,8 +57,13 @@ interface Watch {
   announced: Announced;
 }
 
+/** The token a tier reported, when it is one (a custom tier's stray value counts as none). */
+function versionOf(reported: { readonly token?: bigint }): bigint | undefined {
+  return typeof reported.token === 'bigint' ? reported.token : undefined;
+}
+
 function announcedBy(message: RemoteMessage): Announced {
-  return message.kind === 'set' && message.token !== undefined ? message.token : 'unordered';
+  return (message.kind === 'set' ? versionOf(message) : undefined) ?? 'unordered';
 }
 
 function newest(a: Announced, b: Announced): Announced {
@@ -284,7 +289,7 @@ export class TieredCache<V> {
       for (;;) {
         const hit = await this.read(key, watch, signal);
         if (hit !== undefined) {
-          if (!supersedes(watch.announced, hit.token)) return this.keep(key, hit, context);
+          if (!supersedes(watch.announced, versionOf(hit))) return this.keep(key, hit, context);
           const late = this.runtime.clock.monotonicMs() >= deadline;
           if (late || ++overtaken > MAX_OVERTAKEN) return this.pass(key, hit.value, context);
           continue;
@@ -300,17 +305,18 @@ export class TieredCache<V> {
             // Another instance may have written between our read and our grant.
             const again = await this.read(key, watch, signal);
             if (again !== undefined) {
-              if (!supersedes(watch.announced, again.token)) return this.keep(key, again, context);
+              if (!supersedes(watch.announced, versionOf(again)))
+                return this.keep(key, again, context);
               continue; // read again, without the lease
             }
-            const value = await this.regenerate(key, loader, signal, context, ttlMs, lease);
-            if (value.kept && !supersedes(watch.announced, lease.token)) {
+            const written = await this.regenerate(key, loader, signal, context, ttlMs, lease);
+            if (written.kept && !supersedes(watch.announced, lease.token)) {
               this.remember(key, lease.token);
               context.ttlMs = Math.min(this.localTtlMs, context.ttlMs);
-              return value.value;
+              return written.value;
             }
             // A newer value than ours stands in the shared tier: read it and answer with that.
-            ours = { value: value.value };
+            ours = { value: written.value };
             continue;
           } finally {
             await lease.release();
@@ -334,8 +340,9 @@ export class TieredCache<V> {
 
   /** Keeps `hit` in L1 for at most its remaining TTL in L2, remembering its version. */
   private keep(key: string, hit: RemoteHit<V>, context: LoadContext): V {
-    if (hit.token === undefined) this.versions.delete(key);
-    else this.remember(key, hit.token);
+    const token = versionOf(hit);
+    if (token === undefined) this.versions.delete(key);
+    else this.remember(key, token);
     context.ttlMs = Math.max(1, Math.min(this.localTtlMs, hit.remainingMs));
     return hit.value;
   }
