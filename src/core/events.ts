@@ -62,9 +62,8 @@ export class Emitter<T> {
   private listeners: Listener<T>[] = [];
   private readonly maxListeners: number;
 
-  /** @param maxListeners upper bound on concurrent listeners (default 1000); more throws. */
   /**
-   * @param maxListeners the bound on listeners (an `on` past it throws a `RangeError`).
+   * @param maxListeners the bound on listeners (default 1000; an `on` past it throws a `RangeError`).
    * @param channel a diagnostics channel (`faultline:<module>:<event>`) that gets every event too.
    */
   constructor(
@@ -77,12 +76,12 @@ export class Emitter<T> {
     this.maxListeners = maxListeners;
   }
 
-  /** Number of registered listeners. */
   /** True when an event would reach someone: a listener or a diagnostics channel subscriber. */
   get active(): boolean {
     return this.listeners.length > 0 || this.channel?.hasSubscribers === true;
   }
 
+  /** Number of registered listeners. */
   get size(): number {
     return this.listeners.length;
   }
