@@ -285,13 +285,20 @@ export class TieredCache<V> {
     /** Our regenerated value, when our write did not stand (refused, or overwritten meanwhile). */
     let ours: { value: V } | undefined;
     let overtaken = 0;
+    /** The answer for what a read found, or `undefined` when a newer change overtook it. */
+    const answer = (hit: RemoteHit<V>): { readonly value: V } | undefined => {
+      if (!supersedes(watch.announced, versionOf(hit)))
+        return { value: this.keep(key, hit, context) };
+      const late = this.runtime.clock.monotonicMs() >= deadline;
+      if (late || ++overtaken > MAX_OVERTAKEN) return { value: this.pass(key, hit.value, context) };
+      return undefined;
+    };
     try {
       for (;;) {
         const hit = await this.read(key, watch, signal);
         if (hit !== undefined) {
-          if (!supersedes(watch.announced, versionOf(hit))) return this.keep(key, hit, context);
-          const late = this.runtime.clock.monotonicMs() >= deadline;
-          if (late || ++overtaken > MAX_OVERTAKEN) return this.pass(key, hit.value, context);
+          const answered = answer(hit);
+          if (answered !== undefined) return answered.value;
           continue;
         }
         if (ours !== undefined) return this.pass(key, ours.value, context);
@@ -305,8 +312,8 @@ export class TieredCache<V> {
             // Another instance may have written between our read and our grant.
             const again = await this.read(key, watch, signal);
             if (again !== undefined) {
-              if (!supersedes(watch.announced, versionOf(again)))
-                return this.keep(key, again, context);
+              const answered = answer(again);
+              if (answered !== undefined) return answered.value;
               continue; // read again, without the lease
             }
             const written = await this.regenerate(key, loader, signal, context, ttlMs, lease);
@@ -362,7 +369,7 @@ export class TieredCache<V> {
   private remember(key: string, token: bigint): void {
     this.versions.set(key, token);
     if (this.versions.size <= 2 * this.local.size + 64) return;
-    for (const k of [...this.versions.keys()]) {
+    for (const k of this.versions.keys()) {
       if (k !== key && this.local.get(k) === undefined) this.versions.delete(k);
     }
   }
